@@ -1,0 +1,25 @@
+"""ivrflow's exceptions. Each carries what a person needs to act on it.
+
+    IvrflowError
+     └── FlowError      a flow file has errors; `.diagnostics` says where and why
+"""
+
+from __future__ import annotations
+
+from engine.diagnostics import Diagnostic
+
+
+class IvrflowError(Exception):
+    """Base of every error ivrflow raises on purpose."""
+
+
+class FlowError(IvrflowError):
+    """A flow file could not be loaded because it has errors."""
+
+    def __init__(self, path: str, diagnostics: list[Diagnostic]) -> None:
+        self.path = path
+        self.diagnostics = diagnostics
+        first = diagnostics[0] if diagnostics else None
+        where = f"{path}:{first.span.line}:{first.span.column}: {first.message}" if first else path
+        more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
+        super().__init__(f"{where}{more}")
