@@ -25,8 +25,8 @@ _PRESS = re.compile(
     rf"({_DIGIT}(?:\s*(?:,\s*or|,|or|and)\s*{_DIGIT})*)\b",
     re.IGNORECASE,
 )
-# "2 to cancel", "9 for the main menu"
-_FOR = re.compile(rf"(?<![\w.:/-])({_DIGIT})\s+(?:to|for)\b", re.IGNORECASE)
+# "2 to cancel", "9 for the main menu", "8 or 9 to repeat"
+_FOR = re.compile(rf"(?<![\w.:/-])({_DIGIT}(?:\s*(?:,\s*or|,|or|and)\s*{_DIGIT})*)\s+(?:to|for)\b", re.IGNORECASE)
 _ANY_DIGIT = re.compile(_DIGIT, re.IGNORECASE)
 
 
@@ -37,7 +37,7 @@ def mentioned_digits(text: str) -> set[str]:
     for match in _PRESS.finditer(text):
         found.update(_to_digit(word) for word in _ANY_DIGIT.findall(match.group(1)))
     for match in _FOR.finditer(text):
-        found.add(_to_digit(match.group(1)))
+        found.update(_to_digit(word) for word in _ANY_DIGIT.findall(match.group(1)))
     return found
 
 

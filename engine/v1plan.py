@@ -32,6 +32,7 @@ class _Planner:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.reasons: list[Diagnostic] = []
+        self.stopped_at: Node | None = None  # the node that ended the last chain() early
 
     def reason(self, rule: str, span: Span, message: str, hint: str = "") -> None:
         self.reasons.append(Diagnostic(rule, span, message, f"{hint}; or {RUN_LIVE}" if hint else RUN_LIVE[0].upper() + RUN_LIVE[1:]))
@@ -56,6 +57,7 @@ class _Planner:
                 current = None
             else:
                 self.not_a_message(node, span, what)
+                self.stopped_at = node
                 return None
         return texts
 
@@ -75,6 +77,8 @@ class _Planner:
             return node.message, node
         texts = self.chain(node.name, span, what)
         if texts is None:
+            if isinstance(self.stopped_at, Menu):  # report the menu's own reasons too
+                self.menu(self.stopped_at)
             return None
         if not texts:
             self.reason("v1-shape", span, f"{what} says nothing before the call ends; a v1 call needs a message", "add a `message`")

@@ -1,0 +1,54 @@
+"""The folders of good and bad example flows: each bad flow says, in `# expect:` comments, the
+diagnostics it must produce (line, column, rule, and words the message or hint must contain)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, FLOWS
+
+from engine.lint import flow_files, lint
+from engine.loader import Target
+
+EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z0-9-]+)(?: (.*))?$", re.MULTILINE)
+
+GOOD = sorted((EXAMPLES / "good").glob("*.yaml")) + sorted(FLOWS.glob("*.yaml"))
+# A bad case is a file, or a folder whose files are checked together (rules across files).
+BAD = sorted(p for p in (EXAMPLES / "bad").iterdir() if p.suffix == ".yaml" or (p.is_dir() and p.name != "v1")) + sorted((EXAMPLES / "bad" / "v1").glob("*.yaml"))
+
+
+def _id(path: Path) -> str:
+    return path.relative_to(path.parents[1]).as_posix()
+
+
+@pytest.mark.parametrize("path", GOOD, ids=_id)
+def test_good_flow_lints_clean(path: Path) -> None:
+    report = lint([path])
+    assert [f"{d.span.line}:{d.span.column} {d.rule} {d.message}" for d in report.diagnostics] == []
+    assert report.files[0].flow is not None
+
+
+@pytest.mark.parametrize("case", BAD, ids=_id)
+def test_bad_flow_gives_exactly_its_diagnostics(case: Path) -> None:
+    files = list(flow_files([case]))
+    target: Target = "v1" if any("# target: v1" in f.read_text() for f in files) else "live"
+    report = lint([case], target=target)
+
+    expected = set()
+    words = {}
+    for file in files:
+        name = file.relative_to(Path.cwd()).as_posix()
+        for line, column, rule, text in EXPECT.findall(file.read_text()):
+            key = (name, int(line), int(column), rule)
+            expected.add(key)
+            words[key] = text
+    assert expected, f"{case} has no `# expect:` lines"
+
+    found = {(d.file, d.span.line, d.span.column, d.rule): d for d in report.diagnostics}
+    assert set(found) == expected
+    for key, text in words.items():
+        said = found[key].message + " " + found[key].hint
+        assert text.lower() in said.lower(), f"{key}: {text!r} not in {said!r}"
+    assert report.exit_code() == (1 if any(d.level == "error" for d in found.values()) else 0)
