@@ -21,7 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from engine.diagnostics import Diagnostic, Span
 
 try:  # libyaml parses several times faster; the pure-Python parser gives the same nodes.
-    from yaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 
     _C_PARSER = True
 except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
@@ -187,7 +187,7 @@ class _Builder:
                 self.problem("yaml-syntax", key_span, "a key must be a plain word, not a list or a mapping", "write the key as one word followed by `:`")
                 continue
             key = key_node.value  # always the typed text: `1:` is "1", `on:` is "on"
-            if key == "<<" and key_node.style is None:
+            if key == "<<" and not key_node.style:  # plain: None from PyYAML, "" from libyaml
                 self.problem(
                     "yaml-syntax",
                     key_span,
@@ -216,7 +216,7 @@ class _TooBig(Exception):
 
 
 _SYNTAX_HINTS = (
-    ("cannot start any token", "'\\t'", "indent with spaces, not tabs"),
+    ("'\\t'", "", "indent with spaces, not tabs"),
     ("mapping values are not allowed", "", "a value that contains `: ` must be written in quotes"),
     ("could not find expected ':'", "", "each line needs a key, a colon and a space: `key: value`"),
     ("did not find expected key", "", "check the indentation: keys of one node line up under each other"),
@@ -241,10 +241,16 @@ def parse(text: str) -> Document:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = error.problem or error.context or "the file is not valid YAML"
+        lines = text.splitlines()
+        if 0 < line <= len(lines) and "\t" in lines[line - 1][: max(column, 1)]:
+            problem = "a tab is used here, and YAML does not allow tabs for indenting ('\\t')"
         message = f"this is not valid YAML: {problem}"
         if error.context and error.problem and error.context_mark:
             message += f" ({error.context} on line {error.context_mark.line + 1})"
-        diagnostic = Diagnostic("yaml-syntax", Span(line, column, line, column + 1), message, _syntax_hint(problem))
+        diagnostic = Diagnostic("yaml-syntax", Span(line, column, line, column + 1), message, _syntax_hint(f"{error.context} {problem}"))
+        return Document(text, None, SourceMap(), [diagnostic])
+    except RecursionError:
+        diagnostic = Diagnostic("yaml-syntax", Span(1, 1, 1, 2), "the file nests lists or mappings too deeply to be a flow", "a flow is at most a few levels deep: flow, nodes, node, choices")
         return Document(text, None, SourceMap(), [diagnostic])
     except yaml.YAMLError as error:  # reader errors: bad bytes, control characters
         return Document(text, None, SourceMap(), [Diagnostic("yaml-syntax", Span(1, 1, 1, 2), f"this is not valid YAML: {error}", "save the file as UTF-8 text")])

@@ -1,0 +1,29 @@
+# The two commands of the README. Each sets up what it needs in .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint-flows bench docs
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Main job: install ivrflow (a real, non-editable install) and lint the bundled flows.
+run: $(BIN)/python
+	$(BIN)/python -m pip install --quiet .
+	$(BIN)/ivrflow lint flows/
+
+# Tests: install ivrflow editable with its test dependencies, then run the whole suite.
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/lint_speed.py
+	$(BIN)/python bench/lint_scale.py
+
+# Regenerate docs/rules.md from the rule catalog (a test fails when it is out of date).
+docs: $(BIN)/python
+	$(BIN)/python -m engine explain --all > docs/rules.md

@@ -1,0 +1,33 @@
+"""`pip install .` gives a working `ivrflow` with its schemas: checked on a real wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import engine
+from conftest import ROOT
+
+
+def test_public_api_is_sorted_and_importable() -> None:
+    assert engine.__all__ == sorted(engine.__all__)
+    for name in engine.__all__:
+        assert hasattr(engine, name), name
+
+
+def test_wheel_carries_schemas_and_commands(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = tmp_path.glob("ivrflow-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
+        schema = archive.read("engine/schemas/flow.schema.json")
+    assert schema == (ROOT / "schemas" / "flow.schema.json").read_bytes()
+    assert {"engine/__main__.py", "engine/cli.py", "engine/py.typed"} <= names
+    assert "ivrflow = engine.cli:main" in entry_points
