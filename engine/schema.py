@@ -162,6 +162,9 @@ class _Translator:
 
     def on_type(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
         wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if value is None and len(path) == 2 and path[0] == "nodes":
+            yield self.make("missing-key", path, f"node `{path[1]}` is empty: it has no `type`", "add `type:` and the keys of that type, such as `type: hangup`", at_key=True)
+            return
         words = " or ".join(_KINDS[kind] for kind in wanted)
         typed = self.typed(path, value)
         hint = self.described(schema)
