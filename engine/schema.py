@@ -44,6 +44,48 @@ def validator(name: str) -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(load_schema(name))
 
 
+def inline_refs(schema: Any, definitions: dict[str, Any]) -> Any:
+    """The schema with every local `$ref` replaced by its definition; a sibling `description`
+    (ignored by draft-07 validation) is kept, as it is the more specific help text."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            target = inline_refs(definitions[schema["$ref"].rsplit("/", 1)[1]], definitions)
+            return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return {key: inline_refs(value, definitions) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [inline_refs(item, definitions) for item in schema]
+    return schema
+
+
+@cache
+def _flow_validators() -> tuple[jsonschema.Draft7Validator, dict[str, jsonschema.Draft7Validator]]:
+    """The flow schema split for speed: the flow without its nodes' type dispatch, and one
+    validator per node type. Checking a node against its own type's definition is exactly what
+    the schema's `if type == X then X` chain does, without trying all six conditions per node."""
+    schema = load_schema("flow")
+    definitions = schema["definitions"]
+    top = inline_refs({k: v for k, v in schema.items() if k != "definitions"}, definitions)
+    node = top["properties"]["nodes"]["additionalProperties"]
+    node.pop("allOf")
+    per_type = {kind: jsonschema.Draft7Validator(inline_refs(definitions[kind], definitions)) for kind in node["properties"]["type"]["enum"]}
+    return jsonschema.Draft7Validator(top), per_type
+
+
+def flow_errors(data: Any) -> Iterator[ValidationError]:
+    """Every error of `data` against schemas/flow.schema.json (see _flow_validators)."""
+    top, per_type = _flow_validators()
+    yield from top.iter_errors(data)
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    if not isinstance(nodes, dict):
+        return
+    for name, node in nodes.items():
+        kind = node.get("type") if isinstance(node, dict) else None
+        if isinstance(kind, str) and kind in per_type:
+            for error in per_type[kind].iter_errors(node):
+                error.path.extendleft((name, "nodes"))
+                yield error
+
+
 def kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return "true or false"
@@ -143,8 +185,7 @@ class _Translator:
         # jsonschema reports each missing key once; recomputing the list keeps us off its wording.
         node_type = _node_type(self.data, path)
         for missing in (key for key in error.validator_value if key not in value):
-            prop = schema.get("properties", {}).get(missing, {})
-            about = prop.get("description") or self.prop_description(prop)
+            about = schema.get("properties", {}).get(missing, {}).get("description", "")
             if not path:
                 message = f"the flow has no `{missing}`"
             elif node_type and len(path) == 2:
@@ -153,12 +194,6 @@ class _Translator:
                 message = f"{where(path, self.data)} has no `{missing}`"
             hint = f"add `{missing}:`" + (f" ({about})" if about else "")
             yield self.make("missing-key", path, message, hint, at_key=True)
-
-    def prop_description(self, prop: dict[str, Any]) -> str:
-        ref = prop.get("$ref", "")
-        if ref.startswith("#/definitions/"):
-            return str(load_schema("flow")["definitions"][ref.rsplit("/", 1)[1]].get("description", ""))
-        return ""
 
     def on_type(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
         wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
@@ -249,11 +284,11 @@ def _relevance(diagnostic: Diagnostic) -> int:
     return _FIRST.index(diagnostic.rule) if diagnostic.rule in _FIRST else len(_FIRST)
 
 
-def schema_diagnostics(document: Document, schema: str = "flow") -> list[Diagnostic]:
-    """Check a parsed document against a schema: one best diagnostic per location."""
+def schema_diagnostics(document: Document) -> list[Diagnostic]:
+    """Check a parsed flow against the flow schema: one best diagnostic per location."""
     translator = _Translator(document)
     best: dict[tuple[int, int, str], Diagnostic] = {}
-    for error in validator(schema).iter_errors(document.data):
+    for error in flow_errors(document.data):
         for diagnostic in translator.translate(error):
             # Several keys can be missing from one mapping, all reported at its key, so their message is
             # part of the place; any other position gets only its most relevant problem.

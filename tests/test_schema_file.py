@@ -53,3 +53,26 @@ def test_bundled_flows_start_with_the_schema_modeline() -> None:
     assert len(flows) >= 4
     for flow in flows:
         assert flow.read_text().splitlines()[0] == MODELINE, flow.name
+
+
+def _errors(found: Any) -> set[tuple[tuple[Any, ...], str, str]]:
+    return {(tuple(error.absolute_path), str(error.validator), error.message) for error in found}
+
+
+def test_fast_node_dispatch_reports_exactly_what_the_full_schema_reports() -> None:
+    """The linter validates each node against its own type's definition (for speed); on every
+    example flow that must give the very errors the whole schema file gives."""
+    from conftest import EXAMPLES
+
+    from engine.schema import flow_errors, validator
+    from engine.yamlstrict import parse
+
+    documents = [parse(p.read_text(errors="replace")) for p in sorted(EXAMPLES.rglob("*.yaml")) + sorted(FLOWS.glob("*.yaml"))]
+    documents.append(parse("flow: x\nnodes:\n  a: 5\n  b: {type: nope}\n  c: {}\n  d: {type: prompt, digit: 12, extra: 1}\n"))
+    compared = 0
+    for document in documents:
+        if document.data is None:
+            continue
+        assert _errors(flow_errors(document.data)) == _errors(validator("flow").iter_errors(document.data))
+        compared += 1
+    assert compared > 30
