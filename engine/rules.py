@@ -125,10 +125,13 @@ def endless_loop(check: Checker) -> Iterator[Diagnostic]:
             continue
         chain: list[str] = []
         current: str | None = name
-        while current is not None and isinstance(nodes.get(current), Message) and current not in state:
+        while current is not None and current not in state:
+            link = nodes.get(current)
+            if not isinstance(link, Message):
+                break
             state[current] = 1
             chain.append(current)
-            current = nodes[current].next  # type: ignore[union-attr]
+            current = link.next
         if current is not None and state.get(current) == 1:
             circle = chain[chain.index(current):]
             shown = " → ".join(f"`{n}`" for n in [*circle[:6], circle[0]]) if len(circle) <= 6 else " → ".join(f"`{n}`" for n in circle[:6]) + " → …"

@@ -121,8 +121,9 @@ def where(path: Path, data: Any) -> str:
 def _node_type(data: Any, path: Path) -> str | None:
     if len(path) >= 2 and path[0] == "nodes" and isinstance(data, dict):
         node = data.get("nodes", {}).get(path[1]) if isinstance(data.get("nodes"), dict) else None
-        if isinstance(node, dict) and isinstance(node.get("type"), str):
-            return node["type"]
+        kind = node.get("type") if isinstance(node, dict) else None
+        if isinstance(kind, str):
+            return kind
     return None
 
 
@@ -184,7 +185,8 @@ class _Translator:
     def on_required(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
         # jsonschema reports each missing key once; recomputing the list keeps us off its wording.
         node_type = _node_type(self.data, path)
-        for missing in (key for key in error.validator_value if key not in value):
+        required: list[str] = list(schema["required"])
+        for missing in (key for key in required if key not in value):
             about = schema.get("properties", {}).get(missing, {}).get("description", "")
             if not path:
                 message = f"the flow has no `{missing}`"

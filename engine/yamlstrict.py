@@ -60,7 +60,7 @@ _StrictResolver.add_implicit_resolver(_NULL, re.compile(r"^(?:~|null|)$"), ["~",
 
 if _C_PARSER:
 
-    class _Composer(_Parser, _StrictResolver):  # type: ignore[misc,valid-type]
+    class _Composer(_Parser, _StrictResolver):
         def __init__(self, text: str) -> None:
             _Parser.__init__(self, text)
             _StrictResolver.__init__(self)
