@@ -6,10 +6,13 @@ docs/rules.md, `ivrflow explain RULE` and the SARIF rule help are all generated 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
-DOCS_URL = "https://github.com/ivrflow/ivrflow/blob/main/docs/"
+# Where docs/ is published, for links in SARIF and JSON output. Set IVRFLOW_DOCS_URL to your
+# copy (say, your fork's docs folder on GitHub) so that code-scanning links open there.
+DOCS_URL = os.environ.get("IVRFLOW_DOCS_URL", "https://github.com/ivrflow/ivrflow/blob/main/docs/")
 
 
 @dataclass(frozen=True, slots=True)
