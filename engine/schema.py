@@ -41,7 +41,7 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def validator(name: str) -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(load_schema(name))
+    return jsonschema.Draft7Validator(load_schema(name), format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
 def inline_refs(schema: Any, definitions: dict[str, Any]) -> Any:
