@@ -18,7 +18,7 @@ def flow_text(flow_id: str, nodes: int, seed: int = 0) -> str:
         '  name: "friend"',
         "nodes:",
     ]
-    menus = max(1, nodes // 5)
+    menus = max(1, nodes // 4)  # each menu brings 4 nodes; plus one goodbye
     for m in range(menus):
         following = f"menu-{m + 1}" if m + 1 < menus else "goodbye"
         lines += [
