@@ -7,16 +7,22 @@ Exit codes follow the linters people already use: 0 all good, 1 problems found i
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlencode
 
 from engine import __version__
 from engine.catalog import RULES, rule_markdown, rules_markdown
-from engine.diagnostics import suggestion
-from engine.lint import lint, missing
-from engine.reporters import REPORTERS
+from engine.diagnostics import Diagnostic, suggestion
+from engine.lint import LintReport, lint, missing
+from engine.loader import check_file
+from engine.reporters import REPORTERS, TextReporter
+from engine.telesign import V1_VOICE, base_url
+from engine.v1compile import CallOptions, compile_v1
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -45,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     lint_cmd.add_argument("--target", choices=["live", "v1"], default="live", help="v1: also report every reason a flow cannot compile to one Telesign v1 request")
     lint_cmd.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour in the text format (auto: on a terminal, unless NO_COLOR is set)")
     lint_cmd.set_defaults(run=_lint)
+
+    compile_cmd = commands.add_parser(
+        "compile",
+        help="turn a flow into one Telesign v1 voice request",
+        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with the reasons when the flow does not fit v1; 2 when the command could not run.",
+    )
+    compile_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
+    compile_cmd.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313")
+    compile_cmd.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    compile_cmd.add_argument("--format", choices=["json", "form", "curl"], default="json", help="json: the form fields as one JSON object (default); form: the url-encoded body; curl: a runnable curl command")
+    compile_cmd.add_argument("--callback-url", help="where Telesign posts the call's outcome")
+    compile_cmd.add_argument("--external-id", help="your own id for the call, returned in callbacks")
+    compile_cmd.add_argument("--originating-ip", help="the end user's IP address")
+    compile_cmd.set_defaults(run=_compile)
 
     explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
@@ -77,6 +97,59 @@ def _lines(path: str) -> list[str]:
         return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return []
+
+
+def _variables(pairs: list[str]) -> dict[str, str] | None:
+    variables = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            print(f"ivrflow: --var {pair!r} is not NAME=VALUE", file=sys.stderr)
+            return None
+        variables[name] = value
+    return variables
+
+
+def _print_problems(path: str, diagnostics: list[Diagnostic]) -> None:
+    reporter = TextReporter(color=_use_color("auto"), sources={path: _lines(path)})
+    for diagnostic in diagnostics:
+        print(reporter.block(diagnostic) + "\n", file=sys.stderr)
+
+
+def _compile(args: argparse.Namespace) -> int:
+    if not args.flow.is_file():
+        print(f"ivrflow compile: {args.flow}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    variables = _variables(args.var)
+    if variables is None:
+        return EXIT_USAGE
+    checked = check_file(args.flow)
+    if checked.flow is None or not checked.ok:
+        _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
+        return EXIT_PROBLEMS
+    options = CallOptions(to=args.to, variables=variables, callback_url=args.callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
+    params, problems = compile_v1(checked.flow, options)
+    if params is None:
+        _print_problems(checked.path, problems)
+        print(f"{checked.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.format == "json":
+        print(json.dumps(params, indent=2, ensure_ascii=False))
+    elif args.format == "form":
+        print(urlencode(params))
+    else:
+        print(_curl(params))
+    return EXIT_OK
+
+
+def _curl(params: dict[str, str]) -> str:
+    """A curl command that places the call. Credentials stay in the environment: the command
+    refers to the variables, so no secret is ever printed."""
+    have_credentials = "TELESIGN_CUSTOMER_ID" in os.environ and "TELESIGN_API_KEY" in os.environ
+    user = '"$TELESIGN_CUSTOMER_ID:$TELESIGN_API_KEY"' if have_credentials else "'YOUR_CUSTOMER_ID:YOUR_API_KEY'"
+    lines = [f"curl -sS -X POST {shlex.quote(base_url() + V1_VOICE)}", f"  -u {user}"]
+    lines += [f"  --data-urlencode {shlex.quote(f'{key}={value}')}" for key, value in params.items()]
+    return " \\\n".join(lines)
 
 
 def _explain(args: argparse.Namespace) -> int:
