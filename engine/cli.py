@@ -21,7 +21,7 @@ from engine.diagnostics import Diagnostic, suggestion
 from engine.lint import LintReport, lint, missing
 from engine.loader import check_file
 from engine.reporters import REPORTERS, TextReporter
-from engine.telesign import V1_VOICE, base_url
+from engine.telesign import V1_VOICE, Credentials, TelesignError, base_url, send_v1
 from engine.v1compile import CallOptions, compile_v1
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -57,14 +57,19 @@ def _parser() -> argparse.ArgumentParser:
         help="turn a flow into one Telesign v1 voice request",
         description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with the reasons when the flow does not fit v1; 2 when the command could not run.",
     )
-    compile_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
-    compile_cmd.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313")
-    compile_cmd.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    _call_arguments(compile_cmd)
     compile_cmd.add_argument("--format", choices=["json", "form", "curl"], default="json", help="json: the form fields as one JSON object (default); form: the url-encoded body; curl: a runnable curl command")
-    compile_cmd.add_argument("--callback-url", help="where Telesign posts the call's outcome")
-    compile_cmd.add_argument("--external-id", help="your own id for the call, returned in callbacks")
-    compile_cmd.add_argument("--originating-ip", help="the end user's IP address")
     compile_cmd.set_defaults(run=_compile)
+
+    send = commands.add_parser(
+        "send",
+        help="place a Telesign v1 voice call with a flow",
+        description="Compile a flow and POST it to Telesign's /v1/voice at TELESIGN_BASE_URL, authenticated with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY. Prints the reference id and status. Exit 1 when the flow does not fit or Telesign refuses; 2 when the command could not run.",
+    )
+    _call_arguments(send)
+    send.add_argument("--auth", choices=["basic", "hmac"], default="basic", help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature")
+    send.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Telesign's answer (default 10)")
+    send.set_defaults(run=_send)
 
     explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
@@ -99,6 +104,15 @@ def _lines(path: str) -> list[str]:
         return []
 
 
+def _call_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
+    command.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313")
+    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    command.add_argument("--callback-url", help="where Telesign posts the call's outcome")
+    command.add_argument("--external-id", help="your own id for the call, returned in callbacks")
+    command.add_argument("--originating-ip", help="the end user's IP address")
+
+
 def _variables(pairs: list[str]) -> dict[str, str] | None:
     variables = {}
     for pair in pairs:
@@ -116,9 +130,10 @@ def _print_problems(path: str, diagnostics: list[Diagnostic]) -> None:
         print(reporter.block(diagnostic) + "\n", file=sys.stderr)
 
 
-def _compile(args: argparse.Namespace) -> int:
+def _compiled(args: argparse.Namespace) -> dict[str, str] | int:
+    """The v1 form fields for the command's flow and options, or the exit code after saying why not."""
     if not args.flow.is_file():
-        print(f"ivrflow compile: {args.flow}: no such file", file=sys.stderr)
+        print(f"ivrflow {args.command}: {args.flow}: no such file", file=sys.stderr)
         return EXIT_USAGE
     variables = _variables(args.var)
     if variables is None:
@@ -133,6 +148,30 @@ def _compile(args: argparse.Namespace) -> int:
         _print_problems(checked.path, problems)
         print(f"{checked.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead.", file=sys.stderr)
         return EXIT_PROBLEMS
+    return params
+
+
+def _send(args: argparse.Namespace) -> int:
+    credentials = Credentials.from_env()
+    if credentials is None:
+        print("ivrflow send: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY to your Telesign credentials", file=sys.stderr)
+        return EXIT_USAGE
+    params = _compiled(args)
+    if isinstance(params, int):
+        return params
+    try:
+        answer = send_v1(params, credentials, auth=args.auth, timeout=args.timeout)
+    except TelesignError as error:
+        print(f"ivrflow send: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"call placed: reference id {answer.reference_id}, status {answer.status_code} ({answer.description})")
+    return EXIT_OK
+
+
+def _compile(args: argparse.Namespace) -> int:
+    params = _compiled(args)
+    if isinstance(params, int):
+        return params
     if args.format == "json":
         print(json.dumps(params, indent=2, ensure_ascii=False))
     elif args.format == "form":

@@ -10,8 +10,16 @@ import base64
 import hashlib
 import hmac
 import os
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from email.utils import formatdate
+from urllib.parse import urlencode
+
+import httpx
+
+from engine.errors import IvrflowError
 
 # The `telesign` SDK's default REST host (self-service accounts); enterprise accounts use
 # https://rest-ww.telesign.com. Set TELESIGN_BASE_URL to choose.
@@ -58,3 +66,89 @@ def hmac_headers(
         "x-ts-auth-method": "HMAC-SHA256",
         "x-ts-nonce": nonce,
     }
+
+
+class TelesignError(IvrflowError):
+    """Telesign refused or did not answer a request; the message says which and why, in one line."""
+
+    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.codes = codes
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    customer_id: str
+    api_key: str
+
+    @classmethod
+    def from_env(cls) -> Credentials | None:
+        customer_id, api_key = os.environ.get("TELESIGN_CUSTOMER_ID"), os.environ.get("TELESIGN_API_KEY")
+        return cls(customer_id, api_key) if customer_id and api_key else None
+
+
+@dataclass(frozen=True, slots=True)
+class V1Answer:
+    reference_id: str
+    status_code: int | None
+    description: str
+
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+def send_v1(
+    params: dict[str, str],
+    credentials: Credentials,
+    *,
+    auth: str = "basic",
+    timeout: float = 10.0,
+    retries: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> V1Answer:
+    """POST the form fields to Telesign's /v1/voice. 429 and 5xx are retried `retries` times
+    with exponential backoff (or the server's Retry-After); anything else that is not a success
+    raises TelesignError with Telesign's own error code and words."""
+    body = urlencode(params)
+    url = base_url() + V1_VOICE
+    for attempt in range(retries + 1):
+        if auth == "hmac":
+            headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", V1_VOICE, body)
+        else:
+            headers = {"Authorization": basic_authorization(credentials.customer_id, credentials.api_key), "Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            response = httpx.post(url, content=body.encode(), headers=headers, timeout=timeout)
+        except httpx.TimeoutException:
+            raise TelesignError(f"Telesign did not answer within {timeout:g} s ({url}); the call may or may not have been placed") from None
+        except httpx.HTTPError as error:
+            raise TelesignError(f"could not reach Telesign at {url}: {error}") from None
+        if response.status_code in RETRY_STATUSES and attempt < retries:
+            sleep(_retry_after(response) or backoff * 2**attempt)
+            continue
+        return _answer(response)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+def _answer(response: httpx.Response) -> V1Answer:
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    status = data.get("status") if isinstance(data.get("status"), dict) else {}
+    errors = [e for e in data.get("errors", []) if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
+    codes = tuple(int(e["code"]) for e in errors if isinstance(e.get("code"), int))
+    if response.is_success and data.get("reference_id"):
+        return V1Answer(str(data["reference_id"]), status.get("code"), str(status.get("description", "")))
+    said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(status.get("description") or response.reason_phrase)
+    what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(response.status_code)
+    if what is None:
+        what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
+    raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes)
