@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -138,13 +139,13 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _answer(response: httpx.Response) -> V1Answer:
     try:
-        data = response.json()
+        parsed = response.json()
     except ValueError:
-        data = {}
-    data = data if isinstance(data, dict) else {}
-    status = data.get("status") if isinstance(data.get("status"), dict) else {}
-    errors = [e for e in data.get("errors", []) if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
-    codes = tuple(int(e["code"]) for e in errors if isinstance(e.get("code"), int))
+        parsed = None
+    data: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
+    errors = [e for e in data["errors"] if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
+    codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
     if response.is_success and data.get("reference_id"):
         return V1Answer(str(data["reference_id"]), status.get("code"), str(status.get("description", "")))
     said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(status.get("description") or response.reason_phrase)
