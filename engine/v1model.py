@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-PROMPT_CHANCES = 2
-MAX_REPEATS = 3
+from engine.model import DEFAULT_REPEAT_MAX, PROMPT_CHANCES
 
 Step = dict[str, object]  # {"say": text} | {"press": digit} | {"no_input": True} | {"hangup": True}
 
@@ -50,7 +49,7 @@ def hear(params: Mapping[str, str], keys: Iterable[str | None]) -> list[Step]:
         if key is not None and key in params.get("select_digits", ""):
             transcript.append({"say": params[f"tts_message_{key}"]})
             break
-        if key is None or key != params.get("repeat_digit") or repeats == MAX_REPEATS:
+        if key is None or key != params.get("repeat_digit") or repeats == DEFAULT_REPEAT_MAX:
             break
         repeats += 1
         if "tts_repeat" in params:
