@@ -1,0 +1,227 @@
+"""The live interpreter: `step(flow, state, event) -> (state, action)`, pure, no I/O.
+
+Telesign v2 answers each call event with exactly one action, so every node that says something
+is one `Speak` and the next move happens on the following `speak_completed`. Events and actions
+here are Telesign-neutral; the adapter turns them into and from Telesign's JSON.
+
+Live defaults equal v1's fixed behaviour (flow-language.md), so that a v1-compilable flow sounds
+the same run either way: a prompt gives two chances, a menu one (`attempts`), a repeat three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from engine.model import PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
+
+# --- events (what happened on the call) ---
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """The call is connected and the flow should begin (incoming call, or an answered dial)."""
+
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakDone:
+    """What was said has been said; `digits` holds the keys pressed, if keys were collected."""
+
+    digits: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over (the caller hung up, or Telesign reports it completed)."""
+
+
+Event = CallStarted | SpeakDone | CallEnded
+
+# --- actions (what the engine asks Telesign to do next) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Speak:
+    text: str
+    language: str
+    collect: bool  # collect one key while and after speaking
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    to: str
+    caller_id: str
+    max_call_duration: int | None = None
+    send_dtmf: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NoAction:
+    """Nothing to do: the call has ended, or the event changes nothing."""
+
+
+Action = Speak | Transfer | HangUp | NoAction
+
+# What the call is waiting for after the last action.
+Waiting = Literal["start", "key", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """Everything the engine remembers about one call between events: small and serialisable."""
+
+    flow: str
+    version: str
+    node: str = ""
+    waiting: Waiting = "start"
+    tries: int = 0  # failed tries at the current prompt or menu
+    repeats: Mapping[str, int] = field(default_factory=dict)  # menu → times repeated
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ended(self) -> bool:
+        return self.waiting == "ended"
+
+
+def new_call(flow: Flow) -> CallState:
+    return CallState(flow=flow.id, version=flow.version)
+
+
+def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]:
+    """The call's next state and the one action that answers `event`."""
+    if state.ended:
+        return state, NoAction()
+    if isinstance(event, CallEnded):
+        return replace(state, waiting="ended"), NoAction()
+    if isinstance(event, CallStarted):
+        if state.waiting != "start":
+            return state, NoAction()  # a second start changes nothing
+        started = replace(state, variables={**flow.vars, **event.variables})
+        return _enter(flow, started, flow.start)
+    return _after_speak(flow, state, event.digits[:1])
+
+
+def _say(flow: Flow, state: CallState, text: str) -> str:
+    values = state.variables
+    return VARIABLE.sub(lambda m: values.get(m.group(1), ""), text)
+
+
+def _speak(flow: Flow, state: CallState, text: str, *, collect: bool, waiting: Waiting, **changes: object) -> tuple[CallState, Action]:
+    after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
+    return after, Speak(_say(flow, state, text), flow.language, collect)
+
+
+def _hang_up(state: CallState) -> tuple[CallState, Action]:
+    return replace(state, waiting="ended"), HangUp()
+
+
+def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, Action]:
+    """Arrive at node `name` (None: the call ends) and say or do what it says."""
+    if name is None:
+        return _hang_up(state)
+    node: Node = flow.nodes[name]
+    if isinstance(node, (Prompt, Menu)):
+        return _speak(flow, state, node.message, collect=True, waiting="key", node=name, tries=0)
+    if isinstance(node, Message):
+        return _speak_run(flow, state, node)
+    if isinstance(node, Hangup):
+        if node.message:
+            return _speak(flow, state, node.message, collect=False, waiting="last-words", node=name)
+        return _hang_up(replace(state, node=name))
+    if isinstance(node, Dial):
+        caller_id = node.caller_id or flow.caller_id or "{{ caller }}"
+        action = Transfer(_say(flow, state, node.to), _say(flow, state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf)
+        return replace(state, node=name, waiting="transfer"), action
+    raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
+
+
+def _speak_run(flow: Flow, state: CallState, first: Message) -> tuple[CallState, Action]:
+    """A straight run of messages is one spoken text (flow-language.md), last words included
+    when the run ends the call; the next event moves on from the run's last message."""
+    texts, last = [first.message], first
+    while isinstance(following := flow.nodes.get(last.next or ""), Message) and following is not first:
+        texts.append(following.message)
+        last = following
+    if last.next is None:
+        return _speak(flow, state, " ".join(texts), collect=False, waiting="last-words", node=last.name)
+    end = flow.nodes[last.next]
+    if isinstance(end, Hangup) and end.message:
+        texts.append(end.message)
+        return _speak(flow, state, " ".join(texts), collect=False, waiting="last-words", node=end.name)
+    return _speak(flow, state, " ".join(texts), collect=False, waiting="spoken", node=last.name)
+
+
+def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Action]:
+    node = flow.nodes.get(state.node)
+    if state.waiting == "spoken" and isinstance(node, Message):
+        return _enter(flow, state, node.next)
+    if state.waiting == "last-words" or node is None:
+        return _hang_up(state)
+    if state.waiting in ("reprompt", "repeat") and isinstance(node, Menu):
+        return _speak(flow, state, node.message, collect=True, waiting="key")
+    if state.waiting == "key" and isinstance(node, Prompt):
+        if key == node.digit:
+            return _enter(flow, state, node.next)
+        if state.tries + 1 < PROMPT_CHANCES:
+            return _speak(flow, state, node.message, collect=True, waiting="key", tries=state.tries + 1)
+        return _enter(flow, state, node.on_fail)
+    if state.waiting == "key" and isinstance(node, Menu):
+        return _choose(flow, state, node, key)
+    return state, NoAction()  # an event the call is not waiting for (a late or repeated delivery)
+
+
+def _choose(flow: Flow, state: CallState, menu: Menu, key: str) -> tuple[CallState, Action]:
+    target = menu.choices.get(key) if key else None
+    if target is not None:
+        chosen = flow.nodes[target]
+        if not isinstance(chosen, Repeat):
+            return _enter(flow, state, target)
+        done = state.repeats.get(menu.name, 0)
+        if done >= chosen.max:
+            return _hang_up(state)
+        repeats = {**state.repeats, menu.name: done + 1}
+        if chosen.message:
+            return _speak(flow, state, chosen.message, collect=False, waiting="repeat", repeats=repeats)
+        return _speak(flow, state, menu.message, collect=True, waiting="key", repeats=repeats)
+    tries = state.tries + 1
+    if tries >= menu.attempts:
+        return _enter(flow, replace(state, tries=tries), menu.on_fail)
+    sorry = menu.invalid if key else menu.no_input
+    if sorry:
+        return _speak(flow, state, sorry, collect=False, waiting="reprompt", tries=tries)
+    return _speak(flow, state, menu.message, collect=True, waiting="key", tries=tries)
+
+
+MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; stop there
+
+
+def transcript(flow: Flow, keys: list[str | None], variables: Mapping[str, str] | None = None) -> list[dict[str, object]]:
+    """What a caller hears and does when pressing `keys` (None: lets a prompt time out).
+    When the keys run out, the caller presses nothing more."""
+    heard: list[dict[str, object]] = []
+    presses = iter(keys)
+    state, action = step(flow, new_call(flow), CallStarted(variables or {}))
+    for _ in range(MAX_STEPS):
+        if isinstance(action, Speak):
+            heard.append({"say": action.text})
+            key = next(presses, None) if action.collect else None
+            if action.collect:
+                heard.append({"press": key} if key is not None else {"no_input": True})
+            state, action = step(flow, state, SpeakDone(key or ""))
+        elif isinstance(action, Transfer):
+            heard.append({"dial": action.to})
+            break
+        elif isinstance(action, HangUp):
+            heard.append({"hangup": True})
+            break
+        else:
+            break
+    return heard

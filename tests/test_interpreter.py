@@ -1,0 +1,91 @@
+"""The live interpreter: whole calls through the bundled flows, and live = v1 for v1 flows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import FLOWS
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.interpreter import CallEnded, CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
+from engine.loader import load_flow
+from engine.v1compile import CallOptions, compile_v1
+from engine.v1model import hear
+
+REFILL = load_flow(FLOWS / "refill-reminder.yaml")
+SUPPORT = load_flow(FLOWS / "support-menu.yaml")
+GATE = "Press 7 to hear a message from City Pharmacy."
+MENU = "Your refill of your prescription is ready. Press 1 to confirm pickup, 2 to cancel, or 9 to hear this again."
+
+
+def test_refill_confirm() -> None:
+    assert transcript(REFILL, ["7", "1"]) == [{"say": GATE}, {"press": "7"}, {"say": MENU}, {"press": "1"}, {"say": "Thank you. Your pickup is confirmed."}, {"hangup": True}]
+
+
+def test_refill_variables_from_the_call() -> None:
+    heard = transcript(REFILL, ["7"], {"drug": "amoxicillin", "pharmacy": "Main Street Pharmacy"})
+    assert heard[0] == {"say": "Press 7 to hear a message from Main Street Pharmacy."}
+    assert heard[2] == {"say": "Your refill of amoxicillin is ready. Press 1 to confirm pickup, 2 to cancel, or 9 to hear this again."}
+
+
+def test_refill_no_input_and_wrong_keys_up_to_attempts_then_on_fail() -> None:
+    heard = transcript(REFILL, ["7", None, "4", "5"])
+    assert heard == [
+        {"say": GATE}, {"press": "7"},
+        {"say": MENU}, {"no_input": True}, {"say": "Sorry, I did not hear a choice."},
+        {"say": MENU}, {"press": "4"}, {"say": "Sorry, that is not one of the choices."},
+        {"say": MENU}, {"press": "5"},
+        {"say": "Goodbye."}, {"hangup": True},
+    ]
+
+
+def test_refill_cancel_and_last_words_are_one_text() -> None:
+    assert transcript(REFILL, ["7", "2"])[-2:] == [{"say": "Your refill has been cancelled. Goodbye."}, {"hangup": True}]
+
+
+def test_refill_repeats_up_to_the_limit() -> None:
+    heard = transcript(REFILL, ["7", "9", "9", "9", "9"])
+    again = [{"press": "9"}, {"say": "Here is that message again."}, {"say": MENU}]
+    assert heard == [{"say": GATE}, {"press": "7"}, {"say": MENU}, *again * 3, {"press": "9"}, {"hangup": True}]
+
+
+def test_prompt_two_chances_then_hang_up() -> None:
+    assert transcript(REFILL, ["1", None]) == [{"say": GATE}, {"press": "1"}, {"say": GATE}, {"no_input": True}, {"hangup": True}]
+
+
+def test_support_transfer_and_loop_back() -> None:
+    assert transcript(SUPPORT, ["1"])[-1] == {"dial": "15550001111"}
+    heard = transcript(SUPPORT, ["3", "2"])
+    assert heard[2] == {"say": "We are open Monday to Friday, 8 in the morning to 6 in the evening."}
+    assert heard[-1] == {"dial": "15550002222"}
+    assert transcript(SUPPORT, [None, None, None])[-2:] == [{"say": "Let me put you through to someone who can help."}, {"dial": "15550003333"}]
+
+
+def test_transfer_action_carries_dial_options() -> None:
+    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
+    state, action = step(SUPPORT, state, SpeakDone("2"))
+    assert action == Transfer(to="15550002222", caller_id="15551230000", max_call_duration=None, send_dtmf="ww204")
+
+
+def test_events_after_the_end_or_out_of_turn_change_nothing() -> None:
+    state, action = step(REFILL, new_call(REFILL), CallStarted())
+    assert isinstance(action, Speak) and action.collect
+    assert step(REFILL, state, CallStarted()) == (state, NoAction())
+    ended, action = step(REFILL, state, CallEnded())
+    assert ended.ended and action == NoAction()
+    assert step(REFILL, ended, SpeakDone("7")) == (ended, NoAction())
+    hung, action = step(REFILL, replace(state, tries=1), SpeakDone("3"))
+    assert action == HangUp() and hung.ended
+
+
+V1_FLOWS = [load_flow(FLOWS / name) for name in ("appointment-reminder.yaml", "otp-delivery.yaml")]
+KEYS = st.lists(st.one_of(st.none(), st.sampled_from(list("0123456789"))), max_size=8)
+
+
+@given(st.sampled_from(V1_FLOWS), KEYS)
+def test_live_and_v1_sound_the_same(flow: object, keys: list[str | None]) -> None:
+    """For a v1-compilable flow, pressing the same keys gives the same transcript both ways."""
+    params, _ = compile_v1(flow, CallOptions(to="15550100200"))  # type: ignore[arg-type]
+    assert params is not None
+    assert transcript(flow, keys) == hear(params, keys)  # type: ignore[arg-type]
