@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import time
 import uuid
@@ -19,8 +20,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from jsonschema.exceptions import best_match
 
 from engine.errors import IvrflowError
+from engine.interpreter import Action, HangUp, Speak, Transfer
+from engine.model import digits_only
+from engine.schema import validator
 
 # The `telesign` SDK's default REST host (self-service accounts); enterprise accounts use
 # https://rest-ww.telesign.com. Set TELESIGN_BASE_URL to choose.
@@ -153,3 +158,84 @@ def _answer(response: httpx.Response) -> V1Answer:
     if what is None:
         what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
     raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes)
+
+
+# --- v2 voice: webhook events in, actions out ---------------------------------------------
+# Assumptions where Telesign's documentation could not be read in full (say so in docs/):
+# - an action is `{"method", "params"}` without `jsonrpc`/`id` (Telesign's documented examples);
+# - `speak` takes `tts.message`, `tts.language` and `collect_digits.max` (Telesign's demo code);
+# - collected keys arrive as `data.collected_digits` of `speak_completed`;
+# - `dial_completed` with `data.status == "answered"` means answered, any other status means not;
+# - events are signed like other Telesign callbacks: base64 HMAC-SHA256 of the raw body.
+
+
+def callback_signature(api_key: str, body: bytes) -> str:
+    """The signature Telesign puts on a callback: base64 HMAC-SHA256 of the raw body."""
+    return base64.b64encode(hmac.new(base64.b64decode(api_key), body, hashlib.sha256).digest()).decode()
+
+
+def verify_callback(api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None) -> bool:
+    """Whether a callback carries Telesign's signature, in `Authorization: TSA <customer id>:<sig>`
+    or the bare `X-TS-Authorization: <sig>`. Compared in constant time; accepts exactly the
+    signatures the official SDK's `verify_telesign_callback_signature` accepts."""
+    if authorization and authorization.startswith("TSA ") and ":" in authorization:
+        signature = authorization[4:].partition(":")[2]
+    elif ts_authorization:
+        signature = ts_authorization
+    else:
+        return False
+    return hmac.compare_digest(signature.encode(), callback_signature(api_key, body).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """A Telesign v2 event that passed schemas/v2-event.schema.json."""
+
+    name: str
+    reference_id: str
+    external_id: str | None
+    data: dict[str, Any]
+
+    @property
+    def digits(self) -> str:
+        value = self.data.get("collected_digits")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def answered(self) -> bool:
+        return self.data.get("status") == "answered"
+
+
+class BadEvent(IvrflowError):
+    """A webhook body that is not a Telesign event; the message says why, for the 400 answer."""
+
+
+def parse_event(body: bytes) -> WebhookEvent:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadEvent("the body is not JSON") from None
+    error = best_match(validator("v2-event").iter_errors(data))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the event"
+        raise BadEvent(f"not a Telesign voice event: {where}: {error.message}")
+    return WebhookEvent(data["event"], data["reference_id"], data.get("external_id"), data["data"])
+
+
+def action_json(action: Action) -> dict[str, Any]:
+    """The JSON body that answers a webhook event with `action` (`{}`: nothing to do)."""
+    if isinstance(action, Speak):
+        params: dict[str, Any] = {"tts": {"message": action.text, "language": action.language}}
+        if action.collect:
+            params["collect_digits"] = {"max": 1}
+        return {"method": "speak", "params": params}
+    if isinstance(action, Transfer):
+        params = {"to": digits_only(action.to), "caller_id_number": digits_only(action.caller_id)}
+        if action.max_call_duration is not None:
+            params["max_call_duration"] = str(action.max_call_duration)  # Telesign wants a string
+        if action.send_dtmf:
+            params["send_dtmf"] = action.send_dtmf
+        return {"method": "dial", "params": params}
+    if isinstance(action, HangUp):
+        return {"method": "hangup", "params": {}}
+    return {}
