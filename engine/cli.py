@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Telesign's answer (default 10)")
     send.set_defaults(run=_send)
 
+    serve = commands.add_parser(
+        "serve",
+        help="run flows live: the webhook server for Telesign v2 voice",
+        description="Serve the flows in a folder as Telesign's voice webhook (POST /webhook) with a health check (GET /healthz). Events must be signed with TELESIGN_API_KEY when it is set.",
+    )
+    serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--store", default="sqlite:///var/ivrflow.db", help="where call state lives: sqlite:///PATH (default sqlite:///var/ivrflow.db) or memory://")
+    serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without TELESIGN_API_KEY (unsigned events accepted)")
+    serve.set_defaults(run=_serve)
+
     explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
     explain.add_argument("--all", action="store_true", help="print every rule (this is docs/rules.md)")
@@ -189,6 +201,40 @@ def _curl(params: dict[str, str]) -> str:
     lines = [f"curl -sS -X POST {shlex.quote(base_url() + V1_VOICE)}", f"  -u {user}"]
     lines += [f"  --data-urlencode {shlex.quote(f'{key}={value}')}" for key, value in params.items()]
     return " \\\n".join(lines)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import ipaddress
+    import logging
+
+    import uvicorn
+
+    from engine.server import create_app
+    from engine.stores import open_store
+
+    api_key = os.environ.get("TELESIGN_API_KEY") or None
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if api_key is None and not loopback and not args.insecure:
+        print(f"ivrflow serve: refusing to listen on {args.host} without TELESIGN_API_KEY: anyone could post forged call events. Set TELESIGN_API_KEY (events are then checked for Telesign's signature), listen on 127.0.0.1, or pass --insecure.", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.flows.is_dir():
+        print(f"ivrflow serve: {args.flows}: no such folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = open_store(args.store)
+    except ValueError as problem:
+        print(f"ivrflow serve: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(args.flows, store, api_key=api_key)
+    url = f"http://{args.host}:{args.port}"
+    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}, signatures {'checked' if api_key else 'NOT checked'})", flush=True)
+    print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or check it: curl {url}/healthz", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -104,7 +104,7 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     if isinstance(event, CallStarted):
         if state.waiting != "start":
             return state, NoAction()  # a second start changes nothing
-        started = replace(state, variables={**flow.vars, **event.variables})
+        started = replace(state, variables={**flow.vars, **state.variables, **event.variables})
         return _enter(flow, started, flow.start)
     return _after_speak(flow, state, event.digits[:1])
 

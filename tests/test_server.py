@@ -1,0 +1,165 @@
+"""The webhook server as Telesign meets it: a real `ivrflow serve` process on loopback, over HTTP,
+with a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT
+
+from engine.schema import validator
+from engine.telesign import callback_signature
+
+KEY = "c2VydmVyLXRlc3Qta2V5LWJ5dGVz"
+SUPPORT_NUMBER = "15558675309"
+MENU = "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+    api_key: str | None
+
+    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        body = raw if raw is not None else json.dumps(event).encode()
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if self.api_key and sign:
+            sent["Authorization"] = f"TSA customer:{callback_signature(self.api_key, body)}"
+        return httpx.post(f"{self.url}/webhook", content=body, headers=sent, timeout=10)
+
+
+def start(db: Path, api_key: str | None = None) -> Server:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | ({"TELESIGN_API_KEY": api_key} if api_key else {})
+    process = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, process, api_key)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"server did not start: {process.communicate()}")
+
+
+def stop(server: Server) -> None:
+    server.process.terminate()
+    server.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = start(tmp_path / "calls.db")
+    yield running
+    stop(running)
+
+
+def incoming(reference: str, to: str = SUPPORT_NUMBER) -> dict[str, object]:
+    return {"event": "incoming_call", "reference_id": reference, "data": {"to": to, "from": "15551230000"}}
+
+
+def spoken(reference: str, digits: str = "") -> dict[str, object]:
+    return {"event": "speak_completed", "reference_id": reference, "data": {"status": "speak_successful", "collected_digits": digits}}
+
+
+def said(response: httpx.Response) -> str:
+    assert response.status_code == 200, response.text
+    action = response.json()
+    assert not list(validator("v2-action").iter_errors(action))
+    return str(action["params"]["tts"]["message"]) if action["method"] == "speak" else action["method"]
+
+
+def test_whole_inbound_call_hours_then_transfer(server: Server) -> None:
+    assert said(server.post(incoming("c1"))) == MENU
+    assert said(server.post(spoken("c1", "3"))).startswith("We are open Monday to Friday")
+    assert said(server.post(spoken("c1"))) == MENU
+    dial = server.post(spoken("c1", "2")).json()
+    assert dial == {"method": "dial", "params": {"to": "15550002222", "caller_id_number": "15551230000", "send_dtmf": "ww204"}}
+    assert server.post({"event": "call_completed", "reference_id": "c1", "data": {"status": "hangup"}}).json() == {}
+
+
+def test_duplicate_delivery_gets_the_same_answer_and_does_not_advance(server: Server) -> None:
+    server.post(incoming("c2"))
+    first = server.post(spoken("c2", "3"))
+    again = server.post(spoken("c2", "3"))
+    assert again.json() == first.json()
+    assert said(server.post(spoken("c2"))) == MENU  # the hours message led back to the menu once
+
+
+def test_unknown_number_gets_an_apology_then_hangup(server: Server) -> None:
+    assert said(server.post(incoming("c3", to="15550000000"))) == "Sorry, this number is not in service. Goodbye."
+    assert said(server.post(spoken("c3"))) == "hangup"
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers", "status"),
+    [
+        (b"{not json", {}, 400),
+        (b'{"event": "speak_completed"}', {}, 400),
+        (b'{"event": "speak_completed", "reference_id": "nobody", "data": {}}', {}, 404),
+        (b"{}", {"Content-Type": "text/plain"}, 415),
+        (b'{"a": "' + b"x" * 70_000 + b'"}', {}, 413),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(server: Server, raw: bytes, headers: dict[str, str], status: int) -> None:
+    response = server.post({}, raw=raw, headers=headers)
+    assert response.status_code == status
+    assert response.json()["error"]
+    assert "Traceback" not in response.text
+
+
+def test_completed_unknown_call_is_answered_empty(server: Server) -> None:
+    response = server.post({"event": "call_completed", "reference_id": "never", "data": {}})
+    assert (response.status_code, response.json()) == (200, {})
+
+
+def test_signatures_when_a_key_is_set(tmp_path: Path) -> None:
+    signed = start(tmp_path / "signed.db", api_key=KEY)
+    try:
+        forged = signed.post(incoming("s1"), sign=False, headers={"Authorization": "TSA customer:AAAA"})
+        assert forged.status_code == 401
+        assert signed.post(spoken("s1", "1")).status_code == 404  # the forged event created no call
+        assert said(signed.post(incoming("s1"))) == MENU
+    finally:
+        stop(signed)
+
+
+def test_call_survives_sigkill_and_restart(tmp_path: Path) -> None:
+    db = tmp_path / "durable.db"
+    first = start(db)
+    assert said(first.post(incoming("k1"))) == MENU
+    assert said(first.post(spoken("k1", "3"))).startswith("We are open")
+    first.process.send_signal(signal.SIGKILL)
+    first.process.communicate(timeout=10)
+    second = start(db)
+    try:
+        assert said(second.post(spoken("k1"))) == MENU
+        assert second.post(spoken("k1", "1")).json()["method"] == "dial"
+    finally:
+        stop(second)
+
+
+def test_refuses_to_listen_beyond_loopback_without_a_key() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
+    result = subprocess.run([sys.executable, "-m", "engine", "serve", "--host", "0.0.0.0", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "TELESIGN_API_KEY" in result.stderr and "--insecure" in result.stderr
