@@ -9,10 +9,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Main job: install ivrflow (a real, non-editable install) and lint the bundled flows.
+# Main job: install ivrflow (a real, non-editable install) and serve the bundled flows on
+# loopback, with call state in var/ivrflow.db (SQLite).
 run: $(BIN)/python
 	$(BIN)/python -m pip install --quiet .
-	$(BIN)/ivrflow lint flows/
+	$(BIN)/ivrflow serve --flows flows --store sqlite:///var/ivrflow.db
 
 # Tests: install ivrflow editable with its test dependencies, then run the whole suite.
 test: $(BIN)/python
