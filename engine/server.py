@@ -27,6 +27,8 @@ from engine.stores import CallRecord, Store
 from engine.telesign import BadEvent, WebhookEvent, action_json, parse_event, verify_callback
 
 MAX_BODY = 64 * 1024
+# Events that only make sense for a call the engine already has.
+CALL_EVENTS = ("speak_completed", "play_completed", "dial_completed", "call_leg_completed")
 SORRY = "Sorry, this number is not in service. Goodbye."
 log = logging.getLogger("ivrflow")
 
@@ -101,10 +103,11 @@ class Webhook:
         if record is not None and record.last_event == digest:
             return None, (200, record.last_answer)  # the same delivery again: same answer, no step
         if record is None:
-            if event.name != "incoming_call":
-                if event.name == "call_completed":
-                    return None, (200, "{}")  # nothing to close; Telesign ignores the answer
+            if event.name in CALL_EVENTS:
                 return None, (404, _error(f"no call with reference_id {event.reference_id}"))
+            if event.name != "incoming_call":  # call_completed of a call we never had, or an unknown event
+                log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
+                return None, (200, "{}")
             state, action = self.start(event)
         else:
             flow = self.flows.for_state(record.state)

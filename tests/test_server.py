@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import ROOT
 
 from engine.schema import validator
@@ -127,9 +129,16 @@ def test_bad_input_gets_a_clear_4xx(server: Server, raw: bytes, headers: dict[st
     assert "Traceback" not in response.text
 
 
-def test_completed_unknown_call_is_answered_empty(server: Server) -> None:
-    response = server.post({"event": "call_completed", "reference_id": "never", "data": {}})
+@pytest.mark.parametrize("name", ["call_completed", "recording_ready"])
+def test_completed_or_unknown_events_of_unknown_calls_are_answered_empty(server: Server, name: str) -> None:
+    response = server.post({"event": name, "reference_id": "never", "data": {}})
     assert (response.status_code, response.json()) == (200, {})
+
+
+def test_unknown_event_of_a_live_call_changes_nothing(server: Server) -> None:
+    server.post(incoming("u1"))
+    assert server.post({"event": "recording_ready", "reference_id": "u1", "data": {}}).json() == {}
+    assert said(server.post(spoken("u1", "3"))).startswith("We are open")
 
 
 def test_signatures_when_a_key_is_set(tmp_path: Path) -> None:
@@ -163,3 +172,36 @@ def test_refuses_to_listen_beyond_loopback_without_a_key() -> None:
     result = subprocess.run([sys.executable, "-m", "engine", "serve", "--host", "0.0.0.0", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert "TELESIGN_API_KEY" in result.stderr and "--insecure" in result.stderr
+
+
+def test_concurrent_delivery_of_one_event_advances_the_call_once(server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server.post(incoming("p1"))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: server.post(spoken("p1", "3")).json(), range(8)))
+    assert all(answer == answers[0] for answer in answers)
+    assert said(server.post(spoken("p1"))) == MENU
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    running = start(tmp_path_factory.mktemp("fuzz") / "calls.db")
+    running.post(incoming("known"))
+    yield running
+    stop(running)
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+EVENTS = st.fixed_dictionaries(
+    {"event": st.sampled_from(["incoming_call", "speak_completed", "dial_completed", "call_completed", "call_leg_completed", "play_completed", "nonsense"]) | st.text(max_size=10), "reference_id": st.sampled_from(["known", "other"]) | st.text(max_size=10) | st.integers()},
+    optional={"data": st.dictionaries(st.sampled_from(["to", "from", "status", "collected_digits", "x"]), JSONISH, max_size=4) | JSONISH, "external_id": JSONISH},
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(EVENTS)
+def test_generated_event_bodies_never_get_a_5xx(shared_server: Server, event: dict[str, object]) -> None:
+    response = shared_server.post(event)
+    assert response.status_code < 500, response.text
+    assert "Traceback" not in response.text
