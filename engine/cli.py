@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -233,6 +234,14 @@ def _serve(args: argparse.Namespace) -> int:
     url = f"http://{args.host}:{args.port}"
     print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}, signatures {'checked' if api_key else 'NOT checked'})", flush=True)
     print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or check it: curl {url}/healthz", flush=True)
+
+    def reload(signum: int, frame: object) -> None:
+        problems = app.state.flows.load(args.flows)
+        for problem in problems:
+            logging.getLogger("ivrflow").error("flow not reloaded, the old version keeps serving: %s", problem)
+        logging.getLogger("ivrflow").info("reloaded: %d flows", len(app.state.flows.current))
+
+    signal.signal(signal.SIGHUP, reload)  # `kill -HUP` after editing flows/: new calls get the new versions
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 

@@ -43,18 +43,23 @@ class Flows:
     numbers: dict[str, str] = field(default_factory=dict)
 
     def load(self, folder: Path) -> list[str]:
-        """(Re)load `folder`: flows that lint replace their old version; the others keep serving
-        their old version, and each problem is returned as `file:line:col: message`."""
+        """(Re)load `folder`. A flow that lints replaces its old version for new calls; one that
+        does not keeps its old version serving. Returns each problem as `file:line:col: ...`.
+        The new tables are swapped in whole, so a request never sees a half-loaded set."""
         problems = []
+        by_path = {flow.path: flow for flow in self.current.values()}
+        current: dict[str, Flow] = {}
         for path in flow_files([folder]):
             checked = check_file(path)
             if checked.flow is None or not checked.ok:
                 problems += [f"{d.file}:{d.span.line}:{d.span.column}: {d.rule} {d.message}" for d in checked.diagnostics if d.level == "error"]
+                if checked.path in by_path:
+                    current[by_path[checked.path].id] = by_path[checked.path]
                 continue
-            flow = checked.flow
-            self.current[flow.id] = flow
-            self.versions[(flow.id, flow.version)] = flow
-        self.numbers = {digits_only(number): flow.id for flow in self.current.values() for number in flow.numbers}
+            current[checked.flow.id] = checked.flow
+            self.versions[(checked.flow.id, checked.flow.version)] = checked.flow
+        self.numbers = {digits_only(number): flow.id for flow in current.values() for number in flow.numbers}
+        self.current = current
         return problems
 
     def for_state(self, state: CallState) -> Flow | None:

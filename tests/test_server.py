@@ -48,10 +48,10 @@ class Server:
         return httpx.post(f"{self.url}/webhook", content=body, headers=sent, timeout=10)
 
 
-def start(db: Path, api_key: str | None = None) -> Server:
+def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows") -> Server:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | ({"TELESIGN_API_KEY": api_key} if api_key else {})
-    process = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -63,9 +63,10 @@ def start(db: Path, api_key: str | None = None) -> Server:
     raise AssertionError(f"server did not start: {process.communicate()}")
 
 
-def stop(server: Server) -> None:
+def stop(server: Server) -> str:
+    """Stop the server; its log (stderr)."""
     server.process.terminate()
-    server.process.communicate(timeout=10)
+    return server.process.communicate(timeout=10)[1]
 
 
 @pytest.fixture
@@ -205,3 +206,28 @@ def test_generated_event_bodies_never_get_a_5xx(shared_server: Server, event: di
     response = shared_server.post(event)
     assert response.status_code < 500, response.text
     assert "Traceback" not in response.text
+
+
+def test_sighup_reload_new_calls_new_version_old_calls_keep_theirs(tmp_path: Path) -> None:
+    import shutil
+
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    support = flows / "support-menu.yaml"
+    running = start(tmp_path / "calls.db", flows=flows)
+    log = ""
+    try:
+        assert said(running.post(incoming("old"))) == MENU
+        support.write_text(support.read_text().replace("Thanks for calling Acme support.", "Welcome to Acme."))
+        running.process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert said(running.post(incoming("new"))) == MENU.replace("Thanks for calling Acme support.", "Welcome to Acme.")
+        assert said(running.post(spoken("old", "9"))) == MENU  # the call in progress keeps its version
+        support.write_text(support.read_text().replace("    type: dial\n    to:", "    type: dail\n    to:", 1))
+        running.process.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert said(running.post(incoming("after-bad-edit"))).startswith("Welcome to Acme.")
+    finally:
+        log = stop(running)
+    assert "flow not reloaded, the old version keeps serving" in log
+    assert "support-menu.yaml:" in log and "invalid-value" in log
