@@ -231,3 +231,10 @@ def test_sighup_reload_new_calls_new_version_old_calls_keep_theirs(tmp_path: Pat
         log = stop(running)
     assert "flow not reloaded, the old version keeps serving" in log
     assert "support-menu.yaml:" in log and "invalid-value" in log
+
+
+def test_events_after_the_call_completed_change_nothing(server: Server) -> None:
+    server.post(incoming("o1"))
+    assert server.post({"event": "call_completed", "reference_id": "o1", "data": {"status": "hangup"}}).json() == {}
+    late = server.post(spoken("o1", "1"))
+    assert (late.status_code, late.json()) == (200, {})
