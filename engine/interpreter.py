@@ -109,14 +109,14 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     return _after_speak(flow, state, event.digits[:1])
 
 
-def _say(flow: Flow, state: CallState, text: str) -> str:
+def _say(state: CallState, text: str) -> str:
     values = state.variables
     return VARIABLE.sub(lambda m: values.get(m.group(1), ""), text)
 
 
 def _speak(flow: Flow, state: CallState, text: str, *, collect: bool, waiting: Waiting, **changes: object) -> tuple[CallState, Action]:
     after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
-    return after, Speak(_say(flow, state, text), flow.language, collect)
+    return after, Speak(_say(state, text), flow.language, collect)
 
 
 def _hang_up(state: CallState) -> tuple[CallState, Action]:
@@ -138,7 +138,7 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
         return _hang_up(replace(state, node=name))
     if isinstance(node, Dial):
         caller_id = node.caller_id or flow.caller_id or "{{ caller }}"
-        action = Transfer(_say(flow, state, node.to), _say(flow, state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf)
+        action = Transfer(_say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf)
         return replace(state, node=name, waiting="transfer"), action
     raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
 

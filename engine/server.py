@@ -153,8 +153,8 @@ def _error(reason: str) -> str:
     return json.dumps({"error": reason})
 
 
-def _refuse(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+def _refuse(status: int, reason: str) -> Response:
+    return Response(_error(reason), status_code=status, media_type="application/json")
 
 
 def create_app(flows_dir: Path, store: Store, *, api_key: str | None) -> Starlette:
