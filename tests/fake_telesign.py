@@ -79,8 +79,9 @@ class FakeTelesign:
     async def voice(self, request: Request) -> JSONResponse:
         if self.script:
             step = self.script.pop(0)
-            if step == "hang":
+            if step == "hang":  # answer far later than any client waits
                 await asyncio.sleep(30)
+                return _error(503, 10000, "System unavailable, please try again later")
             if step == "429":
                 return _error(429, 10019, "Rate limit exceeded")
             return _error(int(step), 10000, "System unavailable, please try again later")
