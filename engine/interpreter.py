@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from engine.model import PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
+from engine.model import PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
 
 # --- events (what happened on the call) ---
 
@@ -144,19 +144,12 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
 
 
 def _speak_run(flow: Flow, state: CallState, first: Message) -> tuple[CallState, Action]:
-    """A straight run of messages is one spoken text (flow-language.md), last words included
-    when the run ends the call; the next event moves on from the run's last message."""
-    texts, last = [first.message], first
-    while isinstance(following := flow.nodes.get(last.next or ""), Message) and following is not first:
-        texts.append(following.message)
-        last = following
-    if last.next is None:
-        return _speak(flow, state, " ".join(texts), collect=False, waiting="last-words", node=last.name)
-    end = flow.nodes[last.next]
-    if isinstance(end, Hangup) and end.message:
-        texts.append(end.message)
-        return _speak(flow, state, " ".join(texts), collect=False, waiting="last-words", node=end.name)
-    return _speak(flow, state, " ".join(texts), collect=False, waiting="spoken", node=last.name)
+    """A straight run of messages is one spoken text, last words included when the run ends the
+    call; the next event moves on from the run's last node."""
+    run = message_run(flow, first.name)
+    assert run.last is not None  # the run starts at a message
+    waiting: Waiting = "spoken" if run.leads_to is not None else "last-words"
+    return _speak(flow, state, " ".join(run.texts), collect=False, waiting=waiting, node=run.last.name)
 
 
 def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Action]:

@@ -173,6 +173,38 @@ class Flow:
         return self.nodes[self.start]
 
 
+@dataclass(frozen=True, slots=True)
+class MessageRun:
+    """A straight run of `tts_message` nodes, heard as one text (flow-language.md), with the last
+    words of a `hangup` that closes it."""
+
+    texts: tuple[str, ...]
+    last: Message | Hangup | None  # the last node of the run; None when the first is no message
+    leads_to: Node | None  # the node the run goes on to; None when the call ends after it
+    broken: bool = False  # it runs into a missing node or into itself (lint reports both)
+
+
+def message_run(flow: Flow, name: str) -> MessageRun:
+    """The run of messages starting at node `name`. The live interpreter speaks it as one text
+    and the v1 compiler sends it as one message: one definition keeps the two the same."""
+    texts: list[str] = []
+    last: Message | Hangup | None = None
+    seen: set[str] = set()
+    current: str | None = name
+    while current is not None:
+        node = flow.nodes.get(current)
+        if node is None or current in seen:
+            return MessageRun(tuple(texts), last, None, broken=True)
+        seen.add(current)
+        if isinstance(node, Hangup):
+            return MessageRun((*texts, node.message) if node.message else tuple(texts), node, None)
+        if not isinstance(node, Message):
+            return MessageRun(tuple(texts), last, node)
+        texts.append(node.message)
+        last, current = node, node.next
+    return MessageRun(tuple(texts), last, None)
+
+
 def digits_only(number: str) -> str:
     """A phone number as Telesign wants it: digits only, country code first."""
     return number.lstrip("+")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.diagnostics import Diagnostic, Span
-from engine.model import DEFAULT_ATTEMPTS, DEFAULT_REPEAT_MAX, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
+from engine.model import DEFAULT_ATTEMPTS, DEFAULT_REPEAT_MAX, Dial, Flow, Menu, Message, Node, Prompt, Repeat, message_run
 
 RUN_LIVE = "run it live with `ivrflow serve` instead"
 
@@ -39,27 +39,16 @@ class _Planner:
 
     def chain(self, name: str, span: Span, what: str) -> list[str] | None:
         """Texts of the messages from `name` to the end of the call, or None if it does not end there."""
-        texts: list[str] = []
-        seen: set[str] = set()
-        current: str | None = name
-        while current is not None:
-            node = self.flow.nodes.get(current)
-            if node is None or current in seen:
-                return None  # unknown-target and endless-loop already say why
-            seen.add(current)
-            if isinstance(node, Message):
-                texts.append(node.message)
-                current = node.next
-                span, what = node.value_span("next"), f"`next` of message `{node.name}`"
-            elif isinstance(node, Hangup):
-                if node.message:
-                    texts.append(node.message)
-                current = None
-            else:
-                self.not_a_message(node, span, what)
-                self.stopped_at = node
-                return None
-        return texts
+        run = message_run(self.flow, name)
+        if run.broken:
+            return None  # unknown-target and endless-loop already say why
+        if run.leads_to is not None:
+            if isinstance(run.last, Message):
+                span, what = run.last.value_span("next"), f"`next` of message `{run.last.name}`"
+            self.not_a_message(run.leads_to, span, what)
+            self.stopped_at = run.leads_to
+            return None
+        return list(run.texts)
 
     def not_a_message(self, node: Node, span: Span, what: str) -> None:
         if isinstance(node, Dial):
