@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from engine import __version__
 from engine.catalog import RULES, rule_markdown, rules_markdown
 from engine.diagnostics import Diagnostic, suggestion
-from engine.lint import LintReport, lint, missing
+from engine.lint import lint, missing
 from engine.loader import check_file
 from engine.reporters import REPORTERS, TextReporter
 from engine.telesign import V1_VOICE, Credentials, TelesignError, base_url, send_v1

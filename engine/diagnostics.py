@@ -45,6 +45,10 @@ class Diagnostic:
         assert self.severity is not None  # set in __post_init__
         return self.severity
 
+    def __str__(self) -> str:
+        """One line, as in logs: `file:line:col: severity rule message`."""
+        return f"{self.file}:{self.span.line}:{self.span.column}: {self.level} {self.rule} {self.message}"
+
     def in_file(self, file: str) -> Diagnostic:
         return replace(self, file=file)
 

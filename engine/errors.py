@@ -19,7 +19,5 @@ class FlowError(IvrflowError):
     def __init__(self, path: str, diagnostics: list[Diagnostic]) -> None:
         self.path = path
         self.diagnostics = diagnostics
-        first = diagnostics[0] if diagnostics else None
-        where = f"{path}:{first.span.line}:{first.span.column}: {first.message}" if first else path
         more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
-        super().__init__(f"{where}{more}")
+        super().__init__(f"{diagnostics[0]}{more}" if diagnostics else path)

@@ -52,7 +52,7 @@ class Flows:
         for path in flow_files([folder]):
             checked = check_file(path)
             if checked.flow is None or not checked.ok:
-                problems += [f"{d.file}:{d.span.line}:{d.span.column}: {d.rule} {d.message}" for d in checked.diagnostics if d.level == "error"]
+                problems += [str(d) for d in checked.diagnostics if d.level == "error"]
                 if checked.path in by_path:
                     current[by_path[checked.path].id] = by_path[checked.path]
                 continue
@@ -70,9 +70,9 @@ def _answer(action: Action) -> str:
     return json.dumps(action_json(action), ensure_ascii=False)
 
 
-def _sorry_call(language: str = "en-US") -> tuple[CallState, Action]:
+def _sorry_call() -> tuple[CallState, Action]:
     """A call to a number no flow serves: a clear apology, then hang up."""
-    return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, language, False)
+    return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, "en-US", False)
 
 
 class Webhook:
@@ -144,8 +144,8 @@ class Webhook:
             return CallEnded()
         if event.name == "dial_completed":  # an outbound call: answered starts the flow
             return CallStarted() if event.answered else CallEnded()
-        if event.name == "call_leg_completed":
-            return None  # the other leg goes on; Telesign reports call_completed when all is over
+        # call_leg_completed (the other leg goes on; call_completed comes when all is over) and
+        # events we do not know change nothing.
         return None
 
 

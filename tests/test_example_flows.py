@@ -52,3 +52,11 @@ def test_bad_flow_gives_exactly_its_diagnostics(case: Path) -> None:
         said = found[key].message + " " + found[key].hint
         assert text.lower() in said.lower(), f"{key}: {text!r} not in {said!r}"
     assert report.exit_code() == (1 if any(d.level == "error" for d in found.values()) else 0)
+
+
+def test_load_flow_refuses_a_flow_with_errors_naming_the_first() -> None:
+    from engine.errors import FlowError
+    from engine.loader import load_flow
+
+    with pytest.raises(FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"):
+        load_flow("tests/flows/bad/unknown-key.yaml")
