@@ -1,4 +1,5 @@
-"""Telesign's wire facts in one place: endpoints, and (as they arrive) auth and error codes.
+"""Telesign's wire facts in one place: endpoints, Basic and TSA HMAC auth, the v1 request and
+its errors, callback signatures, and v2 events and actions.
 
 Where Telesign's documentation turns out to differ from what is written here, this module is
 the one to change.
