@@ -22,6 +22,7 @@ from engine.diagnostics import Diagnostic, suggestion
 from engine.lint import lint, missing
 from engine.loader import check_file
 from engine.reporters import REPORTERS, TextReporter
+from engine.stores import DUPLICATE_WINDOW
 from engine.telesign import V1_VOICE, Credentials, TelesignError, base_url, send_v1
 from engine.v1compile import CallOptions, compile_v1
 
@@ -75,13 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run flows live: the webhook server for Telesign v2 voice",
-        description="Serve the flows in a folder as Telesign's voice webhook (POST /webhook) with a health check (GET /healthz). Events must be signed with TELESIGN_API_KEY when it is set.",
+        description="Serve the flows in a folder as Telesign's voice webhook (POST /webhook) with a health check (GET /healthz). Events must be signed with TELESIGN_API_KEY when it is set. Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with.",
     )
     serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--store", default="sqlite:///var/ivrflow.db", help="where call state lives: sqlite:///PATH (default sqlite:///var/ivrflow.db) or memory://")
     serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without TELESIGN_API_KEY (unsigned events accepted)")
+    serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
+    serve.add_argument(
+        "--duplicate-window",
+        type=float,
+        default=DUPLICATE_WINDOW,
+        metavar="SECONDS",
+        help=f"an event identical to the call's previous one within this many seconds is a redelivery: answered the same, not applied again (default {DUPLICATE_WINDOW:g})",
+    )
     serve.set_defaults(run=_serve)
 
     explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
@@ -230,18 +239,12 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"ivrflow serve: {problem}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(args.flows, store, api_key=api_key)
+    app = create_app(args.flows, store, api_key=api_key, watch=args.watch, duplicate_window=args.duplicate_window)
     url = f"http://{args.host}:{args.port}"
     print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}, signatures {'checked' if api_key else 'NOT checked'})", flush=True)
     print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or check it: curl {url}/healthz", flush=True)
 
-    def reload(signum: int, frame: object) -> None:
-        problems = app.state.flows.load(args.flows)
-        for problem in problems:
-            logging.getLogger("ivrflow").error("flow not reloaded, the old version keeps serving: %s", problem)
-        logging.getLogger("ivrflow").info("reloaded: %d flows", len(app.state.flows.current))
-
-    signal.signal(signal.SIGHUP, reload)  # `kill -HUP` after editing flows/: new calls get the new versions
+    signal.signal(signal.SIGHUP, lambda signum, frame: app.state.flows.reload())  # `kill -HUP`: new calls get the new versions
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from engine.model import PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+from engine.model import DEFAULT_TIMEOUT, PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
 
 # --- events (what happened on the call) ---
 
@@ -34,11 +34,24 @@ class SpeakDone:
 
 
 @dataclass(frozen=True, slots=True)
+class DialDone:
+    """A dialled leg was answered or failed: the callee of an outbound call (the flow starts when
+    answered), or the far end of a transfer."""
+
+    answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LegEnded:
+    """One leg of a bridged call hung up while the other stays on the line."""
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     """The call is over (the caller hung up, or Telesign reports it completed)."""
 
 
-Event = CallStarted | SpeakDone | CallEnded
+Event = CallStarted | SpeakDone | DialDone | LegEnded | CallEnded
 
 # --- actions (what the engine asks Telesign to do next) ---
 
@@ -48,6 +61,7 @@ class Speak:
     text: str
     language: str
     collect: bool  # collect one key while and after speaking
+    timeout: float | None = None  # when collecting: seconds to wait for the key (the menu's `timeout`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +105,10 @@ class CallState:
         return self.waiting == "ended"
 
 
-def new_call(flow: Flow) -> CallState:
-    return CallState(flow=flow.id, version=flow.version)
+def new_call(flow: Flow, variables: Mapping[str, str] | None = None) -> CallState:
+    """A call that has not started yet. An outbound call carries its variables from the moment it
+    is placed, and starts when its `DialDone` reports the callee answered."""
+    return CallState(flow=flow.id, version=flow.version, variables=dict(variables or {}))
 
 
 def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]:
@@ -104,9 +120,26 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     if isinstance(event, CallStarted):
         if state.waiting != "start":
             return state, NoAction()  # a second start changes nothing
-        started = replace(state, variables={**flow.vars, **state.variables, **event.variables})
-        return _enter(flow, started, flow.start)
+        return _start(flow, state, event.variables)
+    if isinstance(event, DialDone):
+        return _after_dial(flow, state, event.answered)
+    if isinstance(event, LegEnded):
+        # The transferred-to party hung up: the flow has nothing more to say to the caller.
+        return _hang_up(state) if state.waiting == "transfer" else (state, NoAction())
     return _after_speak(flow, state, event.digits[:1])
+
+
+def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[CallState, Action]:
+    started = replace(state, variables={**flow.vars, **state.variables, **variables})
+    return _enter(flow, started, flow.start)
+
+
+def _after_dial(flow: Flow, state: CallState, answered: bool) -> tuple[CallState, Action]:
+    if state.waiting == "start":  # an outbound call: the callee answered, or it never connected
+        return _start(flow, state, {}) if answered else _hang_up(state)
+    if state.waiting == "transfer" and not answered:  # the transfer failed: nobody to talk to
+        return _hang_up(state)
+    return state, NoAction()  # a transfer that connected, or a dial result the call is not waiting for
 
 
 def _say(state: CallState, text: str) -> str:
@@ -114,9 +147,13 @@ def _say(state: CallState, text: str) -> str:
     return VARIABLE.sub(lambda m: values.get(m.group(1), ""), text)
 
 
-def _speak(flow: Flow, state: CallState, text: str, *, collect: bool, waiting: Waiting, **changes: object) -> tuple[CallState, Action]:
+def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | None = None, **changes: object) -> tuple[CallState, Action]:
+    """Say `text`; when `ask` names the prompt or menu, collect one key for it."""
     after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
-    return after, Speak(_say(state, text), flow.language, collect)
+    if ask is None:
+        return after, Speak(_say(state, text), flow.language, False)
+    timeout = ask.timeout if isinstance(ask, Menu) else DEFAULT_TIMEOUT
+    return after, Speak(_say(state, text), flow.language, True, timeout)
 
 
 def _hang_up(state: CallState) -> tuple[CallState, Action]:
@@ -129,12 +166,12 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
         return _hang_up(state)
     node: Node = flow.nodes[name]
     if isinstance(node, (Prompt, Menu)):
-        return _speak(flow, state, node.message, collect=True, waiting="key", node=name, tries=0)
+        return _speak(flow, state, node.message, ask=node, waiting="key", node=name, tries=0)
     if isinstance(node, Message):
         return _speak_run(flow, state, node)
     if isinstance(node, Hangup):
         if node.message:
-            return _speak(flow, state, node.message, collect=False, waiting="last-words", node=name)
+            return _speak(flow, state, node.message, waiting="last-words", node=name)
         return _hang_up(replace(state, node=name))
     if isinstance(node, Dial):
         caller_id = node.caller_id or flow.caller_id or "{{ caller }}"
@@ -149,7 +186,7 @@ def _speak_run(flow: Flow, state: CallState, first: Message) -> tuple[CallState,
     run = message_run(flow, first.name)
     assert run.last is not None  # the run starts at a message
     waiting: Waiting = "spoken" if run.leads_to is not None else "last-words"
-    return _speak(flow, state, " ".join(run.texts), collect=False, waiting=waiting, node=run.last.name)
+    return _speak(flow, state, " ".join(run.texts), waiting=waiting, node=run.last.name)
 
 
 def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Action]:
@@ -159,12 +196,12 @@ def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Act
     if state.waiting == "last-words" or node is None:
         return _hang_up(state)
     if state.waiting in ("reprompt", "repeat") and isinstance(node, Menu):
-        return _speak(flow, state, node.message, collect=True, waiting="key")
+        return _speak(flow, state, node.message, ask=node, waiting="key")
     if state.waiting == "key" and isinstance(node, Prompt):
         if key == node.digit:
             return _enter(flow, state, node.next)
         if state.tries + 1 < PROMPT_CHANCES:
-            return _speak(flow, state, node.message, collect=True, waiting="key", tries=state.tries + 1)
+            return _speak(flow, state, node.message, ask=node, waiting="key", tries=state.tries + 1)
         return _enter(flow, state, node.on_fail)
     if state.waiting == "key" and isinstance(node, Menu):
         return _choose(flow, state, node, key)
@@ -182,15 +219,15 @@ def _choose(flow: Flow, state: CallState, menu: Menu, key: str) -> tuple[CallSta
             return _hang_up(state)
         repeats = {**state.repeats, menu.name: done + 1}
         if chosen.message:
-            return _speak(flow, state, chosen.message, collect=False, waiting="repeat", repeats=repeats)
-        return _speak(flow, state, menu.message, collect=True, waiting="key", repeats=repeats)
+            return _speak(flow, state, chosen.message, waiting="repeat", repeats=repeats)
+        return _speak(flow, state, menu.message, ask=menu, waiting="key", repeats=repeats)
     tries = state.tries + 1
     if tries >= menu.attempts:
         return _enter(flow, replace(state, tries=tries), menu.on_fail)
     sorry = menu.invalid if key else menu.no_input
     if sorry:
-        return _speak(flow, state, sorry, collect=False, waiting="reprompt", tries=tries)
-    return _speak(flow, state, menu.message, collect=True, waiting="key", tries=tries)
+        return _speak(flow, state, sorry, waiting="reprompt", tries=tries)
+    return _speak(flow, state, menu.message, ask=menu, waiting="key", tries=tries)
 
 
 MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; stop there

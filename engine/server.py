@@ -1,15 +1,20 @@
 """The webhook server: a thin shell around `step()`.
 
 POST /webhook: verify the signature → parse the event → in the call's store transaction: skip a
-duplicate, step the interpreter, save → answer the action. GET /healthz: flows loaded and the
-store answering.
+redelivery, step the interpreter, save → answer the action. GET /healthz: flows loaded and the
+store answering. The flows folder is reloaded on SIGHUP and when a file in it changes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
+import threading
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,11 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine.interpreter import Action, CallEnded, CallStarted, CallState, Event, HangUp, NoAction, Speak, SpeakDone, new_call, step
-from engine.lint import flow_files
-from engine.loader import check_file
+from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, new_call, step
+from engine.lint import flow_files, lint
 from engine.model import Flow, digits_only
-from engine.stores import CallRecord, Store
+from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable
 from engine.telesign import BadEvent, WebhookEvent, action_json, parse_event, verify_callback
 
 MAX_BODY = 64 * 1024
@@ -35,32 +39,51 @@ log = logging.getLogger("ivrflow")
 
 @dataclass
 class Flows:
-    """The flows being served, by id and by inbound number, and every version seen (a call keeps
-    the version it started with)."""
+    """The flows being served from one folder, by id and by inbound number, and every version
+    seen (a call keeps the version it started with)."""
 
+    folder: Path
     current: dict[str, Flow] = field(default_factory=dict)
     versions: dict[tuple[str, str], Flow] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def load(self, folder: Path) -> list[str]:
-        """(Re)load `folder`. A flow that lints replaces its old version for new calls; one that
-        does not keeps its old version serving. Returns each problem as `file:line:col: ...`.
-        The new tables are swapped in whole, so a request never sees a half-loaded set."""
-        problems = []
-        by_path = {flow.path: flow for flow in self.current.values()}
-        current: dict[str, Flow] = {}
-        for path in flow_files([folder]):
-            checked = check_file(path)
-            if checked.flow is None or not checked.ok:
-                problems += [str(d) for d in checked.diagnostics if d.level == "error"]
-                if checked.path in by_path:
-                    current[by_path[checked.path].id] = by_path[checked.path]
-                continue
-            current[checked.flow.id] = checked.flow
-            self.versions[(checked.flow.id, checked.flow.version)] = checked.flow
-        self.numbers = {digits_only(number): flow.id for flow in current.values() for number in flow.numbers}
-        self.current = current
-        return problems
+    def load(self) -> list[str]:
+        """(Re)load the folder, checked exactly as `ivrflow lint` checks it. A flow that lints
+        replaces its old version for new calls; one that does not keeps its old version serving.
+        Returns each problem as `file:line:col: ...`. The new tables are swapped in whole, so a
+        request never sees a half-loaded set."""
+        with self._lock:
+            report = lint([self.folder])
+            errors: dict[str, list[str]] = {}
+            for diagnostic in report.diagnostics:
+                if diagnostic.level == "error":
+                    errors.setdefault(diagnostic.file, []).append(str(diagnostic))
+            by_path = {flow.path: flow for flow in self.current.values()}
+            current: dict[str, Flow] = {}
+            for checked in report.files:
+                flow = checked.flow if checked.path not in errors else by_path.get(checked.path)
+                if flow is not None:
+                    current[flow.id] = flow
+                    self.versions[(flow.id, flow.version)] = flow
+            self.numbers = {digits_only(number): flow.id for flow in current.values() for number in flow.numbers}
+            self.current = current
+            return [problem for problems in errors.values() for problem in problems]
+
+    def reload(self) -> None:
+        """Reload and log the outcome (on SIGHUP, or when a file in the folder changed)."""
+        for problem in self.load():
+            log.error("flow not reloaded, the old version keeps serving: %s", problem)
+        log.info("reloaded %s: %d flows", self.folder, len(self.current))
+
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """What changes when a flow file is edited, added or removed."""
+        found = []
+        for path in flow_files([self.folder]):
+            with contextlib.suppress(OSError):  # removed while we looked
+                stat = path.stat()
+                found.append((str(path), stat.st_mtime_ns, stat.st_size))
+        return tuple(found)
 
     def for_state(self, state: CallState) -> Flow | None:
         return self.versions.get((state.flow, state.version))
@@ -76,10 +99,11 @@ def _sorry_call() -> tuple[CallState, Action]:
 
 
 class Webhook:
-    def __init__(self, flows: Flows, store: Store, api_key: str | None) -> None:
+    def __init__(self, flows: Flows, store: Store, api_key: str | None, duplicate_window: float = DUPLICATE_WINDOW) -> None:
         self.flows = flows
         self.store = store
         self.api_key = api_key
+        self.duplicate_window = duplicate_window
 
     async def handle(self, request: Request) -> Response:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
@@ -100,13 +124,22 @@ class Webhook:
         except BadEvent as problem:
             return _refuse(400, str(problem))
         digest = hashlib.sha256(body).hexdigest()
-        status, answer = await run_in_threadpool(self.store.update, event.reference_id, lambda record: self.apply(record, event, digest))
+        try:
+            status, answer = await run_in_threadpool(self.store.update, event.reference_id, lambda record: self.apply(record, event, digest, time.time()))
+            if await request.is_disconnected():
+                # The sender gave up before the answer was ready and will deliver the event again:
+                # remember that this answer never reached it, so that the redelivery gets it.
+                await run_in_threadpool(self.store.update, event.reference_id, lambda record: (_undelivered(record, digest), None))
+        except StoreUnavailable as problem:
+            log.error("event %s for call %s not applied: %s", event.name, event.reference_id, problem)
+            return _refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
         return Response(answer, status_code=status, media_type="application/json")
 
-    def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str) -> tuple[CallRecord | None, tuple[int, str]]:
+    def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, tuple[int, str]]:
         """Inside the call's transaction: the record to store and the (status, body) to answer."""
-        if record is not None and record.last_event == digest:
-            return None, (200, record.last_answer)  # the same delivery again: same answer, no step
+        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window):
+            # The same event again: the same answer, and the call does not move.
+            return (replace(record, delivered=True) if not record.delivered else None), (200, record.last_answer)
         if record is None:
             if event.name in CALL_EVENTS:
                 return None, (404, _error(f"no call with reference_id {event.reference_id}"))
@@ -115,17 +148,17 @@ class Webhook:
                 return None, (200, "{}")
             state, action = self.start(event)
         else:
-            flow = self.flows.for_state(record.state)
             translated = self.translate(event)
             if translated is None:
                 log.info("event %s for call %s ignored", event.name, event.reference_id)
                 return None, (200, "{}")
+            flow = self.flows.for_state(record.state)
             if flow is None:  # an apology call, or a version no longer known: end it safely
                 state, action = replace(record.state, waiting="ended"), (NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp())
             else:
                 state, action = step(flow, record.state, translated)
         answer = _answer(action)
-        return CallRecord(event.reference_id, state, digest, answer), (200, answer)
+        return CallRecord(event.reference_id, state, digest, answer, updated=now), (200, answer)
 
     def start(self, event: WebhookEvent) -> tuple[CallState, Action]:
         called, caller = str(event.data["to"]), str(event.data["from"])
@@ -140,33 +173,58 @@ class Webhook:
     def translate(event: WebhookEvent) -> Event | None:
         if event.name in ("speak_completed", "play_completed"):
             return SpeakDone(event.digits)
+        if event.name == "dial_completed":
+            return DialDone(event.answered)
+        if event.name == "call_leg_completed":
+            return LegEnded()
         if event.name == "call_completed":
             return CallEnded()
-        if event.name == "dial_completed":  # an outbound call: answered starts the flow
-            return CallStarted() if event.answered else CallEnded()
-        # call_leg_completed (the other leg goes on; call_completed comes when all is over) and
-        # events we do not know change nothing.
-        return None
+        return None  # an event this engine does not know changes nothing
+
+
+def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:
+    if record is None or record.last_event != digest:
+        return None  # a newer event has been applied since: nothing to remember
+    return replace(record, delivered=False)
 
 
 def _error(reason: str) -> str:
     return json.dumps({"error": reason})
 
 
-def _refuse(status: int, reason: str) -> Response:
-    return Response(_error(reason), status_code=status, media_type="application/json")
+def _refuse(status: int, reason: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(_error(reason), status_code=status, media_type="application/json", headers=headers)
 
 
-def create_app(flows_dir: Path, store: Store, *, api_key: str | None) -> Starlette:
-    flows = Flows()
-    for problem in flows.load(flows_dir):
+async def _watch(flows: Flows, interval: float) -> None:
+    """Reload the flows whenever a file in their folder changes (checked every `interval` s)."""
+    seen = await run_in_threadpool(flows.fingerprint)
+    while True:
+        await asyncio.sleep(interval)
+        now = await run_in_threadpool(flows.fingerprint)
+        if now != seen:
+            seen = now
+            await run_in_threadpool(flows.reload)
+
+
+def create_app(flows_dir: Path, store: Store, *, api_key: str | None, watch: float = 1.0, duplicate_window: float = DUPLICATE_WINDOW) -> Starlette:
+    """The webhook app. `watch`: seconds between looks for changed flow files (0: only SIGHUP)."""
+    flows = Flows(flows_dir)
+    for problem in flows.load():
         log.error("flow not loaded: %s", problem)
-    webhook = Webhook(flows, store, api_key)
+    webhook = Webhook(flows, store, api_key, duplicate_window)
 
     async def healthz(request: Request) -> Response:
         healthy = bool(flows.current) and await run_in_threadpool(store.healthy)
         return JSONResponse({"flows": len(flows.current), "store": "ok" if healthy else "down"}, status_code=200 if healthy else 503)
 
-    app = Starlette(routes=[Route("/webhook", webhook.handle, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(_watch(flows, watch)) if watch > 0 else None
+        yield
+        if watcher is not None:
+            watcher.cancel()
+
+    app = Starlette(routes=[Route("/webhook", webhook.handle, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
     app.state.flows = flows
     return app

@@ -8,6 +8,7 @@ and the simulator, with a lock. A Redis backend is one more class with the same 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -18,9 +19,15 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
+from engine.errors import IvrflowError
 from engine.interpreter import CallState
 
 T = TypeVar("T")
+
+# An event identical to the call's previous one, this soon after it, is the same event delivered
+# again (a sender's retry, a proxy's double post), not the caller doing the same thing twice: doing
+# anything twice takes Telesign at least the time to speak our answer.
+DUPLICATE_WINDOW = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +38,8 @@ class CallRecord:
     state: CallState
     last_event: str = ""  # digest of the last event body applied
     last_answer: str = "{}"  # the JSON answered to it
-    updated: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)  # when the last event was applied
+    delivered: bool = True  # False: the sender hung up before the answer, and will deliver again
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -47,10 +55,15 @@ class CallRecord:
 Update = Callable[[CallRecord | None], tuple[CallRecord | None, T]]
 
 
+class StoreUnavailable(IvrflowError):
+    """The store did not answer in time (locked, full disk, down); nothing was changed."""
+
+
 class Store(Protocol):
     def update(self, reference_id: str, change: Update[T]) -> T:
         """Apply `change` to the call's record (None: no such call) atomically; store what it
-        returns (None: leave the record as it was) and give back its result."""
+        returns (None: leave the record as it was) and give back its result. Raises
+        StoreUnavailable, having changed nothing, when the store does not answer."""
 
     def get(self, reference_id: str) -> CallRecord | None: ...
 
@@ -86,7 +99,9 @@ class MemoryStore:
 class SqliteStore:
     """Calls in one SQLite file (WAL), created on first use; one connection per thread."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 5.0) -> None:
+    # How long an update waits for another writer before the store counts as unavailable: below
+    # the few seconds a webhook sender waits for its answer, so that it gets a 503 and retries.
+    def __init__(self, path: str | Path, *, busy_timeout: float = 3.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout = busy_timeout
@@ -105,8 +120,11 @@ class SqliteStore:
         return db
 
     def update(self, reference_id: str, change: Update[T]) -> T:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
         try:
             row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
             record, result = change(CallRecord.from_json(row[0]) if row else None)
@@ -118,8 +136,11 @@ class SqliteStore:
                 )
             db.execute("COMMIT")
             return result
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as error:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
             raise
 
     def get(self, reference_id: str) -> CallRecord | None:
@@ -127,8 +148,12 @@ class SqliteStore:
         return CallRecord.from_json(row[0]) if row else None
 
     def healthy(self) -> bool:
+        """Whether an event could be applied now: the write lock can be had within a second."""
         try:
-            self._connection().execute("SELECT 1").fetchone()
+            with contextlib.closing(sqlite3.connect(self.path, timeout=1.0, isolation_level=None)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("SELECT count(*) FROM calls WHERE reference_id = ''").fetchone()
+                db.execute("ROLLBACK")
             return True
         except sqlite3.Error:
             return False
