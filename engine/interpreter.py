@@ -190,6 +190,8 @@ def _speak_run(flow: Flow, state: CallState, first: Message) -> tuple[CallState,
 
 
 def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Action]:
+    if state.waiting == "start":
+        return state, NoAction()  # an outbound call that has not been answered has said nothing yet
     node = flow.nodes.get(state.node)
     if state.waiting == "spoken" and isinstance(node, Message):
         return _enter(flow, state, node.next)

@@ -167,6 +167,11 @@ def _answer(response: httpx.Response) -> V1Answer:
 # - `speak` takes `tts.message`, `tts.language` and `collect_digits.max` (Telesign's demo code);
 # - collected keys arrive as `data.collected_digits` of `speak_completed`;
 # - `dial_completed` with `data.status == "answered"` means answered, any other status means not;
+# - `collect_digits` takes no documented wait: a menu's `timeout` rides on the Speak action but is
+#   not sent, so Telesign's own wait for a key applies until the parameter is confirmed;
+# - `{}` answers an event that needs no action (a connected transfer, an unknown event);
+#   Telesign ignores the answer to `call_completed`, and its handling of `{}` mid-call is unconfirmed;
+# - a redelivered event is byte-identical to the first delivery (so its SHA-256 finds it);
 # - events are signed like other Telesign callbacks: base64 HMAC-SHA256 of the raw body.
 
 

@@ -8,7 +8,7 @@ from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.interpreter import CallEnded, CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
+from engine.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
 from engine.loader import load_flow
 from engine.v1compile import CallOptions, compile_v1
 from engine.v1model import hear
@@ -89,3 +89,49 @@ def test_live_and_v1_sound_the_same(flow: object, keys: list[str | None]) -> Non
     params, _ = compile_v1(flow, CallOptions(to="15550100200"))  # type: ignore[arg-type]
     assert params is not None
     assert transcript(flow, keys) == hear(params, keys)  # type: ignore[arg-type]
+
+
+APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")
+
+
+def test_outbound_call_starts_when_answered_with_its_variables() -> None:
+    placed = new_call(REFILL, {"drug": "amoxicillin", "called": "15550100200"})
+    state, action = step(REFILL, placed, DialDone(answered=True))
+    assert action == Speak(GATE, "en-US", True, 5.0)
+    state, action = step(REFILL, state, SpeakDone("7"))
+    assert isinstance(action, Speak) and action.text.startswith("Your refill of amoxicillin is ready.")
+    assert state.variables["pharmacy"] == "City Pharmacy"  # the flow's default fills what was not given
+
+
+def test_outbound_call_not_answered_ends_without_a_word() -> None:
+    ended, action = step(APPOINTMENT, new_call(APPOINTMENT), DialDone(answered=False))
+    assert ended.ended and action == HangUp()
+
+
+def test_events_before_an_outbound_call_is_answered_change_nothing() -> None:
+    placed = new_call(APPOINTMENT)
+    for event in (SpeakDone("1"), SpeakDone(""), LegEnded()):
+        assert step(APPOINTMENT, placed, event) == (placed, NoAction())
+
+
+def test_menu_timeout_rides_on_the_speak_action() -> None:
+    _, action = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
+    assert isinstance(action, Speak) and action.collect and action.timeout == 6.0
+
+
+def test_after_a_transfer() -> None:
+    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
+    transferred, action = step(SUPPORT, state, SpeakDone("1"))
+    assert isinstance(action, Transfer) and transferred.waiting == "transfer"
+    assert step(SUPPORT, transferred, DialDone(answered=True)) == (transferred, NoAction())  # connected: nothing to say
+    assert step(SUPPORT, transferred, SpeakDone("5")) == (transferred, NoAction())
+    left, action = step(SUPPORT, transferred, LegEnded())  # the agent hung up: the caller is alone
+    assert left.ended and action == HangUp()
+    failed, action = step(SUPPORT, transferred, DialDone(answered=False))
+    assert failed.ended and action == HangUp()
+
+
+def test_a_leg_ending_outside_a_transfer_changes_nothing() -> None:
+    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
+    assert step(SUPPORT, state, LegEnded()) == (state, NoAction())
+    assert step(SUPPORT, state, DialDone(answered=True)) == (state, NoAction())

@@ -3,70 +3,27 @@ with a real SQLite file."""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
+import shutil
 import signal
-import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import ROOT
-
-from engine.schema import validator
-from engine.telesign import callback_signature
+from live_server import Server, incoming, said, spoken, start, stop
 
 KEY = "c2VydmVyLXRlc3Qta2V5LWJ5dGVz"
-SUPPORT_NUMBER = "15558675309"
 MENU = "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[str]
-    api_key: str | None
-
-    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
-        body = raw if raw is not None else json.dumps(event).encode()
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        if self.api_key and sign:
-            sent["Authorization"] = f"TSA customer:{callback_signature(self.api_key, body)}"
-        return httpx.post(f"{self.url}/webhook", content=body, headers=sent, timeout=10)
-
-
-def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows") -> Server:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | ({"TELESIGN_API_KEY": api_key} if api_key else {})
-    process = subprocess.Popen([sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url, process, api_key)
-        except httpx.TransportError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"server did not start: {process.communicate()}")
-
-
-def stop(server: Server) -> str:
-    """Stop the server; its log (stderr)."""
-    server.process.terminate()
-    return server.process.communicate(timeout=10)[1]
 
 
 @pytest.fixture
@@ -74,21 +31,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running = start(tmp_path / "calls.db")
     yield running
     stop(running)
-
-
-def incoming(reference: str, to: str = SUPPORT_NUMBER) -> dict[str, object]:
-    return {"event": "incoming_call", "reference_id": reference, "data": {"to": to, "from": "15551230000"}}
-
-
-def spoken(reference: str, digits: str = "") -> dict[str, object]:
-    return {"event": "speak_completed", "reference_id": reference, "data": {"status": "speak_successful", "collected_digits": digits}}
-
-
-def said(response: httpx.Response) -> str:
-    assert response.status_code == 200, response.text
-    action = response.json()
-    assert not list(validator("v2-action").iter_errors(action))
-    return str(action["params"]["tts"]["message"]) if action["method"] == "speak" else action["method"]
 
 
 def test_whole_inbound_call_hours_then_transfer(server: Server) -> None:
@@ -209,8 +151,6 @@ def test_generated_event_bodies_never_get_a_5xx(shared_server: Server, event: di
 
 
 def test_sighup_reload_new_calls_new_version_old_calls_keep_theirs(tmp_path: Path) -> None:
-    import shutil
-
     flows = tmp_path / "flows"
     shutil.copytree(ROOT / "flows", flows)
     support = flows / "support-menu.yaml"
@@ -238,3 +178,106 @@ def test_events_after_the_call_completed_change_nothing(server: Server) -> None:
     assert server.post({"event": "call_completed", "reference_id": "o1", "data": {"status": "hangup"}}).json() == {}
     late = server.post(spoken("o1", "1"))
     assert (late.status_code, late.json()) == (200, {})
+
+
+def _hold_write_lock(db: Path, seconds: float) -> threading.Thread:
+    """Another process's long write transaction, as a stuck or slow store looks to the server."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(seconds)
+            other.execute("ROLLBACK")
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    locked.wait(5)
+    return thread
+
+
+def test_same_body_after_the_window_is_the_caller_again(tmp_path: Path) -> None:
+    """A caller who stays silent twice sends two identical `speak_completed` bodies: the second is
+    a new event once the redelivery window has passed."""
+    running = start(tmp_path / "calls.db", options=("--duplicate-window", "0.3"))
+    try:
+        assert said(running.post(incoming("w1"))) == MENU
+        assert said(running.post(spoken("w1"))) == "Sorry, I did not hear a choice."
+        assert said(running.post(spoken("w1", None))) == MENU
+        assert said(running.post(spoken("w1"))) == "Sorry, I did not hear a choice."  # within the window: redelivery
+        time.sleep(0.5)
+        assert said(running.post(spoken("w1"))) == MENU  # the same body, after the window: the caller again
+    finally:
+        stop(running)
+
+
+def test_store_that_does_not_answer_gets_503_then_the_event_applies_once(tmp_path: Path) -> None:
+    db = tmp_path / "calls.db"
+    running = start(db)
+    try:
+        assert said(running.post(incoming("l1"))) == MENU
+        holder = _hold_write_lock(db, 4.5)
+        refused = running.post(spoken("l1", "3"))
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+        assert "deliver this event again" in refused.json()["error"]
+        health = httpx.get(f"{running.url}/healthz", timeout=5)
+        assert (health.status_code, health.json()["store"]) == (503, "down")
+        holder.join()
+        assert httpx.get(f"{running.url}/healthz", timeout=5).status_code == 200
+        assert said(running.post(spoken("l1", "3"))).startswith("We are open")  # the retry applies, once
+        assert said(running.post(spoken("l1", None))) == MENU
+    finally:
+        log = stop(running)
+    assert "not applied" in log and "database is locked" in log
+
+
+def test_an_answer_the_sender_gave_up_on_is_given_again_on_redelivery(tmp_path: Path) -> None:
+    """Telesign stops waiting while the store is slow; the event is applied after it left, and its
+    redelivery, long after the window, gets that answer instead of moving the call again."""
+    db = tmp_path / "calls.db"
+    running = start(db, options=("--duplicate-window", "0.2"))
+    try:
+        assert said(running.post(incoming("g1"))) == MENU
+        holder = _hold_write_lock(db, 1.5)
+        with pytest.raises(httpx.ReadTimeout):
+            running.post(spoken("g1", "3"), timeout=0.5)
+        holder.join()
+        time.sleep(1.0)  # the server applies the event, then finds nobody to answer
+        assert said(running.post(spoken("g1", "3"))).startswith("We are open")
+        assert said(running.post(spoken("g1", None))) == MENU  # and the call goes on from there
+    finally:
+        stop(running)
+
+
+def test_a_changed_flow_file_is_reloaded_without_a_signal(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    support = flows / "support-menu.yaml"
+    running = start(tmp_path / "calls.db", flows=flows, options=("--watch", "0.2"))
+    try:
+        assert said(running.post(incoming("f-old"))) == MENU
+        support.write_text(support.read_text().replace("Thanks for calling Acme support.", "Welcome to Acme."))
+        deadline = time.monotonic() + 10
+        heard = MENU
+        while heard == MENU and time.monotonic() < deadline:
+            time.sleep(0.2)
+            heard = said(running.post(incoming(f"f-new-{time.monotonic()}")))
+        assert heard.startswith("Welcome to Acme.")
+        assert said(running.post(spoken("f-old", "9"))) == MENU  # the call in progress keeps its version
+    finally:
+        log = stop(running)
+    assert "reloaded" in log
+
+
+def test_a_flow_whose_id_is_taken_is_not_served(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "flows", flows)
+    (flows / "zz-copy.yaml").write_text((flows / "support-menu.yaml").read_text().replace("+15558675309", "+15558670000"))
+    running = start(tmp_path / "calls.db", flows=flows)
+    try:
+        assert said(running.post(incoming("d1", to="15558670000"))) == "Sorry, this number is not in service. Goodbye."
+        assert said(running.post(incoming("d2"))) == MENU
+    finally:
+        log = stop(running)
+    assert "zz-copy.yaml:" in log and "duplicate-flow-id" in log

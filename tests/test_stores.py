@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.interpreter import CallState
-from engine.stores import CallRecord, MemoryStore, SqliteStore, Store, open_store
+from engine.stores import CallRecord, MemoryStore, SqliteStore, Store, StoreUnavailable, open_store
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -98,3 +100,23 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert isinstance(absolute, SqliteStore) and (tmp_path / "abs.db").exists()
     with pytest.raises(ValueError, match="unknown store"):
         open_store("mysql://x")
+
+
+def test_a_locked_sqlite_store_is_unavailable_and_changes_nothing(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "calls.db", busy_timeout=0.2)
+    store.update("a", lambda old: (_record("a", 1), None))
+    assert store.healthy()
+    with contextlib.closing(sqlite3.connect(tmp_path / "calls.db", isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # another writer that does not let go
+        with pytest.raises(StoreUnavailable, match="database is locked"):
+            store.update("a", lambda old: (_record("a", 2), None))
+        assert not store.healthy()
+        other.execute("ROLLBACK")
+    assert store.healthy()
+    assert store.get("a").state.tries == 1  # type: ignore[union-attr]
+    store.close()
+
+
+def test_delivery_flag_round_trips(store: Store) -> None:
+    store.update("a", lambda old: (replace(_record("a"), delivered=False), None))
+    assert store.get("a").delivered is False  # type: ignore[union-attr]

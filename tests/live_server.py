@@ -1,0 +1,145 @@
+"""A real `ivrflow serve` process on loopback for tests, and a caller that talks to it the way
+Telesign does: it posts events over HTTP and carries out the actions it gets back."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from conftest import ROOT
+
+from engine.interpreter import new_call
+from engine.model import Flow
+from engine.schema import validator
+from engine.stores import CallRecord, SqliteStore
+from engine.telesign import callback_signature
+
+SUPPORT_NUMBER = "15558675309"
+CALLER = "15551230000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+    api_key: str | None
+    db: Path
+
+    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
+        body = raw if raw is not None else json.dumps(event).encode()
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if self.api_key and sign:
+            sent["Authorization"] = f"TSA customer:{callback_signature(self.api_key, body)}"
+        return httpx.post(f"{self.url}/webhook", content=body, headers=sent, timeout=timeout)
+
+    def place_outbound(self, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
+        """Store an outbound call as placed and waiting for Telesign's `dial_completed`, in the
+        server's own SQLite file (what `POST /calls` does once Telesign has accepted the dial)."""
+        state = new_call(flow, {"called": to, "caller": flow.caller_id or "", **(variables or {})})
+        store = SqliteStore(self.db)
+        try:
+            store.update(reference, lambda old: (CallRecord(reference, state), None))
+        finally:
+            store.close()
+
+
+def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *, options: tuple[str, ...] = ()) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | ({"TELESIGN_API_KEY": api_key} if api_key else {})
+    command = [sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return Server(url, process, api_key, db)
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"server did not start: {process.communicate()}")
+
+
+def stop(server: Server) -> str:
+    """Stop the server; its log (stderr)."""
+    server.process.terminate()
+    return server.process.communicate(timeout=10)[1]
+
+
+def incoming(reference: str, to: str = SUPPORT_NUMBER) -> dict[str, object]:
+    return {"event": "incoming_call", "reference_id": reference, "data": {"to": to, "from": CALLER}}
+
+
+def spoken(reference: str, digits: str | None = "") -> dict[str, object]:
+    """`speak_completed`; digits None: a speak that collected no keys (no `collected_digits`)."""
+    data: dict[str, object] = {"status": "speak_successful"}
+    if digits is not None:
+        data["collected_digits"] = digits
+    return {"event": "speak_completed", "reference_id": reference, "data": data}
+
+
+def dialled(reference: str, status: str = "answered", to: str = "15550100200") -> dict[str, object]:
+    return {"event": "dial_completed", "reference_id": reference, "data": {"to": to, "from": "15554441313", "status": status}}
+
+
+def completed(reference: str) -> dict[str, object]:
+    return {"event": "call_completed", "reference_id": reference, "data": {"status": "hangup"}}
+
+
+def action(response: httpx.Response) -> dict[str, object]:
+    """The action answered, checked against Telesign's action schema (`{}`: no action)."""
+    assert response.status_code == 200, response.text
+    answered: dict[str, object] = response.json()
+    if answered:
+        assert not list(validator("v2-action").iter_errors(answered)), answered
+    return answered
+
+
+def said(response: httpx.Response) -> str:
+    answered = action(response)
+    params = answered["params"]
+    assert isinstance(params, dict)
+    return str(params["tts"]["message"]) if answered["method"] == "speak" else str(answered["method"])
+
+
+def call(server: Server, reference: str, first: dict[str, object], keys: list[str | None]) -> list[dict[str, object]]:
+    """Carry out a whole call as Telesign would: post `first`, then answer each `speak` with its
+    `speak_completed` (the next of `keys` when it collects one; None: no key pressed). The
+    transcript has the interpreter's shape: say, press / no_input, dial, hangup."""
+    heard: list[dict[str, object]] = []
+    presses = iter(keys)
+    answered = action(server.post(first))
+    for _ in range(200):
+        if answered.get("method") == "speak":
+            params = answered["params"]
+            assert isinstance(params, dict)
+            heard.append({"say": params["tts"]["message"]})
+            digits = None
+            if "collect_digits" in params:
+                key = next(presses, None)
+                heard.append({"press": key} if key is not None else {"no_input": True})
+                digits = key or ""
+            answered = action(server.post(spoken(reference, digits)))
+        elif answered.get("method") == "dial":
+            params = answered["params"]
+            assert isinstance(params, dict)
+            heard.append({"dial": params["to"]})
+            return heard
+        elif answered.get("method") == "hangup":
+            heard.append({"hangup": True})
+            return heard
+        else:
+            raise AssertionError(f"the call stopped with {answered} after {heard}")
+    raise AssertionError(f"the call never ended: {heard}")
