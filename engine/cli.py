@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -244,7 +243,6 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}, signatures {'checked' if api_key else 'NOT checked'})", flush=True)
     print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or check it: curl {url}/healthz", flush=True)
 
-    signal.signal(signal.SIGHUP, lambda signum, frame: app.state.flows.reload())  # `kill -HUP`: new calls get the new versions
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 

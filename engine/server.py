@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -220,8 +221,18 @@ def create_app(flows_dir: Path, store: Store, *, api_key: str | None, watch: flo
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        reloads: set[asyncio.Future[None]] = set()  # held until done, so none is collected midway
+
+        def on_sighup() -> None:  # `kill -HUP <pid>`: reload now, off the event loop
+            reload = asyncio.ensure_future(run_in_threadpool(flows.reload))
+            reloads.add(reload)
+            reload.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, on_sighup)
         watcher = asyncio.create_task(_watch(flows, watch)) if watch > 0 else None
         yield
+        loop.remove_signal_handler(signal.SIGHUP)
         if watcher is not None:
             watcher.cancel()
 
