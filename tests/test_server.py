@@ -200,13 +200,13 @@ def _hold_write_lock(db: Path, seconds: float) -> threading.Thread:
 def test_same_body_after_the_window_is_the_caller_again(tmp_path: Path) -> None:
     """A caller who stays silent twice sends two identical `speak_completed` bodies: the second is
     a new event once the redelivery window has passed."""
-    running = start(tmp_path / "calls.db", options=("--duplicate-window", "0.3"))
+    running = start(tmp_path / "calls.db", options=("--duplicate-window", "1"))
     try:
         assert said(running.post(incoming("w1"))) == MENU
         assert said(running.post(spoken("w1"))) == "Sorry, I did not hear a choice."
         assert said(running.post(spoken("w1", None))) == MENU
         assert said(running.post(spoken("w1"))) == "Sorry, I did not hear a choice."  # within the window: redelivery
-        time.sleep(0.5)
+        time.sleep(1.2)
         assert said(running.post(spoken("w1"))) == MENU  # the same body, after the window: the caller again
     finally:
         stop(running)
@@ -217,12 +217,12 @@ def test_store_that_does_not_answer_gets_503_then_the_event_applies_once(tmp_pat
     running = start(db)
     try:
         assert said(running.post(incoming("l1"))) == MENU
-        holder = _hold_write_lock(db, 4.5)
+        holder = _hold_write_lock(db, 8)  # longer than the health check's 1 s and the webhook's 3 s wait
+        health = httpx.get(f"{running.url}/healthz", timeout=5)
+        assert (health.status_code, health.json()["store"]) == (503, "down")
         refused = running.post(spoken("l1", "3"))
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
         assert "deliver this event again" in refused.json()["error"]
-        health = httpx.get(f"{running.url}/healthz", timeout=5)
-        assert (health.status_code, health.json()["store"]) == (503, "down")
         holder.join()
         assert httpx.get(f"{running.url}/healthz", timeout=5).status_code == 200
         assert said(running.post(spoken("l1", "3"))).startswith("We are open")  # the retry applies, once
