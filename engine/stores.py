@@ -123,25 +123,23 @@ class SqliteStore:
         try:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
+            try:
+                row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
+                record, result = change(CallRecord.from_json(row[0]) if row else None)
+                if record is not None:
+                    db.execute(
+                        "INSERT INTO calls (reference_id, record, updated) VALUES (?, ?, ?) "
+                        "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated",
+                        (reference_id, record.to_json(), record.updated),
+                    )
+                db.execute("COMMIT")
+                return result
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:  # locked past the busy timeout, disk full, file gone
             raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
-        try:
-            row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
-            record, result = change(CallRecord.from_json(row[0]) if row else None)
-            if record is not None:
-                db.execute(
-                    "INSERT INTO calls (reference_id, record, updated) VALUES (?, ?, ?) "
-                    "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated",
-                    (reference_id, record.to_json(), record.updated),
-                )
-            db.execute("COMMIT")
-            return result
-        except BaseException as error:
-            with contextlib.suppress(sqlite3.Error):
-                db.execute("ROLLBACK")
-            if isinstance(error, sqlite3.Error):
-                raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
-            raise
 
     def get(self, reference_id: str) -> CallRecord | None:
         row = self._connection().execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
