@@ -22,7 +22,7 @@ from engine.lint import lint, missing
 from engine.loader import check_file
 from engine.reporters import REPORTERS, TextReporter
 from engine.stores import DUPLICATE_WINDOW
-from engine.telesign import V1_VOICE, Credentials, TelesignError, base_url, send_v1
+from engine.telesign import V1_VOICE, Credentials, TelesignError, base_url, basic_authorization, hmac_headers, send_v1
 from engine.v1compile import CallOptions, compile_v1
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -75,13 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run flows live: the webhook server for Telesign v2 voice",
-        description="Serve the flows in a folder as Telesign's voice webhook (POST /webhook) with a health check (GET /healthz). Events must be signed with TELESIGN_API_KEY when it is set. Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with.",
+        description=(
+            "Serve the flows in a folder as Telesign's voice webhook (POST /webhook), with the calls API (POST /calls, GET /calls, GET /calls/ID, GET /flows), "
+            "a health check (GET /healthz) and Prometheus metrics (GET /metrics). With TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set, events must carry Telesign's "
+            "signature, API requests the account's Basic or TSA credentials, and POST /calls dials through Telesign's /v2/voice at TELESIGN_BASE_URL. "
+            "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with."
+        ),
     )
     serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--store", default="sqlite:///var/ivrflow.db", help="where call state lives: sqlite:///PATH (default sqlite:///var/ivrflow.db) or memory://")
-    serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without TELESIGN_API_KEY (unsigned events accepted)")
+    serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
+    serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
     serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
     serve.add_argument(
         "--duplicate-window",
@@ -91,6 +97,23 @@ def _parser() -> argparse.ArgumentParser:
         help=f"an event identical to the call's previous one within this many seconds is a redelivery: answered the same, not applied again (default {DUPLICATE_WINDOW:g})",
     )
     serve.set_defaults(run=_serve)
+
+    call = commands.add_parser(
+        "call",
+        help="start an outbound call through a running `ivrflow serve`",
+        description=(
+            "Ask a running `ivrflow serve` (POST /calls) to call NUMBER with a flow; the server dials through Telesign. Requests are signed with "
+            "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY when they are set. Prints the call's reference id; follow it with GET /calls/ID. "
+            "Exit 0: the call is placed; 1: the server or Telesign refused it (the reasons are printed); 2: the server could not be reached or an option is wrong."
+        ),
+    )
+    call.add_argument("number", metavar="NUMBER", help="the number to call, with country code, like +15551234567")
+    call.add_argument("--flow", required=True, metavar="NAME", help="the id of the flow to run (see GET /flows)")
+    call.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    call.add_argument("--caller-id", metavar="NUMBER", help="the number to call from (default: the flow's caller_id)")
+    call.add_argument("--server", default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"), metavar="URL", help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)")
+    call.add_argument("--auth", choices=["basic", "hmac"], default="hmac", help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials")
+    call.set_defaults(run=_call)
 
     explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
@@ -221,13 +244,16 @@ def _serve(args: argparse.Namespace) -> int:
     from engine.server import create_app
     from engine.stores import open_store
 
-    api_key = os.environ.get("TELESIGN_API_KEY") or None
+    credentials = Credentials.from_env()
+    if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):
+        print("ivrflow serve: set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (or neither, to try it on loopback)", file=sys.stderr)
+        return EXIT_USAGE
     try:
         loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
     except ValueError:
         loopback = False
-    if api_key is None and not loopback and not args.insecure:
-        print(f"ivrflow serve: refusing to listen on {args.host} without TELESIGN_API_KEY: anyone could post forged call events. Set TELESIGN_API_KEY (events are then checked for Telesign's signature), listen on 127.0.0.1, or pass --insecure.", file=sys.stderr)
+    if credentials is None and not loopback and not args.insecure:
+        print(f"ivrflow serve: refusing to listen on {args.host} without TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY: anyone could post forged call events and use the calls API. Set them (events are then checked for Telesign's signature, API requests for your credentials), listen on 127.0.0.1, or pass --insecure.", file=sys.stderr)
         return EXIT_USAGE
     if not args.flows.is_dir():
         print(f"ivrflow serve: {args.flows}: no such folder", file=sys.stderr)
@@ -238,13 +264,57 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"ivrflow serve: {problem}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(args.flows, store, api_key=api_key, watch=args.watch, duplicate_window=args.duplicate_window)
+    app = create_app(args.flows, store, credentials=credentials, watch=args.watch, duplicate_window=args.duplicate_window, dial_timeout=args.dial_timeout)
     url = f"http://{args.host}:{args.port}"
-    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}, signatures {'checked' if api_key else 'NOT checked'})", flush=True)
-    print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or check it: curl {url}/healthz", flush=True)
+    checked = "signatures and API credentials checked" if credentials else "NOTHING checked: no signatures, no API credentials, no outbound calls"
+    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}; {checked})", flush=True)
+    print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows", flush=True)
 
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
+
+
+def _call(args: argparse.Namespace) -> int:
+    import httpx
+
+    variables = _variables(args.var)
+    if variables is None:
+        return EXIT_USAGE
+    request: dict[str, object] = {"flow": args.flow, "to": args.number, "vars": variables}
+    if args.caller_id:
+        request["caller_id"] = args.caller_id
+    body = json.dumps(request)
+    headers = {"Content-Type": "application/json"}
+    credentials = Credentials.from_env()
+    if credentials is not None and args.auth == "hmac":
+        headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", "/calls", body, content_type="application/json")
+    elif credentials is not None:
+        headers["Authorization"] = basic_authorization(credentials.customer_id, credentials.api_key)
+    url = args.server.rstrip("/") + "/calls"
+    try:
+        # Telesign may take its retries before it answers the server: wait longer than they do.
+        response = httpx.post(url, content=body.encode(), headers=headers, timeout=60)
+    except httpx.HTTPError as error:
+        print(f"ivrflow call: could not reach the server at {url}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if response.status_code == 201 and isinstance(answer, dict):
+        print(f"call {answer['status']}: reference id {answer['reference_id']} (Telesign reference id {answer['telesign']['reference_id']})")
+        print(f"follow it: GET {args.server.rstrip('/')}/calls/{answer['reference_id']}")
+        return EXIT_OK
+    status = answer.get("ResponseStatus") if isinstance(answer, dict) else None
+    if not isinstance(status, dict):
+        print(f"ivrflow call: the server answered HTTP {response.status_code}: {response.text[:500]}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"ivrflow call: {status['ErrorCode']} (HTTP {response.status_code}): {status['Message']}", file=sys.stderr)
+    for error in status.get("Errors", [])[1:]:  # the first is the message above
+        print(f"  {error['FieldName']}: {error['Message']}", file=sys.stderr)
+    if isinstance(answer, dict) and answer.get("reference_id"):
+        print(f"the call's record: GET {args.server.rstrip('/')}/calls/{answer['reference_id']}", file=sys.stderr)
+    return EXIT_PROBLEMS
 
 
 def _explain(args: argparse.Namespace) -> int:

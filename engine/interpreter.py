@@ -86,6 +86,10 @@ Action = Speak | Transfer | HangUp | NoAction
 
 # What the call is waiting for after the last action.
 Waiting = Literal["start", "key", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
+# How an ended call ended: the flow ran to its end; the callee of an outbound call never answered;
+# the caller hung up mid-flow; the call was put through to the flow's `dial` (and that leg ended);
+# nobody answered the transfer; Telesign refused to place the call (set by the calls API).
+Outcome = Literal["", "completed", "no_answer", "caller_hung_up", "transferred", "transfer_failed", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class CallState:
     tries: int = 0  # failed tries at the current prompt or menu
     repeats: Mapping[str, int] = field(default_factory=dict)  # menu → times repeated
     variables: Mapping[str, str] = field(default_factory=dict)
+    outcome: Outcome = ""  # set when the call ends
 
     @property
     def ended(self) -> bool:
@@ -116,7 +121,7 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     if state.ended:
         return state, NoAction()
     if isinstance(event, CallEnded):
-        return replace(state, waiting="ended"), NoAction()
+        return _end(state, _OUTCOME_OF_HANGING_UP.get(state.waiting, "caller_hung_up")), NoAction()
     if isinstance(event, CallStarted):
         if state.waiting != "start":
             return state, NoAction()  # a second start changes nothing
@@ -125,8 +130,12 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
         return _after_dial(flow, state, event.answered)
     if isinstance(event, LegEnded):
         # The transferred-to party hung up: the flow has nothing more to say to the caller.
-        return _hang_up(state) if state.waiting == "transfer" else (state, NoAction())
+        return _hang_up(state, "transferred") if state.waiting == "transfer" else (state, NoAction())
     return _after_speak(flow, state, event.digits[:1])
+
+
+# What a call_completed means, by what the call was waiting for when it came.
+_OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {"start": "no_answer", "transfer": "transferred", "last-words": "completed"}
 
 
 def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[CallState, Action]:
@@ -136,9 +145,9 @@ def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[
 
 def _after_dial(flow: Flow, state: CallState, answered: bool) -> tuple[CallState, Action]:
     if state.waiting == "start":  # an outbound call: the callee answered, or it never connected
-        return _start(flow, state, {}) if answered else _hang_up(state)
+        return _start(flow, state, {}) if answered else _hang_up(state, "no_answer")
     if state.waiting == "transfer" and not answered:  # the transfer failed: nobody to talk to
-        return _hang_up(state)
+        return _hang_up(state, "transfer_failed")
     return state, NoAction()  # a transfer that connected, or a dial result the call is not waiting for
 
 
@@ -156,8 +165,12 @@ def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Pr
     return after, Speak(_say(state, text), flow.language, True, timeout)
 
 
-def _hang_up(state: CallState) -> tuple[CallState, Action]:
-    return replace(state, waiting="ended"), HangUp()
+def _end(state: CallState, outcome: Outcome) -> CallState:
+    return replace(state, waiting="ended", outcome=outcome)
+
+
+def _hang_up(state: CallState, outcome: Outcome = "completed") -> tuple[CallState, Action]:
+    return _end(state, outcome), HangUp()
 
 
 def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, Action]:
@@ -234,26 +247,38 @@ def _choose(flow: Flow, state: CallState, menu: Menu, key: str) -> tuple[CallSta
 
 MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; stop there
 
+Step = dict[str, object]
 
-def transcript(flow: Flow, keys: list[str | None], variables: Mapping[str, str] | None = None) -> list[dict[str, object]]:
+
+def heard(before: CallState, event: Event, action: Action) -> list[Step]:
+    """What the caller did and heard in one step, as transcript steps: `{"press": key}` or
+    `{"no_input": True}` when `event` answers a question, then `{"say": text}`, `{"dial": number}`
+    or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both
+    made of these, so the two can be compared step for step."""
+    steps: list[Step] = []
+    if isinstance(event, SpeakDone) and before.waiting == "key":
+        key = event.digits[:1]
+        steps.append({"press": key} if key else {"no_input": True})
+    if isinstance(action, Speak):
+        steps.append({"say": action.text})
+    elif isinstance(action, Transfer):
+        steps.append({"dial": action.to})
+    elif isinstance(action, HangUp):
+        steps.append({"hangup": True})
+    return steps
+
+
+def transcript(flow: Flow, keys: list[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:
     """What a caller hears and does when pressing `keys` (None: lets a prompt time out).
     When the keys run out, the caller presses nothing more."""
-    heard: list[dict[str, object]] = []
     presses = iter(keys)
-    state, action = step(flow, new_call(flow), CallStarted(variables or {}))
+    state = new_call(flow)
+    event: Event = CallStarted(variables or {})
+    steps: list[Step] = []
     for _ in range(MAX_STEPS):
-        if isinstance(action, Speak):
-            heard.append({"say": action.text})
-            key = next(presses, None) if action.collect else None
-            if action.collect:
-                heard.append({"press": key} if key is not None else {"no_input": True})
-            state, action = step(flow, state, SpeakDone(key or ""))
-        elif isinstance(action, Transfer):
-            heard.append({"dial": action.to})
+        after, action = step(flow, state, event)
+        steps += heard(state, event, action)
+        if not isinstance(action, Speak):
             break
-        elif isinstance(action, HangUp):
-            heard.append({"hangup": True})
-            break
-        else:
-            break
-    return heard
+        state, event = after, SpeakDone((next(presses, None) or "") if action.collect else "")
+    return steps

@@ -1,8 +1,10 @@
 """The webhook server: a thin shell around `step()`.
 
 POST /webhook: verify the signature → parse the event → in the call's store transaction: skip a
-redelivery, step the interpreter, save → answer the action. GET /healthz: flows loaded and the
-store answering. The flows folder is reloaded on SIGHUP and when a file in it changes.
+redelivery, step the interpreter, save the state and the transcript steps → answer the action.
+GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. The
+management API (engine/api.py) shares the flows and the store. The flows folder is reloaded on
+SIGHUP and when a file in it changes.
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, new_call, step
+from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, heard, new_call, step
+from engine.api import Api
 from engine.lint import flow_files, lint
+from engine.metrics import CONTENT_TYPE, Metrics
 from engine.model import Flow, digits_only
 from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable
-from engine.telesign import BadEvent, WebhookEvent, action_json, parse_event, verify_callback
+from engine.telesign import BadEvent, Credentials, WebhookEvent, action_json, parse_event, verify_callback
 
 MAX_BODY = 64 * 1024
 # Events that only make sense for a call the engine already has.
@@ -99,76 +103,112 @@ def _sorry_call() -> tuple[CallState, Action]:
     return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, "en-US", False)
 
 
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying one event came to: the HTTP answer, and what to count."""
+
+    status: int
+    answer: str
+    outcome: str  # for ivrflow_events_total: answered, duplicate, ignored, unknown_call
+    started: bool = False  # an incoming call began
+    ended: str = ""  # the call ended now, this way
+
+
 class Webhook:
-    def __init__(self, flows: Flows, store: Store, api_key: str | None, duplicate_window: float = DUPLICATE_WINDOW) -> None:
+    def __init__(self, flows: Flows, store: Store, api_key: str | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
         self.flows = flows
         self.store = store
         self.api_key = api_key
+        self.metrics = metrics
         self.duplicate_window = duplicate_window
 
     async def handle(self, request: Request) -> Response:
+        began = time.perf_counter()
+        name, outcome, response = await self._handle(request)
+        self.metrics.answer_seconds.observe(time.perf_counter() - began)
+        self.metrics.events.labels(name, outcome).inc()
+        return response
+
+    async def _handle(self, request: Request) -> tuple[str, str, Response]:
+        """The event's name ("unknown" when it could not be read), what was done, the answer."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return _refuse(415, "the body must be JSON with Content-Type: application/json")
+            return "unknown", "invalid", _refuse(415, "the body must be JSON with Content-Type: application/json")
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-            return _refuse(413, f"the body is larger than {MAX_BODY} bytes")
+            return "unknown", "invalid", _refuse(413, f"the body is larger than {MAX_BODY} bytes")
         body = b""
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY:
-                return _refuse(413, f"the body is larger than {MAX_BODY} bytes")
+                return "unknown", "invalid", _refuse(413, f"the body is larger than {MAX_BODY} bytes")
         if self.api_key is not None and not verify_callback(self.api_key, body, request.headers.get("authorization"), request.headers.get("x-ts-authorization")):
             log.warning("webhook refused: missing or wrong Telesign signature")
-            return _refuse(401, "missing or wrong Telesign signature")
+            self.metrics.signature_failures.inc()
+            return "unknown", "bad_signature", _refuse(401, "missing or wrong Telesign signature")
         try:
             event = parse_event(body)
         except BadEvent as problem:
-            return _refuse(400, str(problem))
+            return "unknown", "invalid", _refuse(400, str(problem))
         digest = hashlib.sha256(body).hexdigest()
         try:
-            status, answer = await run_in_threadpool(self.store.update, event.reference_id, lambda record: self.apply(record, event, digest, time.time()))
+            # A call we placed is known by our id, its `external_id`; Telesign's id finds it too.
+            key = event.external_id or await run_in_threadpool(self.store.find, event.reference_id) or event.reference_id
+            applied = await run_in_threadpool(self.store.update, key, lambda record: self.apply(record, event, digest, time.time()))
             if await request.is_disconnected():
                 # The sender gave up before the answer was ready and will deliver the event again:
                 # remember that this answer never reached it, so that the redelivery gets it.
-                await run_in_threadpool(self.store.update, event.reference_id, lambda record: (_undelivered(record, digest), None))
+                await run_in_threadpool(self.store.update, key, lambda record: (_undelivered(record, digest), [], None))
         except StoreUnavailable as problem:
             log.error("event %s for call %s not applied: %s", event.name, event.reference_id, problem)
-            return _refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
-        return Response(answer, status_code=status, media_type="application/json")
+            return event.name, "store_unavailable", _refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
+        if applied.started:
+            self.metrics.calls_started.labels("inbound").inc()
+        if applied.ended:
+            self.metrics.calls_ended.labels(applied.ended).inc()
+        return event.name, applied.outcome, Response(applied.answer, status_code=applied.status, media_type="application/json")
 
-    def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, tuple[int, str]]:
-        """Inside the call's transaction: the record to store and the (status, body) to answer."""
+    def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, list[Step], Applied]:
+        """Inside the call's transaction: the record to store, the transcript steps to add, and
+        what to answer."""
         if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window):
             # The same event again: the same answer, and the call does not move.
-            return (replace(record, delivered=True) if not record.delivered else None), (200, record.last_answer)
+            return (replace(record, delivered=True) if not record.delivered else None), [], Applied(200, record.last_answer, "duplicate")
         if record is None:
             if event.name in CALL_EVENTS:
-                return None, (404, _error(f"no call with reference_id {event.reference_id}"))
+                return None, [], Applied(404, _error(f"no call with reference_id {event.reference_id}"), "unknown_call")
             if event.name != "incoming_call":  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
-                return None, (200, "{}")
-            state, action = self.start(event)
+                return None, [], Applied(200, "{}", "ignored")
+            state, action, steps = self.start(event)
+            answer = _answer(action)
+            created = CallRecord(event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id)
+            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "")
+        translated = self.translate(event)
+        if translated is None:
+            log.info("event %s for call %s ignored", event.name, event.reference_id)
+            return None, [], Applied(200, "{}", "ignored")
+        flow = self.flows.for_state(record.state)
+        if flow is None:  # an apology call, or a version no longer known: end it safely
+            action: Action = NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp()
+            state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
         else:
-            translated = self.translate(event)
-            if translated is None:
-                log.info("event %s for call %s ignored", event.name, event.reference_id)
-                return None, (200, "{}")
-            flow = self.flows.for_state(record.state)
-            if flow is None:  # an apology call, or a version no longer known: end it safely
-                state, action = replace(record.state, waiting="ended"), (NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp())
-            else:
-                state, action = step(flow, record.state, translated)
+            state, action = step(flow, record.state, translated)
         answer = _answer(action)
-        return CallRecord(event.reference_id, state, digest, answer, updated=now), (200, answer)
+        updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True, telesign_id=record.telesign_id or event.reference_id)
+        ended = updated.status if state.ended and not record.state.ended else ""
+        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended)
 
-    def start(self, event: WebhookEvent) -> tuple[CallState, Action]:
+    def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
         called, caller = str(event.data["to"]), str(event.data["from"])
         flow_id = self.flows.numbers.get(digits_only(called))
         if flow_id is None:
             log.warning("incoming call to %s: no flow serves this number", called)
-            return _sorry_call()
+            state, action = _sorry_call()
+            return state, action, heard(state, CallStarted(), action)
         flow = self.flows.current[flow_id]
-        return step(flow, new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)}))
+        started = CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
+        state, action = step(flow, new_call(flow), started)
+        return state, action, heard(new_call(flow), started, action)
 
     @staticmethod
     def translate(event: WebhookEvent) -> Event | None:
@@ -208,16 +248,31 @@ async def _watch(flows: Flows, interval: float) -> None:
             await run_in_threadpool(flows.reload)
 
 
-def create_app(flows_dir: Path, store: Store, *, api_key: str | None, watch: float = 1.0, duplicate_window: float = DUPLICATE_WINDOW) -> Starlette:
-    """The webhook app. `watch`: seconds between looks for changed flow files (0: only SIGHUP)."""
+def create_app(
+    flows_dir: Path,
+    store: Store,
+    *,
+    credentials: Credentials | None,
+    watch: float = 1.0,
+    duplicate_window: float = DUPLICATE_WINDOW,
+    dial_timeout: float = 10.0,
+) -> Starlette:
+    """The engine's app: Telesign's webhook, the management API, health and metrics.
+    `credentials`: the Telesign account's (None: nothing is checked, no call can be placed).
+    `watch`: seconds between looks for changed flow files (0: only SIGHUP)."""
     flows = Flows(flows_dir)
     for problem in flows.load():
         log.error("flow not loaded: %s", problem)
-    webhook = Webhook(flows, store, api_key, duplicate_window)
+    metrics = Metrics(store)
+    webhook = Webhook(flows, store, credentials.api_key if credentials else None, metrics, duplicate_window)
+    api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
 
     async def healthz(request: Request) -> Response:
         healthy = bool(flows.current) and await run_in_threadpool(store.healthy)
         return JSONResponse({"flows": len(flows.current), "store": "ok" if healthy else "down"}, status_code=200 if healthy else 503)
+
+    async def metrics_text(request: Request) -> Response:
+        return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -236,6 +291,12 @@ def create_app(flows_dir: Path, store: Store, *, api_key: str | None, watch: flo
         if watcher is not None:
             watcher.cancel()
 
-    app = Starlette(routes=[Route("/webhook", webhook.handle, methods=["POST"]), Route("/healthz", healthz, methods=["GET"])], lifespan=lifespan)
+    routes = [
+        Route("/webhook", webhook.handle, methods=["POST"]),
+        *api.routes(),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.flows = flows
     return app

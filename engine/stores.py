@@ -3,7 +3,11 @@
 A store applies a function to one call's record atomically (`update`), so that the events of a
 call are applied one at a time even when they arrive at once on several workers. SQLite does it
 with `BEGIN IMMEDIATE` (a write lock that holds across processes); the memory store, for tests
-and the simulator, with a lock. A Redis backend is one more class with the same four methods.
+and the simulator, with a lock. A Redis backend is one more class with the same methods.
+
+Besides the record (the small state the next event needs), a store keeps each call's transcript
+as an append-only list of timed steps, so that the record stays small however long the call,
+and the nonces of signed management requests, so that one is refused when used again.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 from engine.errors import IvrflowError
-from engine.interpreter import CallState
+from engine.interpreter import CallState, Step
 
 T = TypeVar("T")
 
@@ -30,9 +34,18 @@ T = TypeVar("T")
 DUPLICATE_WINDOW = 2.0
 
 
+# A call's status, as the calls API shows it and filters by: on the line, or how it ended.
+ACTIVE = ("dialing", "in_progress")
+STATUSES = (*ACTIVE, "completed", "no_answer", "caller_hung_up", "transferred", "transfer_failed", "failed")
+
+
 @dataclass(frozen=True, slots=True)
 class CallRecord:
-    """One call as stored: its interpreter state, and the last event and answer (for duplicates)."""
+    """One call as stored: its interpreter state, and the last event and answer (for duplicates).
+
+    `reference_id` is the engine's id of the call: Telesign's reference id for an incoming call;
+    for a call the engine places, its own id, sent to Telesign as `external_id` (so the call's
+    events find it even if Telesign's answer to the dial was lost)."""
 
     reference_id: str
     state: CallState
@@ -40,6 +53,16 @@ class CallRecord:
     last_answer: str = "{}"  # the JSON answered to it
     updated: float = field(default_factory=time.time)  # when the last event was applied
     delivered: bool = True  # False: the sender hung up before the answer, and will deliver again
+    created: float = field(default_factory=time.time)
+    direction: str = "inbound"
+    telesign_id: str = ""  # Telesign's reference id of the call, once known
+    error: str = ""  # why Telesign did not place the call, or why we do not know whether it did
+
+    @property
+    def status(self) -> str:
+        if self.state.ended:
+            return self.state.outcome or "completed"
+        return "dialing" if self.state.waiting == "start" else "in_progress"
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -52,7 +75,9 @@ class CallRecord:
         return cls(**{**data, "state": CallState(**data["state"])})
 
 
-Update = Callable[[CallRecord | None], tuple[CallRecord | None, T]]
+# A change to one call: given its record (None: no such call), the record to store (None: leave
+# it as it was), the transcript steps to add, and what `update` gives back.
+Update = Callable[[CallRecord | None], tuple[CallRecord | None, list[Step], T]]
 
 
 class StoreUnavailable(IvrflowError):
@@ -61,33 +86,84 @@ class StoreUnavailable(IvrflowError):
 
 class Store(Protocol):
     def update(self, reference_id: str, change: Update[T]) -> T:
-        """Apply `change` to the call's record (None: no such call) atomically; store what it
-        returns (None: leave the record as it was) and give back its result. Raises
-        StoreUnavailable, having changed nothing, when the store does not answer."""
+        """Apply `change` to the call's record atomically: store the record and the steps it
+        returns, and give back its result. Raises StoreUnavailable, having changed nothing,
+        when the store does not answer."""
 
     def get(self, reference_id: str) -> CallRecord | None: ...
+
+    def find(self, telesign_id: str) -> str | None:
+        """The engine's reference id of the call Telesign knows as `telesign_id`, if any."""
+
+    def transcript(self, reference_id: str) -> list[Step]:
+        """The call's steps in order, each with `at`: when it was stored (seconds since the epoch)."""
+
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+        """The calls most recently created first, of one flow and in one status if given."""
+
+    def active(self) -> int:
+        """How many calls are on the line (dialing or in progress)."""
+
+    def use_nonce(self, nonce: str, keep: float) -> bool:
+        """Remember `nonce` for `keep` seconds; False if it is already remembered (a replay)."""
 
     def healthy(self) -> bool: ...
 
     def close(self) -> None: ...
 
 
+def _timed(steps: list[Step], now: float) -> list[str]:
+    return [json.dumps({"at": now, **step}, ensure_ascii=False) for step in steps]
+
+
 class MemoryStore:
     def __init__(self) -> None:
         self._records: dict[str, str] = {}
+        self._steps: dict[str, list[str]] = {}
+        self._nonces: dict[str, float] = {}
+        self._aliases: dict[str, str] = {}  # Telesign's reference id → ours
         self._lock = threading.Lock()
 
     def update(self, reference_id: str, change: Update[T]) -> T:
         with self._lock:
             text = self._records.get(reference_id)
-            record, result = change(CallRecord.from_json(text) if text else None)
+            record, steps, result = change(CallRecord.from_json(text) if text else None)
             if record is not None:
                 self._records[reference_id] = record.to_json()
+                if record.telesign_id:
+                    self._aliases[record.telesign_id] = reference_id
+                self._steps.setdefault(reference_id, []).extend(_timed(steps, record.updated))
             return result
 
     def get(self, reference_id: str) -> CallRecord | None:
         text = self._records.get(reference_id)
         return CallRecord.from_json(text) if text else None
+
+    def find(self, telesign_id: str) -> str | None:
+        with self._lock:
+            return self._aliases.get(telesign_id)
+
+    def transcript(self, reference_id: str) -> list[Step]:
+        with self._lock:
+            return [json.loads(step) for step in self._steps.get(reference_id, [])]
+
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+        with self._lock:
+            records = [CallRecord.from_json(text) for text in self._records.values()]
+        chosen = [r for r in records if (flow is None or r.state.flow == flow) and (status is None or r.status == status)]
+        return sorted(chosen, key=lambda r: r.created, reverse=True)[:limit]
+
+    def active(self) -> int:
+        return sum(1 for record in self.recent(limit=len(self._records)) if record.status in ACTIVE)
+
+    def use_nonce(self, nonce: str, keep: float) -> bool:
+        now = time.time()
+        with self._lock:
+            self._nonces = {n: until for n, until in self._nonces.items() if until > now}
+            if nonce in self._nonces:
+                return False
+            self._nonces[nonce] = now + keep
+            return True
 
     def healthy(self) -> bool:
         return True
@@ -106,9 +182,21 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout = busy_timeout
         self._local = threading.local()
-        with self._connection() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS calls (reference_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated REAL NOT NULL)")
+        db = self._connection()
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("CREATE TABLE IF NOT EXISTS calls (reference_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated REAL NOT NULL)")
+        columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
+        for column, kind in (("flow", "TEXT NOT NULL DEFAULT ''"), ("status", "TEXT NOT NULL DEFAULT ''"), ("created", "REAL NOT NULL DEFAULT 0"), ("telesign_id", "TEXT")):
+            if column not in columns:  # a file made before the calls API: add what listing needs
+                db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
+        db.execute("CREATE INDEX IF NOT EXISTS calls_by_created ON calls (created)")
+        db.execute("CREATE INDEX IF NOT EXISTS calls_by_status ON calls (status, created)")
+        db.execute("CREATE INDEX IF NOT EXISTS calls_by_telesign_id ON calls (telesign_id)")
+        db.execute("CREATE TABLE IF NOT EXISTS steps (reference_id TEXT NOT NULL, step TEXT NOT NULL)")
+        db.execute("CREATE INDEX IF NOT EXISTS steps_by_call ON steps (reference_id)")
+        db.execute("CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, until REAL NOT NULL)")
+        db.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -120,18 +208,27 @@ class SqliteStore:
         return db
 
     def update(self, reference_id: str, change: Update[T]) -> T:
+        def write(db: sqlite3.Connection) -> T:
+            row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
+            record, steps, result = change(CallRecord.from_json(row[0]) if row else None)
+            if record is not None:
+                db.execute(
+                    "INSERT INTO calls (reference_id, record, updated, flow, status, created, telesign_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated, status = excluded.status, telesign_id = excluded.telesign_id",
+                    (reference_id, record.to_json(), record.updated, record.state.flow, record.status, record.created, record.telesign_id or None),
+                )
+                db.executemany("INSERT INTO steps (reference_id, step) VALUES (?, ?)", [(reference_id, step) for step in _timed(steps, record.updated)])
+            return result
+
+        return self._transaction(write)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` holding the write lock; commit, or roll back and re-raise."""
         try:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
-                record, result = change(CallRecord.from_json(row[0]) if row else None)
-                if record is not None:
-                    db.execute(
-                        "INSERT INTO calls (reference_id, record, updated) VALUES (?, ?, ?) "
-                        "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated",
-                        (reference_id, record.to_json(), record.updated),
-                    )
+                result = work(db)
                 db.execute("COMMIT")
                 return result
             except BaseException:
@@ -141,9 +238,39 @@ class SqliteStore:
         except sqlite3.Error as error:  # locked past the busy timeout, disk full, file gone
             raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
 
+    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._connection().execute(sql, params).fetchall()
+        except sqlite3.Error as error:
+            raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
+
     def get(self, reference_id: str) -> CallRecord | None:
-        row = self._connection().execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
-        return CallRecord.from_json(row[0]) if row else None
+        rows = self._rows("SELECT record FROM calls WHERE reference_id = ?", (reference_id,))
+        return CallRecord.from_json(rows[0][0]) if rows else None
+
+    def find(self, telesign_id: str) -> str | None:
+        rows = self._rows("SELECT reference_id FROM calls WHERE telesign_id = ?", (telesign_id,))
+        return str(rows[0][0]) if rows else None
+
+    def transcript(self, reference_id: str) -> list[Step]:
+        return [json.loads(row[0]) for row in self._rows("SELECT step FROM steps WHERE reference_id = ? ORDER BY rowid", (reference_id,))]
+
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+        sql = "SELECT record FROM calls WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY created DESC LIMIT ?3"
+        return [CallRecord.from_json(row[0]) for row in self._rows(sql, (flow, status, limit))]
+
+    def active(self) -> int:
+        placeholders = ", ".join("?" for _ in ACTIVE)
+        return int(self._rows(f"SELECT count(*) FROM calls WHERE status IN ({placeholders})", ACTIVE)[0][0])
+
+    def use_nonce(self, nonce: str, keep: float) -> bool:
+        now = time.time()
+
+        def remember(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM nonces WHERE until <= ?", (now,))
+            return db.execute("INSERT OR IGNORE INTO nonces (nonce, until) VALUES (?, ?)", (nonce, now + keep)).rowcount == 1
+
+        return self._transaction(remember)
 
     def healthy(self) -> bool:
         """Whether an event could be applied now: the write lock can be had within a second."""

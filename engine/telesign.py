@@ -14,9 +14,9 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import formatdate
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +43,24 @@ def basic_authorization(customer_id: str, api_key: str) -> str:
     return "Basic " + base64.b64encode(f"{customer_id}:{api_key}".encode()).decode()
 
 
+def string_to_sign(method: str, content_type: str, date: str, nonce: str, body: str, resource: str, *, ts_date: str | None = None) -> str:
+    """What Telesign's `TSA` scheme signs, lines joined by newlines: the SDK's layout, with the
+    `x-ts-date` line of Telesign's sample signer when that header is used instead of `Date`."""
+    lines = [method, content_type, date, "x-ts-auth-method:HMAC-SHA256"]
+    if ts_date is not None:
+        lines.append(f"x-ts-date:{ts_date}")
+    lines.append(f"x-ts-nonce:{nonce}")
+    if content_type and body:
+        lines.append(body)
+    lines.append(resource)
+    return "\n".join(lines)
+
+
+def tsa_signature(api_key: str, text: str) -> str:
+    # Telesign's keys are base64; like the SDK, decode leniently (Python drops non-alphabet characters).
+    return base64.b64encode(hmac.new(base64.b64decode(api_key), text.encode("utf-8"), hashlib.sha256).digest()).decode()
+
+
 def hmac_headers(
     customer_id: str,
     api_key: str,
@@ -60,14 +78,9 @@ def hmac_headers(
     nonce = nonce or str(uuid.uuid4())
     if content_type is None:
         content_type = "application/x-www-form-urlencoded" if method in ("POST", "PUT") else ""
-    lines = [method, content_type, date, "x-ts-auth-method:HMAC-SHA256", f"x-ts-nonce:{nonce}"]
-    if content_type and body:
-        lines.append(body)
-    lines.append(resource)
-    # Telesign's keys are base64; like the SDK, decode leniently (Python drops non-alphabet characters).
-    digest = hmac.new(base64.b64decode(api_key), "\n".join(lines).encode("utf-8"), hashlib.sha256).digest()
+    signature = tsa_signature(api_key, string_to_sign(method, content_type, date, nonce, body, resource))
     return {
-        "Authorization": f"TSA {customer_id}:{base64.b64encode(digest).decode()}",
+        "Authorization": f"TSA {customer_id}:{signature}",
         "Date": date,
         "Content-Type": content_type,
         "x-ts-auth-method": "HMAC-SHA256",
@@ -75,13 +88,54 @@ def hmac_headers(
     }
 
 
-class TelesignError(IvrflowError):
-    """Telesign refused or did not answer a request; the message says which and why, in one line."""
+# How far a signed request's date may be from now, either way (Telesign's own window).
+DATE_TOLERANCE = 15 * 60
 
-    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = ()) -> None:
+
+def check_request(credentials: Credentials, method: str, resource: str, headers: Mapping[str, str], body: str, *, now: float | None = None) -> str | None:
+    """Why a request to us does not carry these credentials (None: it does), in Telesign's
+    Basic or `TSA` scheme. `headers` are looked up by lower-case name; `resource` is the path
+    without the query string, as the SDK signs it. The caller still has to refuse a reused
+    nonce (`x-ts-nonce`), which needs memory across requests."""
+    header = headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if not header:
+        return "the Authorization header is missing: use Basic with your customer id and API key, or Telesign's TSA signature"
+    if scheme == "Basic":
+        expected = basic_authorization(credentials.customer_id, credentials.api_key)
+        return None if hmac.compare_digest(header.encode(), expected.encode()) else "wrong customer id or API key"
+    customer_id, colon, signature = value.partition(":")
+    if scheme != "TSA" or not colon:
+        return "the Authorization header is neither `Basic ...` nor `TSA <customer id>:<signature>`"
+    if headers.get("x-ts-auth-method", "HMAC-SHA256") != "HMAC-SHA256":
+        return "x-ts-auth-method must be HMAC-SHA256"
+    ts_date = headers.get("x-ts-date")
+    date = headers.get("date", "")
+    when = ts_date if ts_date is not None else date
+    try:
+        skew = abs((time.time() if now is None else now) - parsedate_to_datetime(when).timestamp())
+    except (TypeError, ValueError, IndexError):
+        return "the Date (or x-ts-date) header is missing or not a date like `Tue, 24 Nov 2026 09:30:00 GMT`"
+    if skew > DATE_TOLERANCE:
+        return f"the request's date is {skew / 60:.0f} minutes from now; it must be within {DATE_TOLERANCE // 60} (is the sender's clock right?)"
+    if not headers.get("x-ts-nonce"):
+        return "the x-ts-nonce header is missing: send a new random value with each request"
+    text = string_to_sign(method, headers.get("content-type", ""), date, headers["x-ts-nonce"], body, resource, ts_date=ts_date)
+    if customer_id != credentials.customer_id or not hmac.compare_digest(signature.encode(), tsa_signature(credentials.api_key, text).encode()):
+        return "wrong customer id or signature"
+    return None
+
+
+class TelesignError(IvrflowError):
+    """Telesign refused or did not answer a request; the message says which and why, in one line.
+    `reason` is Telesign's code for it (a v2 status such as `invalid_phone_number`, a v1 error
+    number), or `timeout`, `unreachable`, `http_<status>` when Telesign gave none."""
+
+    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.codes = codes
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +159,41 @@ class V1Answer:
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
+def _post(
+    resource: str,
+    body: str,
+    content_type: str,
+    credentials: Credentials,
+    *,
+    auth: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+    on_retry: Callable[[httpx.Response], None],
+) -> httpx.Response:
+    """POST `body` to Telesign; 429 and 5xx are retried `retries` times with exponential backoff
+    (or the server's Retry-After). The last answer is returned whatever its status."""
+    url = base_url() + resource
+    for attempt in range(retries + 1):
+        if auth == "hmac":
+            headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", resource, body, content_type=content_type)
+        else:
+            headers = {"Authorization": basic_authorization(credentials.customer_id, credentials.api_key), "Content-Type": content_type}
+        try:
+            response = httpx.post(url, content=body.encode(), headers=headers, timeout=timeout)
+        except httpx.TimeoutException:
+            raise TelesignError(f"Telesign did not answer within {timeout:g} s ({url}); the call may or may not have been placed", reason="timeout") from None
+        except httpx.HTTPError as error:
+            raise TelesignError(f"could not reach Telesign at {url}: {error}", reason="unreachable") from None
+        if response.status_code in RETRY_STATUSES and attempt < retries:
+            on_retry(response)
+            sleep(_retry_after(response) or backoff * 2**attempt)
+            continue
+        return response
+    raise AssertionError("unreachable: the last attempt returns")
+
+
 def send_v1(
     params: dict[str, str],
     credentials: Credentials,
@@ -115,27 +204,10 @@ def send_v1(
     backoff: float = 0.5,
     sleep: Callable[[float], None] = time.sleep,
 ) -> V1Answer:
-    """POST the form fields to Telesign's /v1/voice. 429 and 5xx are retried `retries` times
-    with exponential backoff (or the server's Retry-After); anything else that is not a success
-    raises TelesignError with Telesign's own error code and words."""
-    body = urlencode(params)
-    url = base_url() + V1_VOICE
-    for attempt in range(retries + 1):
-        if auth == "hmac":
-            headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", V1_VOICE, body)
-        else:
-            headers = {"Authorization": basic_authorization(credentials.customer_id, credentials.api_key), "Content-Type": "application/x-www-form-urlencoded"}
-        try:
-            response = httpx.post(url, content=body.encode(), headers=headers, timeout=timeout)
-        except httpx.TimeoutException:
-            raise TelesignError(f"Telesign did not answer within {timeout:g} s ({url}); the call may or may not have been placed") from None
-        except httpx.HTTPError as error:
-            raise TelesignError(f"could not reach Telesign at {url}: {error}") from None
-        if response.status_code in RETRY_STATUSES and attempt < retries:
-            sleep(_retry_after(response) or backoff * 2**attempt)
-            continue
-        return _answer(response)
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    """POST the form fields to Telesign's /v1/voice (retrying 429 and 5xx). Anything that is not
+    a success raises TelesignError with Telesign's own error code and words."""
+    response = _post(V1_VOICE, urlencode(params), "application/x-www-form-urlencoded", credentials, auth=auth, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep, on_retry=lambda r: None)
+    return _answer(response)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -143,12 +215,16 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
-def _answer(response: httpx.Response) -> V1Answer:
+def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
         parsed = response.json()
     except ValueError:
         parsed = None
-    data: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _answer(response: httpx.Response) -> V1Answer:
+    data = _json_object(response)
     status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
     errors = [e for e in data["errors"] if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
     codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
@@ -158,7 +234,64 @@ def _answer(response: httpx.Response) -> V1Answer:
     what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(response.status_code)
     if what is None:
         what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
-    raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes)
+    raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=str(codes[0]) if codes else f"http_{response.status_code}")
+
+
+# --- v2 voice: placing a call ----------------------------------------------------------------
+V2_VOICE = "/v2/voice"
+
+# Telesign's documented answers to a `dial` (Engage API - Voice, OpenAPI), in words for people.
+# HTTP 202 `dial_accepted` is the only success; HTTP 200 with one of the first four is a refusal.
+DIAL_STATUSES = {
+    "premium_to_number_rejected": "the number is a premium-rate number, which Telesign does not call",
+    "to_number_blocked_by_country": "calls to this number's country are blocked (in your Telesign portal, or by Telesign)",
+    "to_number_blocked_by_customer": "the number is on your account's block list",
+    "to_number_blocked_by_telesign": "Telesign blocks calls to this number",
+    "caller_id_number_not_owned": "the caller id is not a number of your Telesign account",
+    "caller_id_number_not_provided": "no caller id was sent",
+    "invalid_phone_number": "Telesign says the number to call is not a valid phone number",
+    "to_number_not_provided": "no number to call was sent",
+    "unsupported_call_state": "Telesign does not allow this action in the call's current state",
+    "credentials_not_provided": "the request carried no Telesign credentials",
+    "not_authorized": "Telesign did not accept the customer id and API key",
+    "rate_limit_exceeded": "Telesign's rate limit for calls was hit, and stayed hit after retrying",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DialAnswer:
+    reference_id: str  # Telesign's id of the new call
+    status: str  # dial_accepted
+
+
+def dial_params(to: str, caller_id: str, external_id: str) -> dict[str, Any]:
+    """The `dial` action that places an outbound call."""
+    return {"method": "dial", "params": {"to": digits_only(to), "caller_id_number": digits_only(caller_id), "external_id": external_id}}
+
+
+def send_dial(
+    action: dict[str, Any],
+    credentials: Credentials,
+    *,
+    auth: str = "basic",
+    timeout: float = 10.0,
+    retries: int = 3,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[httpx.Response], None] = lambda response: None,
+) -> DialAnswer:
+    """POST a `dial` action to Telesign's /v2/voice (retrying 429 and 5xx). Anything but 202
+    `dial_accepted` raises TelesignError whose `reason` is Telesign's status string."""
+    body = json.dumps(action, ensure_ascii=False)
+    response = _post(V2_VOICE, body, "application/json", credentials, auth=auth, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep, on_retry=on_retry)
+    data = _json_object(response)
+    status = str(data.get("status") or "")
+    if response.status_code == 202 and data.get("reference_id"):
+        return DialAnswer(str(data["reference_id"]), status or "dial_accepted")
+    said = DIAL_STATUSES.get(status)
+    if said is None:
+        said = f"Telesign failed (HTTP {response.status_code}, retries used up)" if response.status_code >= 500 else f"Telesign answered HTTP {response.status_code} {status or response.reason_phrase}"
+    raise TelesignError(f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})", status=response.status_code, reason=status or f"http_{response.status_code}")
 
 
 # --- v2 voice: webhook events in, actions out ---------------------------------------------
@@ -172,6 +305,9 @@ def _answer(response: httpx.Response) -> V1Answer:
 # - `{}` answers an event that needs no action (a connected transfer, an unknown event);
 #   Telesign ignores the answer to `call_completed`, and its handling of `{}` mid-call is unconfirmed;
 # - a redelivered event is byte-identical to the first delivery (so its SHA-256 finds it);
+# - every event of a call placed with a `dial` carrying `external_id` carries that `external_id`
+#   (DOC-events: present "if you put one in the originating action"); the engine finds such a
+#   call by it, so a call whose 202 answer was lost still runs;
 # - events are signed like other Telesign callbacks: base64 HMAC-SHA256 of the raw body.
 
 

@@ -51,14 +51,22 @@ class Server:
         state = new_call(flow, {"called": to, "caller": flow.caller_id or "", **(variables or {})})
         store = SqliteStore(self.db)
         try:
-            store.update(reference, lambda old: (CallRecord(reference, state), None))
+            store.update(reference, lambda old: (CallRecord(reference, state, direction="outbound"), [], None))
         finally:
             store.close()
 
 
-def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *, options: tuple[str, ...] = ()) -> Server:
+CUSTOMER_ID = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
+
+
+def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *, options: tuple[str, ...] = (), telesign: str | None = None) -> Server:
+    """Start `ivrflow serve`; with `api_key`, as account CUSTOMER_ID; `telesign`: the base URL it dials through."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | ({"TELESIGN_API_KEY": api_key} if api_key else {})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
+    if api_key:
+        env |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": api_key}
+    if telesign:
+        env["TELESIGN_BASE_URL"] = telesign
     command = [sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

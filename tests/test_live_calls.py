@@ -8,6 +8,7 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import FLOWS
 from hypothesis import HealthCheck, given, settings
@@ -186,19 +187,25 @@ DOCUMENTED_CALL_COMPLETED = b"""{
 
 def test_telesigns_documented_events_drive_a_call_to_hangup(tmp_path: Path) -> None:
     """Telesign's getting-started test: dial out, answer `dial_completed` with `hangup`, get
-    `call_completed`. Here the outbound call runs a flow that only hangs up."""
+    `call_completed`. Here the outbound call runs a flow that only hangs up. The call is stored
+    under the id the engine sent as `external_id`; the documented call_completed carries none,
+    and finds the call by Telesign's reference id, learnt from the dial_completed."""
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "hang-up.yaml").write_text("flow: hang-up\ncaller_id: '15555551212'\nnodes:\n  bye:\n    type: hangup\n")
     running = start(tmp_path / "calls.db", flows=flows)
+    ours = "4142b474-d65d-4265-a5fa-a581b1fe6101"
     try:
-        running.place_outbound(load_flow(flows / "hang-up.yaml"), "BC96D7B0D1800164898350B4E71B005C", "15558675309")
+        running.place_outbound(load_flow(flows / "hang-up.yaml"), ours, "15558675309")
         answer = running.post({}, raw=DOCUMENTED_DIAL_COMPLETED)
         assert (answer.status_code, answer.json()) == (200, {"method": "hangup", "params": {}})
         closing = running.post({}, raw=DOCUMENTED_CALL_COMPLETED)
         assert (closing.status_code, closing.json()) == (200, {})
         late = running.post(spoken("BC96D7B0D1800164898350B4E71B005C", "1"))
         assert (late.status_code, late.json()) == (200, {})  # the record is closed
+        seen = httpx.get(f"{running.url}/calls/BC96D7B0D1800164898350B4E71B005C").json()
+        assert (seen["reference_id"], seen["telesign_reference_id"], seen["status"]) == (ours, "BC96D7B0D1800164898350B4E71B005C", "completed")
+        assert [{k: v for k, v in step.items() if k != "at"} for step in seen["transcript"]] == [{"hangup": True}]
     finally:
         stop(running)
 

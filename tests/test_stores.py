@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.interpreter import CallState
+from engine.interpreter import CallState, Step
 from engine.stores import CallRecord, MemoryStore, SqliteStore, Store, StoreUnavailable, open_store
 
 
@@ -30,21 +30,21 @@ def _record(reference_id: str, tries: int = 0) -> CallRecord:
 
 def test_round_trip(store: Store) -> None:
     assert store.get("a") is None
-    assert store.update("a", lambda old: (_record("a"), old)) is None
+    assert store.update("a", lambda old: (_record("a"), [], old)) is None
     stored = store.get("a")
     assert stored is not None and stored.state == _record("a").state and stored.state.variables == {"drug": "Grüße"}
 
 
 def test_returning_none_leaves_the_record(store: Store) -> None:
-    store.update("a", lambda old: (_record("a", 1), None))
-    store.update("a", lambda old: (None, None))
+    store.update("a", lambda old: (_record("a", 1), [], None))
+    store.update("a", lambda old: (None, [], None))
     assert store.get("a").state.tries == 1  # type: ignore[union-attr]
 
 
 def test_a_failing_change_stores_nothing(store: Store) -> None:
-    store.update("a", lambda old: (_record("a", 1), None))
+    store.update("a", lambda old: (_record("a", 1), [], None))
 
-    def boom(old: CallRecord | None) -> tuple[CallRecord | None, None]:
+    def boom(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], None]:
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
@@ -52,11 +52,11 @@ def test_a_failing_change_stores_nothing(store: Store) -> None:
     assert store.get("a").state.tries == 1  # type: ignore[union-attr]
 
 
-def _increment(old: CallRecord | None) -> tuple[CallRecord | None, int]:
+def _increment(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], int]:
     time.sleep(0.0002)  # widen the window between read and write, so interleaving would show
     current = old or _record("n")
     new = replace(current, state=replace(current.state, tries=current.state.tries + 1))
-    return new, new.state.tries
+    return new, [{"press": str(new.state.tries % 10)}], new.state.tries
 
 
 def test_concurrent_updates_of_one_call_never_interleave(store: Store) -> None:
@@ -70,6 +70,8 @@ def test_concurrent_updates_of_one_call_never_interleave(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert store.get("n").state.tries == 400  # type: ignore[union-attr]
+    # Each update's steps were added with it, in the order the updates were applied.
+    assert [step["press"] for step in store.transcript("n")] == [str(n % 10) for n in range(1, 401)]
 
 
 def _process_work(path: str) -> None:
@@ -104,12 +106,12 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_a_locked_sqlite_store_is_unavailable_and_changes_nothing(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "calls.db", busy_timeout=0.2)
-    store.update("a", lambda old: (_record("a", 1), None))
+    store.update("a", lambda old: (_record("a", 1), [], None))
     assert store.healthy()
     with contextlib.closing(sqlite3.connect(tmp_path / "calls.db", isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another writer that does not let go
         with pytest.raises(StoreUnavailable, match="database is locked"):
-            store.update("a", lambda old: (_record("a", 2), None))
+            store.update("a", lambda old: (_record("a", 2), [], None))
         assert not store.healthy()
         other.execute("ROLLBACK")
     assert store.healthy()
@@ -118,5 +120,72 @@ def test_a_locked_sqlite_store_is_unavailable_and_changes_nothing(tmp_path: Path
 
 
 def test_delivery_flag_round_trips(store: Store) -> None:
-    store.update("a", lambda old: (replace(_record("a"), delivered=False), None))
+    store.update("a", lambda old: (replace(_record("a"), delivered=False), [], None))
     assert store.get("a").delivered is False  # type: ignore[union-attr]
+
+
+def test_transcript_steps_are_kept_in_order_with_their_time(store: Store) -> None:
+    assert store.transcript("a") == []
+    store.update("a", lambda old: (replace(_record("a"), updated=100.0), [{"say": "Hello"}, {"no_input": True}], None))
+    store.update("a", lambda old: (None, [{"say": "not stored: no record was written"}], None))
+    store.update("a", lambda old: (replace(_record("a"), updated=101.5), [{"hangup": True}], None))
+    assert store.transcript("a") == [{"at": 100.0, "say": "Hello"}, {"at": 100.0, "no_input": True}, {"at": 101.5, "hangup": True}]
+    assert store.transcript("b") == []
+
+
+def _call(reference_id: str, flow: str, waiting: str, created: float, outcome: str = "") -> CallRecord:
+    state = CallState(flow=flow, version="v", waiting=waiting, outcome=outcome)  # type: ignore[arg-type]
+    return CallRecord(reference_id, state, created=created)
+
+
+def test_recent_calls_by_flow_and_status_and_the_active_count(store: Store) -> None:
+    calls = [
+        _call("dialing", "reminder", "start", 1.0),
+        _call("talking", "reminder", "key", 2.0),
+        _call("done", "reminder", "ended", 3.0, "completed"),
+        _call("unanswered", "otp", "ended", 4.0, "no_answer"),
+        _call("other", "otp", "key", 5.0),
+    ]
+    for call in calls:
+        store.update(call.reference_id, lambda old, call=call: (call, [], None))  # type: ignore[misc]
+    assert [r.reference_id for r in store.recent()] == ["other", "unanswered", "done", "talking", "dialing"]
+    assert [r.reference_id for r in store.recent(flow="reminder")] == ["done", "talking", "dialing"]
+    assert [r.reference_id for r in store.recent(status="in_progress")] == ["other", "talking"]
+    assert [r.reference_id for r in store.recent(flow="otp", status="no_answer")] == ["unanswered"]
+    assert [r.reference_id for r in store.recent(limit=2)] == ["other", "unanswered"]
+    assert store.active() == 3
+    # A status change is what the listing filters by, not the status the call was created with.
+    store.update("talking", lambda old: (replace(old, state=replace(old.state, waiting="ended", outcome="caller_hung_up")), [], None))  # type: ignore[arg-type]
+    assert [r.reference_id for r in store.recent(status="caller_hung_up")] == ["talking"]
+    assert store.active() == 2
+
+
+def test_a_call_is_found_by_telesigns_reference_id(store: Store) -> None:
+    assert store.find("TS-1") is None
+    store.update("ours", lambda old: (_record("ours"), [], None))
+    assert store.find("TS-1") is None  # not known until Telesign's answer or first event says it
+    store.update("ours", lambda old: (replace(old, telesign_id="TS-1"), [], None))  # type: ignore[type-var]
+    assert store.find("TS-1") == "ours"
+
+
+def test_a_nonce_is_refused_when_used_again_until_it_expires(store: Store) -> None:
+    assert store.use_nonce("n1", keep=0.3)
+    assert not store.use_nonce("n1", keep=0.3)
+    assert store.use_nonce("n2", keep=0.3)
+    time.sleep(0.4)
+    assert store.use_nonce("n1", keep=0.3)  # expired: its date would be refused before this anyway
+
+
+def test_a_sqlite_file_from_before_the_calls_api_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = _record("a", 2)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE calls (reference_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated REAL NOT NULL)")
+        db.execute("INSERT INTO calls VALUES (?, ?, ?)", ("a", old.to_json(), old.updated))
+        db.commit()
+    store = SqliteStore(path)
+    assert store.get("a").state.tries == 2  # type: ignore[union-attr]
+    store.update("a", lambda record: (replace(record, state=replace(record.state, tries=3)), [{"say": "again"}], None))  # type: ignore[arg-type]
+    assert [r.reference_id for r in store.recent(status="in_progress")] == ["a"]
+    assert [step["say"] for step in store.transcript("a")] == ["again"]
+    store.close()
