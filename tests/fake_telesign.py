@@ -1,15 +1,29 @@
-"""A faithful local stand-in for Telesign's v1 voice endpoint, for tests only.
+"""A faithful local stand-in for Telesign's voice endpoints, for tests only.
 
 It enforces what Telesign documents: Basic or TSA HMAC-SHA256 auth (the signature recomputed with
-the official SDK's signer, Date within 15 minutes, a nonce used once), the required fields and
-the v1 limits (schemas/v1-voice-request.schema.json), and it answers with Telesign's documented
-shapes and error codes. Tests can script failures (429, 5xx, a hang) before the next success.
+the official SDK's signer, Date within 15 minutes, a nonce used once), and answers with Telesign's
+documented shapes, statuses and error codes.
+
+- /v1/voice: the required fields and v1 limits (schemas/v1-voice-request.schema.json).
+- /v2/voice: a `dial` that places an outbound call, with the answers of Telesign's Engage API
+  (Voice) OpenAPI: 202 `dial_accepted`; 200 `premium_to_number_rejected` and
+  `to_number_blocked_*`; 400 `invalid_phone_number`, `to_number_not_provided`,
+  `caller_id_number_not_owned`, `caller_id_number_not_provided`, `unsupported_call_state`
+  (any action but `dial` with no call to act on); 401 `credentials_not_provided`, `not_authorized`.
+  Then it plays the carrier: it posts signed `dial_completed` to the engine's webhook, carries out
+  each action answered (speak, dial, hangup) as the phone at the other end would (`Phone`:
+  answers or not, the keys it presses, when it hangs up), posts the next event, and records what
+  the callee heard and every answer that breaks Telesign's documented event → action table.
+
+Tests can script answers before the next success: "429", a 5xx status, "hang" (no answer, no call
+placed) and, on /v2/voice, "lost" (the call is placed but the answer comes too late to be read).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import socket
 import threading
 import time
@@ -18,20 +32,72 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telesign.rest import RestClient
 
 from engine.schema import validator
+from engine.telesign import callback_signature
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).
 INVALID = {"phone_number": 11000, "account_lifecycle_event": 11003, "callback_url": 11004, "message": 11009, "originating_ip": 11010, "message_type": 11017, "voice": 11018}
 MISSING = {"phone_number": 12000, "message": 12009, "message_type": 12017}
+
+
+# Telesign's event → action table (Voice - Events): the actions a webhook may answer each event
+# with. Answers to speak_completed, play_completed and call_leg_completed are not documented.
+ALLOWED = {
+    "incoming_call": {"hangup", "speak", "play", "play_multiple", "dial"},
+    "dial_completed": {"speak", "play", "play_multiple", "hangup", "send_dtmf"},
+}
+PREMIUM_PREFIXES = ("1900", "1976")  # North American premium-rate ranges
+
+
+@dataclass
+class Phone:
+    """The phone at the other end of a dial: does it answer, what keys it presses at successive
+    questions (None: none), and after how many questions its owner hangs up (None: never)."""
+
+    answers: bool = True
+    keys: list[str | None] = field(default_factory=list)
+    hangs_up_after: int | None = None
+
+
+@dataclass
+class FakeCall:
+    reference_id: str
+    external_id: str | None
+    to: str
+    caller_id: str
+    heard: list[dict[str, object]] = field(default_factory=list)  # in the interpreter's transcript shape
+    events: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _dialable(number: str) -> bool:
+    """Digits, country code first, at most 15 (E.164); in North America (+1), a 10-digit number
+    whose area code and exchange start with 2-9, as the numbering plan has them."""
+    if not number.isdigit() or not 8 <= len(number) <= 15:
+        return False
+    if number.startswith("1"):
+        return len(number) == 11 and number[1] in "23456789" and number[4] in "23456789"
+    return True
+
+
+def _v2(http: int, status: str, reference_id: str = "", external_id: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"reference_id": reference_id, "status": status}
+    if external_id is not None:
+        body["external_id"] = external_id
+    return JSONResponse(body, status_code=http)
 
 
 def _error(http: int, code: int, description: str) -> JSONResponse:
@@ -46,33 +112,43 @@ class FakeTelesign:
     received: list[dict[str, str]] = field(default_factory=list)
     nonces: set[str] = field(default_factory=set)
     url: str = ""
+    # /v2/voice: the account's numbers, its block lists, the phones, where events go, the calls.
+    owned: set[str] = field(default_factory=lambda: {"15554441313", "15558675309"})
+    blocked_countries: tuple[str, ...] = ()  # country calling codes blocked in the portal
+    blocked_by_customer: set[str] = field(default_factory=set)
+    blocked_by_telesign: set[str] = field(default_factory=set)
+    phones: dict[str, Phone] = field(default_factory=dict)
+    webhook: str = ""
+    calls: dict[str, FakeCall] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)  # requests that break Telesign's documented rules
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/voice", self.voice, methods=["POST"])])
+        return Starlette(routes=[Route("/v1/voice", self.voice, methods=["POST"]), Route("/v2/voice", self.voice_v2, methods=["POST"])])
 
-    def check_auth(self, request: Request, body: str) -> JSONResponse | None:
+    def auth_problem(self, request: Request, body: str) -> tuple[int, str, str] | None:
+        """Why the request is not authenticated: (v1 error code, v2 status, description)."""
         header = request.headers.get("authorization", "")
         if not header:
-            return _error(401, 10009, "Missing Authorization header")
+            return 10009, "credentials_not_provided", "Missing Authorization header"
         scheme, _, value = header.partition(" ")
         if scheme == "Basic":
             if base64.b64decode(value).decode(errors="replace") != f"{self.customer_id}:{self.api_key}":
-                return _error(401, 10022, "Invalid API key")
+                return 10022, "not_authorized", "Invalid API key"
             return None
         if scheme != "TSA" or ":" not in value:
-            return _error(401, 10028, "Malformed Authorization header")
+            return 10028, "not_authorized", "Malformed Authorization header"
         date, nonce = request.headers.get("date", ""), request.headers.get("x-ts-nonce", "")
         try:
             skew = abs(time.time() - parsedate_to_datetime(date).timestamp())
         except (TypeError, ValueError):
-            return _error(401, 10005, "Date header is not RFC 822")
+            return 10005, "not_authorized", "Date header is not RFC 822"
         if skew > 15 * 60:
-            return _error(401, 10004, "Date header is not within tolerable range")
+            return 10004, "not_authorized", "Date header is not within tolerable range"
         if nonce in self.nonces:
-            return _error(401, 10002, "Nonce already used")
-        expected = RestClient.generate_telesign_headers(self.customer_id, self.api_key, "POST", "/v1/voice", body, date_rfc2616=date, nonce=nonce, content_type=request.headers.get("content-type"))
+            return 10002, "not_authorized", "Nonce already used"
+        expected = RestClient.generate_telesign_headers(self.customer_id, self.api_key, "POST", request.url.path, body, date_rfc2616=date, nonce=nonce, content_type=request.headers.get("content-type"))
         if value.partition(":")[0] != self.customer_id or header != expected["Authorization"]:
-            return _error(401, 10008, "Invalid signature")
+            return 10008, "not_authorized", "Invalid signature"
         self.nonces.add(nonce)
         return None
 
@@ -86,9 +162,9 @@ class FakeTelesign:
                 return _error(429, 10019, "Rate limit exceeded")
             return _error(int(step), 10000, "System unavailable, please try again later")
         body = (await request.body()).decode()
-        refused = self.check_auth(request, body)
+        refused = self.auth_problem(request, body)
         if refused is not None:
-            return refused
+            return _error(401, refused[0], refused[2])
         fields = dict(parse_qsl(body, keep_blank_values=True))
         for name, code in MISSING.items():
             if not fields.get(name):
@@ -103,6 +179,149 @@ class FakeTelesign:
         reference = uuid.uuid4().hex.upper()
         status = {"code": 103, "description": "Call in progress", "updated_on": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())}
         return JSONResponse({"reference_id": reference, "status": status, "voice": {"caller_id": fields.get("caller_id"), "user_input": None}})
+
+
+    async def voice_v2(self, request: Request) -> JSONResponse:
+        late = False
+        if self.script:
+            step = self.script.pop(0)
+            if step == "hang":
+                await asyncio.sleep(30)
+                return _v2(503, "")
+            if step == "429":
+                return _v2(429, "rate_limit_exceeded")
+            late = step == "lost"
+            if not late:
+                return _v2(int(step), "")
+        body = (await request.body()).decode()
+        refused = self.auth_problem(request, body)
+        if refused is not None:
+            return _v2(401, refused[1])
+        if request.headers.get("content-type", "").split(";")[0] != "application/json":
+            self.violations.append(f"Content-Type {request.headers.get('content-type')!r}, not application/json")
+            return _v2(400, "")
+        try:
+            action = json.loads(body)
+        except ValueError:
+            self.violations.append(f"a body that is not JSON: {body[:100]!r}")
+            return _v2(400, "")
+        if not isinstance(action, dict) or action.get("method") != "dial":
+            return _v2(400, "unsupported_call_state")  # there is no call for any other action to act on
+        params = action.get("params") if isinstance(action.get("params"), dict) else {}
+        to, caller_id, external_id = params.get("to"), params.get("caller_id_number"), params.get("external_id")
+        if not to:
+            return _v2(400, "to_number_not_provided", external_id=external_id)
+        if not isinstance(to, str) or not _dialable(to):
+            return _v2(400, "invalid_phone_number", external_id=external_id)
+        if not caller_id:
+            return _v2(400, "caller_id_number_not_provided", external_id=external_id)
+        if caller_id not in self.owned:
+            return _v2(400, "caller_id_number_not_owned", external_id=external_id)
+        reference = uuid.uuid4().hex.upper()
+        for status, refused_here in (
+            ("premium_to_number_rejected", to.startswith(PREMIUM_PREFIXES)),
+            ("to_number_blocked_by_country", to.startswith(self.blocked_countries) if self.blocked_countries else False),
+            ("to_number_blocked_by_customer", to in self.blocked_by_customer),
+            ("to_number_blocked_by_telesign", to in self.blocked_by_telesign),
+        ):
+            if refused_here:
+                return _v2(200, status, reference, external_id)
+        self.received.append(params)
+        call = FakeCall(reference, external_id, to, caller_id)
+        self.calls[reference] = call
+        carrier = threading.Thread(target=self.carry, args=(call,), daemon=True)
+        if late:  # the call goes ahead, but its answer comes after any client has stopped waiting
+            carrier.start()
+            await asyncio.sleep(30)
+            return _v2(202, "dial_accepted", reference, external_id)
+        response = _v2(202, "dial_accepted", reference, external_id)
+        response.background = BackgroundTask(carrier.start)  # the call rings once the answer is sent
+        return response
+
+    def call_for(self, external_id: str, timeout: float = 20) -> FakeCall:
+        """The call placed with this external_id, once it has ended."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            found = [call for call in self.calls.values() if call.external_id == external_id]
+            if found and found[0].done.wait(max(0.0, deadline - time.time())):
+                return found[0]
+            time.sleep(0.02)
+        raise AssertionError(f"no call with external_id {external_id} ended within {timeout} s: {list(self.calls.values())}")
+
+    # --- the carrier -------------------------------------------------------------------------
+
+    def carry(self, call: FakeCall) -> None:
+        """Play the call against the engine's webhook, as Telesign's network would."""
+        try:
+            with httpx.Client(timeout=10) as client:
+                self._carry(call, client)
+        except Exception as error:  # the test reads violations; a crash here must not pass silently
+            call.violations.append(f"the carrier failed: {error!r}")
+        finally:
+            call.done.set()
+
+    def _post(self, client: httpx.Client, call: FakeCall, event: str, data: dict[str, Any]) -> dict[str, Any] | None:
+        payload: dict[str, Any] = {"event": event, "reference_id": call.reference_id, "data": data}
+        if call.external_id is not None:
+            payload["external_id"] = call.external_id
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"TSA {self.customer_id}:{callback_signature(self.api_key, body)}"}
+        call.events.append(event)
+        answer = client.post(self.webhook, content=body, headers=headers)
+        if answer.status_code != 200:
+            call.violations.append(f"{event}: the webhook answered HTTP {answer.status_code} {answer.text}")
+            return None
+        action: dict[str, Any] = answer.json()
+        if action:
+            problems = [error.message for error in validator("v2-action").iter_errors(action)]
+            if problems:
+                call.violations.append(f"{event}: {action} is not a Telesign action: {problems}")
+            allowed = ALLOWED.get(event)
+            if allowed is not None and action.get("method") not in allowed:
+                call.violations.append(f"{event}: Telesign answers unsupported_call_state to {action.get('method')}")
+        return action
+
+    def _carry(self, call: FakeCall, client: httpx.Client) -> None:
+        phone = self.phones.get(call.to, Phone())
+        began = time.time()
+        status = "answered" if phone.answers else "no-answer"
+        action = self._post(client, call, "dial_completed", {"to": call.to, "from": call.caller_id, "status": status})
+        keys = iter(phone.keys)
+        questions = 0
+        for _ in range(500):
+            method = action.get("method") if action else None
+            params = action.get("params", {}) if action else {}
+            if method == "speak":
+                call.heard.append({"say": params["tts"]["message"]})
+                data: dict[str, Any] = {"status": "speak_successful"}
+                if "collect_digits" in params:
+                    if phone.hangs_up_after is not None and questions >= phone.hangs_up_after:
+                        break  # the callee hangs up instead of answering
+                    questions += 1
+                    key = next(keys, None)
+                    call.heard.append({"press": key} if key is not None else {"no_input": True})
+                    data["collected_digits"] = key or ""
+                action = self._post(client, call, "speak_completed", data)
+            elif method == "dial":  # a transfer: the far end answers or not; when it hangs up, the leg ends
+                call.heard.append({"dial": params["to"]})
+                agent = self.phones.get(params["to"], Phone())
+                action = self._post(client, call, "dial_completed", {"to": params["to"], "from": params["caller_id_number"], "status": "answered" if agent.answers else "no-answer"})
+                if agent.answers:
+                    if action:
+                        call.violations.append(f"dial_completed of a connected transfer answered {action}, expected {{}}")
+                    action = self._post(client, call, "call_leg_completed", {"to": params["to"]})
+            elif method == "hangup":
+                call.heard.append({"hangup": True})
+                break
+            else:
+                call.violations.append(f"after {call.events[-1]} the engine answered {action}: the call would sit in silence")
+                break
+        ended = time.strftime("%Y-%m-%dT%H:%M:%S.000", time.gmtime())
+        data = {"duration": int(time.time() - began), "created_on_utc": ended, "answered_on_utc": ended if phone.answers else None, "ended_on_utc": ended,
+                "status": "hangup", "audio_recording_file_name": None, "to": call.to, "from": call.caller_id, "direction": "outbound"}
+        closing = self._post(client, call, "call_completed", data)
+        if closing:
+            call.violations.append(f"call_completed answered {closing}; Telesign ignores it, the engine should answer {{}}")
 
 
 @contextmanager
