@@ -310,8 +310,8 @@ def _call(args: argparse.Namespace) -> int:
         print(f"ivrflow call: the server answered HTTP {response.status_code}: {response.text[:500]}", file=sys.stderr)
         return EXIT_USAGE
     print(f"ivrflow call: {status['ErrorCode']} (HTTP {response.status_code}): {status['Message']}", file=sys.stderr)
-    for error in status.get("Errors", [])[1:]:  # the first is the message above
-        print(f"  {error['FieldName']}: {error['Message']}", file=sys.stderr)
+    for field in status.get("Errors", [])[1:]:  # the first is the message above
+        print(f"  {field['FieldName']}: {field['Message']}", file=sys.stderr)
     if isinstance(answer, dict) and answer.get("reference_id"):
         print(f"the call's record: GET {args.server.rstrip('/')}/calls/{answer['reference_id']}", file=sys.stderr)
     return EXIT_PROBLEMS

@@ -179,8 +179,8 @@ class Webhook:
             if event.name != "incoming_call":  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
-            state, action, steps = self.start(event)
-            answer = _answer(action)
+            state, first, steps = self.start(event)
+            answer = _answer(first)
             created = CallRecord(event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id)
             return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "")
         translated = self.translate(event)
