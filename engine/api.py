@@ -205,7 +205,7 @@ def flow_summary(flow: Flow) -> dict[str, object]:
         "numbers": list(flow.numbers),
         "caller_id": flow.caller_id,
         "vars": dict(flow.vars),
-        "v1": {"compiles": plan is not None, "reasons": [str(reason) for reason in reasons if reason.level == "error"]},
+        "v1": {"compiles": plan is not None, "reasons": [str(reason.in_file(flow.path)) for reason in sorted(reasons, key=lambda d: d.sort_key()) if reason.level == "error"]},
     }
 
 
