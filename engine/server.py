@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, heard, new_call, step
 from engine.api import Api
+from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, heard, new_call, step
 from engine.lint import flow_files, lint
 from engine.metrics import CONTENT_TYPE, Metrics
 from engine.model import Flow, digits_only
