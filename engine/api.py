@@ -28,7 +28,7 @@ from engine.interpreter import Step, new_call
 from engine.metrics import Metrics
 from engine.model import BUILTIN_VARS, Flow, digits_only
 from engine.stores import STATUSES, CallRecord, Store, StoreUnavailable
-from engine.telesign import DATE_TOLERANCE, Credentials, TelesignError, check_request, dial_params, send_dial
+from engine.telesign import DATE_TOLERANCE, Credentials, Sending, TelesignError, check_request, dial_params, send_dial
 from engine.v1plan import plan_v1
 
 log = logging.getLogger("ivrflow")
@@ -221,14 +221,12 @@ class Api:
         metrics: Metrics,
         *,
         dial_timeout: float = 10.0,
-        dial_retries: int = 3,
     ) -> None:
         self.flows = flows
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
-        self.dial_timeout = dial_timeout
-        self.dial_retries = dial_retries
+        self.sending = Sending(timeout=dial_timeout, on_retry=lambda response: metrics.telesign_errors.labels(_code(response.status_code, response.text)).inc())
 
     def routes(self) -> list[Route]:
         return [
@@ -290,13 +288,7 @@ class Api:
         self.store.update(call_id, lambda old: (record, [], None))
         self.metrics.calls_started.labels("outbound").inc()
         try:
-            answer = send_dial(
-                dial_params(asked.to, asked.caller_id, call_id),
-                self.credentials,
-                timeout=self.dial_timeout,
-                retries=self.dial_retries,
-                on_retry=lambda response: self.metrics.telesign_errors.labels(_code(response.status_code, response.text)).inc(),
-            )
+            answer = send_dial(dial_params(asked.to, asked.caller_id, call_id), self.credentials, self.sending)
         except TelesignError as error:
             return self._refused(call_id, error)
         placed = self.store.update(call_id, lambda current: _placed(current, answer.reference_id))

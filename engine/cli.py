@@ -22,7 +22,7 @@ from engine.lint import lint, missing
 from engine.loader import check_file
 from engine.reporters import REPORTERS, TextReporter
 from engine.stores import DUPLICATE_WINDOW
-from engine.telesign import V1_VOICE, Credentials, TelesignError, base_url, basic_authorization, hmac_headers, send_v1
+from engine.telesign import V1_VOICE, Credentials, Sending, TelesignError, base_url, basic_authorization, hmac_headers, send_v1
 from engine.v1compile import CallOptions, compile_v1
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -204,7 +204,7 @@ def _send(args: argparse.Namespace) -> int:
     if isinstance(params, int):
         return params
     try:
-        answer = send_v1(params, credentials, auth=args.auth, timeout=args.timeout)
+        answer = send_v1(params, credentials, Sending(auth=args.auth, timeout=args.timeout))
     except TelesignError as error:
         print(f"ivrflow send: {error}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -159,55 +159,46 @@ class V1Answer:
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-def _post(
-    resource: str,
-    body: str,
-    content_type: str,
-    credentials: Credentials,
-    *,
-    auth: str,
-    timeout: float,
-    retries: int,
-    backoff: float,
-    sleep: Callable[[float], None],
-    on_retry: Callable[[httpx.Response], None],
-) -> httpx.Response:
-    """POST `body` to Telesign; 429 and 5xx are retried `retries` times with exponential backoff
-    (or the server's Retry-After). The last answer is returned whatever its status."""
+@dataclass(frozen=True, slots=True)
+class Sending:
+    """How a request goes to Telesign: its auth scheme (`basic` or `hmac`), the seconds allowed for
+    an answer, and how 429 and 5xx answers are retried (`retries` more times, waiting `backoff`
+    seconds doubled each time, or the server's Retry-After)."""
+
+    auth: str = "basic"
+    timeout: float = 10.0
+    retries: int = 3
+    backoff: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    on_retry: Callable[[httpx.Response], None] = lambda response: None  # each answer retried, for metrics
+
+
+def _post(resource: str, body: str, content_type: str, credentials: Credentials, how: Sending) -> httpx.Response:
+    """POST `body` to Telesign, retrying as `how` says; the last answer whatever its status."""
     url = base_url() + resource
-    for attempt in range(retries + 1):
-        if auth == "hmac":
+    for attempt in range(how.retries + 1):
+        if how.auth == "hmac":
             headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", resource, body, content_type=content_type)
         else:
             headers = {"Authorization": basic_authorization(credentials.customer_id, credentials.api_key), "Content-Type": content_type}
         try:
-            response = httpx.post(url, content=body.encode(), headers=headers, timeout=timeout)
+            response = httpx.post(url, content=body.encode(), headers=headers, timeout=how.timeout)
         except httpx.TimeoutException:
-            raise TelesignError(f"Telesign did not answer within {timeout:g} s ({url}); the call may or may not have been placed", reason="timeout") from None
+            raise TelesignError(f"Telesign did not answer within {how.timeout:g} s ({url}); the call may or may not have been placed", reason="timeout") from None
         except httpx.HTTPError as error:
             raise TelesignError(f"could not reach Telesign at {url}: {error}", reason="unreachable") from None
-        if response.status_code in RETRY_STATUSES and attempt < retries:
-            on_retry(response)
-            sleep(_retry_after(response) or backoff * 2**attempt)
+        if response.status_code in RETRY_STATUSES and attempt < how.retries:
+            how.on_retry(response)
+            how.sleep(_retry_after(response) or how.backoff * 2**attempt)
             continue
         return response
     raise AssertionError("unreachable: the last attempt returns")
 
 
-def send_v1(
-    params: dict[str, str],
-    credentials: Credentials,
-    *,
-    auth: str = "basic",
-    timeout: float = 10.0,
-    retries: int = 3,
-    backoff: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
-) -> V1Answer:
-    """POST the form fields to Telesign's /v1/voice (retrying 429 and 5xx). Anything that is not
-    a success raises TelesignError with Telesign's own error code and words."""
-    response = _post(V1_VOICE, urlencode(params), "application/x-www-form-urlencoded", credentials, auth=auth, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep, on_retry=lambda r: None)
-    return _answer(response)
+def send_v1(params: dict[str, str], credentials: Credentials, how: Sending = Sending()) -> V1Answer:
+    """POST the form fields to Telesign's /v1/voice. Anything that is not a success raises
+    TelesignError with Telesign's own error code and words."""
+    return _answer(_post(V1_VOICE, urlencode(params), "application/x-www-form-urlencoded", credentials, how))
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -269,21 +260,11 @@ def dial_params(to: str, caller_id: str, external_id: str) -> dict[str, Any]:
     return {"method": "dial", "params": {"to": digits_only(to), "caller_id_number": digits_only(caller_id), "external_id": external_id}}
 
 
-def send_dial(
-    action: dict[str, Any],
-    credentials: Credentials,
-    *,
-    auth: str = "basic",
-    timeout: float = 10.0,
-    retries: int = 3,
-    backoff: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
-    on_retry: Callable[[httpx.Response], None] = lambda response: None,
-) -> DialAnswer:
-    """POST a `dial` action to Telesign's /v2/voice (retrying 429 and 5xx). Anything but 202
-    `dial_accepted` raises TelesignError whose `reason` is Telesign's status string."""
+def send_dial(action: dict[str, Any], credentials: Credentials, how: Sending = Sending()) -> DialAnswer:
+    """POST a `dial` action to Telesign's /v2/voice. Anything but 202 `dial_accepted` raises
+    TelesignError whose `reason` is Telesign's status string."""
     body = json.dumps(action, ensure_ascii=False)
-    response = _post(V2_VOICE, body, "application/json", credentials, auth=auth, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep, on_retry=on_retry)
+    response = _post(V2_VOICE, body, "application/json", credentials, how)
     data = _json_object(response)
     status = str(data.get("status") or "")
     if response.status_code == 202 and data.get("reference_id"):

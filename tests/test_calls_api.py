@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import formatdate
 from pathlib import Path
@@ -345,21 +345,22 @@ def _signed(method: str, path: str, body: str = "", **changes: str) -> dict[str,
 @pytest.mark.parametrize(
     ("headers", "why"),
     [
-        ({}, "Authorization header is missing"),
-        ({"Authorization": basic_authorization(CUSTOMER_ID, base64.b64encode(b"wrong").decode())}, "wrong customer id or API key"),
-        ({"Authorization": basic_authorization("someone-else", KEY)}, "wrong customer id or API key"),
-        (_signed("GET", "/flows", date=formatdate(time.time() - 20 * 60, usegmt=True)), "20 minutes from now"),
-        (_signed("GET", "/flows", date=formatdate(time.time() + 20 * 60, usegmt=True)), "20 minutes from now"),
-        ({**_signed("GET", "/flows"), "Authorization": "TSA " + CUSTOMER_ID + ":AAAA"}, "wrong customer id or signature"),
-        (_signed("GET", "/calls"), "wrong customer id or signature"),  # signed for another resource
-        ({"Authorization": "Bearer x"}, "neither"),
+        (lambda: {}, "Authorization header is missing"),
+        (lambda: {"Authorization": basic_authorization(CUSTOMER_ID, base64.b64encode(b"wrong").decode())}, "wrong customer id or API key"),
+        (lambda: {"Authorization": basic_authorization("someone-else", KEY)}, "wrong customer id or API key"),
+        (lambda: _signed("GET", "/flows", date=formatdate(time.time() - 20 * 60, usegmt=True)), "20 minutes from now; it must be within 15"),
+        (lambda: _signed("GET", "/flows", date=formatdate(time.time() + 20 * 60, usegmt=True)), "20 minutes from now; it must be within 15"),
+        (lambda: {**_signed("GET", "/flows"), "Authorization": "TSA " + CUSTOMER_ID + ":AAAA"}, "wrong customer id or signature"),
+        (lambda: _signed("GET", "/calls"), "wrong customer id or signature"),  # signed for another resource
+        (lambda: {"Authorization": "Bearer x"}, "neither"),
     ],
+    ids=["no header", "wrong key", "other customer", "stale date", "future date", "bad signature", "other resource", "other scheme"],
 )
-def test_requests_without_the_accounts_credentials_are_refused(server: Server, fake: FakeTelesign, headers: dict[str, str], why: str) -> None:
-    answer = httpx.get(f"{server.url}/flows", headers=headers)
+def test_requests_without_the_accounts_credentials_are_refused(server: Server, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str) -> None:
+    answer = httpx.get(f"{server.url}/flows", headers=headers())
     assert refusal(answer)[:2] == (401, "UNAUTHORIZED") and why in answer.json()["ResponseStatus"]["Message"]
     dialled = len(fake.received)
-    assert place(server, {"flow": "appointment-reminder", "to": PATIENT}, headers=headers).status_code == 401
+    assert place(server, {"flow": "appointment-reminder", "to": PATIENT}, headers=headers()).status_code == 401
     assert len(fake.received) == dialled
 
 

@@ -13,7 +13,7 @@ from fake_telesign import FakeTelesign, running
 from telesign.voice import VoiceClient
 
 from engine.loader import load_flow
-from engine.telesign import Credentials, TelesignError, send_v1
+from engine.telesign import Credentials, Sending, TelesignError, send_v1
 from engine.v1compile import CallOptions, compile_v1
 
 CUSTOMER = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
@@ -64,7 +64,7 @@ def test_telesign_400_is_one_line_with_its_code(fake: FakeTelesign) -> None:
 def test_429_then_success_is_retried(fake: FakeTelesign) -> None:
     fake.script = ["429", "503"]
     waits: list[float] = []
-    answer = send_v1(_params(), Credentials(CUSTOMER, KEY), auth="hmac", sleep=waits.append)
+    answer = send_v1(_params(), Credentials(CUSTOMER, KEY), Sending(auth="hmac", sleep=waits.append))
     assert answer.status_code == 103 and len(fake.received) == 1
     assert waits == [0.5, 1.0]
 
@@ -72,7 +72,7 @@ def test_429_then_success_is_retried(fake: FakeTelesign) -> None:
 def test_retries_are_bounded(fake: FakeTelesign) -> None:
     fake.script = ["503"] * 5
     with pytest.raises(TelesignError, match=r"^Telesign failed \(retries used up\): HTTP 503, error 10000"):
-        send_v1(_params(), Credentials(CUSTOMER, KEY), retries=2, sleep=lambda _: None)
+        send_v1(_params(), Credentials(CUSTOMER, KEY), Sending(retries=2, sleep=lambda _: None))
     assert fake.script == ["503", "503"]
 
 
