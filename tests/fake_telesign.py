@@ -10,10 +10,8 @@ documented shapes, statuses and error codes.
   `to_number_blocked_*`; 400 `invalid_phone_number`, `to_number_not_provided`,
   `caller_id_number_not_owned`, `caller_id_number_not_provided`, `unsupported_call_state`
   (any action but `dial` with no call to act on); 401 `credentials_not_provided`, `not_authorized`.
-  Then it plays the carrier: it posts signed `dial_completed` to the engine's webhook, carries out
-  each action answered (speak, dial, hangup) as the phone at the other end would (`Phone`:
-  answers or not, the keys it presses, when it hangs up), posts the next event, and records what
-  the callee heard and every answer that breaks Telesign's documented event → action table.
+  Then it plays the call against the engine's webhook with `engine.carrier` (signed events, the
+  phone at the other end as `phones` says), as Telesign's network would.
 
 Tests can script answers before the next success: "429", a 5xx status, "hang" (no answer, no call
 placed) and, on /v2/voice, "lost" (the call is placed but the answer comes too late to be read).
@@ -35,7 +33,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -44,43 +41,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telesign.rest import RestClient
 
+from engine.carrier import CarriedCall, Carrier, Phone
 from engine.schema import validator
-from engine.telesign import callback_signature
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).
 INVALID = {"phone_number": 11000, "account_lifecycle_event": 11003, "callback_url": 11004, "message": 11009, "originating_ip": 11010, "message_type": 11017, "voice": 11018}
 MISSING = {"phone_number": 12000, "message": 12009, "message_type": 12017}
 
 
-# Telesign's event → action table (Voice - Events): the actions a webhook may answer each event
-# with. Answers to speak_completed, play_completed and call_leg_completed are not documented.
-ALLOWED = {
-    "incoming_call": {"hangup", "speak", "play", "play_multiple", "dial"},
-    "dial_completed": {"speak", "play", "play_multiple", "hangup", "send_dtmf"},
-}
 PREMIUM_PREFIXES = ("1900", "1976")  # North American premium-rate ranges
-
-
-@dataclass
-class Phone:
-    """The phone at the other end of a dial: does it answer, what keys it presses at successive
-    questions (None: none), and after how many questions its owner hangs up (None: never)."""
-
-    answers: bool = True
-    keys: list[str | None] = field(default_factory=list)
-    hangs_up_after: int | None = None
-
-
-@dataclass
-class FakeCall:
-    reference_id: str
-    external_id: str | None
-    to: str
-    caller_id: str
-    heard: list[dict[str, object]] = field(default_factory=list)  # in the interpreter's transcript shape
-    events: list[str] = field(default_factory=list)
-    violations: list[str] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event)
 
 
 def _dialable(number: str) -> bool:
@@ -119,7 +88,7 @@ class FakeTelesign:
     blocked_by_telesign: set[str] = field(default_factory=set)
     phones: dict[str, Phone] = field(default_factory=dict)
     webhook: str = ""
-    calls: dict[str, FakeCall] = field(default_factory=dict)
+    calls: dict[str, CarriedCall] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)  # requests that break Telesign's documented rules
 
     def app(self) -> Starlette:
@@ -227,9 +196,9 @@ class FakeTelesign:
             if refused_here:
                 return _v2(200, status, reference, external_id)
         self.received.append(params)
-        call = FakeCall(reference, external_id, to, caller_id)
+        call = CarriedCall(reference, to, caller_id, external_id=external_id)
         self.calls[reference] = call
-        carrier = threading.Thread(target=self.carry, args=(call,), daemon=True)
+        carrier = threading.Thread(target=Carrier(self.webhook, self.customer_id, self.api_key, self.phones).play, args=(call,), daemon=True)
         if late:  # the call goes ahead, but its answer comes after any client has stopped waiting
             carrier.start()
             await asyncio.sleep(30)
@@ -238,7 +207,7 @@ class FakeTelesign:
         response.background = BackgroundTask(carrier.start)  # the call rings once the answer is sent
         return response
 
-    def call_for(self, external_id: str, timeout: float = 20) -> FakeCall:
+    def call_for(self, external_id: str, timeout: float = 20) -> CarriedCall:
         """The call placed with this external_id, once it has ended."""
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -247,81 +216,6 @@ class FakeTelesign:
                 return found[0]
             time.sleep(0.02)
         raise AssertionError(f"no call with external_id {external_id} ended within {timeout} s: {list(self.calls.values())}")
-
-    # --- the carrier -------------------------------------------------------------------------
-
-    def carry(self, call: FakeCall) -> None:
-        """Play the call against the engine's webhook, as Telesign's network would."""
-        try:
-            with httpx.Client(timeout=10) as client:
-                self._carry(call, client)
-        except Exception as error:  # the test reads violations; a crash here must not pass silently
-            call.violations.append(f"the carrier failed: {error!r}")
-        finally:
-            call.done.set()
-
-    def _post(self, client: httpx.Client, call: FakeCall, event: str, data: dict[str, Any]) -> dict[str, Any] | None:
-        payload: dict[str, Any] = {"event": event, "reference_id": call.reference_id, "data": data}
-        if call.external_id is not None:
-            payload["external_id"] = call.external_id
-        body = json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json", "Authorization": f"TSA {self.customer_id}:{callback_signature(self.api_key, body)}"}
-        call.events.append(event)
-        answer = client.post(self.webhook, content=body, headers=headers)
-        if answer.status_code != 200:
-            call.violations.append(f"{event}: the webhook answered HTTP {answer.status_code} {answer.text}")
-            return None
-        action: dict[str, Any] = answer.json()
-        if action:
-            problems = [error.message for error in validator("v2-action").iter_errors(action)]
-            if problems:
-                call.violations.append(f"{event}: {action} is not a Telesign action: {problems}")
-            allowed = ALLOWED.get(event)
-            if allowed is not None and action.get("method") not in allowed:
-                call.violations.append(f"{event}: Telesign answers unsupported_call_state to {action.get('method')}")
-        return action
-
-    def _carry(self, call: FakeCall, client: httpx.Client) -> None:
-        phone = self.phones.get(call.to, Phone())
-        began = time.time()
-        status = "answered" if phone.answers else "no-answer"
-        action = self._post(client, call, "dial_completed", {"to": call.to, "from": call.caller_id, "status": status})
-        keys = iter(phone.keys)
-        questions = 0
-        for _ in range(500):
-            method = action.get("method") if action else None
-            params = action.get("params", {}) if action else {}
-            if method == "speak":
-                call.heard.append({"say": params["tts"]["message"]})
-                data: dict[str, Any] = {"status": "speak_successful"}
-                if "collect_digits" in params:
-                    if phone.hangs_up_after is not None and questions >= phone.hangs_up_after:
-                        break  # the callee hangs up instead of answering
-                    questions += 1
-                    key = next(keys, None)
-                    call.heard.append({"press": key} if key is not None else {"no_input": True})
-                    data["collected_digits"] = key or ""
-                action = self._post(client, call, "speak_completed", data)
-            elif method == "dial":  # a transfer: the far end answers or not; when it hangs up, the leg ends
-                call.heard.append({"dial": params["to"]})
-                agent = self.phones.get(params["to"], Phone())
-                action = self._post(client, call, "dial_completed", {"to": params["to"], "from": params["caller_id_number"], "status": "answered" if agent.answers else "no-answer"})
-                if agent.answers:
-                    if action:
-                        call.violations.append(f"dial_completed of a connected transfer answered {action}, expected {{}}")
-                    action = self._post(client, call, "call_leg_completed", {"to": params["to"]})
-            elif method == "hangup":
-                call.heard.append({"hangup": True})
-                break
-            else:
-                call.violations.append(f"after {call.events[-1]} the engine answered {action}: the call would sit in silence")
-                break
-        ended = time.strftime("%Y-%m-%dT%H:%M:%S.000", time.gmtime())
-        data = {"duration": int(time.time() - began), "created_on_utc": ended, "answered_on_utc": ended if phone.answers else None, "ended_on_utc": ended,
-                "status": "hangup", "audio_recording_file_name": None, "to": call.to, "from": call.caller_id, "direction": "outbound"}
-        closing = self._post(client, call, "call_completed", data)
-        if closing:
-            call.violations.append(f"call_completed answered {closing}; Telesign ignores it, the engine should answer {{}}")
 
 
 @contextmanager

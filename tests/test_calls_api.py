@@ -19,12 +19,13 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FLOWS, ROOT
-from fake_telesign import FakeCall, FakeTelesign, Phone, running
+from fake_telesign import FakeTelesign, running
 from live_server import CUSTOMER_ID, Server, start, stop
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.rest import RestClient
 
 from engine.api import TELESIGN_REFUSALS
+from engine.carrier import CarriedCall, Carrier, Phone
 from engine.interpreter import transcript
 from engine.loader import load_flow
 from engine.telesign import DIAL_STATUSES, Credentials, TelesignError, basic_authorization, hmac_headers, send_dial
@@ -60,7 +61,7 @@ def get(server: Server, path: str, **params: str) -> httpx.Response:
     return httpx.get(f"{server.url}{path}", params=params, headers=BASIC, timeout=10)
 
 
-def finished(server: Server, fake: FakeTelesign, reference_id: str) -> tuple[FakeCall, dict[str, object]]:
+def finished(server: Server, fake: FakeTelesign, reference_id: str) -> tuple[CarriedCall, dict[str, object]]:
     """The call as the carrier played it, and as GET /calls/{id} shows it once the engine has it closed."""
     played = fake.call_for(reference_id)
     assert played.violations == []
@@ -163,6 +164,17 @@ def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transf
     assert shown["status"] == "transferred"
     played, shown = finished(server, fake, unanswered)
     assert played.heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}] and shown["status"] == "transfer_failed"
+
+
+def test_the_carrier_plays_an_inbound_call_too(server: Server) -> None:
+    """What a simulator does against a running server: an incoming call, signed as Telesign's."""
+    carrier = Carrier(f"{server.url}/webhook", CUSTOMER_ID, KEY, {"15552010206": Phone(keys=["3", "1"])})
+    played = carrier.play(CarriedCall("INBOUND-1", "15558675309", "15552010206", direction="inbound"))
+    assert played.violations == [] and played.events[0] == "incoming_call" and played.events[-3:] == ["dial_completed", "call_leg_completed", "call_completed"]
+    shown = get(server, "/calls/INBOUND-1").json()
+    assert untimed(shown) == played.heard and shown["status"] == "transferred" and shown["direction"] == "inbound"
+    expected = transcript(load_flow(FLOWS / "support-menu.yaml"), ["3", "1"], {"caller": "15552010206"})
+    assert played.heard == [*expected, {"hangup": True}]
 
 
 # --- Telesign's answers to a dial ---------------------------------------------------------------
