@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -290,17 +290,26 @@ class Api:
         try:
             answer = send_dial(dial_params(asked.to, asked.caller_id, call_id), self.credentials, self.sending)
         except TelesignError as error:
-            return self._refused(call_id, error)
-        placed = self.store.update(call_id, lambda current: _placed(current, answer.reference_id))
+            self._refused(call_id, error)
         log.info("call %s placed: Telesign reference id %s, flow %s", call_id, answer.reference_id, asked.flow.id)
+        try:
+            placed = self.store.update(call_id, lambda current: _placed(current, answer.reference_id))
+        except StoreUnavailable as problem:  # the call is placed all the same: its first event will say Telesign's id
+            log.error("call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, problem)
+            placed = None
         body = {"reference_id": call_id, "status": placed.status if placed else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
         return JSONResponse(body, status_code=201, headers={"Location": f"/calls/{call_id}"})
 
-    def _refused(self, call_id: str, error: TelesignError) -> Response:
+    def _refused(self, call_id: str, error: TelesignError) -> NoReturn:
+        """Keep the call with Telesign's reason, and raise the error that tells the caller."""
         self.metrics.telesign_errors.labels(error.reason).inc()
         log.warning("call %s: %s", call_id, error)
         unknown = error.reason == "timeout"  # Telesign may have placed it: its events would still run it
-        ended = self.store.update(call_id, lambda current: _failed(current, str(error), ended=not unknown))
+        try:
+            ended = self.store.update(call_id, lambda current: _failed(current, str(error), ended=not unknown))
+        except StoreUnavailable as problem:  # Telesign's answer is what the caller needs to hear
+            log.error("call %s: its failure not stored: %s", call_id, problem)
+            ended = False
         if ended:
             self.metrics.calls_ended.labels("failed").inc()
         status, code, name = TELESIGN_REFUSALS.get(error.reason, (502, "TELESIGN_UNAVAILABLE" if error.reason.startswith("http_5") else "TELESIGN_ERROR", ""))
@@ -311,12 +320,17 @@ class Api:
 
     async def get_call(self, request: Request, body: bytes) -> Response:
         asked = request.path_params["reference_id"]
-        call_id = await run_in_threadpool(lambda: asked if self.store.get(asked) else self.store.find(asked) or asked)
-        record = await run_in_threadpool(self.store.get, call_id)
+        record = await run_in_threadpool(self._lookup, asked)
         if record is None:
             raise ApiError(404, "CALL_NOT_FOUND", f"no call with reference_id {asked!r} (ours or Telesign's)", [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")])
-        steps = await run_in_threadpool(self.store.transcript, call_id)
+        steps = await run_in_threadpool(self.store.transcript, record.reference_id)
         return JSONResponse({**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]})
+
+    def _lookup(self, asked: str) -> CallRecord | None:
+        """The call with this reference id, ours or Telesign's."""
+        record = self.store.get(asked)
+        alias = self.store.find(asked) if record is None else None
+        return self.store.get(alias) if alias else record
 
     async def list_calls(self, request: Request, body: bytes) -> Response:
         query = request.query_params
