@@ -6,8 +6,10 @@ events, as Telesign's network would. Every documented answer to a dial, the mana
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -453,3 +455,14 @@ def test_ivrflow_call_places_a_call_and_says_why_not(server: Server, fake: FakeT
     assert refused.returncode == 1 and "PARAMETER_INVALID" in refused.stderr and "vars.called" in refused.stderr
     unreachable = _ivrflow("call", PATIENT, "--flow", "refill-reminder", "--server", "http://127.0.0.1:9")
     assert unreachable.returncode == 2 and "could not reach the server" in unreachable.stderr
+
+
+def test_a_store_that_cannot_take_the_call_means_no_dial(server: Server, fake: FakeTelesign) -> None:
+    """The call is stored before Telesign is asked: with the store locked, nothing is dialled."""
+    dialled = len(fake.received)
+    with contextlib.closing(sqlite3.connect(server.db, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")  # another writer that does not let go
+        answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
+        other.execute("ROLLBACK")
+    assert refusal(answer) == (503, "STORE_UNAVAILABLE", []) and answer.headers["retry-after"] == "1"
+    assert len(fake.received) == dialled
