@@ -351,12 +351,23 @@ class Api:
         return JSONResponse({"flows": [flow_summary(flows[name]) for name in sorted(flows)]})
 
 
-async def _read(request: Request) -> bytes:
+async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The request's body, or None when it is larger than `limit` bytes (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
-            raise ApiError(400, "PARAMETER_TOO_LONG", f"the body is larger than {MAX_BODY} bytes")
+        if len(body) > limit:
+            return None
+    return body
+
+
+async def _read(request: Request) -> bytes:
+    body = await read_limited(request)
+    if body is None:
+        raise ApiError(400, "PARAMETER_TOO_LONG", f"the body is larger than {MAX_BODY} bytes")
     return body
 
 

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from engine.api import Api
+from engine.api import MAX_BODY, Api, read_limited
 from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, heard, new_call, step
 from engine.lint import flow_files, lint
 from engine.metrics import CONTENT_TYPE, Metrics
@@ -35,7 +35,6 @@ from engine.model import Flow, digits_only
 from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable
 from engine.telesign import BadEvent, Credentials, WebhookEvent, action_json, parse_event, verify_callback
 
-MAX_BODY = 64 * 1024
 # Events that only make sense for a call the engine already has.
 CALL_EVENTS = ("speak_completed", "play_completed", "dial_completed", "call_leg_completed")
 SORRY = "Sorry, this number is not in service. Goodbye."
@@ -133,14 +132,9 @@ class Webhook:
         """The event's name ("unknown" when it could not be read), what was done, the answer."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return "unknown", "invalid", _refuse(415, "the body must be JSON with Content-Type: application/json")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        body = await read_limited(request)
+        if body is None:
             return "unknown", "invalid", _refuse(413, f"the body is larger than {MAX_BODY} bytes")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return "unknown", "invalid", _refuse(413, f"the body is larger than {MAX_BODY} bytes")
         if self.api_key is not None and not verify_callback(self.api_key, body, request.headers.get("authorization"), request.headers.get("x-ts-authorization")):
             log.warning("webhook refused: missing or wrong Telesign signature")
             self.metrics.signature_failures.inc()
