@@ -117,6 +117,14 @@ def test_refuses_to_listen_beyond_loopback_without_a_key() -> None:
     assert "TELESIGN_API_KEY" in result.stderr and "--insecure" in result.stderr
 
 
+def test_refuses_half_the_credentials() -> None:
+    """An API key without its customer id could check signatures but not the calls API's
+    credentials, nor dial: say so rather than serve half-checked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | {"TELESIGN_API_KEY": KEY}
+    result = subprocess.run([sys.executable, "-m", "engine", "serve", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2 and "set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY" in result.stderr
+
+
 def test_concurrent_delivery_of_one_event_advances_the_call_once(server: Server) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
