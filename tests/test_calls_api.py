@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FLOWS, ROOT
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 from fake_telesign import FakeTelesign, running
 from live_server import CUSTOMER_ID, Server, start, stop
 from prometheus_client.parser import text_string_to_metric_families
@@ -466,3 +468,31 @@ def test_a_store_that_cannot_take_the_call_means_no_dial(server: Server, fake: F
         other.execute("ROLLBACK")
     assert refusal(answer) == (503, "STORE_UNAVAILABLE", []) and answer.headers["retry-after"] == "1"
     assert len(fake.received) == dialled
+
+
+TEXT = st.text(max_size=20)
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(), TEXT, st.lists(TEXT, max_size=2), st.dictionaries(TEXT, TEXT, max_size=2))
+NUMBERS = st.sampled_from([PATIENT, SILENT, "+19005550100", "+10005550100", "+1555", "15552010200 "])
+# Mostly well-formed calls (some accepted, some refused by Telesign), and anything at all.
+LIKELY = st.fixed_dictionaries(
+    {"flow": st.sampled_from(["appointment-reminder", "otp-delivery", "refill-reminder", "support-menu", "nope"]), "to": NUMBERS},
+    optional={
+        "caller_id": st.one_of(st.sampled_from(["+15554441313", "+15558675309", "+15559990000"]), VALUES),
+        "vars": st.dictionaries(st.sampled_from(["drug", "code", "called", "caller", "x"]), st.one_of(TEXT, VALUES), max_size=3),
+    },
+)
+ANYTHING = st.fixed_dictionaries({}, optional={"flow": VALUES, "to": VALUES, "caller_id": VALUES, "vars": VALUES, "extra": VALUES})
+BODIES = st.one_of(LIKELY, ANYTHING)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(BODIES)
+def test_any_body_gets_a_call_or_a_clear_error_never_a_failure(server: Server, fake: FakeTelesign, body: dict[str, object]) -> None:
+    answer = place(server, body)
+    event(f"HTTP {answer.status_code}")
+    if answer.status_code == 201:
+        fake.call_for(answer.json()["reference_id"])  # let the carrier finish before the next example
+        return
+    assert answer.status_code in (400, 403, 404), answer.text
+    status, code, fields = refusal(answer)
+    assert code in ("PARAMETER_REQUIRED", "PARAMETER_INVALID", "PARAMETER_TOO_LONG", "INVALID_PHONENUMBER_FORMAT", "FLOW_NOT_FOUND", "CONFLICTING_PARAMETERS", "FORBIDDEN")
