@@ -226,7 +226,7 @@ class Api:
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
-        self.sending = Sending(timeout=dial_timeout, on_retry=lambda response: metrics.telesign_errors.labels(_code(response.status_code, response.text)).inc())
+        self.sending = Sending(timeout=dial_timeout, on_retry=lambda code: metrics.telesign_errors.labels(code).inc())
 
     def routes(self) -> list[Route]:
         return [
@@ -369,16 +369,6 @@ async def _read(request: Request) -> bytes:
     if body is None:
         raise ApiError(400, "PARAMETER_TOO_LONG", f"the body is larger than {MAX_BODY} bytes")
     return body
-
-
-def _code(status: int, text: str) -> str:
-    """Telesign's status string in a v2 answer, else `http_<status>`."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    found = data.get("status") if isinstance(data, dict) else None
-    return found if isinstance(found, str) and found else f"http_{status}"
 
 
 def _placed(record: CallRecord | None, telesign_id: str) -> tuple[CallRecord | None, list[Step], CallRecord | None]:

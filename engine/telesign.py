@@ -56,9 +56,14 @@ def string_to_sign(method: str, content_type: str, date: str, nonce: str, body: 
     return "\n".join(lines)
 
 
-def tsa_signature(api_key: str, text: str) -> str:
+def _hmac_base64(api_key: str, data: bytes) -> str:
     # Telesign's keys are base64; like the SDK, decode leniently (Python drops non-alphabet characters).
-    return base64.b64encode(hmac.new(base64.b64decode(api_key), text.encode("utf-8"), hashlib.sha256).digest()).decode()
+    return base64.b64encode(hmac.new(base64.b64decode(api_key), data, hashlib.sha256).digest()).decode()
+
+
+def tsa_signature(api_key: str, text: str) -> str:
+    """The signature of a `TSA` request: base64 HMAC-SHA256 of its string to sign."""
+    return _hmac_base64(api_key, text.encode("utf-8"))
 
 
 def hmac_headers(
@@ -170,7 +175,7 @@ class Sending:
     retries: int = 3
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
-    on_retry: Callable[[httpx.Response], None] = lambda response: None  # each answer retried, for metrics
+    on_retry: Callable[[str], None] = lambda code: None  # Telesign's code of each answer retried (answer_code), for metrics
 
 
 def _post(resource: str, body: str, content_type: str, credentials: Credentials, how: Sending) -> httpx.Response:
@@ -188,7 +193,7 @@ def _post(resource: str, body: str, content_type: str, credentials: Credentials,
         except httpx.HTTPError as error:
             raise TelesignError(f"could not reach Telesign at {url}: {error}", reason="unreachable") from None
         if response.status_code in RETRY_STATUSES and attempt < how.retries:
-            how.on_retry(response)
+            how.on_retry(answer_code(response))
             how.sleep(_retry_after(response) or how.backoff * 2**attempt)
             continue
         return response
@@ -214,6 +219,16 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+def answer_code(response: httpx.Response) -> str:
+    """Telesign's code for an answer: a v2 status string, a v1 error number, else `http_<status>`."""
+    data = _json_object(response)
+    if isinstance(data.get("status"), str) and data["status"]:
+        return str(data["status"])
+    errors: list[Any] = data["errors"] if isinstance(data.get("errors"), list) else []
+    numbers = [e["code"] for e in errors if isinstance(e, dict) and isinstance(e.get("code"), int)]
+    return str(numbers[0]) if numbers else f"http_{response.status_code}"
+
+
 def _answer(response: httpx.Response) -> V1Answer:
     data = _json_object(response)
     status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
@@ -225,7 +240,7 @@ def _answer(response: httpx.Response) -> V1Answer:
     what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(response.status_code)
     if what is None:
         what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
-    raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=str(codes[0]) if codes else f"http_{response.status_code}")
+    raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=answer_code(response))
 
 
 # --- v2 voice: placing a call ----------------------------------------------------------------
@@ -272,7 +287,7 @@ def send_dial(action: dict[str, Any], credentials: Credentials, how: Sending = S
     said = DIAL_STATUSES.get(status)
     if said is None:
         said = f"Telesign failed (HTTP {response.status_code}, retries used up)" if response.status_code >= 500 else f"Telesign answered HTTP {response.status_code} {status or response.reason_phrase}"
-    raise TelesignError(f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})", status=response.status_code, reason=status or f"http_{response.status_code}")
+    raise TelesignError(f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})", status=response.status_code, reason=answer_code(response))
 
 
 # --- v2 voice: webhook events in, actions out ---------------------------------------------
@@ -294,7 +309,7 @@ def send_dial(action: dict[str, Any], credentials: Credentials, how: Sending = S
 
 def callback_signature(api_key: str, body: bytes) -> str:
     """The signature Telesign puts on a callback: base64 HMAC-SHA256 of the raw body."""
-    return base64.b64encode(hmac.new(base64.b64decode(api_key), body, hashlib.sha256).digest()).decode()
+    return _hmac_base64(api_key, body)
 
 
 def verify_callback(api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None) -> bool:
