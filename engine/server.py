@@ -200,9 +200,9 @@ class Webhook:
             state, action = _sorry_call()
             return state, action, heard(state, CallStarted(), action)
         flow = self.flows.current[flow_id]
-        started = CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
-        state, action = step(flow, new_call(flow), started)
-        return state, action, heard(new_call(flow), started, action)
+        fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
+        state, action = step(flow, fresh, started)
+        return state, action, heard(fresh, started, action)
 
     @staticmethod
     def translate(event: WebhookEvent) -> Event | None:

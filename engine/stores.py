@@ -147,14 +147,16 @@ class MemoryStore:
         with self._lock:
             return [json.loads(step) for step in self._steps.get(reference_id, [])]
 
-    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+    def _all(self) -> list[CallRecord]:
         with self._lock:
-            records = [CallRecord.from_json(text) for text in self._records.values()]
-        chosen = [r for r in records if (flow is None or r.state.flow == flow) and (status is None or r.status == status)]
+            return [CallRecord.from_json(text) for text in self._records.values()]
+
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+        chosen = [r for r in self._all() if (flow is None or r.state.flow == flow) and (status is None or r.status == status)]
         return sorted(chosen, key=lambda r: r.created, reverse=True)[:limit]
 
     def active(self) -> int:
-        return sum(1 for record in self.recent(limit=len(self._records)) if record.status in ACTIVE)
+        return sum(1 for record in self._all() if record.status in ACTIVE)
 
     def use_nonce(self, nonce: str, keep: float) -> bool:
         now = time.time()
