@@ -1,7 +1,9 @@
 """The management API: start outbound calls and see what happened on them.
 
 POST /calls places a call (a `dial` to Telesign's /v2/voice); GET /calls/{reference_id} shows one
-call with its timed transcript; GET /calls lists recent calls; GET /flows lists the flows served.
+call with its timed transcript (a v1 call: Telesign's report and the choice made); GET /calls lists
+recent calls; GET /flows lists the flows served; GET /flows/{flow}/outcomes sums up how a flow's
+calls went.
 Requests authenticate as Telesign's own API does (Basic, or a `TSA` signature with a fresh date
 and a nonce used once), so a Telesign customer's credentials and SDK work unchanged. Every error
 has one shape: {"ResponseStatus": {"ErrorCode", "Message", "Errors": [{"FieldName", "Message"}]}}.
@@ -14,7 +16,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -27,8 +29,9 @@ from engine.diagnostics import suggestion
 from engine.interpreter import Step, new_call
 from engine.metrics import Metrics
 from engine.model import BUILTIN_VARS, Flow, digits_only
-from engine.stores import STATUSES, CallRecord, Store, StoreUnavailable
+from engine.stores import STATUSES, CallRecord, Store, StoreUnavailable, failed, lookup, placed
 from engine.telesign import DATE_TOLERANCE, Credentials, Sending, TelesignError, check_request, dial_params, send_dial
+from engine.v1calls import outcomes
 from engine.v1plan import plan_v1
 
 log = logging.getLogger("ivrflow")
@@ -234,6 +237,7 @@ class Api:
             Route("/calls", self._endpoint(self.list_calls), methods=["GET"]),
             Route("/calls/{reference_id}", self._endpoint(self.get_call), methods=["GET"]),
             Route("/flows", self._endpoint(self.list_flows), methods=["GET"]),
+            Route("/flows/{flow}/outcomes", self._endpoint(self.flow_outcomes), methods=["GET"]),
         ]
 
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -293,11 +297,11 @@ class Api:
             self._refused(call_id, error)
         log.info("call %s placed: Telesign reference id %s, flow %s", call_id, answer.reference_id, asked.flow.id)
         try:
-            placed = self.store.update(call_id, lambda current: _placed(current, answer.reference_id))
+            stored = self.store.update(call_id, lambda current: placed(current, answer.reference_id))
         except StoreUnavailable as problem:  # the call is placed all the same: its first event will say Telesign's id
             log.error("call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, problem)
-            placed = None
-        body = {"reference_id": call_id, "status": placed.status if placed else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
+            stored = None
+        body = {"reference_id": call_id, "status": stored.status if stored else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
         return JSONResponse(body, status_code=201, headers={"Location": f"/calls/{call_id}"})
 
     def _refused(self, call_id: str, error: TelesignError) -> NoReturn:
@@ -306,7 +310,7 @@ class Api:
         log.warning("call %s: %s", call_id, error)
         unknown = error.reason == "timeout"  # Telesign may have placed it: its events would still run it
         try:
-            ended = self.store.update(call_id, lambda current: _failed(current, str(error), ended=not unknown))
+            ended = self.store.update(call_id, lambda current: failed(current, str(error), ended=not unknown))
         except StoreUnavailable as problem:  # Telesign's answer is what the caller needs to hear
             log.error("call %s: its failure not stored: %s", call_id, problem)
             ended = False
@@ -320,17 +324,14 @@ class Api:
 
     async def get_call(self, request: Request, body: bytes) -> Response:
         asked = request.path_params["reference_id"]
-        record = await run_in_threadpool(self._lookup, asked)
+        record = await run_in_threadpool(lookup, self.store, asked)
         if record is None:
             raise ApiError(404, "CALL_NOT_FOUND", f"no call with reference_id {asked!r} (ours or Telesign's)", [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")])
         steps = await run_in_threadpool(self.store.transcript, record.reference_id)
-        return JSONResponse({**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]})
-
-    def _lookup(self, asked: str) -> CallRecord | None:
-        """The call with this reference id, ours or Telesign's."""
-        record = self.store.get(asked)
-        alias = self.store.find(asked) if record is None else None
-        return self.store.get(alias) if alias else record
+        shown = {**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]}
+        if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
+            shown["v1"] = record.v1.summary()
+        return JSONResponse(shown)
 
     async def list_calls(self, request: Request, body: bytes) -> Response:
         query = request.query_params
@@ -351,6 +352,14 @@ class Api:
         return JSONResponse({"flows": [flow_summary(flows[name]) for name in sorted(flows)]})
 
 
+    async def flow_outcomes(self, request: Request, body: bytes) -> Response:
+        flow = request.path_params["flow"]
+        records = await run_in_threadpool(lambda: self.store.recent(flow=flow, limit=None))
+        if not records and flow not in self.flows():
+            raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}")
+        return JSONResponse(outcomes(flow, records))
+
+
 async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
     """The request's body, or None when it is larger than `limit` bytes (read no further than that)."""
     declared = request.headers.get("content-length")
@@ -369,19 +378,3 @@ async def _read(request: Request) -> bytes:
     if body is None:
         raise ApiError(400, "PARAMETER_TOO_LONG", f"the body is larger than {MAX_BODY} bytes")
     return body
-
-
-def _placed(record: CallRecord | None, telesign_id: str) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
-    if record is None:
-        return None, [], None
-    placed = replace(record, telesign_id=record.telesign_id or telesign_id)
-    return placed, [], placed
-
-
-def _failed(record: CallRecord | None, reason: str, *, ended: bool) -> tuple[CallRecord | None, list[Step], bool]:
-    """Note why Telesign did not place the call; end it unless events could still come (True: it ended now)."""
-    if record is None or record.state.waiting != "start":
-        return None, [], False  # the call's events have moved it on already: they know better
-    if not ended:
-        return replace(record, error=reason), [], False
-    return replace(record, error=reason, state=replace(record.state, waiting="ended", outcome="failed")), [], True

@@ -10,7 +10,10 @@ import argparse
 import json
 import os
 import shlex
+import sqlite3
 import sys
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,8 +24,11 @@ from engine.diagnostics import Diagnostic, suggestion
 from engine.lint import lint, missing
 from engine.loader import check_file
 from engine.reporters import REPORTERS, TextReporter
-from engine.stores import DUPLICATE_WINDOW
-from engine.telesign import V1_VOICE, Credentials, Sending, TelesignError, base_url, basic_authorization, hmac_headers, send_v1
+from engine.interpreter import new_call
+from engine.model import Flow
+from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable, failed, lookup, open_store
+from engine.telesign import V1_VOICE, BadEvent, Credentials, Sending, TelesignError, V1Report, base_url, basic_authorization, hmac_headers, parse_v1_report, send_v1, v1_status
+from engine.v1calls import V1Call, apply_report, outcomes, outcomes_text, v1_call
 from engine.v1compile import CallOptions, compile_v1
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -65,12 +71,48 @@ def _parser() -> argparse.ArgumentParser:
     send = commands.add_parser(
         "send",
         help="place a Telesign v1 voice call with a flow",
-        description="Compile a flow and POST it to Telesign's /v1/voice at TELESIGN_BASE_URL, authenticated with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY. Prints the reference id and status. Exit 1 when the flow does not fit or Telesign refuses; 2 when the command could not run.",
+        description=(
+            "Compile a flow and POST it to Telesign's /v1/voice at TELESIGN_BASE_URL, authenticated with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY. "
+            "The call is recorded first in the store `ivrflow serve` uses (flow, version, the fields sent), so that its outcome joins its flow: "
+            "Telesign's callbacks to the server's POST /callbacks/v1 (callback_url is set from --callback-url, else IVRFLOW_PUBLIC_URL), "
+            "`ivrflow status`, or --wait. Prints Telesign's reference id and status. "
+            "Exit 1 when the flow does not fit, Telesign refuses, or --wait runs out; 2 when the command could not run."
+        ),
     )
     _call_arguments(send)
-    send.add_argument("--auth", choices=["basic", "hmac"], default="basic", help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature")
-    send.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for Telesign's answer (default 10)")
+    _telesign_arguments(send)
+    _store_argument(send)
+    send.add_argument("--wait", action="store_true", help="then ask Telesign for the call's status until it is final, and print how it went")
+    send.add_argument("--wait-max", type=float, default=600.0, metavar="SECONDS", help="with --wait: give up after this long (default 600)")
+    send.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="with --wait: the first pause between status queries, doubled each time up to 15 (default 2)")
     send.set_defaults(run=_send)
+
+    status = commands.add_parser(
+        "status",
+        help="ask Telesign how a v1 call went",
+        description=(
+            "Ask Telesign for a v1 call's status (GET /v1/voice/REFERENCE_ID) and print it in plain words, with the key pressed mapped back to the flow's choice "
+            "when the call is in the store (placed by `ivrflow send`), like `answered; pressed 1 → confirmed`. The status is recorded on the call. "
+            "Exit 0: Telesign answered; 1: Telesign refused (an unknown reference id, wrong credentials); 2: the command could not run."
+        ),
+    )
+    status.add_argument("reference_id", metavar="REFERENCE_ID", help="Telesign's reference id of the call (or the id `ivrflow send` recorded it under)")
+    _telesign_arguments(status)
+    _store_argument(status)
+    status.set_defaults(run=_status)
+
+    outcomes_cmd = commands.add_parser(
+        "outcomes",
+        help="sum up how a flow's calls went",
+        description=(
+            "Count a flow's calls in the store by status, how many were answered, and for v1 calls how many chose each key and how many chose nothing. "
+            "The same summary as the server's GET /flows/FLOW/outcomes."
+        ),
+    )
+    outcomes_cmd.add_argument("flow", metavar="FLOW", help="the flow's id, or its file")
+    outcomes_cmd.add_argument("--format", choices=["text", "json"], default="text", help="text for people (default), or the JSON of GET /flows/FLOW/outcomes")
+    _store_argument(outcomes_cmd)
+    outcomes_cmd.set_defaults(run=_outcomes)
 
     serve = commands.add_parser(
         "serve",
@@ -85,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    serve.add_argument("--store", default="sqlite:///var/ivrflow.db", help="where call state lives: sqlite:///PATH (default sqlite:///var/ivrflow.db) or memory://")
+    _store_argument(serve)
     serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
     serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
     serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
@@ -157,6 +199,31 @@ def _call_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--originating-ip", help="the end user's IP address")
 
 
+def _telesign_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--auth", choices=["basic", "hmac"], default="basic", help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature")
+    command.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each of Telesign's answers (default 10)")
+
+
+DEFAULT_STORE = "sqlite:///var/ivrflow.db"
+
+
+def _store_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--store",
+        default=os.environ.get("IVRFLOW_STORE", DEFAULT_STORE),
+        metavar="URL",
+        help=f"where calls are kept: sqlite:///PATH or memory:// (default: IVRFLOW_STORE, else {DEFAULT_STORE})",
+    )
+
+
+def _open_store(args: argparse.Namespace) -> Store | None:
+    try:
+        return open_store(args.store)
+    except (ValueError, StoreUnavailable, OSError, sqlite3.Error) as problem:
+        print(f"ivrflow {args.command}: cannot open the store {args.store}: {problem}", file=sys.stderr)
+        return None
+
+
 def _variables(pairs: list[str]) -> dict[str, str] | None:
     variables = {}
     for pair in pairs:
@@ -174,8 +241,8 @@ def _print_problems(path: str, diagnostics: list[Diagnostic]) -> None:
         print(reporter.block(diagnostic) + "\n", file=sys.stderr)
 
 
-def _compiled(args: argparse.Namespace) -> dict[str, str] | int:
-    """The v1 form fields for the command's flow and options, or the exit code after saying why not."""
+def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str]] | int:
+    """The flow and its v1 form fields for the command's options, or the exit code after saying why not."""
     if not args.flow.is_file():
         print(f"ivrflow {args.command}: {args.flow}: no such file", file=sys.stderr)
         return EXIT_USAGE
@@ -186,13 +253,14 @@ def _compiled(args: argparse.Namespace) -> dict[str, str] | int:
     if checked.flow is None or not checked.ok:
         _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
         return EXIT_PROBLEMS
-    options = CallOptions(to=args.to, variables=variables, callback_url=args.callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
+    callback_url = args.callback_url or (os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None)
+    options = CallOptions(to=args.to, variables=variables, callback_url=callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
     params, problems = compile_v1(checked.flow, options)
     if params is None:
         _print_problems(checked.path, problems)
         print(f"{checked.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead.", file=sys.stderr)
         return EXIT_PROBLEMS
-    return params
+    return checked.flow, params
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -200,22 +268,141 @@ def _send(args: argparse.Namespace) -> int:
     if credentials is None:
         print("ivrflow send: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY to your Telesign credentials", file=sys.stderr)
         return EXIT_USAGE
-    params = _compiled(args)
-    if isinstance(params, int):
-        return params
+    compiled = _compiled(args)
+    if isinstance(compiled, int):
+        return compiled
+    flow, params = compiled
+    store = _open_store(args)
+    if store is None:
+        return EXIT_USAGE
+    # Recorded before it is sent, so that a callback finds it however soon it comes; Telesign
+    # returns our id as external_id (unless the sender chose their own).
+    call_id = uuid.uuid4().hex.upper()
+    params.setdefault("external_id", call_id)
+    variables = {**flow.vars, **(_variables(args.var) or {}), "called": params["phone_number"], **({"caller": params["caller_id"]} if "caller_id" in params else {})}
+    record = CallRecord(call_id, new_call(flow, variables), direction="outbound", v1=v1_call(flow, params))
     try:
-        answer = send_v1(params, credentials, Sending(auth=args.auth, timeout=args.timeout))
+        store.update(call_id, lambda old: (record, [], None))
+    except StoreUnavailable as problem:
+        print(f"ivrflow send: the call was not placed: it could not be recorded: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    how = Sending(auth=args.auth, timeout=args.timeout)
+    try:
+        answer = send_v1(params, credentials, how)
     except TelesignError as error:
         print(f"ivrflow send: {error}", file=sys.stderr)
+        try:
+            store.update(call_id, lambda current: failed(current, str(error), ended=error.reason != "timeout"))
+        except StoreUnavailable as problem:
+            print(f"ivrflow send: the failure could not be recorded: {problem}", file=sys.stderr)
         return EXIT_PROBLEMS
     print(f"call placed: reference id {answer.reference_id}, status {answer.status_code} ({answer.description})")
+    report = V1Report(answer.reference_id, answer.status_code or 103, answer.description, "", None, call_id)
+    record = _record(store, record, report)
+    print(f"recorded as call {call_id} in {args.store}; ask how it went: ivrflow status {answer.reference_id}", flush=True)
+    if not args.wait:
+        return EXIT_OK
+    return _wait(answer.reference_id, record, store, credentials, how, args)
+
+
+def _wait(reference_id: str, record: CallRecord, store: Store, credentials: Credentials, how: Sending, args: argparse.Namespace) -> int:
+    """Ask Telesign for the call's status, pausing longer each time, until it is final or time runs out."""
+    deadline = time.monotonic() + args.wait_max
+    pause = args.poll
+    while True:
+        time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+        try:
+            record = _record(store, record, _ask(reference_id, credentials, how))
+        except TelesignError as error:
+            if error.status != 404:  # 404: Telesign may not know the call yet
+                print(f"ivrflow send: {error}", file=sys.stderr)
+                return EXIT_PROBLEMS
+        if record.v1 is not None and record.state.ended:
+            print(f"{reference_id}: {record.v1.words()}")
+            return EXIT_OK
+        if time.monotonic() >= deadline:
+            print(f"ivrflow send: the call was still in progress after {args.wait_max:g} s; ask again with: ivrflow status {reference_id}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        pause = min(pause * 2, 15.0)
+
+
+def _ask(reference_id: str, credentials: Credentials, how: Sending) -> V1Report:
+    """Telesign's status report of a v1 call."""
+    try:
+        return parse_v1_report(v1_status(reference_id, credentials, how))
+    except BadEvent as problem:
+        raise TelesignError(f"Telesign's answer is not a status report: {problem}", reason="bad_answer") from None
+
+
+def _record(store: Store, record: CallRecord, report: V1Report) -> CallRecord:
+    """Apply Telesign's report to the call in the store; the call as it now stands (as far as
+    this command knows, when the store is not answering)."""
+    try:
+        store.update(record.reference_id, lambda current: apply_report(current, report, time.time()))
+        return store.get(record.reference_id) or record
+    except StoreUnavailable as problem:
+        print(f"ivrflow: Telesign's report (status {report.code}) could not be recorded: {problem}", file=sys.stderr)
+        return apply_report(record, report, time.time())[0] or record
+
+
+def _status(args: argparse.Namespace) -> int:
+    credentials = Credentials.from_env()
+    if credentials is None:
+        print("ivrflow status: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY to your Telesign credentials", file=sys.stderr)
+        return EXIT_USAGE
+    store = _open_store(args)
+    if store is None:
+        return EXIT_USAGE
+    try:
+        record = lookup(store, args.reference_id)
+    except StoreUnavailable as problem:
+        print(f"ivrflow status: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if record is not None and record.v1 is None:
+        print(f"ivrflow status: {args.reference_id} is a live call, not a v1 call: see GET /calls/{record.reference_id} on the server", file=sys.stderr)
+        return EXIT_USAGE
+    reference_id = record.telesign_id if record is not None and record.telesign_id else args.reference_id
+    try:
+        report = _ask(reference_id, credentials, Sending(auth=args.auth, timeout=args.timeout))
+    except TelesignError as error:
+        print(f"ivrflow status: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    now = _record(store, record, report) if record is not None else None
+    if now is None or now.v1 is None:
+        call = V1Call(code=report.code, description=report.description, updated_on=report.updated_on, user_input=report.user_input)
+        print(f"{reference_id}: {call.words()}")
+        print(f"(not placed by `ivrflow send` with the store {args.store}: the key is not mapped to a flow's choice)", file=sys.stderr)
+        return EXIT_OK
+    updated = f", updated {now.v1.updated_on}" if now.v1.updated_on else ""
+    print(f"{reference_id}: {now.v1.words()} (flow {now.state.flow}, status {now.v1.code} {now.v1.description}{updated})")
+    return EXIT_OK
+
+
+def _outcomes(args: argparse.Namespace) -> int:
+    flow_id = args.flow
+    if args.flow.endswith((".yaml", ".yml")):
+        checked = check_file(Path(args.flow))
+        if checked.flow is None:
+            _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
+            return EXIT_PROBLEMS
+        flow_id = checked.flow.id
+    store = _open_store(args)
+    if store is None:
+        return EXIT_USAGE
+    try:
+        summary = outcomes(flow_id, store.recent(flow=flow_id, limit=None))
+    except StoreUnavailable as problem:
+        print(f"ivrflow outcomes: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.format == "json" else outcomes_text(summary), end="\n" if args.format == "json" else "")
     return EXIT_OK
 
 
 def _compile(args: argparse.Namespace) -> int:
-    params = _compiled(args)
-    if isinstance(params, int):
-        return params
+    compiled = _compiled(args)
+    if isinstance(compiled, int):
+        return compiled
+    _, params = compiled
     if args.format == "json":
         print(json.dumps(params, indent=2, ensure_ascii=False))
     elif args.format == "form":
@@ -242,7 +429,6 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.server import create_app
-    from engine.stores import open_store
 
     credentials = Credentials.from_env()
     if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):
@@ -258,10 +444,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.flows.is_dir():
         print(f"ivrflow serve: {args.flows}: no such folder", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        store = open_store(args.store)
-    except ValueError as problem:
-        print(f"ivrflow serve: {problem}", file=sys.stderr)
+    store = _open_store(args)
+    if store is None:
         return EXIT_USAGE
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(args.flows, store, credentials=credentials, watch=args.watch, duplicate_window=args.duplicate_window, dial_timeout=args.dial_timeout)

@@ -88,8 +88,9 @@ Action = Speak | Transfer | HangUp | NoAction
 Waiting = Literal["start", "key", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
 # How an ended call ended: the flow ran to its end; the callee of an outbound call never answered;
 # the caller hung up mid-flow; the call was put through to the flow's `dial` (and that leg ended);
-# nobody answered the transfer; Telesign refused to place the call (set by the calls API).
-Outcome = Literal["", "completed", "no_answer", "caller_hung_up", "transferred", "transfer_failed", "failed"]
+# nobody answered the transfer; Telesign refused to place the call (set by the calls API). A v1
+# call's outcome comes from Telesign's status reports instead, which can also say the line was busy.
+Outcome = Literal["", "completed", "no_answer", "caller_hung_up", "transferred", "transfer_failed", "failed", "busy"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 POST /webhook: verify the signature → parse the event → in the call's store transaction: skip a
 redelivery, step the interpreter, save the state and the transcript steps → answer the action.
+POST /callbacks/v1: Telesign's status callbacks for v1 calls (engine/v1calls.py), signed alike.
 GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. The
 management API (engine/api.py) shares the flows and the store. The flows folder is reloaded on
 SIGHUP and when a file in it changes.
@@ -33,7 +34,8 @@ from engine.lint import flow_files, lint
 from engine.metrics import CONTENT_TYPE, Metrics
 from engine.model import Flow, digits_only
 from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable
-from engine.telesign import BadEvent, Credentials, WebhookEvent, action_json, parse_event, verify_callback
+from engine.telesign import BadEvent, Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
+from engine.v1calls import apply_report
 
 # Events that only make sense for a call the engine already has.
 CALL_EVENTS = ("speak_completed", "play_completed", "dial_completed", "call_leg_completed")
@@ -130,15 +132,9 @@ class Webhook:
 
     async def _handle(self, request: Request) -> tuple[str, str, Response]:
         """The event's name ("unknown" when it could not be read), what was done, the answer."""
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            return "unknown", "invalid", _refuse(415, "the body must be JSON with Content-Type: application/json")
-        body = await read_limited(request)
-        if body is None:
-            return "unknown", "invalid", _refuse(413, f"the body is larger than {MAX_BODY} bytes")
-        if self.api_key is not None and not verify_callback(self.api_key, body, request.headers.get("authorization"), request.headers.get("x-ts-authorization")):
-            log.warning("webhook refused: missing or wrong Telesign signature")
-            self.metrics.signature_failures.inc()
-            return "unknown", "bad_signature", _refuse(401, "missing or wrong Telesign signature")
+        body = await signed_body(request, self.api_key, self.metrics)
+        if isinstance(body, Refused):
+            return "unknown", body.outcome, body.response
         try:
             event = parse_event(body)
         except BadEvent as problem:
@@ -217,6 +213,77 @@ class Webhook:
         return None  # an event this engine does not know changes nothing
 
 
+@dataclass(frozen=True, slots=True)
+class Refused:
+    outcome: str  # for ivrflow_events_total: invalid, bad_signature
+    response: Response
+
+
+async def signed_body(request: Request, api_key: str | None, metrics: Metrics) -> bytes | Refused:
+    """The body of a post from Telesign (an event, a callback), or why it is refused: not JSON,
+    too large, or without Telesign's signature (checked when the server has the API key)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return Refused("invalid", _refuse(415, "the body must be JSON with Content-Type: application/json"))
+    body = await read_limited(request)
+    if body is None:
+        return Refused("invalid", _refuse(413, f"the body is larger than {MAX_BODY} bytes"))
+    if api_key is not None and not verify_callback(api_key, body, request.headers.get("authorization"), request.headers.get("x-ts-authorization")):
+        log.warning("%s refused: missing or wrong Telesign signature", request.url.path)
+        metrics.signature_failures.inc()
+        return Refused("bad_signature", _refuse(401, "missing or wrong Telesign signature"))
+    return body
+
+
+class V1Callbacks:
+    """POST /callbacks/v1: Telesign's transaction callbacks for v1 calls placed by `ivrflow send`."""
+
+    def __init__(self, store: Store, api_key: str | None, metrics: Metrics) -> None:
+        self.store = store
+        self.api_key = api_key
+        self.metrics = metrics
+
+    async def handle(self, request: Request) -> Response:
+        began = time.perf_counter()
+        outcome, response = await self._handle(request)
+        self.metrics.answer_seconds.observe(time.perf_counter() - began)
+        self.metrics.events.labels("v1_callback", outcome).inc()
+        return response
+
+    async def _handle(self, request: Request) -> tuple[str, Response]:
+        body = await signed_body(request, self.api_key, self.metrics)
+        if isinstance(body, Refused):
+            return body.outcome, body.response
+        try:
+            report = parse_v1_report(json.loads(body))
+        except (ValueError, UnicodeDecodeError):
+            return "invalid", _refuse(400, "the body is not JSON")
+        except BadEvent as problem:
+            return "invalid", _refuse(400, str(problem))
+        try:
+            key = await run_in_threadpool(self._key, report)
+            applied = await run_in_threadpool(self.store.update, key, lambda record: apply_report(record, report, time.time()))
+        except StoreUnavailable as problem:
+            log.error("v1 callback for call %s not applied: %s", report.reference_id, problem)
+            return "store_unavailable", _refuse(503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"})
+        if applied.outcome == "unknown":
+            # Telesign delivers again after a failure, so a callback that overtook `ivrflow send`'s
+            # record of the call still lands; one for a call placed elsewhere stops after a few tries.
+            log.warning("v1 callback for unknown call %s (status %d)", report.reference_id, report.code)
+            return "unknown_call", _refuse(404, f"no v1 call with reference_id {report.reference_id}")
+        if applied.ended:
+            self.metrics.calls_ended.labels(applied.ended).inc()
+        log.info("v1 callback for call %s: status %d, %s", report.reference_id, report.code, applied.outcome)
+        return applied.outcome, Response("{}", media_type="application/json")
+
+    def _key(self, report: V1Report) -> str:
+        """Our id of the call: its external_id when that is one of our v1 calls, else found by Telesign's id."""
+        if report.external_id:
+            record = self.store.get(report.external_id)
+            if record is not None and record.v1 is not None:
+                return report.external_id
+        return self.store.find(report.reference_id) or report.reference_id
+
+
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:
     if record is None or record.last_event != digest:
         return None  # a newer event has been applied since: nothing to remember
@@ -258,7 +325,9 @@ def create_app(
     for problem in flows.load():
         log.error("flow not loaded: %s", problem)
     metrics = Metrics(store)
-    webhook = Webhook(flows, store, credentials.api_key if credentials else None, metrics, duplicate_window)
+    api_key = credentials.api_key if credentials else None
+    webhook = Webhook(flows, store, api_key, metrics, duplicate_window)
+    callbacks = V1Callbacks(store, api_key, metrics)
     api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
 
     async def healthz(request: Request) -> Response:
@@ -287,6 +356,7 @@ def create_app(
 
     routes = [
         Route("/webhook", webhook.handle, methods=["POST"]),
+        Route("/callbacks/v1", callbacks.handle, methods=["POST"]),
         *api.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),

@@ -18,13 +18,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
 
 from engine.errors import IvrflowError
 from engine.interpreter import CallState, Step
+from engine.v1calls import V1Call
 
 T = TypeVar("T")
 
@@ -36,7 +37,7 @@ DUPLICATE_WINDOW = 2.0
 
 # A call's status, as the calls API shows it and filters by: on the line, or how it ended.
 ACTIVE = ("dialing", "in_progress")
-STATUSES = (*ACTIVE, "completed", "no_answer", "caller_hung_up", "transferred", "transfer_failed", "failed")
+STATUSES = (*ACTIVE, "completed", "no_answer", "busy", "caller_hung_up", "transferred", "transfer_failed", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,22 +58,27 @@ class CallRecord:
     direction: str = "inbound"
     telesign_id: str = ""  # Telesign's reference id of the call, once known
     error: str = ""  # why Telesign did not place the call, or why we do not know whether it did
+    v1: V1Call | None = None  # a v1 call (`ivrflow send`): what was sent, and Telesign's reports
 
     @property
     def status(self) -> str:
         if self.state.ended:
             return self.state.outcome or "completed"
+        if self.v1 is not None:  # a v1 call is in Telesign's hands from the moment it reports on it
+            return "dialing" if self.v1.code is None else "in_progress"
         return "dialing" if self.state.waiting == "start" else "in_progress"
 
     def to_json(self) -> str:
         data = asdict(self)
         data["state"] = {**data["state"], "repeats": dict(self.state.repeats), "variables": dict(self.state.variables)}
+        if self.v1 is None:
+            del data["v1"]  # most calls are live: keep their records small
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> CallRecord:
         data: dict[str, Any] = json.loads(text)
-        return cls(**{**data, "state": CallState(**data["state"])})
+        return cls(**{**data, "state": CallState(**data["state"]), "v1": V1Call(**data["v1"]) if data.get("v1") else None})
 
 
 # A change to one call: given its record (None: no such call), the record to store (None: leave
@@ -98,8 +104,8 @@ class Store(Protocol):
     def transcript(self, reference_id: str) -> list[Step]:
         """The call's steps in order, each with `at`: when it was stored (seconds since the epoch)."""
 
-    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
-        """The calls most recently created first, of one flow and in one status if given."""
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
+        """The calls most recently created first, of one flow and in one status if given (limit None: all)."""
 
     def active(self) -> int:
         """How many calls are on the line (dialing or in progress)."""
@@ -151,7 +157,7 @@ class MemoryStore:
         with self._lock:
             return [CallRecord.from_json(text) for text in self._records.values()]
 
-    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
         chosen = [r for r in self._all() if (flow is None or r.state.flow == flow) and (status is None or r.status == status)]
         return sorted(chosen, key=lambda r: r.created, reverse=True)[:limit]
 
@@ -257,9 +263,9 @@ class SqliteStore:
     def transcript(self, reference_id: str) -> list[Step]:
         return [json.loads(row[0]) for row in self._rows("SELECT step FROM steps WHERE reference_id = ? ORDER BY rowid", (reference_id,))]
 
-    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int = 50) -> list[CallRecord]:
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
         sql = "SELECT record FROM calls WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY created DESC LIMIT ?3"
-        return [CallRecord.from_json(row[0]) for row in self._rows(sql, (flow, status, limit))]
+        return [CallRecord.from_json(row[0]) for row in self._rows(sql, (flow, status, -1 if limit is None else limit))]  # -1: no limit
 
     def active(self) -> int:
         placeholders = ", ".join("?" for _ in ACTIVE)
@@ -290,6 +296,30 @@ class SqliteStore:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def placed(record: CallRecord | None, telesign_id: str) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
+    """Note Telesign's reference id of a call it accepted (unless its events have told it already)."""
+    if record is None:
+        return None, [], None
+    changed = replace(record, telesign_id=record.telesign_id or telesign_id)
+    return changed, [], changed
+
+
+def failed(record: CallRecord | None, reason: str, *, ended: bool) -> tuple[CallRecord | None, list[Step], bool]:
+    """Note why Telesign did not place the call; end it unless events could still come (True: it ended now)."""
+    if record is None or record.state.waiting != "start":
+        return None, [], False  # the call's events have moved it on already: they know better
+    if not ended:
+        return replace(record, error=reason), [], False
+    return replace(record, error=reason, state=replace(record.state, waiting="ended", outcome="failed")), [], True
+
+
+def lookup(store: Store, reference_id: str) -> CallRecord | None:
+    """The call with this reference id, ours or Telesign's."""
+    record = store.get(reference_id)
+    alias = store.find(reference_id) if record is None else None
+    return store.get(alias) if alias else record
 
 
 def open_store(url: str) -> Store:

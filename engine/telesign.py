@@ -143,6 +143,11 @@ class TelesignError(IvrflowError):
         self.reason = reason
 
 
+class BadEvent(IvrflowError):
+    """A body Telesign posted (a v2 event, a v1 status callback) that is not what Telesign sends;
+    the message says why, for the 400 answer."""
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     customer_id: str
@@ -178,18 +183,21 @@ class Sending:
     on_retry: Callable[[str], None] = lambda code: None  # Telesign's code of each answer retried (answer_code), for metrics
 
 
-def _post(resource: str, body: str, content_type: str, credentials: Credentials, how: Sending) -> httpx.Response:
-    """POST `body` to Telesign, retrying as `how` says; the last answer whatever its status."""
+def _request(method: str, resource: str, credentials: Credentials, how: Sending, body: str = "", content_type: str = "") -> httpx.Response:
+    """Send one request to Telesign, retrying as `how` says; the last answer whatever its status."""
     url = base_url() + resource
     for attempt in range(how.retries + 1):
         if how.auth == "hmac":
-            headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", resource, body, content_type=content_type)
+            headers = hmac_headers(credentials.customer_id, credentials.api_key, method, resource, body, content_type=content_type)
         else:
-            headers = {"Authorization": basic_authorization(credentials.customer_id, credentials.api_key), "Content-Type": content_type}
+            headers = {"Authorization": basic_authorization(credentials.customer_id, credentials.api_key)}
+            if content_type:
+                headers["Content-Type"] = content_type
         try:
-            response = httpx.post(url, content=body.encode(), headers=headers, timeout=how.timeout)
+            response = httpx.request(method, url, content=body.encode() or None, headers=headers, timeout=how.timeout)
         except httpx.TimeoutException:
-            raise TelesignError(f"Telesign did not answer within {how.timeout:g} s ({url}); the call may or may not have been placed", reason="timeout") from None
+            maybe = "; the call may or may not have been placed" if method == "POST" else ""
+            raise TelesignError(f"Telesign did not answer within {how.timeout:g} s ({url}){maybe}", reason="timeout") from None
         except httpx.HTTPError as error:
             raise TelesignError(f"could not reach Telesign at {url}: {error}", reason="unreachable") from None
         if response.status_code in RETRY_STATUSES and attempt < how.retries:
@@ -203,7 +211,19 @@ def _post(resource: str, body: str, content_type: str, credentials: Credentials,
 def send_v1(params: dict[str, str], credentials: Credentials, how: Sending = Sending()) -> V1Answer:
     """POST the form fields to Telesign's /v1/voice. Anything that is not a success raises
     TelesignError with Telesign's own error code and words."""
-    return _answer(_post(V1_VOICE, urlencode(params), "application/x-www-form-urlencoded", credentials, how))
+    return _answer(_request("POST", V1_VOICE, credentials, how, urlencode(params), "application/x-www-form-urlencoded"))
+
+
+def v1_status(reference_id: str, credentials: Credentials, how: Sending = Sending()) -> dict[str, Any]:
+    """Telesign's status answer for a v1 call (GET /v1/voice/{reference_id}), as its JSON object.
+    Anything that is not a success raises TelesignError with Telesign's code and words."""
+    if not reference_id or not all(c.isalnum() or c in "-_" for c in reference_id):
+        raise TelesignError(f"{reference_id!r} is not a Telesign reference id (letters and digits, like 0123456789ABCDEF0123456789ABCDEF)", reason="reference_id")
+    response = _request("GET", f"{V1_VOICE}/{reference_id}", credentials, how)
+    data = _json_object(response)
+    if response.is_success and isinstance(data.get("status"), dict):
+        return data
+    raise _refusal(response, data)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -232,15 +252,78 @@ def answer_code(response: httpx.Response) -> str:
 def _answer(response: httpx.Response) -> V1Answer:
     data = _json_object(response)
     status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
-    errors = [e for e in data["errors"] if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
-    codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
     if response.is_success and data.get("reference_id"):
         return V1Answer(str(data["reference_id"]), status.get("code"), str(status.get("description", "")))
+    raise _refusal(response, data)
+
+
+def _refusal(response: httpx.Response, data: dict[str, Any]) -> TelesignError:
+    """The error for a v1 answer that is not a success, with Telesign's own codes and words."""
+    status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
+    errors = [e for e in data["errors"] if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
+    codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
     said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(status.get("description") or response.reason_phrase)
     what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(response.status_code)
     if what is None:
         what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
-    raise TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=answer_code(response))
+    return TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=answer_code(response))
+
+
+# --- v1 voice: what happened on a call ----------------------------------------------------
+# Telesign's v1 voice status codes (Voice API reference): the words for people, and the status the
+# engine gives a call that reports it ("": the call is not over). The last six are documented for
+# Voice Verify and may come for /v1/voice too (unconfirmed); a code not listed is taken as "not
+# over", so that an unknown code can never end a call that is still going on.
+V1_STATUS_CODES: dict[int, tuple[str, str]] = {
+    100: ("answered", "completed"),
+    101: ("not answered", "no_answer"),
+    103: ("in progress", ""),
+    104: ("wrong or invalid phone number", "failed"),
+    106: ("call failed", "failed"),
+    107: ("line busy", "busy"),
+    130: ("blocked by Telesign", "failed"),
+    105: ("not handled yet", ""),
+    108: ("canceled by Telesign", "failed"),
+    129: ("blocked by your request", "failed"),
+    500: ("not attempted", "failed"),
+    501: ("not authorized", "failed"),
+    599: ("status not available", ""),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class V1Report:
+    """One report of a v1 call's status: Telesign's answer to GET /v1/voice/{reference_id}, or the
+    transaction callback it posts to `callback_url` (assumed to carry `voice` like the answer)."""
+
+    reference_id: str
+    code: int
+    description: str
+    updated_on: str
+    user_input: str | None  # the last key pressed after the message ("": none); None: not reported
+    external_id: str | None = None
+
+    @property
+    def final(self) -> str:
+        """The call's status when this report ends it; "" when the call is not over."""
+        return V1_STATUS_CODES.get(self.code, ("", ""))[1]
+
+
+def parse_v1_report(data: object) -> V1Report:
+    """A status report from Telesign's JSON, or BadEvent saying why it is not one."""
+    error = best_match(validator("v1-status").iter_errors(data))
+    if error is not None or not isinstance(data, dict):
+        where = "/".join(str(part) for part in error.absolute_path) if error is not None else ""
+        raise BadEvent(f"not a Telesign v1 status report: {where or 'the body'}: {error.message if error is not None else 'not an object'}")
+    status, voice = data["status"], data.get("voice") or {}
+    return V1Report(
+        str(data["reference_id"]),
+        int(status["code"]),
+        str(status.get("description") or ""),
+        str(status.get("updated_on") or ""),
+        (voice.get("user_input") or "")[-1:] if "user_input" in voice else None,  # only the last key counts
+        data.get("external_id"),
+    )
 
 
 # --- v2 voice: placing a call ----------------------------------------------------------------
@@ -279,7 +362,7 @@ def send_dial(action: dict[str, Any], credentials: Credentials, how: Sending = S
     """POST a `dial` action to Telesign's /v2/voice. Anything but 202 `dial_accepted` raises
     TelesignError whose `reason` is Telesign's status string."""
     body = json.dumps(action, ensure_ascii=False)
-    response = _post(V2_VOICE, body, "application/json", credentials, how)
+    response = _request("POST", V2_VOICE, credentials, how, body, "application/json")
     data = _json_object(response)
     status = str(data.get("status") or "")
     if response.status_code == 202 and data.get("reference_id"):
@@ -342,10 +425,6 @@ class WebhookEvent:
     @property
     def answered(self) -> bool:
         return self.data.get("status") == "answered"
-
-
-class BadEvent(IvrflowError):
-    """A webhook body that is not a Telesign event; the message says why, for the 400 answer."""
 
 
 def parse_event(body: bytes) -> WebhookEvent:

@@ -4,7 +4,13 @@ It enforces what Telesign documents: Basic or TSA HMAC-SHA256 auth (the signatur
 the official SDK's signer, Date within 15 minutes, a nonce used once), and answers with Telesign's
 documented shapes, statuses and error codes.
 
-- /v1/voice: the required fields and v1 limits (schemas/v1-voice-request.schema.json).
+- /v1/voice: the required fields and v1 limits (schemas/v1-voice-request.schema.json). The call is
+  then played with the v1 behaviour model against the `phones` (which keys, answered or not), or
+  ends as `v1_codes` says (101, 104, 106, 107, 130 for a number); GET /v1/voice/{reference_id}
+  answers 103 "in progress" `v1_polls` times, then the final status with `voice.user_input` (the
+  last key pressed after the message); when the request had a `callback_url`, the 103 and final
+  statuses are posted there, signed, in the order `v1_callbacks` says, each delivered again after
+  an answer other than 200 (up to 4 attempts, as Telesign documents for its callbacks).
 - /v2/voice: a `dial` that places an outbound call, with the answers of Telesign's Engage API
   (Voice) OpenAPI: 202 `dial_accepted`; 200 `premium_to_number_rejected` and
   `to_number_blocked_*`; 400 `invalid_phone_number`, `to_number_not_provided`,
@@ -33,6 +39,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -43,6 +50,8 @@ from telesign.rest import RestClient
 
 from engine.carrier import CarriedCall, Carrier, Phone
 from engine.schema import validator
+from engine.telesign import V1_STATUS_CODES, callback_signature
+from engine.v1model import hear
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).
 INVALID = {"phone_number": 11000, "account_lifecycle_event": 11003, "callback_url": 11004, "message": 11009, "originating_ip": 11010, "message_type": 11017, "voice": 11018}
@@ -69,6 +78,45 @@ def _v2(http: int, status: str, reference_id: str = "", external_id: str | None 
     return JSONResponse(body, status_code=http)
 
 
+def _now(offset: float = 0.0) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + offset)) + ".000000Z"
+
+
+@dataclass
+class V1Call:
+    """A v1 call as the fake placed it: how it ends, and the statuses it goes through."""
+
+    reference_id: str
+    fields: dict[str, str]
+    final: int
+    user_input: str | None
+    polls_left: int
+    started_on: str = field(default_factory=_now)
+    ended_on: str = field(default_factory=lambda: _now(30))  # a call takes a while
+    callbacks: list[tuple[int, int]] = field(default_factory=list)  # (status code posted, HTTP answer)
+
+    def report(self, code: int) -> dict[str, Any]:
+        """Telesign's status answer (and callback body) for the call at `code`."""
+        final = code == self.final
+        description = {100: "Call answered", 101: "Not answered", 103: "Call in progress", 104: "Wrong/invalid phone number", 106: "Call failed", 107: "Line busy", 130: "Call blocked by Telesign"}.get(code, V1_STATUS_CODES.get(code, ("",))[0])
+        return {
+            "reference_id": self.reference_id,
+            "external_id": self.fields.get("external_id"),
+            "submit_timestamp": self.started_on,
+            "status": {"code": code, "description": description, "updated_on": self.ended_on if final else self.started_on},
+            "errors": [],
+            "voice": {"caller_id": self.fields.get("caller_id"), "user_input": self.user_input if final else None},
+        }
+
+
+def _last_key_after_message(fields: dict[str, str], keys: list[str | None]) -> str | None:
+    """Telesign's `user_input`: the last key pressed after the message started (None: no key)."""
+    heard = hear(fields, keys)
+    start = next((i for i, step in enumerate(heard) if step.get("say") == fields["message"]), len(heard))
+    pressed = [str(step["press"]) for step in heard[start:] if "press" in step]
+    return pressed[-1] if pressed else None
+
+
 def _error(http: int, code: int, description: str) -> JSONResponse:
     return JSONResponse({"status": {"code": 501 if http == 401 else 500, "description": description}, "errors": [{"code": code, "description": description}]}, status_code=http)
 
@@ -90,9 +138,22 @@ class FakeTelesign:
     webhook: str = ""
     calls: dict[str, CarriedCall] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)  # requests that break Telesign's documented rules
+    # v1 calls: how a number's call ends (else 100 answered, or 101 when its phone does not
+    # answer), how many status queries say "in progress" first, and the order callbacks go in.
+    v1_codes: dict[str, int] = field(default_factory=dict)
+    v1_polls: int = 1
+    v1_callbacks: str = "in_order"  # "in_order" (103, final), "reversed" (final, 103), "twice" (103, final, final), "none"
+    v1_calls: dict[str, V1Call] = field(default_factory=dict)
+    callback_retry_wait: float = 0.2  # Telesign waits 5, 10, 15 s between attempts; tests cannot
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/v1/voice", self.voice, methods=["POST"]), Route("/v2/voice", self.voice_v2, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/voice", self.voice, methods=["POST"]),
+                Route("/v1/voice/{reference_id}", self.voice_status, methods=["GET"]),
+                Route("/v2/voice", self.voice_v2, methods=["POST"]),
+            ]
+        )
 
     def auth_problem(self, request: Request, body: str) -> tuple[int, str, str] | None:
         """Why the request is not authenticated: (v1 error code, v2 status, description)."""
@@ -115,7 +176,7 @@ class FakeTelesign:
             return 10004, "not_authorized", "Date header is not within tolerable range"
         if nonce in self.nonces:
             return 10002, "not_authorized", "Nonce already used"
-        expected = RestClient.generate_telesign_headers(self.customer_id, self.api_key, "POST", request.url.path, body, date_rfc2616=date, nonce=nonce, content_type=request.headers.get("content-type"))
+        expected = RestClient.generate_telesign_headers(self.customer_id, self.api_key, request.method, request.url.path, body, date_rfc2616=date, nonce=nonce, content_type=request.headers.get("content-type"))
         if value.partition(":")[0] != self.customer_id or header != expected["Authorization"]:
             return 10008, "not_authorized", "Invalid signature"
         self.nonces.add(nonce)
@@ -146,8 +207,52 @@ class FakeTelesign:
             return _error(400, 11009, "Invalid value for parameter select_digits")
         self.received.append(fields)
         reference = uuid.uuid4().hex.upper()
-        status = {"code": 103, "description": "Call in progress", "updated_on": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())}
-        return JSONResponse({"reference_id": reference, "status": status, "voice": {"caller_id": fields.get("caller_id"), "user_input": None}})
+        phone = self.phones.get(fields["phone_number"], Phone())
+        final = self.v1_codes.get(fields["phone_number"], 100 if phone.answers else 101)
+        call = V1Call(reference, fields, final, _last_key_after_message(fields, phone.keys) if final == 100 else None, self.v1_polls)
+        self.v1_calls[reference] = call
+        answer = JSONResponse(call.report(103))
+        if fields.get("callback_url") and self.v1_callbacks != "none":
+            order = {"in_order": [103, final], "reversed": [final, 103], "twice": [103, final, final]}[self.v1_callbacks]
+            answer.background = BackgroundTask(threading.Thread(target=self._post_callbacks, args=(call, order), daemon=True).start)
+        return answer
+
+    async def voice_status(self, request: Request) -> JSONResponse:
+        refused = self.auth_problem(request, "")
+        if refused is not None:
+            return _error(401, refused[0], refused[2])
+        call = self.v1_calls.get(request.path_params["reference_id"])
+        if call is None:
+            return _error(404, 10017, "Reference ID not found")
+        if call.polls_left > 0:
+            call.polls_left -= 1
+            return JSONResponse(call.report(103))
+        return JSONResponse(call.report(call.final))
+
+    def _post_callbacks(self, call: V1Call, codes: list[int]) -> None:
+        """Post each status to the call's callback_url as Telesign does: signed, and again after
+        anything but a 200, up to 4 attempts."""
+        for code in codes:
+            body = json.dumps(call.report(code)).encode()
+            signature = callback_signature(self.api_key, body)
+            headers = {"Content-Type": "application/json", "Authorization": f"TSA {self.customer_id}:{signature}", "X-TS-Authorization": signature}
+            for _ in range(4):
+                try:
+                    status = httpx.post(call.fields["callback_url"], content=body, headers=headers, timeout=5).status_code
+                except httpx.HTTPError:
+                    status = 0
+                call.callbacks.append((code, status))
+                if status == 200:
+                    break
+                time.sleep(self.callback_retry_wait)
+
+    def callbacks_done(self, reference_id: str, count: int, timeout: float = 10) -> list[tuple[int, int]]:
+        """The callbacks posted for a v1 call, once `count` have been answered."""
+        deadline = time.time() + timeout
+        call = self.v1_calls[reference_id]
+        while len(call.callbacks) < count and time.time() < deadline:
+            time.sleep(0.02)
+        return list(call.callbacks)
 
 
     async def voice_v2(self, request: Request) -> JSONResponse:
