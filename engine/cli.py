@@ -194,8 +194,8 @@ def _call_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
     command.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313")
     command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
-    command.add_argument("--callback-url", help="where Telesign posts the call's outcome")
-    command.add_argument("--external-id", help="your own id for the call, returned in callbacks")
+    command.add_argument("--callback-url", metavar="URL", help="where Telesign posts the call's status (default: IVRFLOW_PUBLIC_URL/callbacks/v1 when IVRFLOW_PUBLIC_URL is set)")
+    command.add_argument("--external-id", metavar="ID", help="your own id for the call, returned in callbacks (`send` otherwise gives the id it records the call under)")
     command.add_argument("--originating-ip", help="the end user's IP address")
 
 

@@ -294,7 +294,9 @@ V1_STATUS_CODES: dict[int, tuple[str, str]] = {
 @dataclass(frozen=True, slots=True)
 class V1Report:
     """One report of a v1 call's status: Telesign's answer to GET /v1/voice/{reference_id}, or the
-    transaction callback it posts to `callback_url` (assumed to carry `voice` like the answer)."""
+    transaction callback it posts to `callback_url`. That the callback carries `voice.user_input`
+    like the answer, and the `external_id` sent, is assumed (documented for callbacks in general,
+    unconfirmed for voice); a report without `voice` leaves the key as it was."""
 
     reference_id: str
     code: int
