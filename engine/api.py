@@ -351,7 +351,6 @@ class Api:
         flows = self.flows()
         return JSONResponse({"flows": [flow_summary(flows[name]) for name in sorted(flows)]})
 
-
     async def flow_outcomes(self, request: Request, body: bytes) -> Response:
         flow = request.path_params["flow"]
         records = await run_in_threadpool(lambda: self.store.recent(flow=flow, limit=None))

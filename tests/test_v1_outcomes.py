@@ -197,21 +197,15 @@ def test_outcomes_sum_up_the_flow(server: Server, fake: FakeTelesign) -> None:
 # --- callbacks: repeated, out of order, unknown, forged ------------------------------------------
 
 
-def test_callbacks_out_of_order_and_repeated_keep_the_final_status(server: Server, fake: FakeTelesign) -> None:
-    fake.v1_callbacks = "reversed"  # the final status first, then the 103 it followed
-    try:
-        telesign_id, call_id = send(server, fake, "15552020100")
-        assert fake.callbacks_done(telesign_id, 2) == [(100, 200), (103, 200)]
-    finally:
-        fake.v1_callbacks = "in_order"
+def test_callbacks_out_of_order_and_repeated_keep_the_final_status(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fake, "v1_callbacks", "reversed")  # the final status first, then the 103 it followed
+    telesign_id, call_id = send(server, fake, "15552020100")
+    assert fake.callbacks_done(telesign_id, 2) == [(100, 200), (103, 200)]
     assert (shown(server, call_id)["status"], shown(server, call_id)["node"]) == ("completed", "confirmed")
 
-    fake.v1_callbacks = "twice"
-    try:
-        telesign_id, call_id = send(server, fake, "15552020101")
-        assert fake.callbacks_done(telesign_id, 3) == [(103, 200), (100, 200), (100, 200)]
-    finally:
-        fake.v1_callbacks = "in_order"
+    monkeypatch.setattr(fake, "v1_callbacks", "twice")
+    telesign_id, call_id = send(server, fake, "15552020101")
+    assert fake.callbacks_done(telesign_id, 3) == [(103, 200), (100, 200), (100, 200)]
     assert (shown(server, call_id)["status"], shown(server, call_id)["node"]) == ("completed", "cancelled")
     counted = events(server)
     assert (counted["recorded"], counted["stale"], counted["duplicate"]) == (3, 1, 1)
@@ -260,12 +254,9 @@ def test_unknown_forged_and_malformed_callbacks_change_nothing(server: Server, f
 # --- ivrflow status and send --wait ---------------------------------------------------------------
 
 
-def test_send_wait_polls_until_final(server: Server, fake: FakeTelesign) -> None:
-    fake.v1_polls = 2
-    try:
-        result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020101", "--wait", "--poll", "0.05", "--auth", "hmac")
-    finally:
-        fake.v1_polls = 1
+def test_send_wait_polls_until_final(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fake, "v1_polls", 2)
+    result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020101", "--wait", "--poll", "0.05", "--auth", "hmac")
     assert result.returncode == 0, result.stderr
     telesign_id = re.findall(r"reference id ([0-9A-F]{32})", result.stdout)[0]
     assert result.stdout.splitlines()[-1] == f"{telesign_id}: answered; pressed 2 → cancelled"
@@ -275,12 +266,9 @@ def test_send_wait_polls_until_final(server: Server, fake: FakeTelesign) -> None
     assert "callback_url" not in fake.v1_calls[telesign_id].fields
 
 
-def test_send_wait_gives_up_after_wait_max(server: Server, fake: FakeTelesign) -> None:
-    fake.v1_polls = 10_000
-    try:
-        result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", "--wait", "--poll", "0.05", "--wait-max", "0.5")
-    finally:
-        fake.v1_polls = 1
+def test_send_wait_gives_up_after_wait_max(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fake, "v1_polls", 10_000)
+    result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", "--wait", "--poll", "0.05", "--wait-max", "0.5")
     assert result.returncode == 1
     assert re.search(r"still in progress after 0.5 s; ask again with: ivrflow status [0-9A-F]{32}\n$", result.stderr), result.stderr
 
@@ -420,3 +408,15 @@ def test_a_v1_record_survives_the_store(kind: str, tmp_path: Path) -> None:
         {"key": "2", "node": "cancelled", "calls": 0},
     ]
     assert "1 pressed 1 → confirmed" in outcomes_text(outcomes("appointment-reminder", [kept]))
+
+
+def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sends_nothing(server: Server, fake: FakeTelesign) -> None:
+    refused = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", env={"TELESIGN_API_KEY": base64.b64encode(b"wrong").decode()})
+    assert refused.returncode == 1 and "error 10022: Invalid API key" in refused.stderr
+    calls = httpx.get(f"{server.url}/calls", params={"flow": "appointment-reminder"}, headers=BASIC, timeout=10).json()["calls"]
+    assert [(c["status"], c["error"]) for c in calls] == [("failed", "Telesign did not accept the credentials: HTTP 401, error 10022: Invalid API key")]
+
+    before = len(fake.received)
+    unwritable = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", "--store", "sqlite:////proc/ivrflow/calls.db")
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith("ivrflow send: cannot open the store sqlite:////proc/ivrflow/calls.db: ")
+    assert len(fake.received) == before  # nothing placed that could not be recorded
