@@ -356,7 +356,7 @@ class Api:
         records = await run_in_threadpool(lambda: self.store.recent(flow=flow, limit=None))
         if not records and flow not in self.flows():
             raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}")
-        return JSONResponse(outcomes(flow, records))
+        return JSONResponse(outcomes(flow, records, self.flows().get(flow)))
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:

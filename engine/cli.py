@@ -379,18 +379,18 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _outcomes(args: argparse.Namespace) -> int:
-    flow_id = args.flow
+    flow_id, flow = args.flow, None
     if args.flow.endswith((".yaml", ".yml")):
         checked = check_file(Path(args.flow))
         if checked.flow is None:
             _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
             return EXIT_PROBLEMS
-        flow_id = checked.flow.id
+        flow_id, flow = checked.flow.id, checked.flow
     store = _open_store(args)
     if store is None:
         return EXIT_USAGE
     try:
-        summary = outcomes(flow_id, store.recent(flow=flow_id, limit=None))
+        summary = outcomes(flow_id, store.recent(flow=flow_id, limit=None), flow)
     except StoreUnavailable as problem:
         print(f"ivrflow outcomes: {problem}", file=sys.stderr)
         return EXIT_USAGE

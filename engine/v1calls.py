@@ -124,11 +124,12 @@ def apply_report(record: CallRecord | None, report: V1Report, now: float) -> tup
     return updated, [], Reported("recorded", ended=final if final and not was_over else "")
 
 
-def outcomes(flow: str, records: Iterable[CallRecord]) -> dict[str, object]:
+def outcomes(flow_id: str, records: Iterable[CallRecord], flow: Flow | None = None) -> dict[str, object]:
     """How a flow's calls went: by status, how many were answered, and for v1 calls how many
-    chose each key and how many were answered but chose nothing."""
+    chose each key and how many were answered but chose nothing. Given the flow as it is now,
+    its choices are listed even before anyone has chosen them."""
     statuses: dict[str, int] = {}
-    choices: dict[tuple[str, str], int] = {}
+    choices: dict[tuple[str, str], int] = {(key, node): 0 for key, node in v1_call(flow, {}).choices.items()} if flow else {}
     calls = v1_calls = no_choice = answered = 0
     for record in records:
         calls += 1
@@ -144,7 +145,7 @@ def outcomes(flow: str, records: Iterable[CallRecord]) -> dict[str, object]:
         elif record.status == "completed":
             no_choice += 1
     return {
-        "flow": flow,
+        "flow": flow_id,
         "calls": calls,
         "v1_calls": v1_calls,
         "live_calls": calls - v1_calls,
