@@ -14,17 +14,20 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlencode
 
 from engine import __version__
 from engine.catalog import RULES, rule_markdown, rules_markdown
 from engine.diagnostics import Diagnostic, suggestion
-from engine.lint import lint, missing
-from engine.loader import check_file
+from engine import flowtests, simulate
+from engine.graph import FORMATS
+from engine.journeys import journeys_path, render, walk_all
+from engine.lint import flow_files, lint, missing
+from engine.loader import check_file, display_path
 from engine.reporters import REPORTERS, TextReporter
-from engine.interpreter import new_call
+from engine.interpreter import Step, new_call
 from engine.model import Flow
 from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable, failed, lookup, open_store
 from engine.telesign import V1_VOICE, BadEvent, Credentials, Sending, TelesignError, V1Report, base_url, basic_authorization, hmac_headers, parse_v1_report, send_v1, v1_status
@@ -156,6 +159,63 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--server", default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"), metavar="URL", help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)")
     call.add_argument("--auth", choices=["basic", "hmac"], default="hmac", help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials")
     call.set_defaults(run=_call)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="hear a flow without placing a phone call",
+        description=(
+            "Play a flow as a caller would hear it. In a terminal it says each message and asks for a key (Enter alone: no key), until the call ends. "
+            "--keys plays a script instead: digits pressed in turn, _ for letting a question time out (9_1: press 9, stay silent once, press 1); "
+            "when the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), or the server misbehaved; 2: the command could not run."
+        ),
+    )
+    simulate.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
+    simulate.add_argument("--keys", metavar="KEYS", help="the keys to press, like 9_1 (default: ask in the terminal)")
+    simulate.add_argument("--json", action="store_true", help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup")
+    simulate.add_argument("--mode", choices=["live", "v1"], default="live", help="live: the interpreter, as `ivrflow serve` runs it (default); v1: the compiled Telesign v1 fields, as Telesign plays them")
+    simulate.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    simulate.add_argument("--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES")
+    simulate.add_argument(
+        "--server",
+        metavar="URL",
+        help="drive a running `ivrflow serve` at URL over HTTP instead, with an incoming call to the flow's first number, its events shaped (and, with TELESIGN_API_KEY set, signed) as Telesign's",
+    )
+    simulate.set_defaults(run=_simulate)
+
+    journeys = commands.add_parser(
+        "journeys",
+        help="write every path a caller can take, beside the flow",
+        description=(
+            "Walk every path through each flow (every choice; a wrong key, no key and the repeat key up to the flow's limits; every way the call ends) "
+            "and write them with what the caller hears to FLOW.journeys.yaml beside FLOW.yaml. The same flow always gives the same file, so a diff in review shows what callers will hear differently. "
+            "--check writes nothing and exits 1 when a file is missing or out of date."
+        ),
+    )
+    journeys.add_argument("paths", nargs="+", type=Path, metavar="FLOW", help="flow files, or folders of them")
+    journeys.add_argument("--check", action="store_true", help="only say which journeys files are missing or out of date")
+    journeys.set_defaults(run=_journeys)
+
+    test = commands.add_parser(
+        "test",
+        help="test flows: journeys files, hand-written cases, live against v1",
+        description=(
+            "For each flow: its FLOW.journeys.yaml must be what the flow does now (the difference is shown); the cases in FLOW.tests.yaml must pass; "
+            "and a flow that compiles to v1 must sound the same live and on v1 on every journey. Exit 0: all pass; 1: a test failed; 2: the command could not run."
+        ),
+    )
+    test.add_argument("paths", nargs="*", type=Path, default=[Path("flows")], metavar="PATH", help="flow files, or folders of them (default: flows)")
+    test.add_argument("--format", choices=["text", "github", "json"], default=None, help="output format (default: github when GITHUB_ACTIONS=true, else text)")
+    test.add_argument("--coverage", action="store_true", help="also report the nodes and menu choices no journey or test case reaches")
+    test.set_defaults(run=_test)
+
+    graph = commands.add_parser(
+        "graph",
+        help="draw a flow as a diagram",
+        description="Print a flow as a Mermaid diagram (paste it into a ```mermaid block in GitHub Markdown) or as Graphviz dot (`| dot -Tsvg > flow.svg`).",
+    )
+    graph.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="mermaid (default) or dot")
+    graph.set_defaults(run=_graph)
 
     explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
@@ -499,6 +559,137 @@ def _call(args: argparse.Namespace) -> int:
     if isinstance(answer, dict) and answer.get("reference_id"):
         print(f"the call's record: GET {args.server.rstrip('/')}/calls/{answer['reference_id']}", file=sys.stderr)
     return EXIT_PROBLEMS
+
+
+def _flow(args: argparse.Namespace) -> Flow | int:
+    """The command's flow, or the exit code after showing its errors."""
+    if not args.flow.is_file():
+        print(f"ivrflow {args.command}: {args.flow}: no such file", file=sys.stderr)
+        return EXIT_USAGE
+    checked = check_file(args.flow)
+    if checked.flow is None or not checked.ok:
+        _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
+        return EXIT_PROBLEMS
+    return checked.flow
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    flow = _flow(args)
+    if isinstance(flow, int):
+        return flow
+    variables = _variables(args.var)
+    if variables is None:
+        return EXIT_USAGE
+    flow = simulate.with_language(flow, args.language)
+    try:
+        keys: Iterable[str | None] = simulate.parse_keys(args.keys) if args.keys is not None else _asked(args.json)
+    except ValueError as problem:
+        print(f"ivrflow simulate: --keys: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.server:
+        if variables or args.language or args.mode != "live":
+            print("ivrflow simulate: with --server the server runs the flow as it serves it: --var, --language and --mode v1 do not apply", file=sys.stderr)
+            return EXIT_USAGE
+        credentials = Credentials.from_env()
+        try:
+            steps: Iterable[Step] = simulate.over_http(flow, args.server, keys, customer_id=credentials.customer_id if credentials else "", api_key=credentials.api_key if credentials else None)
+        except simulate.ServerProblem as problem:
+            print(f"ivrflow simulate: {problem}", file=sys.stderr)
+            return EXIT_PROBLEMS
+    elif args.mode == "v1":
+        played = simulate.v1(flow, keys, variables)
+        if isinstance(played, list):
+            _print_problems(flow.path, played)
+            print(f"{flow.path}: does not fit one Telesign v1 request; simulate it with --mode live", file=sys.stderr)
+            return EXIT_PROBLEMS
+        steps = played
+    else:
+        steps = simulate.live(flow, keys, variables)
+    if args.json:
+        print(json.dumps(list(steps), ensure_ascii=False))
+        return EXIT_OK
+    if args.keys is None and not args.server:
+        print(f"Calling {flow.id} ({flow.language}). Press a key and Enter when asked; Enter alone presses nothing.", flush=True)
+    for each in steps:
+        print(_step_words(each), flush=True)
+    return EXIT_OK
+
+
+def _asked(quiet: bool) -> Iterator[str | None]:
+    """Keys typed at the terminal, one per question; Enter alone (or the input's end) is no key."""
+    while True:
+        try:
+            typed = input("" if quiet else "  your key> ").strip()
+        except EOFError:
+            typed = ""
+        if len(typed) == 1 and typed in "0123456789*#":
+            yield typed
+        elif not typed:
+            yield None
+        else:
+            print("  (one key: 0-9, * or #; Enter alone for none)", flush=True)
+            yield from _asked(quiet)
+            return
+
+
+def _step_words(each: Step) -> str:
+    if "say" in each:
+        return f"says: {each['say']}"
+    if "press" in each:
+        return f"  pressed {each['press']}"
+    if "no_input" in each:
+        return "  (no key)"
+    if "dial" in each:
+        return f"puts the call through to {each['dial']}"
+    return "hangs up"
+
+
+def _journeys(args: argparse.Namespace) -> int:
+    absent = missing(args.paths)
+    if absent:
+        for name in absent:
+            print(f"ivrflow journeys: {name}: no such file or folder", file=sys.stderr)
+        return EXIT_USAGE
+    code = EXIT_OK
+    for path in flow_files(args.paths):
+        checked = check_file(path)
+        if checked.flow is None or not checked.ok:
+            _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
+            code = EXIT_PROBLEMS
+            continue
+        walked = walk_all(checked.flow)
+        text, target = render(checked.flow, walked), journeys_path(path)
+        current = target.read_text(encoding="utf-8") if target.exists() else None
+        if args.check:
+            if current != text:
+                print(f"{display_path(target)}: {'missing' if current is None else 'out of date'}: run `ivrflow journeys {display_path(path)}`")
+                code = EXIT_PROBLEMS
+            continue
+        if current != text:
+            target.write_text(text, encoding="utf-8")
+        more = f", stopped at {len(walked.journeys)}" if walked.truncated else ""
+        print(f"{display_path(target)}: {len(walked.journeys)} journeys{more}{'' if current != text else ' (unchanged)'}")
+    return code
+
+
+def _test(args: argparse.Namespace) -> int:
+    absent = missing(args.paths)
+    if absent:
+        for name in absent:
+            print(f"ivrflow test: {name}: no such file or folder", file=sys.stderr)
+        return EXIT_USAGE
+    results = flowtests.run(args.paths)
+    name = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    print(flowtests.RENDERERS[name](results, coverage=args.coverage), end="")
+    return EXIT_PROBLEMS if any(result.failures for result in results) else EXIT_OK
+
+
+def _graph(args: argparse.Namespace) -> int:
+    flow = _flow(args)
+    if isinstance(flow, int):
+        return flow
+    print(FORMATS[args.format](flow), end="")
+    return EXIT_OK
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ the same run either way: a prompt gives two chances, a menu one (`attempts`), a 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -269,17 +269,35 @@ def heard(before: CallState, event: Event, action: Action) -> list[Step]:
     return steps
 
 
-def transcript(flow: Flow, keys: list[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:
-    """What a caller hears and does when pressing `keys` (None: lets a prompt time out).
-    When the keys run out, the caller presses nothing more."""
+def walk(
+    flow: Flow,
+    keys: Iterable[str | None],
+    variables: Mapping[str, str] | None = None,
+    on_step: Callable[[CallState, Event, CallState], None] | None = None,
+) -> Iterator[Step]:
+    """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
+    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
+    only when a question has been asked, after its steps are given, so that `keys` can be a
+    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
+    every step (for coverage)."""
     presses = iter(keys)
     state = new_call(flow)
-    event: Event = CallStarted(variables or {})
-    steps: list[Step] = []
+    events: list[Event] = [CallStarted(variables or {})]
     for _ in range(MAX_STEPS):
-        after, action = step(flow, state, event)
-        steps += heard(state, event, action)
-        if not isinstance(action, Speak):
-            break
-        state, event = after, SpeakDone((next(presses, None) or "") if action.collect else "")
-    return steps
+        if not events:
+            return
+        event = events.pop(0)
+        state_before = state
+        state, action = step(flow, state, event)
+        if on_step is not None:
+            on_step(state_before, event, state)
+        yield from heard(state_before, event, action)
+        if isinstance(action, Speak):
+            events.append(SpeakDone((next(presses, None) or "") if action.collect else ""))
+        elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
+            events += [DialDone(True), LegEnded()]
+
+
+def transcript(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:
+    """What a caller hears and does when pressing `keys` (see `walk`)."""
+    return list(walk(flow, keys, variables))

@@ -15,44 +15,48 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from engine.interpreter import Step
 from engine.model import DEFAULT_REPEAT_MAX, PROMPT_CHANCES
-
-Step = dict[str, object]  # {"say": text} | {"press": digit} | {"no_input": True} | {"hangup": True}
 
 
 def hear(params: Mapping[str, str], keys: Iterable[str | None]) -> list[Step]:
     """The transcript of a v1 call; `None` in `keys` is a prompt the caller lets time out.
     When the keys run out, the caller presses nothing more."""
-    transcript: list[Step] = []
+    return list(play(params, keys))
+
+
+def play(params: Mapping[str, str], keys: Iterable[str | None]) -> Iterator[Step]:
+    """The steps of a v1 call one at a time; a key is taken only once its question is asked."""
     presses: Iterator[str | None] = iter(keys)
 
-    def press() -> str | None:
+    def press() -> tuple[str | None, Step]:
         key = next(presses, None)
-        transcript.append({"press": key} if key is not None else {"no_input": True})
-        return key
+        return key, ({"press": key} if key is not None else {"no_input": True})
 
     if "prompt_message" in params:
         for _ in range(PROMPT_CHANCES):
-            transcript.append({"say": params["prompt_message"]})
-            if press() == params["prompt_digit"]:
+            yield {"say": params["prompt_message"]}
+            key, pressed = press()
+            yield pressed
+            if key == params["prompt_digit"]:
                 break
         else:
-            transcript.append({"hangup": True})
-            return transcript
+            yield {"hangup": True}
+            return
 
     repeats = 0
     while True:
-        transcript.append({"say": params["message"]})
+        yield {"say": params["message"]}
         if "select_digits" not in params and "repeat_digit" not in params:
             break
-        key = press()
+        key, pressed = press()
+        yield pressed
         if key is not None and key in params.get("select_digits", ""):
-            transcript.append({"say": params[f"tts_message_{key}"]})
+            yield {"say": params[f"tts_message_{key}"]}
             break
         if key is None or key != params.get("repeat_digit") or repeats == DEFAULT_REPEAT_MAX:
             break
         repeats += 1
         if "tts_repeat" in params:
-            transcript.append({"say": params["tts_repeat"]})
-    transcript.append({"hangup": True})
-    return transcript
+            yield {"say": params["tts_repeat"]}
+    yield {"hangup": True}

@@ -55,7 +55,7 @@ def test_prompt_two_chances_then_hang_up() -> None:
 
 
 def test_support_transfer_and_loop_back() -> None:
-    assert transcript(SUPPORT, ["1"])[-1] == {"dial": "15550001111"}
+    assert transcript(SUPPORT, ["1"])[-2:] == [{"dial": "15550001111"}, {"hangup": True}]  # the agent hangs up in the end
     heard = transcript(SUPPORT, ["3", "2"])
     assert heard[2] == {"say": "We are open Monday to Friday, 8 in the morning to 6 in the evening."}
     assert heard[-1] == {"dial": "15550002222"}
