@@ -62,10 +62,10 @@ class FlowResult:
 
 
 def run(paths: Iterable[Path]) -> list[FlowResult]:
-    return [test_flow(path) for path in flow_files(paths)]
+    return [check_flow(path) for path in flow_files(paths)]
 
 
-def test_flow(path: Path) -> FlowResult:
+def check_flow(path: Path) -> FlowResult:
     shown = display_path(path)
     result = FlowResult(shown)
     checked = check_file(path)
@@ -78,7 +78,7 @@ def test_flow(path: Path) -> FlowResult:
     walked = walk_all(flow)
     result.journeys = len(walked.journeys)
     result.failures += _journeys_file(path, flow, walked)
-    result.failures += _live_matches_v1(flow, walked)
+    result.failures += live_matches_v1(flow, walked)
     cases = tests_path(path)
     if cases.exists():
         result.cases, failures = _cases(cases, flow, walked)
@@ -103,7 +103,7 @@ def _journeys_file(path: Path, flow: Flow, walked: Walked) -> list[Failure]:
     return [Failure(shown, max(first, 1), 1, message)]
 
 
-def _live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
+def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
     """For a flow that compiles to v1: the first journey the two would play differently."""
     plan, _ = plan_v1(flow)
     if plan is None:
@@ -158,13 +158,13 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
         heard, ended = list(journey.steps), journey.ends_at
     problems = []
     said = [str(step["say"]) for step in heard if "say" in step]
-    at = 0
+    everything, at = "\n".join(said), 0
     for words in case.get("says", []):
-        found = next((i for i in range(at, len(said)) if words in said[i]), None)
-        if found is None:
-            problems.append(f"expected to hear {words!r}" + (" after what came before it" if any(words in text for text in said) else "") + f"; heard: {json.dumps(said, ensure_ascii=False)}")
+        found = everything.find(words, at)
+        if found < 0:
+            problems.append(f"expected to hear {words!r}" + (" after what came before it" if words in everything else "") + f"; heard: {json.dumps(said, ensure_ascii=False)}")
             break
-        at = found + 1
+        at = found + len(words)
     for words in case.get("never_says", []):
         if any(words in text for text in said):
             problems.append(f"expected never to hear {words!r}, but it was said")

@@ -18,6 +18,7 @@ from engine.carrier import CarriedCall, Carrier, Phone
 from engine.diagnostics import Diagnostic
 from engine.interpreter import Step, walk
 from engine.model import Flow, digits_only
+from engine.stores import DUPLICATE_WINDOW
 from engine.v1compile import CallOptions, compile_v1
 from engine.v1model import play
 
@@ -70,13 +71,14 @@ class ServerProblem(Exception):
     """The server did not run the call as Telesign would need it to; the message says how."""
 
 
-def over_http(flow: Flow, server: str, keys: Iterable[str | None], *, customer_id: str = "", api_key: str | None = None) -> list[Step]:
+def over_http(flow: Flow, server: str, keys: Iterable[str | None], *, customer_id: str = "", api_key: str | None = None, gap: float = DUPLICATE_WINDOW + 0.1) -> list[Step]:
     """The call as a running `ivrflow serve` at `server` answers it: an incoming call to the flow's
-    first number, its events signed with `api_key` when given."""
+    first number, its events signed with `api_key` when given. Two identical events in a row (a
+    caller silent twice) are `gap` seconds apart, beyond the server's duplicate window."""
     if not flow.numbers:
         raise ServerProblem(f"flow {flow.id!r} has no `numbers`, so a server starts it only for an outbound call, which needs Telesign; add `numbers:` to try it against a server, or simulate it in process")
     called, caller = call_numbers(flow)
-    carrier = Carrier(server.rstrip("/") + "/webhook", customer_id, api_key, {caller: Phone(keys=list(keys))})
+    carrier = Carrier(server.rstrip("/") + "/webhook", customer_id, api_key, {caller: Phone(keys=list(keys))}, gap=gap)
     call = carrier.play(CarriedCall(f"SIM{uuid.uuid4().hex.upper()}", called, caller, direction="inbound"))
     if call.violations:
         raise ServerProblem("; ".join(call.violations))
