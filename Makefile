@@ -15,9 +15,11 @@ run: $(BIN)/python
 	$(BIN)/python -m pip install --quiet .
 	$(BIN)/ivrflow serve --flows flows --store sqlite:///var/ivrflow.db
 
-# Tests: install ivrflow editable with its test dependencies, then run the whole suite.
+# Tests: install ivrflow editable with its test dependencies, test the bundled flows (journeys,
+# cases), then run the whole suite.
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/ivrflow test flows/
 	$(BIN)/python -m pytest
 
 bench: $(BIN)/python
