@@ -124,8 +124,9 @@ def said(response: httpx.Response) -> str:
 
 def call(server: Server, reference: str, first: dict[str, object], keys: list[str | None]) -> list[dict[str, object]]:
     """Carry out a whole call as Telesign would: post `first`, then answer each `speak` with its
-    `speak_completed` (the next of `keys` when it collects one; None: no key pressed). The
-    transcript has the interpreter's shape: say, press / no_input, dial, hangup."""
+    `speak_completed` (the next of `keys` when it collects one; None: no key pressed), and a
+    transfer with the agent answering and then hanging up. The transcript has the interpreter's
+    shape: say, press / no_input, dial, hangup."""
     heard: list[dict[str, object]] = []
     presses = iter(keys)
     answered = action(server.post(first))
@@ -140,11 +141,12 @@ def call(server: Server, reference: str, first: dict[str, object], keys: list[st
                 heard.append({"press": key} if key is not None else {"no_input": True})
                 digits = key or ""
             answered = action(server.post(spoken(reference, digits)))
-        elif answered.get("method") == "dial":
+        elif answered.get("method") == "dial":  # a transfer: the agent answers, and in the end hangs up
             params = answered["params"]
             assert isinstance(params, dict)
             heard.append({"dial": params["to"]})
-            return heard
+            assert action(server.post(dialled(reference, to=str(params["to"])))) == {}
+            answered = action(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {"to": params["to"]}}))
         elif answered.get("method") == "hangup":
             heard.append({"hangup": True})
             return heard

@@ -14,7 +14,7 @@ from engine.loader import Target
 
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z0-9-]+)(?: (.*))?$", re.MULTILINE)
 
-GOOD = sorted((EXAMPLES / "good").glob("*.yaml")) + sorted(FLOWS.glob("*.yaml"))
+GOOD = sorted((EXAMPLES / "good").glob("*.yaml")) + sorted(flow_files([FLOWS]))
 # A bad case is a file, or a folder whose files are checked together (rules across files).
 BAD = sorted(p for p in (EXAMPLES / "bad").iterdir() if p.suffix == ".yaml" or (p.is_dir() and p.name != "v1")) + sorted((EXAMPLES / "bad" / "v1").glob("*.yaml"))
 

@@ -58,8 +58,8 @@ def test_support_transfer_and_loop_back() -> None:
     assert transcript(SUPPORT, ["1"])[-2:] == [{"dial": "15550001111"}, {"hangup": True}]  # the agent hangs up in the end
     heard = transcript(SUPPORT, ["3", "2"])
     assert heard[2] == {"say": "We are open Monday to Friday, 8 in the morning to 6 in the evening."}
-    assert heard[-1] == {"dial": "15550002222"}
-    assert transcript(SUPPORT, [None, None, None])[-2:] == [{"say": "Let me put you through to someone who can help."}, {"dial": "15550003333"}]
+    assert heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}]
+    assert transcript(SUPPORT, [None, None, None])[-3:] == [{"say": "Let me put you through to someone who can help."}, {"dial": "15550003333"}, {"hangup": True}]
 
 
 def test_transfer_action_carries_dial_options() -> None:

@@ -81,15 +81,15 @@ REFILL_CALLS = {
 SUPPORT_MENU = say("Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9.")
 HOURS = say("We are open Monday to Friday, 8 in the morning to 6 in the evening.")
 SUPPORT_CALLS = {
-    "billing": (["1"], [SUPPORT_MENU, press("1"), {"dial": "15550001111"}]),
-    "technical": (["2"], [SUPPORT_MENU, press("2"), {"dial": "15550002222"}]),
-    "hours, then technical": (["3", "2"], [SUPPORT_MENU, press("3"), HOURS, SUPPORT_MENU, press("2"), {"dial": "15550002222"}]),
+    "billing": (["1"], [SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}]),
+    "technical": (["2"], [SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}]),
+    "hours, then technical": (["3", "2"], [SUPPORT_MENU, press("3"), HOURS, SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}]),
     "no key, wrong key, no key: the operator": (
         [None, "7", None],
-        [SUPPORT_MENU, NO_KEY, NOT_HEARD, SUPPORT_MENU, press("7"), say("Sorry, that is not one of the options."), SUPPORT_MENU, NO_KEY, say("Let me put you through to someone who can help."), {"dial": "15550003333"}],
+        [SUPPORT_MENU, NO_KEY, NOT_HEARD, SUPPORT_MENU, press("7"), say("Sorry, that is not one of the options."), SUPPORT_MENU, NO_KEY, say("Let me put you through to someone who can help."), {"dial": "15550003333"}, {"hangup": True}],
     ),
     "repeats up to the limit": (["9"] * 4, [SUPPORT_MENU, *[press("9"), SUPPORT_MENU] * 3, press("9"), HANGUP]),
-    "repeat, then billing": (["9", "1"], [SUPPORT_MENU, press("9"), SUPPORT_MENU, press("1"), {"dial": "15550001111"}]),
+    "repeat, then billing": (["9", "1"], [SUPPORT_MENU, press("9"), SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}]),
 }
 
 OUTBOUND = {"appointment-reminder": (APPOINTMENT, APPOINTMENT_CALLS, {}), "otp-delivery": (OTP, OTP_CALLS, {"code": "4 8 1 5"}), "refill-reminder": (REFILL, REFILL_CALLS, {"drug": "amoxicillin"})}
@@ -136,7 +136,8 @@ def test_transfer_carries_caller_id_and_dial_options(server: Server) -> None:
 
 def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_leaves(server: Server) -> None:
     reference = _reference()
-    call(server, reference, incoming(reference), ["2"])
+    action(server.post(incoming(reference)))
+    assert action(server.post(spoken(reference, "2")))["method"] == "dial"
     assert action(server.post(dialled(reference, "answered", to="15550002222"))) == {}
     assert action(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {}})) == {"method": "hangup", "params": {}}
     assert action(server.post(completed(reference))) == {}
@@ -144,7 +145,8 @@ def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_l
 
 def test_a_transfer_nobody_answers_ends_the_call(server: Server) -> None:
     reference = _reference()
-    call(server, reference, incoming(reference), ["1"])
+    action(server.post(incoming(reference)))
+    assert action(server.post(spoken(reference, "1")))["method"] == "dial"
     assert action(server.post(dialled(reference, "no-answer", to="15550001111"))) == {"method": "hangup", "params": {}}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import jsonschema
 from conftest import FLOWS
 
+from engine.lint import flow_files
 from engine.schema import load_schema
 
 MODELINE = "# yaml-language-server: $schema=../schemas/flow.schema.json"
@@ -49,7 +50,7 @@ def test_every_node_type_has_a_definition() -> None:
 
 
 def test_bundled_flows_start_with_the_schema_modeline() -> None:
-    flows = sorted(FLOWS.glob("*.yaml"))
+    flows = sorted(flow_files([FLOWS]))
     assert len(flows) >= 4
     for flow in flows:
         assert flow.read_text().splitlines()[0] == MODELINE, flow.name
@@ -67,7 +68,7 @@ def test_fast_node_dispatch_reports_exactly_what_the_full_schema_reports() -> No
     from engine.schema import flow_errors, validator
     from engine.yamlstrict import parse
 
-    documents = [parse(p.read_text(errors="replace")) for p in sorted(EXAMPLES.rglob("*.yaml")) + sorted(FLOWS.glob("*.yaml"))]
+    documents = [parse(p.read_text(errors="replace")) for p in sorted(EXAMPLES.rglob("*.yaml")) + sorted(flow_files([FLOWS]))]
     documents.append(parse("flow: x\nnodes:\n  a: 5\n  b: {type: nope}\n  c: {}\n  d: {type: prompt, digit: 12, extra: 1}\n"))
     compared = 0
     for document in documents:
