@@ -231,10 +231,7 @@ def _use_color(choice: str) -> bool:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    absent = missing(args.paths)
-    if absent:
-        for path in absent:
-            print(f"ivrflow lint: {path}: no such file or folder", file=sys.stderr)
+    if _missing(args):
         return EXIT_USAGE
     report = lint(args.paths, target=args.target)
     name = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
@@ -303,24 +300,20 @@ def _print_problems(path: str, diagnostics: list[Diagnostic]) -> None:
 
 def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str]] | int:
     """The flow and its v1 form fields for the command's options, or the exit code after saying why not."""
-    if not args.flow.is_file():
-        print(f"ivrflow {args.command}: {args.flow}: no such file", file=sys.stderr)
-        return EXIT_USAGE
+    flow = _flow(args)
+    if isinstance(flow, int):
+        return flow
     variables = _variables(args.var)
     if variables is None:
         return EXIT_USAGE
-    checked = check_file(args.flow)
-    if checked.flow is None or not checked.ok:
-        _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
-        return EXIT_PROBLEMS
     callback_url = args.callback_url or (os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None)
     options = CallOptions(to=args.to, variables=variables, callback_url=callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
-    params, problems = compile_v1(checked.flow, options)
+    params, problems = compile_v1(flow, options)
     if params is None:
-        _print_problems(checked.path, problems)
-        print(f"{checked.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead.", file=sys.stderr)
+        _print_problems(flow.path, problems)
+        print(f"{flow.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead.", file=sys.stderr)
         return EXIT_PROBLEMS
-    return checked.flow, params
+    return flow, params
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -561,16 +554,25 @@ def _call(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS
 
 
-def _flow(args: argparse.Namespace) -> Flow | int:
-    """The command's flow, or the exit code after showing its errors."""
-    if not args.flow.is_file():
-        print(f"ivrflow {args.command}: {args.flow}: no such file", file=sys.stderr)
+def _flow(args: argparse.Namespace, path: Path | None = None) -> Flow | int:
+    """The command's flow (`path`, else its FLOW argument), or the exit code after showing its errors."""
+    path = path or args.flow
+    if not path.is_file():
+        print(f"ivrflow {args.command}: {path}: no such file", file=sys.stderr)
         return EXIT_USAGE
-    checked = check_file(args.flow)
+    checked = check_file(path)
     if checked.flow is None or not checked.ok:
         _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
         return EXIT_PROBLEMS
     return checked.flow
+
+
+def _missing(args: argparse.Namespace) -> bool:
+    """Whether a PATH argument does not exist (each is reported)."""
+    absent = missing(args.paths)
+    for name in absent:
+        print(f"ivrflow {args.command}: {name}: no such file or folder", file=sys.stderr)
+    return bool(absent)
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -645,20 +647,16 @@ def _step_words(each: Step) -> str:
 
 
 def _journeys(args: argparse.Namespace) -> int:
-    absent = missing(args.paths)
-    if absent:
-        for name in absent:
-            print(f"ivrflow journeys: {name}: no such file or folder", file=sys.stderr)
+    if _missing(args):
         return EXIT_USAGE
     code = EXIT_OK
     for path in flow_files(args.paths):
-        checked = check_file(path)
-        if checked.flow is None or not checked.ok:
-            _print_problems(checked.path, [d for d in checked.diagnostics if d.level == "error"])
-            code = EXIT_PROBLEMS
+        flow = _flow(args, path)
+        if isinstance(flow, int):
+            code = flow
             continue
-        walked = walk_all(checked.flow)
-        text, target = render(checked.flow, walked), journeys_path(path)
+        walked = walk_all(flow)
+        text, target = render(flow, walked), journeys_path(path)
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if args.check:
             if current != text:
@@ -673,10 +671,7 @@ def _journeys(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    absent = missing(args.paths)
-    if absent:
-        for name in absent:
-            print(f"ivrflow test: {name}: no such file or folder", file=sys.stderr)
+    if _missing(args):
         return EXIT_USAGE
     results = flowtests.run(args.paths)
     name = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
