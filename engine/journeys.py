@@ -1,11 +1,11 @@
 """Every path a caller can take through a flow, as a file a reviewer can read.
 
-`journeys(flow)` walks the live interpreter down every branch: at each question, every choice,
-one wrong key and no key at all; the flow's own limits (attempts, repeats, prompt chances) end
-most branches, and a branch that comes back to a question in the same state it was asked before
-(a loop through `next`) ends there. `render` writes them as stable YAML: the same flow gives the
-same bytes, so a diff in review shows exactly what callers will hear differently.
-"""
+`walk_all(flow)` runs the live interpreter down every branch: at each question every answer, and
+one kind of detour per visit (a wrong key, no key, or the repeat key) as often as the question
+allows; the flow's own limits (attempts, repeats, prompt chances) end those branches, and a branch
+that comes back to a question it had left (a loop through `next`) ends there. `render` writes the
+journeys as stable YAML: the same flow gives the same bytes, so a diff in review shows exactly what
+callers will hear differently."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class Journey:
     keys: tuple[str | None, ...]
     steps: tuple[Step, ...]
     ends_at: str  # the node the call ended at ("" if none)
-    loops_to: str = ""  # the call came back to this question in a state it was in before
+    loops_to: str = ""  # the call came back to this question, which it had left
 
 
 @dataclass
@@ -104,10 +104,10 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
                 current = entered.next if isinstance(entered, Message) else None
 
 
-def walk_all(flow: Flow, variables: dict[str, str] | None = None) -> Walked:
-    """Every journey through `flow`, in a stable order (keys in the order `options` lists them)."""
+def walk_all(flow: Flow) -> Walked:
+    """Every journey through `flow` with its default variables, in a stable order (keys in the
+    order `options` lists them)."""
     walked = Walked()
-    values = {**(variables or {}), **call_variables(flow)}
 
     def follow(state: CallState, event: Event, keys: tuple[str | None, ...], steps: tuple[Step, ...], left: frozenset[str], kind: str | None) -> None:
         """Go on from `event` until the next question, then down each of its options. `left`: the
@@ -140,7 +140,7 @@ def walk_all(flow: Flow, variables: dict[str, str] | None = None) -> Walked:
                 pending.append(SpeakDone(""))
         walked.journeys.append(Journey(keys, steps, state.node))
 
-    follow(new_call(flow), CallStarted(values), (), (), frozenset(), None)
+    follow(new_call(flow), CallStarted(call_variables(flow)), (), (), frozenset(), None)
     return walked
 
 
