@@ -18,7 +18,7 @@ from engine.interpreter import CallStarted, CallState, DialDone, Event, LegEnded
 from engine.model import Flow, Menu, Message, Prompt, Repeat, message_run
 from engine.simulate import call_numbers, keys_text
 
-MAX_JOURNEYS = 2000  # a flow with more paths than this is listed up to here, and says so
+MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
 MAX_STEPS = 500  # steps in one journey
 
 
