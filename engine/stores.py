@@ -2,8 +2,8 @@
 
 A store applies a function to one call's record atomically (`update`), so that the events of a
 call are applied one at a time even when they arrive at once on several workers. SQLite does it
-with `BEGIN IMMEDIATE` (a write lock that holds across processes); the memory store, for tests
-and the simulator, with a lock. A Redis backend is one more class with the same methods.
+with `BEGIN IMMEDIATE` (a write lock that holds across processes); Redis with an optimistic
+transaction (WATCH, MULTI/EXEC), which holds across hosts; the memory store, for tests, with a lock.
 
 Besides the record (the small state the next event needs), a store keeps each call's transcript
 as an append-only list of timed steps, so that the record stays small however long the call,
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 from engine.errors import IvrflowError
 from engine.interpreter import CallState, Step
@@ -298,6 +298,114 @@ class SqliteStore:
             self._local.db = None
 
 
+class RedisStore:
+    """Calls in Redis, shared by every worker and host. Each update runs in an optimistic
+    transaction (WATCH the call's key, read, MULTI/EXEC the write, start over if another writer
+    got in between), so a call's events apply one at a time across hosts with no lock held by any
+    process. A call's keys expire `ttl` seconds after it ends; until then they are kept."""
+
+    RETRIES = 50  # attempts at one update before the store counts as unavailable
+
+    def __init__(self, url: str, *, ttl: float = 7 * 24 * 3600, timeout: float = 3.0, prefix: str = "ivrflow:") -> None:
+        import redis
+
+        self._redis = redis
+        self.url = url
+        self.ttl = int(ttl)
+        self.prefix = prefix
+        self.client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def _call(self, work: Callable[[], T]) -> T:
+        try:
+            return work()
+        except self._redis.RedisError as error:  # down, restarting, timed out
+            raise StoreUnavailable(f"Redis store {self.url}: {error}") from None
+
+    def update(self, reference_id: str, change: Update[T]) -> T:
+        key = self._key("call", reference_id)
+
+        def attempt() -> T:
+            for _ in range(self.RETRIES):
+                with self.client.pipeline() as pipe:
+                    try:
+                        pipe.watch(key)
+                        text = pipe.get(key)
+                        record, steps, result = change(CallRecord.from_json(text) if text else None)
+                        if record is None:
+                            pipe.unwatch()
+                            return result
+                        pipe.multi()
+                        self._write(pipe, record, steps)
+                        pipe.execute()
+                        return result
+                    except self._redis.WatchError:
+                        continue  # another writer changed the call first: apply the change to its record
+            raise StoreUnavailable(f"Redis store {self.url}: call {reference_id} changed {self.RETRIES} times while one update was tried")
+
+        return self._call(attempt)
+
+    def _write(self, pipe: Any, record: CallRecord, steps: list[Step]) -> None:
+        ref = record.reference_id
+        on_line = record.status in ACTIVE
+        call, history = self._key("call", ref), self._key("steps", ref)
+        pipe.set(call, record.to_json())
+        if steps:
+            pipe.rpush(history, *_timed(steps, record.updated))
+        for key in (call, history):  # kept while the call is on the line, then for ttl
+            pipe.persist(key) if on_line else pipe.expire(key, self.ttl)
+        if record.telesign_id:
+            pipe.set(self._key("alias", record.telesign_id), ref, ex=None if on_line else self.ttl)
+        pipe.zadd(self._key("created"), {ref: record.created})
+        pipe.zadd(self._key("flow", record.state.flow), {ref: record.created})
+        pipe.sadd(self._key("active"), ref) if on_line else pipe.srem(self._key("active"), ref)
+
+    def get(self, reference_id: str) -> CallRecord | None:
+        text = self._call(lambda: self.client.get(self._key("call", reference_id)))
+        return CallRecord.from_json(text) if text else None
+
+    def find(self, telesign_id: str) -> str | None:
+        found: str | None = self._call(lambda: self.client.get(self._key("alias", telesign_id)))
+        return found
+
+    def transcript(self, reference_id: str) -> list[Step]:
+        return [json.loads(step) for step in self._call(lambda: self.client.lrange(self._key("steps", reference_id), 0, -1))]
+
+    def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
+        index = self._key("flow", flow) if flow is not None else self._key("created")
+        found: list[CallRecord] = []
+        start, page = 0, 200
+        while limit is None or len(found) < limit:
+            refs: list[str] = self._call(lambda: self.client.zrevrange(index, start, start + page - 1))
+            if not refs:
+                break
+            texts: list[str | None] = self._call(lambda: self.client.mget([self._key("call", ref) for ref in refs]))
+            gone = [ref for ref, text in zip(refs, texts, strict=True) if text is None]
+            if gone:  # expired calls: forget them in the index too
+                self._call(lambda: self.client.zrem(index, *gone))
+            records = [CallRecord.from_json(text) for text in texts if text is not None]
+            found += [record for record in records if status is None or record.status == status]
+            start += page - len(gone)
+        return found if limit is None else found[:limit]
+
+    def active(self) -> int:
+        return int(self._call(lambda: self.client.scard(self._key("active"))))
+
+    def use_nonce(self, nonce: str, keep: float) -> bool:
+        return bool(self._call(lambda: self.client.set(self._key("nonce", nonce), "1", nx=True, px=max(1, int(keep * 1000)))))
+
+    def healthy(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except self._redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def placed(record: CallRecord | None, telesign_id: str) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
     """Note Telesign's reference id of a call it accepted (unless its events have told it already)."""
     if record is None:
@@ -323,10 +431,19 @@ def lookup(store: Store, reference_id: str) -> CallRecord | None:
 
 
 def open_store(url: str) -> Store:
-    """`sqlite:///var/ivrflow.db` (a path relative to here), `sqlite:////abs/path.db`, or `memory://`."""
+    """`sqlite:///var/ivrflow.db` (a path relative to here), `sqlite:////abs/path.db`,
+    `redis://host:port/db` (`?ttl=SECONDS`: how long an ended call is kept, default a week), or
+    `memory://`."""
     parsed = urlparse(url)
     if parsed.scheme == "memory":
         return MemoryStore()
     if parsed.scheme == "sqlite":
         return SqliteStore(parsed.path[1:] if parsed.path.startswith("/") else parsed.path)
-    raise ValueError(f"unknown store {url!r}: use sqlite:///PATH or memory://")
+    if parsed.scheme in ("redis", "rediss", "unix"):
+        query = dict(parse_qsl(parsed.query))
+        ttl = query.pop("ttl", None)
+        if ttl is not None and not ttl.isdigit():
+            raise ValueError(f"store {url!r}: ttl is a whole number of seconds")
+        plain = urlunparse(parsed._replace(query=urlencode(query)))
+        return RedisStore(plain, ttl=int(ttl)) if ttl is not None else RedisStore(plain)
+    raise ValueError(f"unknown store {url!r}: use sqlite:///PATH, redis://HOST:PORT/DB or memory://")

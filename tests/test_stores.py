@@ -1,4 +1,5 @@
-"""The call stores: one suite, run against every backend (real SQLite files, the memory store)."""
+"""The call stores: one suite, run against every backend (real SQLite files, a real redis-server,
+the memory store)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import redis
+from redis_server import RedisServer
 
 from engine.interpreter import CallState, Step
-from engine.stores import CallRecord, MemoryStore, SqliteStore, Store, StoreUnavailable, open_store
+from engine.stores import CallRecord, MemoryStore, RedisStore, SqliteStore, Store, StoreUnavailable, open_store
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = SqliteStore(tmp_path / "calls.db") if request.param == "sqlite" else MemoryStore()
+    made: Store
+    if request.param == "redis":
+        server: RedisServer = request.getfixturevalue("redis_server")
+        redis.Redis.from_url(server.url).flushdb()
+        made = RedisStore(server.url)
+    else:
+        made = SqliteStore(tmp_path / "calls.db") if request.param == "sqlite" else MemoryStore()
     yield made
     made.close()
 
@@ -189,3 +198,30 @@ def test_a_sqlite_file_from_before_the_calls_api_is_upgraded(tmp_path: Path) -> 
     assert [r.reference_id for r in store.recent(status="in_progress")] == ["a"]
     assert [step["say"] for step in store.transcript("a")] == ["again"]
     store.close()
+
+
+def test_a_redis_call_is_kept_while_on_the_line_and_expires_after_it_ends(redis_server: RedisServer) -> None:
+    redis.Redis.from_url(redis_server.url).flushdb()
+    store = RedisStore(redis_server.url, ttl=1)
+    on_line = _record("r")
+    store.update("r", lambda old: (on_line, [{"say": "hello"}], None))
+    time.sleep(1.2)
+    assert store.get("r") is not None and store.transcript("r") == [{"at": on_line.updated, "say": "hello"}] and store.active() == 1
+    ended = replace(on_line, state=replace(on_line.state, waiting="ended", outcome="completed"), telesign_id="T-r")
+    store.update("r", lambda old: (ended, [{"hangup": True}], None))
+    assert store.find("T-r") == "r" and store.active() == 0
+    time.sleep(1.2)
+    assert (store.get("r"), store.transcript("r"), store.find("T-r"), store.recent(flow="f")) == (None, [], None, [])
+
+
+def test_a_redis_store_that_is_down_is_unavailable(tmp_path: Path) -> None:
+    from redis_server import _free_port
+
+    store = open_store(f"redis://127.0.0.1:{_free_port()}/0?ttl=60")
+    assert not store.healthy()
+    with pytest.raises(StoreUnavailable, match="Redis store"):
+        store.update("a", lambda old: (_record("a"), [], None))
+    with pytest.raises(StoreUnavailable):
+        store.get("a")
+    with pytest.raises(ValueError, match="ttl is a whole number"):
+        open_store("redis://127.0.0.1:1/0?ttl=soon")
