@@ -131,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     _store_argument(serve)
+    serve.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes on the one port, sharing the store (default 1; more need sqlite:// or redis://)")
+    serve.add_argument("--log-format", choices=["json", "text"], default="json", help="log lines on stderr: one JSON object a line (default; one line per event handled) or text")
     serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
     serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
     serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
@@ -477,11 +479,11 @@ def _curl(params: dict[str, str]) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     import ipaddress
-    import logging
 
     import uvicorn
 
-    from engine.server import create_app
+    from engine.logs import configure as configure_logs
+    from engine.server import SERVE_OPTIONS, app_from_options
 
     credentials = Credentials.from_env()
     if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):
@@ -497,17 +499,27 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.flows.is_dir():
         print(f"ivrflow serve: {args.flows}: no such folder", file=sys.stderr)
         return EXIT_USAGE
+    if args.workers < 1 or (args.workers > 1 and args.store.startswith("memory:")):
+        print("ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://", file=sys.stderr)
+        return EXIT_USAGE
     store = _open_store(args)
     if store is None:
         return EXIT_USAGE
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(args.flows, store, credentials=credentials, watch=args.watch, duplicate_window=args.duplicate_window, dial_timeout=args.dial_timeout)
+    options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format}
+    configure_logs(args.log_format)
+    app = app_from_options(options, store)
     url = f"http://{args.host}:{args.port}"
     checked = "signatures and API credentials checked" if credentials else "NOTHING checked: no signatures, no API credentials, no outbound calls"
-    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}; {checked})", flush=True)
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
+    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}{workers}; {checked})", flush=True)
     print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows", flush=True)
-
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        return EXIT_OK
+    # Each worker process builds its own app from these options (uvicorn starts workers by import string).
+    store.close()
+    os.environ[SERVE_OPTIONS] = json.dumps(options)
+    uvicorn.run("engine.server:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning")
     return EXIT_OK
 
 

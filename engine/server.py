@@ -15,12 +15,14 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -29,11 +31,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from engine.api import MAX_BODY, Api, read_limited
-from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, heard, new_call, step
+from engine.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, Transfer, heard, new_call, step
 from engine.lint import flow_files, lint
+from engine.logs import configure as configure_logs
+from engine.logs import event_handled
 from engine.metrics import CONTENT_TYPE, Metrics
 from engine.model import Flow, digits_only
-from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable
+from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable, open_store
 from engine.telesign import BadEvent, Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
 from engine.v1calls import apply_report
 
@@ -99,6 +103,11 @@ def _answer(action: Action) -> str:
     return json.dumps(action_json(action), ensure_ascii=False)
 
 
+def _method(action: Action) -> str:
+    """The Telesign method an action is answered with ("" for none)."""
+    return {Speak: "speak", Transfer: "dial", HangUp: "hangup"}.get(type(action), "")
+
+
 def _sorry_call() -> tuple[CallState, Action]:
     """A call to a number no flow serves: a clear apology, then hang up."""
     return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, "en-US", False)
@@ -113,6 +122,9 @@ class Applied:
     outcome: str  # for ivrflow_events_total: answered, duplicate, ignored, unknown_call
     started: bool = False  # an incoming call began
     ended: str = ""  # the call ended now, this way
+    flow: str = ""  # for the log line: the call's flow, its node now, the action answered
+    node: str = ""
+    action: str = ""
 
 
 class Webhook:
@@ -125,20 +137,32 @@ class Webhook:
 
     async def handle(self, request: Request) -> Response:
         began = time.perf_counter()
-        name, outcome, response = await self._handle(request)
-        self.metrics.answer_seconds.observe(time.perf_counter() - began)
-        self.metrics.events.labels(name, outcome).inc()
+        event, applied, response = await self._handle(request)
+        took = time.perf_counter() - began
+        self.metrics.answer_seconds.observe(took)
+        name = event.name if event else "unknown"
+        self.metrics.events.labels(name, applied.outcome).inc()
+        event_handled(
+            reference_id=event.reference_id if event else None,
+            flow=applied.flow or None,
+            node=applied.node or None,
+            event=name,
+            outcome=applied.outcome,
+            action=applied.action or None,
+            status=response.status_code,
+            latency_ms=round(took * 1000, 2),
+        )
         return response
 
-    async def _handle(self, request: Request) -> tuple[str, str, Response]:
-        """The event's name ("unknown" when it could not be read), what was done, the answer."""
+    async def _handle(self, request: Request) -> tuple[WebhookEvent | None, Applied, Response]:
+        """The event (None when it could not be read), what was done, the answer."""
         body = await signed_body(request, self.api_key, self.metrics)
         if isinstance(body, Refused):
-            return "unknown", body.outcome, body.response
+            return None, Applied(body.response.status_code, "", body.outcome), body.response
         try:
             event = parse_event(body)
         except BadEvent as problem:
-            return "unknown", "invalid", _refuse(400, str(problem))
+            return None, Applied(400, "", "invalid"), _refuse(400, str(problem))
         digest = hashlib.sha256(body).hexdigest()
         try:
             # A call we placed is known by our id, its `external_id`; Telesign's id finds it too.
@@ -150,19 +174,20 @@ class Webhook:
                 await run_in_threadpool(self.store.update, key, lambda record: (_undelivered(record, digest), [], None))
         except StoreUnavailable as problem:
             log.error("event %s for call %s not applied: %s", event.name, event.reference_id, problem)
-            return event.name, "store_unavailable", _refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
+            return event, Applied(503, "", "store_unavailable"), _refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
         if applied.started:
             self.metrics.calls_started.labels("inbound").inc()
         if applied.ended:
             self.metrics.calls_ended.labels(applied.ended).inc()
-        return event.name, applied.outcome, Response(applied.answer, status_code=applied.status, media_type="application/json")
+        return event, applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
 
     def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, list[Step], Applied]:
         """Inside the call's transaction: the record to store, the transcript steps to add, and
         what to answer."""
         if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window):
             # The same event again: the same answer, and the call does not move.
-            return (replace(record, delivered=True) if not record.delivered else None), [], Applied(200, record.last_answer, "duplicate")
+            again = Applied(200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated")
+            return (replace(record, delivered=True) if not record.delivered else None), [], again
         if record is None:
             if event.name in CALL_EVENTS:
                 return None, [], Applied(404, _error(f"no call with reference_id {event.reference_id}"), "unknown_call")
@@ -172,7 +197,7 @@ class Webhook:
             state, first, steps = self.start(event)
             answer = _answer(first)
             created = CallRecord(event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id)
-            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "")
+            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "", flow=state.flow, node=state.node, action=_method(first))
         translated = self.translate(event)
         if translated is None:
             log.info("event %s for call %s ignored", event.name, event.reference_id)
@@ -186,7 +211,7 @@ class Webhook:
         answer = _answer(action)
         updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True, telesign_id=record.telesign_id or event.reference_id)
         ended = updated.status if state.ended and not record.state.ended else ""
-        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended)
+        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=_method(action))
 
     def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
         called, caller = str(event.data["to"]), str(event.data["from"])
@@ -364,3 +389,27 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.flows = flows
     return app
+
+
+# `ivrflow serve --workers N` passes its options to each worker process in this variable.
+SERVE_OPTIONS = "IVRFLOW_SERVE_OPTIONS"
+
+
+def app_from_options(options: dict[str, Any], store: Store | None = None) -> Starlette:
+    """The app `ivrflow serve` runs, from its options (flows, store, watch, duplicate_window,
+    dial_timeout); the Telesign credentials come from the environment."""
+    return create_app(
+        Path(options["flows"]),
+        store if store is not None else open_store(options["store"]),
+        credentials=Credentials.from_env(),
+        watch=float(options["watch"]),
+        duplicate_window=float(options["duplicate_window"]),
+        dial_timeout=float(options["dial_timeout"]),
+    )
+
+
+def app_from_env() -> Starlette:
+    """One worker's app, for uvicorn's `factory=True`: options from SERVE_OPTIONS."""
+    options: dict[str, Any] = json.loads(os.environ[SERVE_OPTIONS])
+    configure_logs(options["log_format"])
+    return app_from_options(options)

@@ -37,6 +37,7 @@ class Server:
     process: subprocess.Popen[str]
     api_key: str | None
     db: Path
+    log: Path  # what the server printed and logged
 
     def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
         body = raw if raw is not None else json.dumps(event).encode()
@@ -68,22 +69,26 @@ def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *,
     if telesign:
         env["TELESIGN_BASE_URL"] = telesign
     command = [sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Output goes to files: a server logs a line per event, and a pipe nobody reads would fill and stop it.
+    log = db.with_name(f"{db.name}.{port}.log")
+    with open(log, "w") as sink:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return Server(url, process, api_key, db)
+                return Server(url, process, api_key, db, log)
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
-    raise AssertionError(f"server did not start: {process.communicate()}")
+    raise AssertionError(f"server did not start: {log.read_text()}")
 
 
 def stop(server: Server) -> str:
-    """Stop the server; its log (stderr)."""
+    """Stop the server; what it printed and logged."""
     server.process.terminate()
-    return server.process.communicate(timeout=10)[1]
+    server.process.wait(timeout=10)
+    return server.log.read_text()
 
 
 def incoming(reference: str, to: str = SUPPORT_NUMBER) -> dict[str, object]:

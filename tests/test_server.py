@@ -101,7 +101,7 @@ def test_call_survives_sigkill_and_restart(tmp_path: Path) -> None:
     assert said(first.post(incoming("k1"))) == MENU
     assert said(first.post(spoken("k1", "3"))).startswith("We are open")
     first.process.send_signal(signal.SIGKILL)
-    first.process.communicate(timeout=10)
+    first.process.wait(timeout=10)
     second = start(db)
     try:
         assert said(second.post(spoken("k1"))) == MENU
