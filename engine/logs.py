@@ -2,8 +2,8 @@
 
 Every webhook event handled gives one line on the `ivrflow.events` logger with the call's
 reference id, flow, node, the event, what was done, the action answered, the HTTP status and the
-latency; other lines carry their message. A JSON line has `time` (UTC), `level`, `logger` and
-`message`, and the fields of the event.
+latency; other lines carry their message. A JSON line has `time` (UTC), `level`, `logger`, `pid`
+(which worker) and `message`, and the fields of the event.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,  # which worker
             "message": record.getMessage(),
         }
         fields = getattr(record, "fields", None)
