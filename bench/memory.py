@@ -20,9 +20,9 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from engine.interpreter import CallStarted, SpeakDone, heard, new_call, step  # noqa: E402
+from engine.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
 from engine.loader import load_flow  # noqa: E402
-from engine.stores import CallRecord, RedisStore, SqliteStore, Store  # noqa: E402
+from engine.stores import CallRecord, RedisStore, SqliteStore, Store, Update  # noqa: E402
 
 CALLS = 10_000
 FLOW = load_flow(ROOT / "flows" / "refill-reminder.yaml")
@@ -40,8 +40,15 @@ def fill(store: Store, calls: int = CALLS) -> int:
         steps += heard(state, SpeakDone("7"), action)
         record = CallRecord(f"CALL{n:08d}{'X' * 20}", after, last_event="e" * 64, last_answer='{"method": "speak"}', telesign_id=f"T{n:031d}")
         total += len(record.to_json().encode())
-        store.update(record.reference_id, lambda old, record=record, steps=steps: (record, steps, None))
+        store.update(record.reference_id, _put(record, steps))
     return total
+
+
+def _put(record: CallRecord, steps: list[Step]) -> Update[None]:
+    def change(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], None]:
+        return record, steps, None
+
+    return change
 
 
 def free_port() -> int:
