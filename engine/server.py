@@ -165,9 +165,7 @@ class Webhook:
             return None, Applied(400, "", "invalid"), _refuse(400, str(problem))
         digest = hashlib.sha256(body).hexdigest()
         try:
-            # A call we placed is known by our id, its `external_id`; Telesign's id finds it too.
-            key = event.external_id or await run_in_threadpool(self.store.find, event.reference_id) or event.reference_id
-            applied = await run_in_threadpool(self.store.update, key, lambda record: self.apply(record, event, digest, time.time()))
+            key, applied = await run_in_threadpool(self.locate_and_apply, event, digest)
             if await request.is_disconnected():
                 # The sender gave up before the answer was ready and will deliver the event again:
                 # remember that this answer never reached it, so that the redelivery gets it.
@@ -180,6 +178,12 @@ class Webhook:
         if applied.ended:
             self.metrics.calls_ended.labels(applied.ended).inc()
         return event, applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
+
+    def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
+        """In one trip to a worker thread: the call's key, and the event applied to it. A call we
+        placed is known by our id, its `external_id`; Telesign's id finds it too."""
+        key = event.external_id or self.store.find(event.reference_id) or event.reference_id
+        return key, self.store.update(key, lambda record: self.apply(record, event, digest, time.time()))
 
     def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, list[Step], Applied]:
         """Inside the call's transaction: the record to store, the transcript steps to add, and

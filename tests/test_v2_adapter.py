@@ -9,11 +9,11 @@ from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.lint import flow_files
 from engine.interpreter import CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer, new_call, step
+from engine.lint import flow_files
 from engine.loader import load_flow
 from engine.schema import validator
-from engine.telesign import BadEvent, action_json, parse_event
+from engine.telesign import BadEvent, action_json, looks_like_event, parse_event
 
 # Telesign's documented example bodies (Voice - Events; the speak_completed shape from its demo).
 INCOMING = b'{"event": "incoming_call", "reference_id": "2E5D1D2B-84A1-4E0C-9C1E-5D4A3E2B1C0F", "data": {"to": "15558675309", "from": "15555551212"}}'
@@ -70,3 +70,36 @@ def test_action_json_shapes() -> None:
     assert action_json(HangUp()) == {"method": "hangup", "params": {}}
     assert action_json(NoAction()) == {}
     assert json.dumps(action_json(Speak("Grüße", "de-DE", False)), ensure_ascii=False)
+
+
+_ODD = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.just(""), st.text(min_size=65, max_size=130), st.lists(st.integers(), max_size=1), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+_TEXT = st.text(min_size=1, max_size=4)
+_DATA = st.fixed_dictionaries({}, optional={key: _TEXT for key in ("to", "from", "status", "collected_digits", "other")})
+_NAMES = st.sampled_from(["incoming_call", "dial_completed", "speak_completed", "play_completed", "call_completed", "call_leg_completed"])
+_SHAPED = st.fixed_dictionaries({"event": _NAMES, "reference_id": _TEXT, "data": _DATA}, optional={"external_id": st.one_of(st.none(), _TEXT)})
+
+
+@st.composite
+def _events(draw: st.DrawFn) -> object:
+    """An event of the right shape (each field a string where one is wanted), then, mostly, one
+    field anywhere in it replaced by something odd or taken away."""
+    event: dict[str, object] = draw(_SHAPED)
+    change = draw(st.sampled_from(["none", "top", "data", "drop"]))
+    if change == "top":
+        event[draw(st.sampled_from(["event", "reference_id", "external_id", "data"]))] = draw(_ODD)
+    elif change == "data":
+        data = dict(event["data"])  # type: ignore[call-overload]
+        data[draw(st.sampled_from(["to", "from", "status", "collected_digits"]))] = draw(_ODD)
+        event["data"] = data
+    elif change == "drop":
+        event.pop(draw(st.sampled_from(["event", "reference_id", "data"])))
+    return event
+
+
+_EVENTS = st.one_of(_ODD, _events())
+
+
+@given(_EVENTS)
+def test_the_fast_event_check_agrees_with_the_schema(data: object) -> None:
+    """`looks_like_event` is schemas/v2-event.schema.json written out for speed: same verdict on anything."""
+    assert looks_like_event(data) == validator("v2-event").is_valid(data)
