@@ -26,6 +26,9 @@ bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/lint_speed.py
 	$(BIN)/python bench/lint_scale.py
+	$(BIN)/python bench/step_speed.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/webhook_load.py
 
 # Regenerate docs/rules.md from the rule catalog (a test fails when it is out of date).
 docs: $(BIN)/python

@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
             "Serve the flows in a folder as Telesign's voice webhook (POST /webhook), with the calls API (POST /calls, GET /calls, GET /calls/ID, GET /flows), "
             "a health check (GET /healthz) and Prometheus metrics (GET /metrics). With TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set, events must carry Telesign's "
             "signature, API requests the account's Basic or TSA credentials, and POST /calls dials through Telesign's /v2/voice at TELESIGN_BASE_URL. "
-            "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with."
+            "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with. --store redis:// and --workers scale out; see the README."
         ),
     )
     serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
@@ -271,7 +271,7 @@ def _store_argument(command: argparse.ArgumentParser) -> None:
         "--store",
         default=os.environ.get("IVRFLOW_STORE", DEFAULT_STORE),
         metavar="URL",
-        help=f"where calls are kept: sqlite:///PATH or memory:// (default: IVRFLOW_STORE, else {DEFAULT_STORE})",
+        help=f"where calls are kept: sqlite:///PATH, redis://HOST:PORT/DB[?ttl=SECONDS] or memory:// (default: IVRFLOW_STORE, else {DEFAULT_STORE})",
     )
 
 
