@@ -8,8 +8,6 @@ run).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +21,9 @@ sys.path.insert(0, str(ROOT))
 from engine.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
 from engine.loader import load_flow  # noqa: E402
 from engine.stores import CallRecord, RedisStore, SqliteStore, Store, Update  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from benchkit import free_port, redis_url  # noqa: E402
 
 CALLS = 10_000
 FLOW = load_flow(ROOT / "flows" / "refill-reminder.yaml")
@@ -49,12 +50,6 @@ def _put(record: CallRecord, steps: list[Step]) -> Update[None]:
         return record, steps, None
 
     return change
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def served_rss(store_url: str) -> int:
@@ -93,25 +88,15 @@ def main() -> None:
         idle, full = served_rss(f"sqlite:///{empty}"), served_rss(f"sqlite:///{db}")
         print(f"ivrflow serve RSS, SQLite: {idle / 2**20:.1f} MiB with no calls, {full / 2**20:.1f} MiB with {CALLS:,} active calls ({(full - idle) / CALLS:,.0f} bytes per call)")
 
-        binary = shutil.which("redis-server")
-        if binary is None:
-            print("Redis: redis-server is not installed; skipped")
-            return
-        port = free_port()
-        redis_server = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            url = f"redis://127.0.0.1:{port}/0"
+        with redis_url() as url:
+            if url is None:
+                return
             redis_store = RedisStore(url)
             before = int(redis_store.client.info("memory")["used_memory"])
             fill(redis_store)
             after = int(redis_store.client.info("memory")["used_memory"])
             print(f"Redis memory per active call (record, transcript, alias, indexes): {(after - before) / CALLS:,.0f} bytes")
             print(f"ivrflow serve RSS, Redis, {CALLS:,} active calls: {served_rss(url) / 2**20:.1f} MiB")
-        finally:
-            redis_server.terminate()
-            redis_server.wait(10)
-
 
 if __name__ == "__main__":
     main()

@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +25,12 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).parent))
+from benchkit import free_port, redis_url  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare_app.py"
 SCRIPT = ["3", "9", "1"]  # hours, the menu again, billing: six events a call
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def events(reference: str) -> list[bytes]:
@@ -121,21 +116,11 @@ def main() -> None:
         bare = measure("bare Starlette", [python, str(BARE), *workers], args.seconds, args.callers)
         sqlite = measure("ivrflow, SQLite", [python, "-m", "engine", "serve", "--store", f"sqlite:///{folder}/calls.db", "--log-format", "json", *workers], args.seconds, args.callers)
         print(f"ivrflow/bare with SQLite: {sqlite[0] / bare[0]:.2f} of the requests per second (target: at least 0.60), p99 {sqlite[1] / bare[1]:.2f} times (target: at most 3)")
-        binary = shutil.which("redis-server")
-        if binary is None:
-            print("Redis: redis-server is not installed; skipped")
-            return
-        port = free_port()
-        redis = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            store = f"redis://127.0.0.1:{port}/0"
+        with redis_url() as store:
+            if store is None:
+                return
             with_redis = measure("ivrflow, Redis", [python, "-m", "engine", "serve", "--store", store, "--log-format", "json", *workers], args.seconds, args.callers)
             print(f"ivrflow/bare with Redis: {with_redis[0] / bare[0]:.2f} of the requests per second, p99 {with_redis[1] / bare[1]:.2f} times")
-        finally:
-            redis.terminate()
-            redis.wait(10)
-
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -69,7 +70,8 @@ def check_all(server: Server, calls: dict[str, list[str | None]]) -> None:
         assert [{k: v for k, v in s.items() if k != "at"} for s in steps] == transcript(SUPPORT, keys, {"caller": CALLER}), reference
 
 
-def run_calls(server: Server, calls: dict[str, list[str | None]], seen: dict[str, int], during: threading.Event) -> None:
+def run_calls(server: Server, calls: dict[str, list[str | None]], seen: dict[str, int], fault: Callable[[], None]) -> None:
+    """Play all `calls` at once, 40 at a time; once 60 are under way, bring on the `fault`."""
     started = threading.Semaphore(0)
 
     def one(item: tuple[str, list[str | None]]) -> None:
@@ -78,9 +80,9 @@ def run_calls(server: Server, calls: dict[str, list[str | None]], seen: dict[str
 
     with ThreadPoolExecutor(40) as pool:
         done = [pool.submit(one, item) for item in calls.items()]
-        for _ in range(60):  # once calls are under way, the fault happens
+        for _ in range(60):
             started.acquire()
-        during.set()
+        fault()
         for future in done:
             future.result()
 
@@ -89,21 +91,16 @@ def test_a_worker_killed_under_load_loses_no_call_and_advances_none_twice(tmp_pa
     server = start(tmp_path / "calls.db", options=("--workers", "2"))
     calls = {f"K-{n}": SCRIPTS[n % len(SCRIPTS)] for n in range(240)}
     seen: dict[str, int] = {}
-    killing = threading.Event()
     killed: list[int] = []
 
-    def killer() -> None:
-        killing.wait(60)
+    def kill_a_worker() -> None:
         children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
         workers = [int(pid) for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
         os.kill(workers[-1], signal.SIGKILL)
         killed.append(workers[-1])
 
-    thread = threading.Thread(target=killer)
-    thread.start()
     try:
-        run_calls(server, calls, seen, killing)
-        thread.join()
+        run_calls(server, calls, seen, kill_a_worker)
         check_all(server, calls)
         children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
     finally:
@@ -117,21 +114,15 @@ def test_redis_restarting_under_load_gets_503s_and_corrupts_no_call(tmp_path: Pa
         server = start(tmp_path / "unused.db", options=("--store", redis_server.url))
         calls = {f"R-{n}": SCRIPTS[n % len(SCRIPTS)] for n in range(200)}
         seen: dict[str, int] = {}
-        restarting = threading.Event()
 
-        def restarter() -> None:
-            restarting.wait(60)
+        def restart_redis() -> None:
             redis_server.stop()
             time.sleep(1.0)  # an outage while calls are under way
-            health = httpx.get(f"{server.url}/healthz", timeout=10)
-            seen["healthz"] = health.status_code
+            seen["healthz"] = httpx.get(f"{server.url}/healthz", timeout=10).status_code
             redis_server.start()
 
-        thread = threading.Thread(target=restarter)
-        thread.start()
         try:
-            run_calls(server, calls, seen, restarting)
-            thread.join()
+            run_calls(server, calls, seen, restart_redis)
             check_all(server, calls)
         finally:
             stop(server)
