@@ -3,10 +3,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
-from redis_server import RedisServer, running_redis
+
+if TYPE_CHECKING:
+    from redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOWS = ROOT / "flows"
@@ -27,5 +30,7 @@ def _in_repo_root(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One redis-server for the session; each test that uses it starts from an empty database."""
+    from redis_server import running_redis  # here: it needs live_server, which needs this module
+
     with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server

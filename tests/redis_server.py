@@ -4,7 +4,6 @@ needs it fails, never skips, when it cannot be started."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,12 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from live_server import free_port
 
 
 @dataclass
@@ -56,7 +50,7 @@ class RedisServer:
 
 @contextmanager
 def running_redis(folder: Path, *, persistent: bool = False) -> Iterator[RedisServer]:
-    server = RedisServer(_free_port(), folder, persistent)
+    server = RedisServer(free_port(), folder, persistent)
     server.start()
     try:
         yield server

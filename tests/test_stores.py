@@ -215,9 +215,9 @@ def test_a_redis_call_is_kept_while_on_the_line_and_expires_after_it_ends(redis_
 
 
 def test_a_redis_store_that_is_down_is_unavailable(tmp_path: Path) -> None:
-    from redis_server import _free_port
+    from live_server import free_port
 
-    store = open_store(f"redis://127.0.0.1:{_free_port()}/0?ttl=60")
+    store = open_store(f"redis://127.0.0.1:{free_port()}/0?ttl=60")
     assert not store.healthy()
     with pytest.raises(StoreUnavailable, match="Redis store"):
         store.update("a", lambda old: (_record("a"), [], None))
