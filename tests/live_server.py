@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,14 +128,20 @@ def said(response: httpx.Response) -> str:
     return str(params["tts"]["message"]) if answered["method"] == "speak" else str(answered["method"])
 
 
-def call(server: Server, reference: str, first: dict[str, object], keys: list[str | None]) -> list[dict[str, object]]:
+Post = Callable[[dict[str, object]], dict[str, object]]  # deliver an event; the action answered
+
+
+def call(server: Server, reference: str, first: dict[str, object], keys: list[str | None], post: Post | None = None) -> list[dict[str, object]]:
     """Carry out a whole call as Telesign would: post `first`, then answer each `speak` with its
     `speak_completed` (the next of `keys` when it collects one; None: no key pressed), and a
     transfer with the agent answering and then hanging up. The transcript has the interpreter's
-    shape: say, press / no_input, dial, hangup."""
+    shape: say, press / no_input, dial, hangup. `post` delivers each event (default: to `server`,
+    once, its answer checked as an action)."""
+    if post is None:
+        post = lambda event: action(server.post(event))  # noqa: E731
     heard: list[dict[str, object]] = []
     presses = iter(keys)
-    answered = action(server.post(first))
+    answered = post(first)
     for _ in range(200):
         if answered.get("method") == "speak":
             params = answered["params"]
@@ -145,13 +152,13 @@ def call(server: Server, reference: str, first: dict[str, object], keys: list[st
                 key = next(presses, None)
                 heard.append({"press": key} if key is not None else {"no_input": True})
                 digits = key or ""
-            answered = action(server.post(spoken(reference, digits)))
+            answered = post(spoken(reference, digits))
         elif answered.get("method") == "dial":  # a transfer: the agent answers, and in the end hangs up
             params = answered["params"]
             assert isinstance(params, dict)
             heard.append({"dial": params["to"]})
-            assert action(server.post(dialled(reference, to=str(params["to"])))) == {}
-            answered = action(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {"to": params["to"]}}))
+            assert post(dialled(reference, to=str(params["to"]))) == {}
+            answered = post({"event": "call_leg_completed", "reference_id": reference, "data": {"to": params["to"]}})
         elif answered.get("method") == "hangup":
             heard.append({"hangup": True})
             return heard

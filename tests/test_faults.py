@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FLOWS
-from live_server import CALLER, Server, incoming, spoken, start, stop
+from live_server import CALLER, Server, call, incoming, start, stop
 from redis_server import running_redis
 
 from engine.interpreter import transcript
@@ -44,24 +44,7 @@ def deliver(server: Server, event: dict[str, object], seen: dict[str, int]) -> d
 
 
 def play(server: Server, reference: str, keys: list[str | None], seen: dict[str, int]) -> None:
-    presses = iter(keys)
-    answered = deliver(server, incoming(reference), seen)
-    for _ in range(50):
-        method = answered.get("method")
-        params = answered.get("params")
-        assert isinstance(params, dict) or method is None
-        if method == "speak":
-            assert isinstance(params, dict)
-            collect = "collect_digits" in params
-            answered = deliver(server, spoken(reference, (next(presses, None) or "") if collect else None), seen)
-        elif method == "dial":
-            assert isinstance(params, dict)
-            assert deliver(server, {"event": "dial_completed", "reference_id": reference, "data": {"to": params["to"], "from": CALLER, "status": "answered"}}, seen) == {}
-            answered = deliver(server, {"event": "call_leg_completed", "reference_id": reference, "data": {"to": params["to"]}}, seen)
-        else:
-            assert method == "hangup", answered
-            return
-    raise AssertionError("the call never ended")
+    call(server, reference, incoming(reference), keys, lambda event: deliver(server, event, seen))
 
 
 def check_all(server: Server, calls: dict[str, list[str | None]]) -> None:
