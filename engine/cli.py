@@ -156,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     call.add_argument("number", metavar="NUMBER", help="the number to call, with country code, like +15551234567")
     call.add_argument("--flow", required=True, metavar="NAME", help="the id of the flow to run (see GET /flows)")
-    call.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    _var_argument(call)
     call.add_argument("--caller-id", metavar="NUMBER", help="the number to call from (default: the flow's caller_id)")
     call.add_argument("--server", default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"), metavar="URL", help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)")
     call.add_argument("--auth", choices=["basic", "hmac"], default="hmac", help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials")
@@ -175,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--keys", metavar="KEYS", help="the keys to press, like 9_1 (default: ask in the terminal)")
     simulate.add_argument("--json", action="store_true", help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup")
     simulate.add_argument("--mode", choices=["live", "v1"], default="live", help="live: the interpreter, as `ivrflow serve` runs it (default); v1: the compiled Telesign v1 fields, as Telesign plays them")
-    simulate.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    _var_argument(simulate)
     simulate.add_argument("--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES")
     simulate.add_argument(
         "--server",
@@ -252,10 +252,14 @@ def _lines(path: str) -> list[str]:
 def _call_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
     command.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313")
-    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    _var_argument(command)
     command.add_argument("--callback-url", metavar="URL", help="where Telesign posts the call's status (default: IVRFLOW_PUBLIC_URL/callbacks/v1 when IVRFLOW_PUBLIC_URL is set)")
     command.add_argument("--external-id", metavar="ID", help="your own id for the call, returned in callbacks (`send` otherwise gives the id it records the call under)")
     command.add_argument("--originating-ip", help="the end user's IP address")
+
+
+def _var_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
 
 
 def _telesign_arguments(command: argparse.ArgumentParser) -> None:
@@ -300,8 +304,9 @@ def _print_problems(path: str, diagnostics: list[Diagnostic]) -> None:
         print(reporter.block(diagnostic) + "\n", file=sys.stderr)
 
 
-def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str]] | int:
-    """The flow and its v1 form fields for the command's options, or the exit code after saying why not."""
+def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str, str]] | int:
+    """The flow, its v1 form fields for the command's options and the call's variables, or the
+    exit code after saying why not."""
     flow = _flow(args)
     if isinstance(flow, int):
         return flow
@@ -315,7 +320,7 @@ def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str]] | int:
         _print_problems(flow.path, problems)
         print(f"{flow.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead.", file=sys.stderr)
         return EXIT_PROBLEMS
-    return flow, params
+    return flow, params, variables
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -326,7 +331,7 @@ def _send(args: argparse.Namespace) -> int:
     compiled = _compiled(args)
     if isinstance(compiled, int):
         return compiled
-    flow, params = compiled
+    flow, params, given = compiled
     store = _open_store(args)
     if store is None:
         return EXIT_USAGE
@@ -334,7 +339,7 @@ def _send(args: argparse.Namespace) -> int:
     # returns our id as external_id (unless the sender chose their own).
     call_id = uuid.uuid4().hex.upper()
     params.setdefault("external_id", call_id)
-    variables = {**flow.vars, **(_variables(args.var) or {}), "called": params["phone_number"], **({"caller": params["caller_id"]} if "caller_id" in params else {})}
+    variables = {**flow.vars, **given, "called": params["phone_number"], **({"caller": params["caller_id"]} if "caller_id" in params else {})}
     record = CallRecord(call_id, new_call(flow, variables), direction="outbound", v1=v1_call(flow, params))
     try:
         store.update(call_id, lambda old: (record, [], None))
@@ -457,7 +462,7 @@ def _compile(args: argparse.Namespace) -> int:
     compiled = _compiled(args)
     if isinstance(compiled, int):
         return compiled
-    _, params = compiled
+    _, params, _ = compiled
     if args.format == "json":
         print(json.dumps(params, indent=2, ensure_ascii=False))
     elif args.format == "form":

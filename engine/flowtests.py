@@ -20,7 +20,8 @@ from engine.lint import flow_files
 from engine.loader import check_file, display_path
 from engine.model import Flow
 from engine.schema import validator
-from engine.simulate import keys_text, parse_keys, v1
+from engine.simulate import keys_text, parse_keys, v1, v1_fields
+from engine.v1model import play
 from engine.v1plan import plan_v1
 from engine.yamlstrict import parse
 
@@ -108,12 +109,12 @@ def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
     plan, _ = plan_v1(flow)
     if plan is None:
         return []
+    fields = v1_fields(flow)  # once: each journey only plays them with other keys
+    if isinstance(fields, list):
+        reason = fields[0].message if fields else "another error"
+        return [Failure(flow.path, flow.id_span.line, flow.id_span.column, f"the flow fits v1 but does not compile for a sample call: {reason}")]
     for journey in walked.journeys:
-        played = v1(flow, journey.keys)
-        if isinstance(played, list):
-            reason = played[0].message if played else "another error"
-            return [Failure(flow.path, flow.id_span.line, flow.id_span.column, f"the flow fits v1 but does not compile for a sample call: {reason}")]
-        heard_v1 = list(played)
+        heard_v1 = list(play(fields, journey.keys))
         if heard_v1 != list(journey.steps):
             at = next((i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b), min(len(journey.steps), len(heard_v1)))
             live_step = journey.steps[at] if at < len(journey.steps) else "the end of the call"
@@ -206,7 +207,7 @@ def render_github(results: list[FlowResult], *, coverage: bool) -> str:
     lines = [f"::error file={f.file},line={f.line},col={f.column},title=ivrflow test::{escape(f.message)}" for r in results for f in r.failures]
     if coverage:
         lines += [f"::warning file={r.path},title=ivrflow coverage::{escape(coverage_line(r))}" for r in results if r.flow and (r.uncovered_nodes or r.uncovered_choices)]
-    return render_text(results, coverage=coverage) if not lines else "\n".join(lines) + "\n" + render_text(results, coverage=coverage)
+    return "".join(line + "\n" for line in lines) + render_text(results, coverage=coverage)
 
 
 def render_json(results: list[FlowResult], *, coverage: bool) -> str:

@@ -58,13 +58,17 @@ def live(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | 
     return walk(flow, keys, {**(variables or {}), "called": called, "caller": caller})
 
 
-def v1(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> Iterator[Step] | list[Diagnostic]:
-    """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
+def v1_fields(flow: Flow, variables: Mapping[str, str] | None = None) -> dict[str, str] | list[Diagnostic]:
+    """The v1 fields of a simulated call with `flow`, or the reasons the flow does not fit v1."""
     called, _ = call_numbers(flow)
     params, reasons = compile_v1(flow, CallOptions(to=called, variables=dict(variables or {})))
-    if params is None:
-        return reasons
-    return play(params, keys)
+    return reasons if params is None else params
+
+
+def v1(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> Iterator[Step] | list[Diagnostic]:
+    """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
+    fields = v1_fields(flow, variables)
+    return fields if isinstance(fields, list) else play(fields, keys)
 
 
 class ServerProblem(Exception):
