@@ -39,7 +39,7 @@ from engine.metrics import CONTENT_TYPE, Metrics
 from engine.model import Flow, digits_only
 from engine.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable, open_store
 from engine.telesign import BadEvent, Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
-from engine.v1calls import apply_report
+from engine.v1calls import Reported, apply_report
 
 # Events that only make sense for a call the engine already has.
 CALL_EVENTS = ("speak_completed", "play_completed", "dial_completed", "call_leg_completed")
@@ -289,8 +289,7 @@ class V1Callbacks:
         except BadEvent as problem:
             return "invalid", _refuse(400, str(problem))
         try:
-            key = await run_in_threadpool(self._key, report)
-            applied = await run_in_threadpool(self.store.update, key, lambda record: apply_report(record, report, time.time()))
+            applied = await run_in_threadpool(self.locate_and_apply, report)
         except StoreUnavailable as problem:
             log.error("v1 callback for call %s not applied: %s", report.reference_id, problem)
             return "store_unavailable", _refuse(503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"})
@@ -304,13 +303,15 @@ class V1Callbacks:
         log.info("v1 callback for call %s: status %d, %s", report.reference_id, report.code, applied.outcome)
         return applied.outcome, Response("{}", media_type="application/json")
 
-    def _key(self, report: V1Report) -> str:
-        """Our id of the call: its external_id when that is one of our v1 calls, else found by Telesign's id."""
-        if report.external_id:
-            record = self.store.get(report.external_id)
-            if record is not None and record.v1 is not None:
-                return report.external_id
-        return self.store.find(report.reference_id) or report.reference_id
+    def locate_and_apply(self, report: V1Report) -> Reported:
+        """In one trip to a worker thread, as for events: find the call (by its external_id when
+        that is one of our v1 calls, else by Telesign's id) and apply the report to it."""
+        ours = self.store.get(report.external_id) if report.external_id else None
+        if ours is not None and ours.v1 is not None:
+            key = ours.reference_id
+        else:
+            key = self.store.find(report.reference_id) or report.reference_id
+        return self.store.update(key, lambda record: apply_report(record, report, time.time()))
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:
