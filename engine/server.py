@@ -188,8 +188,10 @@ class Webhook:
     def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, list[Step], Applied]:
         """Inside the call's transaction: the record to store, the transcript steps to add, and
         what to answer."""
-        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window):
-            # The same event again: the same answer, and the call does not move.
+        # The same event again: the same answer, and the call does not move. A call starts once, so
+        # its incoming_call again is a redelivery however late (say, after the store was down
+        # when the first was applied, so that its answer never left).
+        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window or event.name == "incoming_call"):
             again = Applied(200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated")
             return (replace(record, delivered=True) if not record.delivered else None), [], again
         if record is None:

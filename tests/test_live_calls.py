@@ -225,3 +225,12 @@ def test_any_keys_sound_the_same_over_http_as_in_process(server: Server, flow_id
         flow, _, variables = OUTBOUND[flow_id]
         server.place_outbound(flow, reference, PATIENT, variables)
         assert call(server, reference, dialled(reference), keys) == transcript(flow, keys, variables)
+
+
+def test_an_incoming_call_delivered_again_however_late_gets_its_first_answer(server: Server) -> None:
+    """This server's duplicate window is 0: only the rule that a call starts once makes it a redelivery."""
+    reference = _reference()
+    first = action(server.post(incoming(reference)))
+    assert first["method"] == "speak"
+    assert action(server.post(incoming(reference))) == first  # not `{}`: its first answer may never have arrived
+    assert said(server.post(spoken(reference, "3"))).startswith("We are open")  # and the call did not move
