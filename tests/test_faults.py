@@ -94,7 +94,9 @@ def test_a_worker_killed_under_load_loses_no_call_and_advances_none_twice(tmp_pa
 
 def test_redis_restarting_under_load_gets_503s_and_corrupts_no_call(tmp_path: Path) -> None:
     with running_redis(tmp_path, persistent=True) as redis_server:
-        server = start(tmp_path / "unused.db", options=("--store", redis_server.url))
+        # A window longer than the outage, as the README advises: an event applied just before Redis
+        # went (answered 503) and delivered again after it is then still known for a redelivery.
+        server = start(tmp_path / "unused.db", options=("--store", redis_server.url, "--duplicate-window", "10"))
         calls = {f"R-{n}": SCRIPTS[n % len(SCRIPTS)] for n in range(200)}
         seen: dict[str, int] = {}
 
