@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -322,7 +323,10 @@ class RedisStore:
     got in between), so a call's events apply one at a time across hosts with no lock held by any
     process. A call's keys expire `ttl` seconds after it ends; until then they are kept."""
 
-    RETRIES = 50  # attempts at one update before the store counts as unavailable
+    # An update that keeps losing the race backs off for a random, growing pause (so that writers
+    # of one call spread out instead of colliding again in step) and gives up after `timeout`.
+    BACKOFF_FIRST = 0.0005
+    BACKOFF_MOST = 0.02
 
     def __init__(self, url: str, *, ttl: float = 7 * 24 * 3600, timeout: float = 3.0, prefix: str = "ivrflow:") -> None:
         import redis
@@ -330,6 +334,7 @@ class RedisStore:
         self._redis = redis
         self.url = url
         self.ttl = int(ttl)
+        self.timeout = timeout
         self.prefix = prefix
         self.client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
 
@@ -346,7 +351,11 @@ class RedisStore:
         key = self._key("call", reference_id)
 
         def attempt() -> T:
-            for _ in range(self.RETRIES):
+            deadline = time.monotonic() + self.timeout
+            pause = self.BACKOFF_FIRST
+            tries = 0
+            while True:
+                tries += 1
                 with self.client.pipeline() as pipe:
                     try:
                         pipe.watch(key)
@@ -360,8 +369,11 @@ class RedisStore:
                         pipe.execute()
                         return result
                     except self._redis.WatchError:
-                        continue  # another writer changed the call first: apply the change to its record
-            raise StoreUnavailable(f"Redis store {self.url}: call {reference_id} changed {self.RETRIES} times while one update was tried")
+                        pass  # another writer changed the call first: apply the change to its record
+                if time.monotonic() + pause > deadline:
+                    raise StoreUnavailable(f"Redis store {self.url}: call {reference_id} changed {tries} times while one update was tried")
+                time.sleep(random.uniform(0, pause))
+                pause = min(pause * 2, self.BACKOFF_MOST)
 
         return self._call(attempt)
 
