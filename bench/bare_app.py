@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the engine, for how it runs workers
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # this module, for the workers to import
+from engine.server import run_workers  # noqa: E402
 
 ACTION = {"method": "speak", "params": {"tts": {"message": "Thanks for calling.", "language": "en-US"}, "collect_digits": {"max": 1}}}
 
@@ -38,4 +44,4 @@ if __name__ == "__main__":
     if args.workers == 1:
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
     else:
-        uvicorn.run("bare_app:app", host="127.0.0.1", port=args.port, workers=args.workers, log_level="warning", app_dir=str(__import__("pathlib").Path(__file__).parent))
+        run_workers("bare_app:app", "127.0.0.1", args.port, args.workers)  # as `ivrflow serve --workers` runs them

@@ -488,7 +488,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from engine.logs import configure as configure_logs
-    from engine.server import SERVE_OPTIONS, app_from_options
+    from engine.server import app_from_options, serve_workers
 
     credentials = Credentials.from_env()
     if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):
@@ -521,10 +521,8 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers == 1:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
         return EXIT_OK
-    # Each worker process builds its own app from these options (uvicorn starts workers by import string).
-    store.close()
-    os.environ[SERVE_OPTIONS] = json.dumps(options)
-    uvicorn.run("engine.server:app_from_env", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning")
+    store.close()  # each worker opens its own
+    serve_workers(options, args.host, args.port, args.workers)
     return EXIT_OK
 
 

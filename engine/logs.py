@@ -49,6 +49,11 @@ def configure(style: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    # What no line shows, not worked out for every line (as the logging docs advise under
+    # "Optimization"): the caller's file and line, the thread's and the multiprocessing names.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logMultiprocessing = False
 
 
 def event_handled(**fields: object) -> None:

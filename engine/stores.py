@@ -18,7 +18,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -104,6 +104,11 @@ class Store(Protocol):
         returns, and give back its result. Raises StoreUnavailable, having changed nothing,
         when the store does not answer."""
 
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Updates inside the block may share one transaction, stored together when it ends (a
+        group commit); each still changes nothing if it raises. Raises StoreUnavailable, having
+        stored none of them, when the store does not answer."""
+
     def get(self, reference_id: str) -> CallRecord | None: ...
 
     def find(self, telesign_id: str) -> str | None:
@@ -148,6 +153,9 @@ class MemoryStore:
                     self._aliases[record.telesign_id] = reference_id
                 self._steps.setdefault(reference_id, []).extend(_timed(steps, record.updated))
             return result
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def get(self, reference_id: str) -> CallRecord | None:
         text = self._records.get(reference_id)
@@ -240,29 +248,51 @@ class SqliteStore:
         return self._transaction(write)
 
     def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `work` holding the write lock; commit, or roll back and re-raise. The threads of
-        this process take turns on a lock of their own first: waiting for SQLite's lock means
-        sleeping in its busy handler (1, 2, 5, ... 100 ms), which under load is most of the time."""
+        """Run `work` holding the write lock; commit, or roll back and re-raise. Inside batch(),
+        `work` runs in a savepoint of the batch's transaction instead."""
+        if getattr(self._local, "batch", False):
+            return self._savepoint(work)
+        with self.batch():
+            return work(self._connection())
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for the block, committed at its end. The threads of this process take
+        turns on a lock of their own first: waiting for SQLite's lock means sleeping in its busy
+        handler (1, 2, 5, ... 100 ms), which under load is most of the time."""
         if not self._writing.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable(f"SQLite store {self.path}: no turn to write within {self._busy_timeout:g} s")
         try:
-            return self._locked_transaction(work)
-        finally:
-            self._writing.release()
-
-    def _locked_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        try:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
+            self._local.batch = True
             try:
-                result = work(db)
+                yield
                 db.execute("COMMIT")
-                return result
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.batch = False
         except sqlite3.Error as error:  # locked past the busy timeout, disk full, file gone
+            raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
+        finally:
+            self._writing.release()
+
+    def _savepoint(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        db = self._connection()
+        try:
+            db.execute("SAVEPOINT one")
+            try:
+                result = work(db)
+            except BaseException:
+                db.execute("ROLLBACK TO one")
+                db.execute("RELEASE one")
+                raise
+            db.execute("RELEASE one")
+            return result
+        except sqlite3.Error as error:
             raise StoreUnavailable(f"SQLite store {self.path}: {error}") from None
 
     def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
@@ -376,6 +406,9 @@ class RedisStore:
                 pause = min(pause * 2, self.BACKOFF_MOST)
 
         return self._call(attempt)
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()  # each update is its own transaction
 
     def _write(self, pipe: Any, record: CallRecord, steps: list[Step]) -> None:
         ref = record.reference_id

@@ -61,6 +61,22 @@ def test_a_failing_change_stores_nothing(store: Store) -> None:
     assert store.get("a").state.tries == 1  # type: ignore[union-attr]
 
 
+def test_in_a_batch_a_failing_change_stores_nothing_and_the_others_are_kept(store: Store) -> None:
+    def boom(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], None]:
+        raise RuntimeError("boom")
+
+    with store.batch():
+        store.update("a", lambda old: (_record("a", 1), [{"press": "1"}], None))
+        store.update("b", lambda old: (_record("b", 1), [{"press": "2"}], None))
+        with pytest.raises(RuntimeError):
+            store.update("b", boom)
+        store.update("a", lambda old: (replace(old, state=replace(old.state, tries=2)) if old else None, [{"press": "3"}], None))
+    assert store.get("a").state.tries == 2  # type: ignore[union-attr]  # a change sees the one before it
+    assert [step["press"] for step in store.transcript("a")] == ["1", "3"]
+    assert store.get("b").state.tries == 1  # type: ignore[union-attr]  # b's first change kept, not its failed one
+    assert [step["press"] for step in store.transcript("b")] == ["2"]
+
+
 def _increment(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], int]:
     time.sleep(0.0002)  # widen the window between read and write, so interleaving would show
     current = old or _record("n")
@@ -111,6 +127,20 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert isinstance(absolute, SqliteStore) and (tmp_path / "abs.db").exists()
     with pytest.raises(ValueError, match="unknown store"):
         open_store("mysql://x")
+
+
+def test_a_sqlite_batch_stores_all_of_its_updates_or_none(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "calls.db")
+    with pytest.raises(KeyboardInterrupt), store.batch():
+        store.update("a", lambda old: (_record("a"), [], None))
+        raise KeyboardInterrupt  # the batch itself fails: not even a's update is stored
+    assert store.get("a") is None
+    with store.batch():
+        store.update("a", lambda old: (_record("a"), [], None))
+        with contextlib.closing(sqlite3.connect(tmp_path / "calls.db")) as other:  # not visible elsewhere before the commit
+            assert other.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+    assert store.get("a") is not None
+    store.close()
 
 
 def test_a_locked_sqlite_store_is_unavailable_and_changes_nothing(tmp_path: Path) -> None:
