@@ -258,8 +258,7 @@ class SqliteStore:
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
         """One transaction for the block, committed at its end. The threads of this process take
-        turns on a lock of their own first: waiting for SQLite's lock means sleeping in its busy
-        handler (1, 2, 5, ... 100 ms), which under load is most of the time."""
+        turns on a lock of their own first, so that only processes wait for SQLite's (_begin)."""
         if not self._writing.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable(f"SQLite store {self.path}: no turn to write within {self._busy_timeout:g} s")
         try:
@@ -294,7 +293,7 @@ class SqliteStore:
                     db.execute("BEGIN IMMEDIATE")
                     return
                 except sqlite3.OperationalError as error:
-                    if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() + pause > deadline:
+                    if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() + pause > deadline:
                         raise
                 time.sleep(pause)
                 pause = min(pause * 2, 0.002)

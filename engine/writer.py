@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 PATIENCE = 3.0
 MOST_PER_BATCH = 100
 
-Work = tuple[Callable[[], Any], "asyncio.Future[Any]", float]
+Work = tuple[Callable[[], Any], "asyncio.Future[Any]", float]  # what to run, for whom, queued when
+Done = tuple["asyncio.Future[Any]", Any, BaseException | None]  # for whom, the result or the error
 
 
 class Writer:
@@ -75,8 +76,8 @@ class Writer:
                 batch.append(more)
             self._settle(self._apply(batch))
 
-    def _apply(self, batch: list[Work]) -> list[tuple[asyncio.Future[Any], Any, BaseException | None]]:
-        done: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+    def _apply(self, batch: list[Work]) -> list[Done]:
+        done: list[Done] = []
         try:
             with self.store.batch():
                 for work, future, queued in batch:
@@ -95,9 +96,9 @@ class Writer:
         return done
 
     @staticmethod
-    def _settle(done: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    def _settle(done: list[Done]) -> None:
         """Hand each result to its event loop: one wake-up per loop for the whole batch."""
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        by_loop: dict[asyncio.AbstractEventLoop, list[Done]] = {}
         for item in done:
             by_loop.setdefault(item[0].get_loop(), []).append(item)
         for loop, items in by_loop.items():
@@ -107,7 +108,7 @@ class Writer:
                 pass
 
 
-def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+def _resolve(items: list[Done]) -> None:
     for future, result, error in items:
         if future.cancelled():
             continue
