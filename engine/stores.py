@@ -209,7 +209,7 @@ class SqliteStore:
         self._writing = threading.Lock()
         db = self._connection()
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("BEGIN IMMEDIATE")
+        self._begin(db)  # workers starting together take turns, as for any write
         db.execute("CREATE TABLE IF NOT EXISTS calls (reference_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated REAL NOT NULL)")
         columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
         for column, kind in (("flow", "TEXT NOT NULL DEFAULT ''"), ("status", "TEXT NOT NULL DEFAULT ''"), ("created", "REAL NOT NULL DEFAULT 0"), ("telesign_id", "TEXT")):
