@@ -32,4 +32,4 @@ bench: $(BIN)/python
 
 # Regenerate docs/rules.md from the rule catalog (a test fails when it is out of date).
 docs: $(BIN)/python
-	$(BIN)/python -m engine explain --all > docs/rules.md
+	$(BIN)/python -m ivrflow explain --all > docs/rules.md

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the engine, for how it runs workers
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))  # ivrflow, for how it runs workers
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this module, for the workers to import
-from engine.server import run_workers  # noqa: E402
+from ivrflow.server.app import run_workers  # noqa: E402
 
 ACTION = {"method": "speak", "params": {"tts": {"message": "Thanks for calling.", "language": "en-US"}, "collect_digits": {"max": 1}}}
 

@@ -43,7 +43,7 @@ def main() -> None:
             path = Path(folder) / f"flow-{i:04d}.yaml"
             path.write_text(flow_text(f"flow-{i:04d}", args.nodes, seed=i))
             files.append(str(path))
-        ours_cmd = [sys.executable, "-m", "engine", "lint", "--format", "json", folder]
+        ours_cmd = [sys.executable, "-m", "ivrflow", "lint", "--format", "json", folder]
         theirs_cmd = [baseline, "--schemafile", str(ROOT / "schemas" / "flow.schema.json"), *files]
         ours, theirs = [], []
         for _ in range(args.rounds):  # interleaved, so both see the same machine load

@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from engine.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
-from engine.loader import load_flow  # noqa: E402
-from engine.stores import CallRecord, RedisStore, SqliteStore, Store, Update  # noqa: E402
+sys.path.insert(0, str(ROOT / "engine"))
+from ivrflow.calls.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
+from ivrflow.language.loader import load_flow  # noqa: E402
+from ivrflow.stores import CallRecord, RedisStore, SqliteStore, Store, Update  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from benchkit import free_port, redis_url  # noqa: E402
@@ -55,7 +55,7 @@ def _put(record: CallRecord, steps: list[Step]) -> Update[None]:
 def served_rss(store_url: str) -> int:
     """Resident bytes of `ivrflow serve` on this store, after it has answered /metrics (which counts the active calls)."""
     port = free_port()
-    command = [sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", store_url, "--watch", "0"]
+    command = [sys.executable, "-m", "ivrflow", "serve", "--port", str(port), "--store", store_url, "--watch", "0"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

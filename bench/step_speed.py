@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
 from flowgen import flow_text  # noqa: E402
 
-from engine.interpreter import CallStarted, Event, Speak, SpeakDone, new_call, step  # noqa: E402
-from engine.loader import check_bytes  # noqa: E402
-from engine.model import Flow  # noqa: E402
+from ivrflow.calls.interpreter import CallStarted, Event, Speak, SpeakDone, new_call, step  # noqa: E402
+from ivrflow.language.loader import check_bytes  # noqa: E402
+from ivrflow.language.model import Flow  # noqa: E402
 
 STEPS = 200_000
 

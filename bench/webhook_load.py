@@ -114,12 +114,12 @@ def main() -> None:
     workers = ["--workers", str(args.workers)]
     with tempfile.TemporaryDirectory() as folder:
         bare = measure("bare Starlette", [python, str(BARE), *workers], args.seconds, args.callers)
-        sqlite = measure("ivrflow, SQLite", [python, "-m", "engine", "serve", "--store", f"sqlite:///{folder}/calls.db", "--log-format", "json", *workers], args.seconds, args.callers)
+        sqlite = measure("ivrflow, SQLite", [python, "-m", "ivrflow", "serve", "--store", f"sqlite:///{folder}/calls.db", "--log-format", "json", *workers], args.seconds, args.callers)
         print(f"ivrflow/bare with SQLite: {sqlite[0] / bare[0]:.2f} of the requests per second (target: at least 0.60), p99 {sqlite[1] / bare[1]:.2f} times (target: at most 3)")
         with redis_url() as store:
             if store is None:
                 return
-            with_redis = measure("ivrflow, Redis", [python, "-m", "engine", "serve", "--store", store, "--log-format", "json", *workers], args.seconds, args.callers)
+            with_redis = measure("ivrflow, Redis", [python, "-m", "ivrflow", "serve", "--store", store, "--log-format", "json", *workers], args.seconds, args.callers)
             print(f"ivrflow/bare with Redis: {with_redis[0] / bare[0]:.2f} of the requests per second, p99 {with_redis[1] / bare[1]:.2f} times")
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ documented shapes, statuses and error codes.
   `to_number_blocked_*`; 400 `invalid_phone_number`, `to_number_not_provided`,
   `caller_id_number_not_owned`, `caller_id_number_not_provided`, `unsupported_call_state`
   (any action but `dial` with no call to act on); 401 `credentials_not_provided`, `not_authorized`.
-  Then it plays the call against the engine's webhook with `engine.carrier` (signed events, the
+  Then it plays the call against the engine's webhook with `ivrflow.tools.carrier` (signed events, the
   phone at the other end as `phones` says), as Telesign's network would.
 
 Tests can script answers before the next success: "429", a 5xx status, "hang" (no answer, no call
@@ -48,10 +48,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telesign.rest import RestClient
 
-from engine.carrier import CarriedCall, Carrier, Phone
-from engine.schema import validator
-from engine.telesign import V1_STATUS_CODES, callback_signature
-from engine.v1model import hear
+from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
+from ivrflow.language.schema import validator
+from ivrflow.telesign import V1_STATUS_CODES, callback_signature
+from ivrflow.v1.playback import hear
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).
 INVALID = {"phone_number": 11000, "account_lifecycle_event": 11003, "callback_url": 11004, "message": 11009, "originating_ip": 11010, "message_type": 11017, "voice": 11018}

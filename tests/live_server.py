@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 from conftest import ROOT
 
-from engine.interpreter import new_call
-from engine.model import Flow
-from engine.schema import validator
-from engine.stores import CallRecord, SqliteStore
-from engine.telesign import callback_signature
+from ivrflow.calls.interpreter import new_call
+from ivrflow.language.model import Flow
+from ivrflow.language.schema import validator
+from ivrflow.stores import CallRecord, SqliteStore
+from ivrflow.telesign import callback_signature
 
 SUPPORT_NUMBER = "15558675309"
 CALLER = "15551230000"
@@ -69,7 +69,7 @@ def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *,
         env |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": api_key}
     if telesign:
         env["TELESIGN_BASE_URL"] = telesign
-    command = [sys.executable, "-m", "engine", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
+    command = [sys.executable, "-m", "ivrflow", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
     # Output goes to files: a server logs a line per event, and a pipe nobody reads would fill and stop it.
     log = db.with_name(f"{db.name}.{port}.log")
     with open(log, "w") as sink:

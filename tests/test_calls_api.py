@@ -28,11 +28,11 @@ from live_server import CUSTOMER_ID, Server, start, stop
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.rest import RestClient
 
-from engine.api import TELESIGN_REFUSALS
-from engine.carrier import CarriedCall, Carrier, Phone
-from engine.interpreter import transcript
-from engine.loader import load_flow
-from engine.telesign import DIAL_STATUSES, Credentials, TelesignError, basic_authorization, hmac_headers, send_dial
+from ivrflow.server.calls_api import TELESIGN_REFUSALS
+from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
+from ivrflow.calls.interpreter import transcript
+from ivrflow.language.loader import load_flow
+from ivrflow.telesign import DIAL_STATUSES, Credentials, TelesignError, basic_authorization, hmac_headers, send_dial
 
 KEY = base64.b64encode(b"calls-api-test-key-of-32-bytes!!").decode()
 PATIENT = "+15552010200"
@@ -389,7 +389,7 @@ def test_a_signed_request_is_accepted_once_and_its_nonce_refused_after(server: S
 
 def test_x_ts_date_may_stand_in_for_date(server: Server) -> None:
     """Telesign's sample signer: with x-ts-date, its line is signed and the Date line is empty."""
-    from engine.telesign import string_to_sign, tsa_signature
+    from ivrflow.telesign import string_to_sign, tsa_signature
 
     when, nonce = formatdate(usegmt=True), "5f0c1d5e-1111-4c2b-9a55-000000000001"
     signature = tsa_signature(KEY, string_to_sign("GET", "", "", nonce, "", "/flows", ts_date=when))
@@ -443,7 +443,7 @@ def test_metrics_count_events_calls_signatures_and_telesign_errors(fake: FakeTel
 
 def _ivrflow(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": KEY}
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "ivrflow", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_ivrflow_call_places_a_call_and_says_why_not(server: Server, fake: FakeTelesign) -> None:

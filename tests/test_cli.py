@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from engine.catalog import RULES, rules_markdown
-from engine.cli import main
+from ivrflow.language.catalog import RULES, rules_markdown
+from ivrflow.cli import main
 
 BAD = "tests/flows/bad/unknown-key.yaml"
 WARN_ONLY = "tests/flows/bad/unused-variable.yaml"
@@ -22,7 +22,7 @@ WARN_ONLY = "tests/flows/bad/unused-variable.yaml"
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real command, in a new process, as a user types it."""
     full_env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, check=False)
+    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, check=False)
 
 
 def test_bundled_flows_lint_clean_exit_0() -> None:

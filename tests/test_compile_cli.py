@@ -17,7 +17,7 @@ from conftest import ROOT
 
 
 def ivrflow(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
+    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})}, check=False)
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -69,7 +69,7 @@ def test_curl_command_places_exactly_the_compiled_request(server: str) -> None:
 
 def test_curl_without_credentials_prints_placeholders() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
-    result = subprocess.run([sys.executable, "-m", "engine", "compile", "flows/appointment-reminder.yaml", "--to", "15550100200", "--format", "curl"], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    result = subprocess.run([sys.executable, "-m", "ivrflow", "compile", "flows/appointment-reminder.yaml", "--to", "15550100200", "--format", "curl"], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     assert "YOUR_CUSTOMER_ID:YOUR_API_KEY" in result.stdout
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, FLOWS
 
-from engine.lint import flow_files, lint
-from engine.loader import Target
+from ivrflow.language.lint import flow_files, lint
+from ivrflow.language.loader import Target
 
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z0-9-]+)(?: (.*))?$", re.MULTILINE)
 
@@ -55,8 +55,8 @@ def test_bad_flow_gives_exactly_its_diagnostics(case: Path) -> None:
 
 
 def test_load_flow_refuses_a_flow_with_errors_naming_the_first() -> None:
-    from engine.errors import FlowError
-    from engine.loader import load_flow
+    from ivrflow.errors import FlowError
+    from ivrflow.language.loader import load_flow
 
     with pytest.raises(FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"):
         load_flow("tests/flows/bad/unknown-key.yaml")

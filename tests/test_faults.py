@@ -18,8 +18,8 @@ from conftest import FLOWS
 from live_server import CALLER, Server, call, incoming, start, stop
 from redis_server import running_redis
 
-from engine.interpreter import transcript
-from engine.loader import load_flow
+from ivrflow.calls.interpreter import transcript
+from ivrflow.language.loader import load_flow
 
 SUPPORT = load_flow(FLOWS / "support-menu.yaml")
 # No script presses the same key twice in a row: a repeat that close would be a redelivery.

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.loader import check_bytes
+from ivrflow.language.loader import check_bytes
 
 WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéü ", min_size=1, max_size=30).map(str.strip).filter(bool)
 

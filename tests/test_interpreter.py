@@ -8,10 +8,10 @@ from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
-from engine.loader import load_flow
-from engine.v1compile import CallOptions, compile_v1
-from engine.v1model import hear
+from ivrflow.calls.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
+from ivrflow.language.loader import load_flow
+from ivrflow.v1.compiler import CallOptions, compile_v1
+from ivrflow.v1.playback import hear
 
 REFILL = load_flow(FLOWS / "refill-reminder.yaml")
 SUPPORT = load_flow(FLOWS / "support-menu.yaml")

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_server import CALLER, Server, action, call, completed, dialled, incoming, said, spoken, start, stop
 
-from engine.interpreter import transcript
-from engine.loader import load_flow
+from ivrflow.calls.interpreter import transcript
+from ivrflow.language.loader import load_flow
 
 APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")
 OTP = load_flow(FLOWS / "otp-delivery.yaml")

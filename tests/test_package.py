@@ -7,14 +7,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-import engine
+import ivrflow
 from conftest import ROOT
 
 
 def test_public_api_is_sorted_and_importable() -> None:
-    assert engine.__all__ == sorted(engine.__all__)
-    for name in engine.__all__:
-        assert hasattr(engine, name), name
+    assert ivrflow.__all__ == sorted(ivrflow.__all__)
+    for name in ivrflow.__all__:
+        assert hasattr(ivrflow, name), name
 
 
 def test_wheel_carries_schemas_and_commands(tmp_path: Path) -> None:
@@ -27,7 +27,8 @@ def test_wheel_carries_schemas_and_commands(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = next(archive.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-        schema = archive.read("engine/schemas/flow.schema.json")
+        schema = archive.read("ivrflow/schemas/flow.schema.json")
     assert schema == (ROOT / "schemas" / "flow.schema.json").read_bytes()
-    assert {"engine/__main__.py", "engine/cli.py", "engine/py.typed"} <= names
-    assert "ivrflow = engine.cli:main" in entry_points
+    assert {"ivrflow/__main__.py", "ivrflow/cli/__init__.py", "ivrflow/py.typed"} <= names
+    assert not any(n.startswith("engine/") for n in names)
+    assert "ivrflow = ivrflow.cli:main" in entry_points

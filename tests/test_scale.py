@@ -16,9 +16,9 @@ from conftest import FLOWS
 from live_server import CALLER, Server, action, call, incoming, spoken, start, stop
 from redis_server import RedisServer
 
-from engine.interpreter import transcript
-from engine.loader import load_flow
-from engine.stores import RedisStore
+from ivrflow.calls.interpreter import transcript
+from ivrflow.language.loader import load_flow
+from ivrflow.stores import RedisStore
 
 SUPPORT = load_flow(FLOWS / "support-menu.yaml")
 SCRIPTS = [["1"], ["3", "2"], [None, "9", "1"], ["7", None, None], ["9", "9", "3", "1"], ["3", "3"]]

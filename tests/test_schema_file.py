@@ -8,8 +8,8 @@ from typing import Any
 import jsonschema
 from conftest import FLOWS
 
-from engine.lint import flow_files
-from engine.schema import load_schema
+from ivrflow.language.lint import flow_files
+from ivrflow.language.schema import load_schema
 
 MODELINE = "# yaml-language-server: $schema=../schemas/flow.schema.json"
 
@@ -65,8 +65,8 @@ def test_fast_node_dispatch_reports_exactly_what_the_full_schema_reports() -> No
     example flow that must give the very errors the whole schema file gives."""
     from conftest import EXAMPLES
 
-    from engine.schema import flow_errors, validator
-    from engine.yamlstrict import parse
+    from ivrflow.language.schema import flow_errors, validator
+    from ivrflow.language.yamlstrict import parse
 
     documents = [parse(p.read_text(errors="replace")) for p in sorted(EXAMPLES.rglob("*.yaml")) + sorted(flow_files([FLOWS]))]
     documents.append(parse("flow: x\nnodes:\n  a: 5\n  b: {type: nope}\n  c: {}\n  d: {type: prompt, digit: 12, extra: 1}\n"))

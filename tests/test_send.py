@@ -14,9 +14,9 @@ from conftest import FLOWS, ROOT
 from fake_telesign import FakeTelesign, running
 from telesign.voice import VoiceClient
 
-from engine.loader import load_flow
-from engine.telesign import Credentials, Sending, TelesignError, send_v1
-from engine.v1compile import CallOptions, compile_v1
+from ivrflow.language.loader import load_flow
+from ivrflow.telesign import Credentials, Sending, TelesignError, send_v1
+from ivrflow.v1.compiler import CallOptions, compile_v1
 
 CUSTOMER = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
 KEY = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
@@ -45,7 +45,7 @@ def _params() -> dict[str, str]:
 
 def send(*args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TELESIGN_CUSTOMER_ID": CUSTOMER, "TELESIGN_API_KEY": key}
-    return subprocess.run([sys.executable, "-m", "engine", "send", *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    return subprocess.run([sys.executable, "-m", "ivrflow", "send", *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
 
 
 @pytest.mark.parametrize("auth", ["basic", "hmac"])
@@ -95,7 +95,7 @@ def test_a_server_that_never_answers_is_a_clear_timeout(fake: FakeTelesign) -> N
 
 def test_missing_credentials_exit_2() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
-    result = subprocess.run([sys.executable, "-m", "engine", "send", "flows/appointment-reminder.yaml", "--to", "15550100200"], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    result = subprocess.run([sys.executable, "-m", "ivrflow", "send", "flows/appointment-reminder.yaml", "--to", "15550100200"], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     assert result.returncode == 2 and "TELESIGN_API_KEY" in result.stderr
 
 

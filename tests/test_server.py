@@ -112,7 +112,7 @@ def test_call_survives_sigkill_and_restart(tmp_path: Path) -> None:
 
 def test_refuses_to_listen_beyond_loopback_without_a_key() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
-    result = subprocess.run([sys.executable, "-m", "engine", "serve", "--host", "0.0.0.0", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--host", "0.0.0.0", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2
     assert "TELESIGN_API_KEY" in result.stderr and "--insecure" in result.stderr
 
@@ -121,7 +121,7 @@ def test_refuses_half_the_credentials() -> None:
     """An API key without its customer id could check signatures but not the calls API's
     credentials, nor dial: say so rather than serve half-checked."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | {"TELESIGN_API_KEY": KEY}
-    result = subprocess.run([sys.executable, "-m", "engine", "serve", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 2 and "set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY" in result.stderr
 
 

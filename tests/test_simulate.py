@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from live_server import Server, start, stop
 
-from engine.flowtests import FlowResult, live_matches_v1, check_flow
-from engine.journeys import Journey, journeys_path, walk_all
-from engine.loader import check_bytes, load_flow
-from engine.simulate import live, over_http, parse_keys, v1
-from engine.v1plan import plan_v1
+from ivrflow.tools.flowtests import FlowResult, live_matches_v1, check_flow
+from ivrflow.tools.journeys import Journey, journeys_path, walk_all
+from ivrflow.language.loader import check_bytes, load_flow
+from ivrflow.tools.simulate import live, over_http, parse_keys, v1
+from ivrflow.language.v1plan import plan_v1
 
 APPOINTMENT_MENU = "Hello, this is Riverside Clinic with a reminder of your appointment tomorrow at 9 in the morning. Press 1 to confirm, press 2 to cancel, or press 9 to hear this message again."
 SUPPORT_MENU = "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
@@ -33,7 +33,7 @@ SUPPORT_MENU = "Thanks for calling Acme support. For billing, press 1. For techn
 
 def ivrflow(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "GITHUB_"))}
-    return subprocess.run([sys.executable, "-m", "engine", *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=60)
+    return subprocess.run([sys.executable, "-m", "ivrflow", *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=60)
 
 
 # --- ivrflow simulate: the bundled flows, literally -------------------------------------------------

@@ -16,8 +16,8 @@ import pytest
 import redis
 from redis_server import RedisServer
 
-from engine.interpreter import CallState, Step
-from engine.stores import CallRecord, MemoryStore, RedisStore, SqliteStore, Store, StoreUnavailable, open_store
+from ivrflow.calls.interpreter import CallState, Step
+from ivrflow.stores import CallRecord, MemoryStore, RedisStore, SqliteStore, Store, StoreUnavailable, open_store
 
 
 @pytest.fixture(params=["sqlite", "memory", "redis"])

@@ -25,12 +25,12 @@ from live_server import CUSTOMER_ID, Server, start, stop
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.voice import VoiceClient
 
-from engine.interpreter import new_call
-from engine.loader import load_flow
-from engine.stores import CallRecord, MemoryStore, SqliteStore, Store
-from engine.telesign import V1_STATUS_CODES, Credentials, Sending, V1Report, basic_authorization, callback_signature, parse_v1_report, v1_status
-from engine.v1calls import V1Call, apply_report, outcomes, outcomes_text, v1_call
-from engine.v1compile import CallOptions, compile_v1
+from ivrflow.calls.interpreter import new_call
+from ivrflow.language.loader import load_flow
+from ivrflow.stores import CallRecord, MemoryStore, SqliteStore, Store
+from ivrflow.telesign import V1_STATUS_CODES, Credentials, Sending, V1Report, basic_authorization, callback_signature, parse_v1_report, v1_status
+from ivrflow.v1.outcomes import V1Call, apply_report, outcomes, outcomes_text, v1_call
+from ivrflow.v1.compiler import CallOptions, compile_v1
 
 KEY = base64.b64encode(b"v1-outcomes-test-key-of-32-bytes").decode()
 BASIC = {"Authorization": basic_authorization(CUSTOMER_ID, KEY)}
@@ -52,7 +52,7 @@ CASES = {
 
 
 def _fake() -> FakeTelesign:
-    from engine.carrier import Phone
+    from ivrflow.tools.carrier import Phone
 
     fake = FakeTelesign(CUSTOMER_ID, KEY)
     fake.phones = {
@@ -84,7 +84,7 @@ def ivrflow(server: Server, fake: FakeTelesign, *args: str, env: dict[str, str] 
     """Run the `ivrflow` command line with the server's store and the fake as Telesign."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))}
     base |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": KEY, "TELESIGN_BASE_URL": fake.url, "IVRFLOW_STORE": f"sqlite:///{server.db}"}
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True, text=True, cwd=ROOT, env=base | (env or {}), check=False, timeout=60)
+    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, cwd=ROOT, env=base | (env or {}), check=False, timeout=60)
 
 
 def send(server: Server, fake: FakeTelesign, number: str, *options: str) -> tuple[str, str]:
@@ -314,7 +314,7 @@ def test_public_url_sets_the_callback_url(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVRFLOW_")} | {"IVRFLOW_PUBLIC_URL": "https://ivr.example.com/"}
 
     def compiled(*options: str) -> dict[str, str]:
-        result = subprocess.run([sys.executable, "-m", "engine", "compile", "flows/appointment-reminder.yaml", "--to", "15552020100", *options], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+        result = subprocess.run([sys.executable, "-m", "ivrflow", "compile", "flows/appointment-reminder.yaml", "--to", "15552020100", *options], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
         fields: dict[str, str] = json.loads(result.stdout)
         return fields
 

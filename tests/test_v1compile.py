@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import FLOWS
 
-from engine.loader import check_bytes, load_flow
-from engine.model import Flow
-from engine.v1compile import CallOptions, compile_v1
+from ivrflow.language.loader import check_bytes, load_flow
+from ivrflow.language.model import Flow
+from ivrflow.v1.compiler import CallOptions, compile_v1
 
 
 def _flow(text: str) -> Flow:

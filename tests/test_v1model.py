@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from conftest import FLOWS
 
-from engine.loader import load_flow
-from engine.v1compile import CallOptions, compile_v1
-from engine.v1model import hear
+from ivrflow.language.loader import load_flow
+from ivrflow.v1.compiler import CallOptions, compile_v1
+from ivrflow.v1.playback import hear
 
 
 def _params(name: str) -> dict[str, str]:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import writer as writer_module
-from engine.interpreter import CallState, Step
-from engine.server import _TcpConfig
-from engine.stores import CallRecord, SqliteStore, StoreUnavailable
-from engine.writer import Writer
+from ivrflow.server import writer as writer_module
+from ivrflow.calls.interpreter import CallState, Step
+from ivrflow.server.app import _TcpConfig
+from ivrflow.stores import CallRecord, SqliteStore, StoreUnavailable
+from ivrflow.server.writer import Writer
 
 
 def _record(reference_id: str, tries: int = 0) -> CallRecord:
@@ -124,7 +124,7 @@ def test_an_update_that_waited_too_long_is_refused_unapplied(store: SqliteStore,
 def test_the_workers_socket_turns_nagle_off_on_each_connection() -> None:
     """`serve --workers` shares one listening socket; each accepted connection must have
     TCP_NODELAY, or every kept-alive answer waits 40 ms for the client's delayed ACK."""
-    config = _TcpConfig("engine.server:app_from_env", host="127.0.0.1", port=0, workers=2)
+    config = _TcpConfig("ivrflow.server.app:app_from_env", host="127.0.0.1", port=0, workers=2)
     listener = config.bind_socket()
     nodelay: list[int] = []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.yamlstrict import parse
+from ivrflow.language.yamlstrict import parse
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,303 @@
+"""The live interpreter: `step(flow, state, event) -> (state, action)`, pure, no I/O.
+
+Telesign v2 answers each call event with exactly one action, so every node that says something
+is one `Speak` and the next move happens on the following `speak_completed`. Events and actions
+here are Telesign-neutral; the adapter turns them into and from Telesign's JSON.
+
+Live defaults equal v1's fixed behaviour (flow-language.md), so that a v1-compilable flow sounds
+the same run either way: a prompt gives two chances, a menu one (`attempts`), a repeat three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from ivrflow.language.model import DEFAULT_TIMEOUT, PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+
+# --- events (what happened on the call) ---
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted:
+    """The call is connected and the flow should begin (incoming call, or an answered dial)."""
+
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpeakDone:
+    """What was said has been said; `digits` holds the keys pressed, if keys were collected."""
+
+    digits: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DialDone:
+    """A dialled leg was answered or failed: the callee of an outbound call (the flow starts when
+    answered), or the far end of a transfer."""
+
+    answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LegEnded:
+    """One leg of a bridged call hung up while the other stays on the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over (the caller hung up, or Telesign reports it completed)."""
+
+
+Event = CallStarted | SpeakDone | DialDone | LegEnded | CallEnded
+
+# --- actions (what the engine asks Telesign to do next) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Speak:
+    text: str
+    language: str
+    collect: bool  # collect one key while and after speaking
+    timeout: float | None = None  # when collecting: seconds to wait for the key (the menu's `timeout`)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    to: str
+    caller_id: str
+    max_call_duration: int | None = None
+    send_dtmf: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class NoAction:
+    """Nothing to do: the call has ended, or the event changes nothing."""
+
+
+Action = Speak | Transfer | HangUp | NoAction
+
+# What the call is waiting for after the last action.
+Waiting = Literal["start", "key", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
+# How an ended call ended: the flow ran to its end; the callee of an outbound call never answered;
+# the caller hung up mid-flow; the call was put through to the flow's `dial` (and that leg ended);
+# nobody answered the transfer; Telesign refused to place the call (set by the calls API). A v1
+# call's outcome comes from Telesign's status reports instead, which can also say the line was busy.
+Outcome = Literal["", "completed", "no_answer", "caller_hung_up", "transferred", "transfer_failed", "failed", "busy"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallState:
+    """Everything the engine remembers about one call between events: small and serialisable."""
+
+    flow: str
+    version: str
+    node: str = ""
+    waiting: Waiting = "start"
+    tries: int = 0  # failed tries at the current prompt or menu
+    repeats: Mapping[str, int] = field(default_factory=dict)  # menu → times repeated
+    variables: Mapping[str, str] = field(default_factory=dict)
+    outcome: Outcome = ""  # set when the call ends
+
+    @property
+    def ended(self) -> bool:
+        return self.waiting == "ended"
+
+
+def new_call(flow: Flow, variables: Mapping[str, str] | None = None) -> CallState:
+    """A call that has not started yet. An outbound call carries its variables from the moment it
+    is placed, and starts when its `DialDone` reports the callee answered."""
+    return CallState(flow=flow.id, version=flow.version, variables=dict(variables or {}))
+
+
+def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]:
+    """The call's next state and the one action that answers `event`."""
+    if state.ended:
+        return state, NoAction()
+    if isinstance(event, CallEnded):
+        return _end(state, _OUTCOME_OF_HANGING_UP.get(state.waiting, "caller_hung_up")), NoAction()
+    if isinstance(event, CallStarted):
+        if state.waiting != "start":
+            return state, NoAction()  # a second start changes nothing
+        return _start(flow, state, event.variables)
+    if isinstance(event, DialDone):
+        return _after_dial(flow, state, event.answered)
+    if isinstance(event, LegEnded):
+        # The transferred-to party hung up: the flow has nothing more to say to the caller.
+        return _hang_up(state, "transferred") if state.waiting == "transfer" else (state, NoAction())
+    return _after_speak(flow, state, event.digits[:1])
+
+
+# What a call_completed means, by what the call was waiting for when it came.
+_OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {"start": "no_answer", "transfer": "transferred", "last-words": "completed"}
+
+
+def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[CallState, Action]:
+    started = replace(state, variables={**flow.vars, **state.variables, **variables})
+    return _enter(flow, started, flow.start)
+
+
+def _after_dial(flow: Flow, state: CallState, answered: bool) -> tuple[CallState, Action]:
+    if state.waiting == "start":  # an outbound call: the callee answered, or it never connected
+        return _start(flow, state, {}) if answered else _hang_up(state, "no_answer")
+    if state.waiting == "transfer" and not answered:  # the transfer failed: nobody to talk to
+        return _hang_up(state, "transfer_failed")
+    return state, NoAction()  # a transfer that connected, or a dial result the call is not waiting for
+
+
+def _say(state: CallState, text: str) -> str:
+    values = state.variables
+    return VARIABLE.sub(lambda m: values.get(m.group(1), ""), text)
+
+
+def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | None = None, **changes: object) -> tuple[CallState, Action]:
+    """Say `text`; when `ask` names the prompt or menu, collect one key for it."""
+    after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
+    if ask is None:
+        return after, Speak(_say(state, text), flow.language, False)
+    timeout = ask.timeout if isinstance(ask, Menu) else DEFAULT_TIMEOUT
+    return after, Speak(_say(state, text), flow.language, True, timeout)
+
+
+def _end(state: CallState, outcome: Outcome) -> CallState:
+    return replace(state, waiting="ended", outcome=outcome)
+
+
+def _hang_up(state: CallState, outcome: Outcome = "completed") -> tuple[CallState, Action]:
+    return _end(state, outcome), HangUp()
+
+
+def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, Action]:
+    """Arrive at node `name` (None: the call ends) and say or do what it says."""
+    if name is None:
+        return _hang_up(state)
+    node: Node = flow.nodes[name]
+    if isinstance(node, (Prompt, Menu)):
+        return _speak(flow, state, node.message, ask=node, waiting="key", node=name, tries=0)
+    if isinstance(node, Message):
+        return _speak_run(flow, state, node)
+    if isinstance(node, Hangup):
+        if node.message:
+            return _speak(flow, state, node.message, waiting="last-words", node=name)
+        return _hang_up(replace(state, node=name))
+    if isinstance(node, Dial):
+        caller_id = node.caller_id or flow.caller_id or "{{ caller }}"
+        action = Transfer(_say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf)
+        return replace(state, node=name, waiting="transfer"), action
+    raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
+
+
+def _speak_run(flow: Flow, state: CallState, first: Message) -> tuple[CallState, Action]:
+    """A straight run of messages is one spoken text, last words included when the run ends the
+    call; the next event moves on from the run's last node."""
+    run = message_run(flow, first.name)
+    assert run.last is not None  # the run starts at a message
+    waiting: Waiting = "spoken" if run.leads_to is not None else "last-words"
+    return _speak(flow, state, " ".join(run.texts), waiting=waiting, node=run.last.name)
+
+
+def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Action]:
+    if state.waiting == "start":
+        return state, NoAction()  # an outbound call that has not been answered has said nothing yet
+    node = flow.nodes.get(state.node)
+    if state.waiting == "spoken" and isinstance(node, Message):
+        return _enter(flow, state, node.next)
+    if state.waiting == "last-words" or node is None:
+        return _hang_up(state)
+    if state.waiting in ("reprompt", "repeat") and isinstance(node, Menu):
+        return _speak(flow, state, node.message, ask=node, waiting="key")
+    if state.waiting == "key" and isinstance(node, Prompt):
+        if key == node.digit:
+            return _enter(flow, state, node.next)
+        if state.tries + 1 < PROMPT_CHANCES:
+            return _speak(flow, state, node.message, ask=node, waiting="key", tries=state.tries + 1)
+        return _enter(flow, state, node.on_fail)
+    if state.waiting == "key" and isinstance(node, Menu):
+        return _choose(flow, state, node, key)
+    return state, NoAction()  # an event the call is not waiting for (a late or repeated delivery)
+
+
+def _choose(flow: Flow, state: CallState, menu: Menu, key: str) -> tuple[CallState, Action]:
+    target = menu.choices.get(key) if key else None
+    if target is not None:
+        chosen = flow.nodes[target]
+        if not isinstance(chosen, Repeat):
+            return _enter(flow, state, target)
+        done = state.repeats.get(menu.name, 0)
+        if done >= chosen.max:
+            return _hang_up(state)
+        repeats = {**state.repeats, menu.name: done + 1}
+        if chosen.message:
+            return _speak(flow, state, chosen.message, waiting="repeat", repeats=repeats)
+        return _speak(flow, state, menu.message, ask=menu, waiting="key", repeats=repeats)
+    tries = state.tries + 1
+    if tries >= menu.attempts:
+        return _enter(flow, replace(state, tries=tries), menu.on_fail)
+    sorry = menu.invalid if key else menu.no_input
+    if sorry:
+        return _speak(flow, state, sorry, waiting="reprompt", tries=tries)
+    return _speak(flow, state, menu.message, ask=menu, waiting="key", tries=tries)
+
+
+MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; stop there
+
+Step = dict[str, object]
+
+
+def heard(before: CallState, event: Event, action: Action) -> list[Step]:
+    """What the caller did and heard in one step, as transcript steps: `{"press": key}` or
+    `{"no_input": True}` when `event` answers a question, then `{"say": text}`, `{"dial": number}`
+    or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both
+    made of these, so the two can be compared step for step."""
+    steps: list[Step] = []
+    if isinstance(event, SpeakDone) and before.waiting == "key":
+        key = event.digits[:1]
+        steps.append({"press": key} if key else {"no_input": True})
+    if isinstance(action, Speak):
+        steps.append({"say": action.text})
+    elif isinstance(action, Transfer):
+        steps.append({"dial": action.to})
+    elif isinstance(action, HangUp):
+        steps.append({"hangup": True})
+    return steps
+
+
+def walk(
+    flow: Flow,
+    keys: Iterable[str | None],
+    variables: Mapping[str, str] | None = None,
+    on_step: Callable[[CallState, Event, CallState], None] | None = None,
+) -> Iterator[Step]:
+    """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
+    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
+    only when a question has been asked, after its steps are given, so that `keys` can be a
+    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
+    every step (for coverage)."""
+    presses = iter(keys)
+    state = new_call(flow)
+    events: list[Event] = [CallStarted(variables or {})]
+    for _ in range(MAX_STEPS):
+        if not events:
+            return
+        event = events.pop(0)
+        state_before = state
+        state, action = step(flow, state, event)
+        if on_step is not None:
+            on_step(state_before, event, state)
+        yield from heard(state_before, event, action)
+        if isinstance(action, Speak):
+            events.append(SpeakDone((next(presses, None) or "") if action.collect else ""))
+        elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
+            events += [DialDone(True), LegEnded()]
+
+
+def transcript(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:
+    """What a caller hears and does when pressing `keys` (see `walk`)."""
+    return list(walk(flow, keys, variables))

@@ -1,0 +1,293 @@
+"""Every rule the linter can report, with the words that explain it to a flow author.
+
+This table is the one source for rule ids, default severities and rule documentation:
+docs/rules.md, `ivrflow explain RULE` and the SARIF rule help are all generated from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+# Where docs/ is published, for links in SARIF and JSON output. Set IVRFLOW_DOCS_URL to your
+# copy (say, your fork's docs folder on GitHub) so that code-scanning links open there.
+DOCS_URL = os.environ.get("IVRFLOW_DOCS_URL", "https://github.com/ivrflow/ivrflow/blob/main/docs/")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    severity: Literal["error", "warning", "info"]
+    group: Literal["YAML", "Shape", "Meaning", "Project", "Telesign v1"]
+    title: str
+    catches: str
+    why: str
+    fix: str
+    example: str = ""
+
+    @property
+    def doc_anchor(self) -> str:
+        return f"rules.md#{self.id}"
+
+    @property
+    def help_uri(self) -> str:
+        return DOCS_URL + self.doc_anchor
+
+
+_RULES = [
+    Rule(
+        "yaml-syntax", "error", "YAML",
+        "The file is not valid YAML",
+        "A missing colon, a tab used for indenting, an unclosed quote, two documents in one file, "
+        "or a YAML feature flows do not use (tags such as `!foo`, merge keys `<<`).",
+        "The engine cannot read the flow at all, so no caller would hear anything.",
+        "Look at the line shown and the line above it. Indent with spaces, put a space after each "
+        "colon, and put quotes around text that contains `: ` or starts with a special character.",
+        'message: Press 1: to confirm      # bad: a second ": " inside the text\n'
+        'message: "Press 1: to confirm"    # good',
+    ),
+    Rule(
+        "duplicate-key", "error", "YAML",
+        "A key is written twice in the same place",
+        "The same key twice in one node, or the same choice digit twice in one menu.",
+        "Plain YAML keeps only the last one without a word, so the caller would hear something "
+        "other than what the first line says. ivrflow refuses the file instead and names both lines.",
+        "Delete one of the two lines, or merge what they say.",
+        'choices:\n  "1": confirmed\n  "1": cancelled   # bad: which one should key 1 do?',
+    ),
+    Rule(
+        "not-a-flow", "error", "Shape",
+        "The file is not a flow",
+        "An empty file, or a file whose top level is a list or a single value instead of `key: value` lines.",
+        "A flow starts with `flow:` and `nodes:`; anything else cannot be run.",
+        "Start from one of the bundled flows in `flows/` and change it.",
+    ),
+    Rule(
+        "unknown-key", "error", "Shape",
+        "A key that the flow language does not have",
+        "A misspelt key (`nxet` for `next`), or a key that belongs to another node type.",
+        "An unknown key is ignored by nothing and understood by nobody: a misspelt `next` would "
+        "silently end the call.",
+        "Use the suggested spelling, or remove the key. Each node type's keys are listed in docs/flows.md.",
+        "gate:\n  type: prompt\n  nxet: menu     # bad\n  next: menu     # good",
+    ),
+    Rule(
+        "missing-key", "error", "Shape",
+        "A key that must be there is missing",
+        "A node without `type`, a `prompt` without `digit`, a menu without `choices`, a flow without `nodes`.",
+        "Without it the engine cannot know what to say or where to go.",
+        "Add the key named in the message. The hint says what it is for.",
+    ),
+    Rule(
+        "wrong-type", "error", "Shape",
+        "A value of the wrong kind",
+        "Text where a number is needed (`timeout: five`), a number where text is needed, a list where "
+        "one value is expected.",
+        "The engine would not know how long to wait, or what to say.",
+        "Write the kind of value the message asks for. If you meant text that looks like a number "
+        "(`1.10`, `007`), put it in quotes.",
+        'timeout: five   # bad\ntimeout: 5      # good',
+    ),
+    Rule(
+        "invalid-value", "error", "Shape",
+        "A value that is not one of the allowed ones",
+        "A node `type`, `message_type` or `lifecycle_event` that does not exist, a number out of its "
+        "range (`attempts: 0`), an empty message, or a name with characters that are not allowed.",
+        "Telesign and the engine accept only these values; anything else fails when the call is placed.",
+        "Pick one of the values listed in the hint.",
+        "type: select_digit    # bad\ntype: select_digits   # good",
+    ),
+    Rule(
+        "bad-digit", "error", "Shape",
+        "A key the caller presses that is not a single digit",
+        "A menu choice or a prompt `digit` that is not one of 0 to 9, such as `10`, `*` or `one`.",
+        "A phone keypad sends one digit at a time; a choice of `10` can never be pressed.",
+        "Use one digit from 0 to 9. Quotes are optional: `1:` and `\"1\":` mean the same.",
+    ),
+    Rule(
+        "phone-number", "error", "Shape",
+        "A phone number Telesign will not accept",
+        "A number with spaces, dashes or brackets, without its country code, or not 8 to 15 digits long.",
+        "Telesign rejects the call, or dials somebody else.",
+        "Write the country code and the number as digits only, optionally with a leading `+`: "
+        "`+15554441313` or `15554441313`.",
+        'caller_id: "(555) 444-1313"   # bad\ncaller_id: "15554441313"       # good',
+    ),
+    Rule(
+        "unknown-language", "error", "Shape",
+        "A language Telesign has no voice for",
+        "A `language` that is not one of Telesign's 26 text-to-speech languages, such as `en` or `english`.",
+        "Telesign refuses the call (v1 error 11018 \"invalid voice\") instead of reading the message.",
+        "Use a language tag from the list in the hint, such as `en-US`, `en-GB`, `es-MX` or `fr-FR`.",
+    ),
+    Rule(
+        "message-too-long", "error", "Meaning",
+        "A message longer than Telesign speaks",
+        "A message over 1600 characters, counted after `{{ variables }}` are filled in with their defaults.",
+        "Telesign refuses a longer message; callers also stop listening long before that.",
+        "Shorten the message or split it into several `tts_message` nodes.",
+    ),
+    Rule(
+        "unknown-target", "error", "Meaning",
+        "A `next`, `on_fail` or menu choice that names a node that does not exist",
+        "A misspelt node name, or a node that was renamed or deleted.",
+        "The caller would reach a dead end and the call would fail.",
+        "Use the suggested node name, or add the missing node under `nodes:`.",
+        "next: mnu    # bad: there is no node `mnu`\nnext: menu   # good",
+    ),
+    Rule(
+        "unknown-start", "error", "Meaning",
+        "`start` names a node that does not exist",
+        "A misspelt `start`, or a start node that was renamed.",
+        "The call could not begin.",
+        "Use the suggested node name, or remove `start` to begin with the first node listed.",
+    ),
+    Rule(
+        "unreachable-node", "warning", "Meaning",
+        "A node that no caller can ever reach",
+        "A node that no `start`, `next`, `on_fail` or menu choice leads to.",
+        "It is usually a sign of a missing choice or a typo in a target: a message you wrote that "
+        "nobody will hear.",
+        "Point a choice or a `next` at it, or delete it.",
+    ),
+    Rule(
+        "endless-loop", "error", "Meaning",
+        "Messages that lead to each other forever",
+        "`tts_message` nodes whose `next` keys form a circle with no menu, prompt or hangup in it.",
+        "The caller could never leave: the same messages would play until the call hits Telesign's "
+        "four-hour limit, at your cost.",
+        "Let one of the messages end the call (remove its `next`) or lead to a menu or a hangup.",
+    ),
+    Rule(
+        "repeat-outside-menu", "error", "Meaning",
+        "A `repeat` node that is not a menu choice",
+        "A `repeat` node reached through `start`, `next` or `on_fail`, or not reached by any menu choice.",
+        "A `repeat` replays the menu whose key the caller pressed; reached any other way, there is no "
+        "menu to replay.",
+        "Make the `repeat` node the target of a menu choice, such as `\"9\": again`.",
+    ),
+    Rule(
+        "too-many-keys", "error", "Meaning",
+        "A menu with more than 10 keys",
+        "A `select_digits` menu with more than 10 choices in all, its repeat key included.",
+        "A keypad has ten digits, and Telesign accepts at most ten.",
+        "Split the menu in two: put the rarer choices behind an \"other options\" key.",
+    ),
+    Rule(
+        "menu-key-not-handled", "error", "Meaning",
+        "The menu message names a key that is not a choice",
+        "The message says \"press 3\" (or \"3 for\", \"3 to\") but the menu has no choice `\"3\"`.",
+        "The caller does as told and hears \"that is not one of the choices\", or is hung up on.",
+        "Add the missing choice, or change the message.",
+        'message: "Press 1 to confirm or 3 to cancel."\nchoices:\n  "1": confirmed\n  "2": cancelled   # bad: the caller is told 3',
+    ),
+    Rule(
+        "menu-key-not-mentioned", "warning", "Meaning",
+        "A menu choice the message never mentions",
+        "A choice digit that the menu message does not name (\"press 2\", \"2 to\", \"2 for\").",
+        "Callers cannot guess a key nobody told them about.",
+        "Name every key in the message, or remove the choice. Checked for English messages only.",
+    ),
+    Rule(
+        "prompt-digit-mismatch", "error", "Meaning",
+        "A prompt that says a different digit than it waits for",
+        "A `prompt` whose message says \"press 7\" while its `digit` is `5` (an error), or whose message "
+        "names no digit at all (a warning).",
+        "The caller presses the key they were told and is hung up on.",
+        "Make the message and `digit` agree.",
+        'message: "Press 7 to hear your code."\ndigit: 5     # bad\ndigit: 7     # good',
+    ),
+    Rule(
+        "undeclared-variable", "error", "Meaning",
+        "A `{{ variable }}` that is not declared",
+        "A name in `{{ }}` that is not under `vars:` and is not a built-in (`caller`, `called`).",
+        "Found now, at lint time, instead of when a real caller hears a blank.",
+        "Declare it under `vars:` with a default value, or fix the spelling.",
+        "vars:\n  drug: your prescription\n...\nmessage: \"Your {{ durg }} is ready\"   # bad",
+    ),
+    Rule(
+        "variable-syntax", "error", "Meaning",
+        "A `{{ }}` that is not a variable name",
+        "Braces that are not closed, or a name with spaces or punctuation (`{{ first name }}`).",
+        "The caller would hear the braces read out.",
+        "Write `{{ name }}` with a name of letters, digits and underscores.",
+    ),
+    Rule(
+        "unused-variable", "warning", "Meaning",
+        "A variable that no message uses",
+        "A name under `vars:` that no `{{ }}` in the flow refers to.",
+        "Often a sign of a typo in a message, where the intended variable is never filled in.",
+        "Use it in a message, or remove it from `vars:`.",
+    ),
+    Rule(
+        "duplicate-flow-id", "error", "Project",
+        "Two flow files with the same `flow` id",
+        "The same `flow:` value in two files checked together.",
+        "Calls and reports name flows by id; two flows with one id cannot be told apart.",
+        "Give each flow its own id; the file name is a good choice.",
+    ),
+    Rule(
+        "duplicate-number", "error", "Project",
+        "One inbound number listed by two flows",
+        "The same phone number under `numbers:` in two flow files checked together.",
+        "An incoming call to that number could start either flow.",
+        "Keep each number in exactly one flow.",
+    ),
+    Rule(
+        "v1-live-only", "error", "Telesign v1",
+        "Something only the live engine can do (with `--target v1`)",
+        "A `dial` node, or a tuning key (`timeout`, `attempts` other than 1, `no_input`, `invalid`, "
+        "`on_fail`, a repeat `max` other than 3) whose behaviour Telesign's one-request v1 call does not offer.",
+        "A v1 call is one request with fixed behaviour; it cannot transfer a call or wait longer.",
+        "Remove the key to get v1's fixed behaviour, or run the flow live with `ivrflow serve`.",
+    ),
+    Rule(
+        "v1-shape", "error", "Telesign v1",
+        "A flow shape one v1 request cannot express (with `--target v1`)",
+        "More than one menu, a prompt that is not the first node, a message before the menu, a choice "
+        "that leads to another menu, two repeat keys, or a choice with nothing to say.",
+        "Telesign's v1 call is one level deep: an optional prompt, one menu or message, and one "
+        "message per choice, after which the call ends.",
+        "Simplify the flow to that shape, or run it live with `ivrflow serve`.",
+    ),
+]
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+
+def rules_markdown() -> str:
+    """docs/rules.md, generated so the docs can never disagree with the linter."""
+    lines = [
+        "# Lint rules",
+        "",
+        "<!-- Generated from engine/ivrflow/language/catalog.py by `ivrflow explain --all > docs/rules.md`. Edit the catalog, not this file. -->",
+        "",
+        "Every problem `ivrflow lint` reports names one of these rules. Errors make `ivrflow lint` fail;",
+        "warnings do not, unless you pass `--strict`. `ivrflow explain RULE` prints a rule's section.",
+        "",
+    ]
+    for group in ("YAML", "Shape", "Meaning", "Project", "Telesign v1"):
+        lines.append(f"- **{group}**: " + ", ".join(f"[`{r.id}`](#{r.id})" for r in _RULES if r.group == group))
+    lines.append("")
+    for rule in _RULES:
+        lines.append(rule_markdown(rule))
+    return "\n".join(lines)
+
+
+def rule_markdown(rule: Rule) -> str:
+    parts = [
+        f"## {rule.id}",
+        "",
+        f"**{rule.title}** ({rule.severity}).",
+        "",
+        f"**What it catches.** {rule.catches}",
+        "",
+        f"**Why it matters to a caller.** {rule.why}",
+        "",
+        f"**How to fix it.** {rule.fix}",
+        "",
+    ]
+    if rule.example:
+        parts += ["```yaml", rule.example, "```", ""]
+    return "\n".join(parts)

@@ -1,0 +1,79 @@
+"""What the linter says about a flow: one Diagnostic per problem, with where, what and how to fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from ivrflow.language.catalog import RULES
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: dict[Severity, int] = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A region of a file, 1-based, end column exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem: `file:line:col: severity rule message`, plus a hint that says what to write."""
+
+    rule: str
+    span: Span
+    message: str
+    hint: str = ""
+    severity: Severity | None = None  # None: the rule's default severity from the catalog
+    file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"diagnostic for unknown rule {self.rule!r}")
+        if self.severity is None:
+            object.__setattr__(self, "severity", RULES[self.rule].severity)
+
+    @property
+    def level(self) -> Severity:
+        assert self.severity is not None  # set in __post_init__
+        return self.severity
+
+    def __str__(self) -> str:
+        """One line, as in logs: `file:line:col: severity rule message`."""
+        return f"{self.file}:{self.span.line}:{self.span.column}: {self.level} {self.rule} {self.message}"
+
+    def in_file(self, file: str) -> Diagnostic:
+        return replace(self, file=file)
+
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.file, self.span.line, self.span.column, SEVERITY_ORDER[self.level], self.rule)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The closest valid spelling of `word`, if one is close enough to be a likely typo."""
+    options = list(choices)
+    folded = {choice.casefold(): choice for choice in options}
+    if word.casefold() in folded:
+        return folded[word.casefold()]
+    matches = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def suggestion(word: str, choices: Iterable[str]) -> str:
+    """`did you mean `x`? ` or an empty string, ready to start a hint."""
+    match = did_you_mean(word, choices)
+    return f"did you mean `{match}`? " if match else ""
+
+
+def count(diagnostics: Iterable[Diagnostic]) -> dict[Severity, int]:
+    totals: dict[Severity, int] = {"error": 0, "warning": 0, "info": 0}
+    for diagnostic in diagnostics:
+        totals[diagnostic.level] += 1
+    return totals

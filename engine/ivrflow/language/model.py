@@ -1,0 +1,292 @@
+"""The flow model: an immutable, typed picture of one flow file, built once by the loader.
+
+Everything downstream (semantic rules, the v1 compiler, the interpreter, the simulator) reads
+this model and never the YAML. Each node remembers where it and each of its keys were written,
+so that any later check can still point at a line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ivrflow.language.diagnostics import Span
+from ivrflow.language.yamlstrict import SourceMap
+
+# Live defaults that equal Telesign v1's fixed behaviour (flow-language.md), except TIMEOUT:
+# v1 does not document how long it waits for a key, so 5 s is the engine's own choice.
+DEFAULT_TIMEOUT = 5.0
+DEFAULT_ATTEMPTS = 1
+DEFAULT_REPEAT_MAX = 3
+PROMPT_CHANCES = 2
+BUILTIN_VARS = ("called", "caller")
+
+VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+BRACES = re.compile(r"\{\{.*?(?:\}\}|$)|\}\}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    """Fields every node has: its name, its type, and where it and its keys were written."""
+
+    name: str
+    type: str
+    span: Span
+    key_spans: Mapping[str, Span]
+    value_spans: Mapping[str, Span]
+
+    def key_span(self, key: str) -> Span:
+        """Where `key` of this node was written; the node's own line when the key is absent."""
+        return self.key_spans.get(key, self.span)
+
+    def value_span(self, key: str) -> Span:
+        """Where the value of `key` was written; the node's own line when the key is absent."""
+        return self.value_spans.get(key, self.span)
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        """The nodes this node can lead to, as (key, target) pairs, such as ("next", "menu")."""
+        return iter(())
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """Everything this node can say, as (key, text) pairs."""
+        return iter(())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prompt(Node):
+    message: str
+    digit: str
+    next: str
+    on_fail: str | None = None
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        yield "next", self.next
+        if self.on_fail:
+            yield "on_fail", self.on_fail
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        yield "message", self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Menu(Node):
+    """A `select_digits` node."""
+
+    message: str
+    choices: Mapping[str, str]
+    timeout: float = DEFAULT_TIMEOUT
+    attempts: int = DEFAULT_ATTEMPTS
+    no_input: str | None = None
+    invalid: str | None = None
+    on_fail: str | None = None
+    choice_spans: Mapping[str, Span] = field(default_factory=dict)  # the digits
+    target_spans: Mapping[str, Span] = field(default_factory=dict)  # the node names they lead to
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        for digit, target in self.choices.items():
+            yield digit, target
+        if self.on_fail:
+            yield "on_fail", self.on_fail
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        yield "message", self.message
+        if self.no_input:
+            yield "no_input", self.no_input
+        if self.invalid:
+            yield "invalid", self.invalid
+
+    def choice_span(self, digit: str) -> Span:
+        return self.choice_spans.get(digit, self.key_span("choices"))
+
+    def target_span(self, digit: str) -> Span:
+        return self.target_spans.get(digit, self.key_span("choices"))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Repeat(Node):
+    message: str | None = None
+    max: int = DEFAULT_REPEAT_MAX
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        if self.message:
+            yield "message", self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message(Node):
+    """A `tts_message` node."""
+
+    message: str
+    next: str | None = None
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        if self.next:
+            yield "next", self.next
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        yield "message", self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dial(Node):
+    to: str
+    caller_id: str | None = None
+    max_call_duration: int | None = None
+    send_dtmf: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hangup(Node):
+    message: str | None = None
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        if self.message:
+            yield "message", self.message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flow:
+    """One flow file, checked and ready to run."""
+
+    id: str
+    path: str
+    version: str  # content hash of the file: a call keeps the version it started with
+    language: str
+    message_type: str
+    nodes: Mapping[str, Node]
+    start: str
+    description: str = ""
+    lifecycle_event: str | None = None
+    caller_id: str | None = None
+    numbers: tuple[str, ...] = ()
+    vars: Mapping[str, str] = field(default_factory=dict)
+    start_span: Span | None = None
+    var_spans: Mapping[str, Span] = field(default_factory=dict)
+    number_spans: tuple[Span, ...] = ()
+    id_span: Span = Span(1, 1, 1, 2)
+
+    @property
+    def start_node(self) -> Node:
+        return self.nodes[self.start]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRun:
+    """A straight run of `tts_message` nodes, heard as one text (flow-language.md), with the last
+    words of a `hangup` that closes it."""
+
+    texts: tuple[str, ...]
+    last: Message | Hangup | None  # the last node of the run; None when the first is no message
+    leads_to: Node | None  # the node the run goes on to; None when the call ends after it
+    broken: bool = False  # it runs into a missing node or into itself (lint reports both)
+
+
+def message_run(flow: Flow, name: str) -> MessageRun:
+    """The run of messages starting at node `name`. The live interpreter speaks it as one text
+    and the v1 compiler sends it as one message: one definition keeps the two the same."""
+    texts: list[str] = []
+    last: Message | Hangup | None = None
+    seen: set[str] = set()
+    current: str | None = name
+    while current is not None:
+        node = flow.nodes.get(current)
+        if node is None or current in seen:
+            return MessageRun(tuple(texts), last, None, broken=True)
+        seen.add(current)
+        if isinstance(node, Hangup):
+            return MessageRun((*texts, node.message) if node.message else tuple(texts), node, None)
+        if not isinstance(node, Message):
+            return MessageRun(tuple(texts), last, node)
+        texts.append(node.message)
+        last, current = node, node.next
+    return MessageRun(tuple(texts), last, None)
+
+
+def digits_only(number: str) -> str:
+    """A phone number as Telesign wants it: digits only, country code first."""
+    return number.lstrip("+")
+
+
+def _as_text(value: Any, typed: str | None) -> str:
+    """A value as the text that was typed: `digit: 5` and `digit: "5"` are both "5"."""
+    return typed if typed is not None and not isinstance(value, str) else str(value)
+
+
+def _text(data: dict[str, Any], key: str, source: SourceMap, path: tuple[str | int, ...]) -> str | None:
+    if data.get(key) is None:
+        return None
+    return _as_text(data[key], source.typed.get((*path, key)))
+
+
+def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
+    path = ("nodes", name)
+    common: dict[str, Any] = {
+        "name": name,
+        "type": data["type"],
+        "span": source.key(path),
+        "key_spans": MappingProxyType({key: source.key((*path, key)) for key in data}),
+        "value_spans": MappingProxyType({key: source.value((*path, key)) for key in data}),
+    }
+
+    def text(key: str) -> str | None:
+        return _text(data, key, source, path)
+
+    kind = data["type"]
+    if kind == "prompt":
+        return Prompt(**common, message=data["message"], digit=text("digit") or "", next=data["next"], on_fail=data.get("on_fail"))
+    if kind == "select_digits":
+        choices = dict(data["choices"])
+        return Menu(
+            **common,
+            message=data["message"],
+            choices=MappingProxyType(choices),
+            choice_spans=MappingProxyType({digit: source.key((*path, "choices", digit)) for digit in choices}),
+            target_spans=MappingProxyType({digit: source.value((*path, "choices", digit)) for digit in choices}),
+            timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
+            attempts=int(data.get("attempts", DEFAULT_ATTEMPTS)),
+            no_input=data.get("no_input"),
+            invalid=data.get("invalid"),
+            on_fail=data.get("on_fail"),
+        )
+    if kind == "repeat":
+        return Repeat(**common, message=data.get("message"), max=int(data.get("max", DEFAULT_REPEAT_MAX)))
+    if kind == "tts_message":
+        return Message(**common, message=data["message"], next=data.get("next"))
+    if kind == "dial":
+        duration = data.get("max_call_duration")
+        return Dial(
+            **common,
+            to=text("to") or "",
+            caller_id=text("caller_id"),
+            max_call_duration=int(duration) if duration is not None else None,
+            send_dtmf=text("send_dtmf"),
+        )
+    return Hangup(**common, message=data.get("message"))
+
+
+def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: str) -> Flow:
+    """The model of a flow whose data has passed the schema."""
+    nodes = {name: _build_node(name, node, source) for name, node in data["nodes"].items()}
+    numbers = tuple(_as_text(n, source.typed.get(("numbers", i))) for i, n in enumerate(data.get("numbers", [])))
+    variables = {name: _text(data["vars"], name, source, ("vars",)) or "" for name in data.get("vars", {})}
+    return Flow(
+        id=data["flow"],
+        path=path,
+        version=version,
+        description=data.get("description", ""),
+        language=data.get("language", "en-US"),
+        message_type=data.get("message_type", "ARN"),
+        lifecycle_event=data.get("lifecycle_event"),
+        caller_id=_text(data, "caller_id", source, ()),
+        numbers=numbers,
+        vars=MappingProxyType(variables),
+        nodes=MappingProxyType(nodes),
+        start=data.get("start") or next(iter(nodes)),
+        start_span=source.values.get(("start",)),
+        var_spans=MappingProxyType({name: source.key(("vars", name)) for name in variables}),
+        number_spans=tuple(source.value(("numbers", i)) for i in range(len(numbers))),
+        id_span=source.value(("flow",)),
+    )

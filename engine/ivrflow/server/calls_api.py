@@ -1,0 +1,379 @@
+"""The management API: start outbound calls and see what happened on them.
+
+POST /calls places a call (a `dial` to Telesign's /v2/voice); GET /calls/{reference_id} shows one
+call with its timed transcript (a v1 call: Telesign's report and the choice made); GET /calls lists
+recent calls; GET /flows lists the flows served; GET /flows/{flow}/outcomes sums up how a flow's
+calls went.
+Requests authenticate as Telesign's own API does (Basic, or a `TSA` signature with a fresh date
+and a nonce used once), so a Telesign customer's credentials and SDK work unchanged. Every error
+has one shape: {"ResponseStatus": {"ErrorCode", "Message", "Errors": [{"FieldName", "Message"}]}}.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ivrflow.language.diagnostics import suggestion
+from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.server.metrics import Metrics
+from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
+from ivrflow.stores import STATUSES, CallRecord, Store, StoreUnavailable, failed, lookup, placed
+from ivrflow.telesign import DATE_TOLERANCE, Credentials, Sending, TelesignError, check_request, dial_params, send_dial
+from ivrflow.v1.outcomes import outcomes
+from ivrflow.language.v1plan import plan_v1
+
+log = logging.getLogger("ivrflow")
+
+MAX_BODY = 64 * 1024
+MAX_VALUE = 500  # characters in one call variable: longer is not something to read to a caller
+NUMBER = re.compile(r"\+?[1-9][0-9]{7,14}")  # E.164: country code first, at most 15 digits
+CALL_FIELDS = ("flow", "to", "caller_id", "vars")
+LIST_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class ApiError(Exception):
+    """An answer in the error shape. The first field error, if any, gives the ErrorCode."""
+
+    status: int
+    code: str
+    message: str
+    errors: list[FieldError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # such as the reference_id of a call that failed
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of_fields(cls, status: int, errors: list[FieldError]) -> ApiError:
+        first = errors[0]
+        return cls(status, first.code, f"{first.field}: {first.message}", errors)
+
+    def response(self) -> JSONResponse:
+        body = {
+            **self.extra,
+            "ResponseStatus": {
+                "ErrorCode": self.code,
+                "Message": self.message,
+                "Errors": [{"ErrorCode": e.code, "FieldName": e.field, "Message": e.message} for e in self.errors],
+            },
+        }
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+# What a refusal of Telesign's means for the caller of POST /calls: HTTP status, ErrorCode, and
+# the field it is about (when it is about one).
+TELESIGN_REFUSALS: dict[str, tuple[int, str, str]] = {
+    "invalid_phone_number": (400, "INVALID_PHONENUMBER_FORMAT", "to"),
+    "to_number_not_provided": (400, "PARAMETER_REQUIRED", "to"),
+    "caller_id_number_not_owned": (400, "PARAMETER_INVALID", "caller_id"),
+    "caller_id_number_not_provided": (400, "PARAMETER_REQUIRED", "caller_id"),
+    "premium_to_number_rejected": (403, "FORBIDDEN", "to"),
+    "to_number_blocked_by_country": (403, "FORBIDDEN", "to"),
+    "to_number_blocked_by_customer": (403, "FORBIDDEN", "to"),
+    "to_number_blocked_by_telesign": (403, "FORBIDDEN", "to"),
+    # The server's own credentials or requests are wrong: nothing the caller can change.
+    "credentials_not_provided": (502, "TELESIGN_AUTH_FAILED", ""),
+    "not_authorized": (502, "TELESIGN_AUTH_FAILED", ""),
+    "unsupported_call_state": (502, "TELESIGN_ERROR", ""),
+    "rate_limit_exceeded": (503, "TELESIGN_RATE_LIMITED", ""),
+    "unreachable": (502, "TELESIGN_UNAVAILABLE", ""),
+    "timeout": (504, "TELESIGN_TIMEOUT", ""),
+}
+
+
+def _when(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _timed(step: Step) -> dict[str, object]:
+    at = step.get("at")
+    return {"at": _when(at) if isinstance(at, (int, float)) else None, **{k: v for k, v in step.items() if k != "at"}}
+
+
+def call_summary(record: CallRecord) -> dict[str, object]:
+    state = record.state
+    return {
+        "reference_id": record.reference_id,
+        "telesign_reference_id": record.telesign_id or None,
+        "direction": record.direction,
+        "flow": state.flow or None,
+        "version": state.version or None,
+        "status": record.status,
+        "node": state.node or None,
+        "to": state.variables.get("called"),
+        "from": state.variables.get("caller"),
+        "created": _when(record.created),
+        "updated": _when(record.updated),
+        "error": record.error or None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    flow: Flow
+    to: str
+    caller_id: str
+    variables: dict[str, str]
+
+
+def _number(value: object, name: str, errors: list[FieldError]) -> str:
+    if not isinstance(value, str) or not NUMBER.fullmatch(value.strip()):
+        errors.append(FieldError(name, "INVALID_PHONENUMBER_FORMAT", f"{value!r} is not a phone number: write it with its country code, digits only, like +15551234567"))
+        return ""
+    return digits_only(value.strip())
+
+
+def parse_call_request(data: object, flows: Mapping[str, Flow]) -> CallRequest:
+    """The call asked for, or an ApiError naming every field that is wrong and how to fix it."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "PARAMETER_INVALID", 'the body must be a JSON object like {"flow": "appointment-reminder", "to": "+15551234567"}')
+    errors = [FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CALL_FIELDS)}") for name in data if name not in CALL_FIELDS]
+    flow_id = data.get("flow")
+    if not flow_id:
+        errors.append(FieldError("flow", "PARAMETER_REQUIRED", f"name the flow to run, one of: {', '.join(sorted(flows))}"))
+    elif not isinstance(flow_id, str) or flow_id not in flows:
+        raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow_id!r} is served here. {_hint(str(flow_id), flows)}The flows are: {', '.join(sorted(flows))}", [FieldError("flow", "FLOW_NOT_FOUND", "no such flow")])
+    flow = flows.get(flow_id) if isinstance(flow_id, str) else None
+    to = _number(data["to"], "to", errors) if data.get("to") else ""
+    if not data.get("to"):
+        errors.append(FieldError("to", "PARAMETER_REQUIRED", "give the number to call, with its country code, like +15551234567"))
+    caller_id = ""
+    if data.get("caller_id"):
+        caller_id = _number(data["caller_id"], "caller_id", errors)
+    elif flow is not None and flow.caller_id:
+        caller_id = digits_only(flow.caller_id)
+    elif flow is not None:
+        errors.append(FieldError("caller_id", "PARAMETER_REQUIRED", f"the flow {flow.id!r} sets no caller_id: give the number to call from, one of your Telesign numbers"))
+    variables = _variables(data.get("vars", {}), flow, {"called": to, "caller": caller_id}, errors)
+    if errors:
+        raise ApiError.of_fields(400, errors)
+    assert flow is not None
+    return CallRequest(flow, to, caller_id, variables)
+
+
+def _hint(word: str, choices: Iterable[str]) -> str:
+    hint = suggestion(word, choices)
+    return hint[:1].upper() + hint[1:]
+
+
+def _variables(given: object, flow: Flow | None, builtin: dict[str, str], errors: list[FieldError]) -> dict[str, str]:
+    if not isinstance(given, dict):
+        errors.append(FieldError("vars", "PARAMETER_INVALID", 'give the call variables as a JSON object, like {"name": "Ana"}'))
+        return {}
+    variables: dict[str, str] = {}
+    for name, value in given.items():
+        where = f"vars.{name}"
+        if name in BUILTIN_VARS:
+            origin = "to" if name == "called" else "caller_id"
+            if str(value).lstrip("+") != builtin[name]:
+                errors.append(FieldError(where, "CONFLICTING_PARAMETERS", f"`{name}` is the call's own number, set by `{origin}`; leave it out of vars"))
+            continue
+        if flow is not None and name not in flow.vars:
+            declared = ", ".join(sorted(flow.vars)) or "none"
+            errors.append(FieldError(where, "PARAMETER_INVALID", f"the flow {flow.id!r} has no variable {name!r}. {_hint(name, flow.vars)}Its variables: {declared}"))
+        elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            errors.append(FieldError(where, "PARAMETER_INVALID", "a variable's value is text (or a number)"))
+        elif len(str(value)) > MAX_VALUE:
+            errors.append(FieldError(where, "PARAMETER_TOO_LONG", f"{len(str(value))} characters; at most {MAX_VALUE}"))
+        else:
+            variables[name] = str(value)
+    return {**variables, **builtin}
+
+
+def flow_summary(flow: Flow) -> dict[str, object]:
+    plan, reasons = plan_v1(flow)
+    return {
+        "id": flow.id,
+        "version": flow.version,
+        "description": flow.description or None,
+        "file": flow.path,
+        "numbers": list(flow.numbers),
+        "caller_id": flow.caller_id,
+        "vars": dict(flow.vars),
+        "v1": {"compiles": plan is not None, "reasons": [str(reason.in_file(flow.path)) for reason in sorted(reasons, key=lambda d: d.sort_key()) if reason.level == "error"]},
+    }
+
+
+Handler = Callable[[Request, bytes], Awaitable[Response]]
+
+
+class Api:
+    def __init__(
+        self,
+        flows: Callable[[], Mapping[str, Flow]],
+        store: Store,
+        credentials: Credentials | None,
+        metrics: Metrics,
+        *,
+        dial_timeout: float = 10.0,
+    ) -> None:
+        self.flows = flows
+        self.store = store
+        self.credentials = credentials
+        self.metrics = metrics
+        self.sending = Sending(timeout=dial_timeout, on_retry=lambda code: metrics.telesign_errors.labels(code).inc())
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/calls", self._endpoint(self.start_call), methods=["POST"]),
+            Route("/calls", self._endpoint(self.list_calls), methods=["GET"]),
+            Route("/calls/{reference_id}", self._endpoint(self.get_call), methods=["GET"]),
+            Route("/flows", self._endpoint(self.list_flows), methods=["GET"]),
+            Route("/flows/{flow}/outcomes", self._endpoint(self.flow_outcomes), methods=["GET"]),
+        ]
+
+    def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """Read the body, authenticate, run the handler; any failure answers in the error shape."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                body = await _read(request)
+                await self.authenticate(request, body)
+                return await handler(request, body)
+            except ApiError as error:
+                return error.response()
+            except StoreUnavailable as problem:
+                log.error("management request %s %s: %s", request.method, request.url.path, problem)
+                return ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}).response()
+            except Exception:
+                log.exception("management request %s %s failed", request.method, request.url.path)
+                return ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details").response()
+
+        return endpoint
+
+    async def authenticate(self, request: Request, body: bytes) -> None:
+        if self.credentials is None:
+            return  # no credentials configured: `ivrflow serve` listens on loopback only (or --insecure)
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        problem = check_request(self.credentials, request.method, request.url.path, headers, body.decode("utf-8", errors="replace"))
+        if problem is None and headers["authorization"].startswith("TSA "):
+            # Dates older than the tolerance are refused anyway, so a nonce is only kept that long.
+            if not await run_in_threadpool(self.store.use_nonce, headers["x-ts-nonce"], 2 * DATE_TOLERANCE):
+                problem = "this x-ts-nonce was used before: send a new random value with each request"
+        if problem is not None:
+            raise ApiError(401, "UNAUTHORIZED", problem, headers={"WWW-Authenticate": 'Basic realm="ivrflow"'})
+
+    async def start_call(self, request: Request, body: bytes) -> Response:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            raise ApiError(400, "PARAMETER_INVALID", "send the call as a JSON object, with Content-Type: application/json")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise ApiError(400, "PARAMETER_INVALID", "the body is not JSON") from None
+        asked = parse_call_request(data, self.flows())
+        if self.credentials is None:
+            raise ApiError(500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place calls: start it with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set")
+        return await run_in_threadpool(self.place, asked)
+
+    def place(self, asked: CallRequest) -> Response:
+        """Store the call, then ask Telesign to dial it. The call is stored first so that its
+        events find it whenever they come, even before Telesign's answer to the dial."""
+        assert self.credentials is not None
+        call_id = uuid.uuid4().hex.upper()
+        record = CallRecord(call_id, new_call(asked.flow, asked.variables), direction="outbound")
+        self.store.update(call_id, lambda old: (record, [], None))
+        self.metrics.calls_started.labels("outbound").inc()
+        try:
+            answer = send_dial(dial_params(asked.to, asked.caller_id, call_id), self.credentials, self.sending)
+        except TelesignError as error:
+            self._refused(call_id, error)
+        log.info("call %s placed: Telesign reference id %s, flow %s", call_id, answer.reference_id, asked.flow.id)
+        try:
+            stored = self.store.update(call_id, lambda current: placed(current, answer.reference_id))
+        except StoreUnavailable as problem:  # the call is placed all the same: its first event will say Telesign's id
+            log.error("call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, problem)
+            stored = None
+        body = {"reference_id": call_id, "status": stored.status if stored else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
+        return JSONResponse(body, status_code=201, headers={"Location": f"/calls/{call_id}"})
+
+    def _refused(self, call_id: str, error: TelesignError) -> NoReturn:
+        """Keep the call with Telesign's reason, and raise the error that tells the caller."""
+        self.metrics.telesign_errors.labels(error.reason).inc()
+        log.warning("call %s: %s", call_id, error)
+        unknown = error.reason == "timeout"  # Telesign may have placed it: its events would still run it
+        try:
+            ended = self.store.update(call_id, lambda current: failed(current, str(error), ended=not unknown))
+        except StoreUnavailable as problem:  # Telesign's answer is what the caller needs to hear
+            log.error("call %s: its failure not stored: %s", call_id, problem)
+            ended = False
+        if ended:
+            self.metrics.calls_ended.labels("failed").inc()
+        status, code, name = TELESIGN_REFUSALS.get(error.reason, (502, "TELESIGN_UNAVAILABLE" if error.reason.startswith("http_5") else "TELESIGN_ERROR", ""))
+        message = str(error) + (f"; see GET /calls/{call_id} for what happens next" if unknown else "")
+        errors = [FieldError(name, code, str(error))] if name else []
+        headers = {"Retry-After": "1"} if status == 503 else {}
+        raise ApiError(status, code, message, errors, extra={"reference_id": call_id}, headers=headers)
+
+    async def get_call(self, request: Request, body: bytes) -> Response:
+        asked = request.path_params["reference_id"]
+        record = await run_in_threadpool(lookup, self.store, asked)
+        if record is None:
+            raise ApiError(404, "CALL_NOT_FOUND", f"no call with reference_id {asked!r} (ours or Telesign's)", [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")])
+        steps = await run_in_threadpool(self.store.transcript, record.reference_id)
+        shown = {**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]}
+        if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
+            shown["v1"] = record.v1.summary()
+        return JSONResponse(shown)
+
+    async def list_calls(self, request: Request, body: bytes) -> Response:
+        query = request.query_params
+        errors = [FieldError(name, "PARAMETER_INVALID", "unknown parameter; the parameters are flow, status, limit") for name in query if name not in ("flow", "status", "limit")]
+        status = query.get("status")
+        if status is not None and status not in STATUSES:
+            errors.append(FieldError("status", "PARAMETER_INVALID", f"{status!r} is not a call status; the statuses are {', '.join(STATUSES)}"))
+        limit = query.get("limit", "50")
+        if not limit.isdigit() or not 1 <= int(limit) <= LIST_LIMIT:
+            errors.append(FieldError("limit", "PARAMETER_INVALID", f"a whole number from 1 to {LIST_LIMIT}"))
+        if errors:
+            raise ApiError.of_fields(400, errors)
+        records = await run_in_threadpool(lambda: self.store.recent(flow=query.get("flow"), status=status, limit=int(limit)))
+        return JSONResponse({"calls": [call_summary(record) for record in records]})
+
+    async def list_flows(self, request: Request, body: bytes) -> Response:
+        flows = self.flows()
+        return JSONResponse({"flows": [flow_summary(flows[name]) for name in sorted(flows)]})
+
+    async def flow_outcomes(self, request: Request, body: bytes) -> Response:
+        flow = request.path_params["flow"]
+        records = await run_in_threadpool(lambda: self.store.recent(flow=flow, limit=None))
+        if not records and flow not in self.flows():
+            raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}")
+        return JSONResponse(outcomes(flow, records, self.flows().get(flow)))
+
+
+async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The request's body, or None when it is larger than `limit` bytes (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return body
+
+
+async def _read(request: Request) -> bytes:
+    body = await read_limited(request)
+    if body is None:
+        raise ApiError(400, "PARAMETER_TOO_LONG", f"the body is larger than {MAX_BODY} bytes")
+    return body

@@ -1,0 +1,218 @@
+"""`ivrflow test`: a flow's journeys file is what the flow does now, its hand-written cases in
+FLOW.tests.yaml pass, a v1-compilable flow sounds the same live and on v1, and (asked for) what
+no journey or case reaches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema.exceptions import best_match
+
+from ivrflow.calls.interpreter import Step
+from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
+from ivrflow.language.lint import flow_files
+from ivrflow.language.loader import check_file, display_path
+from ivrflow.language.model import Flow
+from ivrflow.language.schema import validator
+from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
+from ivrflow.v1.playback import play
+from ivrflow.language.v1plan import plan_v1
+from ivrflow.language.yamlstrict import parse
+
+MAX_DIFF_LINES = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass
+class FlowResult:
+    """What `ivrflow test` found for one flow file."""
+
+    path: str
+    flow: str = ""
+    journeys: int = 0
+    cases: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    uncovered_nodes: list[str] = field(default_factory=list)
+    uncovered_choices: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.path,
+            "flow": self.flow or None,
+            "journeys": self.journeys,
+            "cases": self.cases,
+            "failures": [{"file": f.file, "line": f.line, "column": f.column, "message": f.message} for f in self.failures],
+            "uncovered": {"nodes": self.uncovered_nodes, "choices": [{"menu": menu, "key": key} for menu, key in self.uncovered_choices]},
+        }
+
+
+def run(paths: Iterable[Path]) -> list[FlowResult]:
+    return [check_flow(path) for path in flow_files(paths)]
+
+
+def check_flow(path: Path) -> FlowResult:
+    shown = display_path(path)
+    result = FlowResult(shown)
+    checked = check_file(path)
+    errors = [d for d in checked.diagnostics if d.level == "error"]
+    if checked.flow is None or errors:
+        result.failures += [Failure(shown, d.span.line, d.span.column, f"{d.message} (run `ivrflow lint {shown}`)") for d in errors]
+        return result
+    flow = checked.flow
+    result.flow = flow.id
+    walked = walk_all(flow)
+    result.journeys = len(walked.journeys)
+    result.failures += _journeys_file(path, flow, walked)
+    result.failures += live_matches_v1(flow, walked)
+    cases = tests_path(path)
+    if cases.exists():
+        result.cases, failures = _cases(cases, flow, walked)
+        result.failures += failures
+    result.uncovered_nodes, result.uncovered_choices = walked.uncovered(flow)
+    return result
+
+
+def _journeys_file(path: Path, flow: Flow, walked: Walked) -> list[Failure]:
+    kept = journeys_path(path)
+    shown = display_path(kept)
+    if not kept.exists():
+        return [Failure(shown, 1, 1, f"there is no journeys file for {flow.id}: run `ivrflow journeys {display_path(path)}`, review it and commit it")]
+    now = render(flow, walked)
+    before = kept.read_text(encoding="utf-8", errors="replace")
+    if before == now:
+        return []
+    diff = list(difflib.unified_diff(before.splitlines(), now.splitlines(), f"{shown} (kept)", f"{shown} (what the flow does now)", lineterm="", n=2))
+    first = next((int(line.split()[1].split(",")[0].lstrip("-")) for line in diff if line.startswith("@@")), 1)
+    shown_diff = "\n".join(diff[:MAX_DIFF_LINES]) + (f"\n... {len(diff) - MAX_DIFF_LINES} more lines" if len(diff) > MAX_DIFF_LINES else "")
+    message = f"callers now hear something else than the journeys file says; if that is intended, run `ivrflow journeys {display_path(path)}` and commit the file:\n{shown_diff}"
+    return [Failure(shown, max(first, 1), 1, message)]
+
+
+def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
+    """For a flow that compiles to v1: the first journey the two would play differently."""
+    plan, _ = plan_v1(flow)
+    if plan is None:
+        return []
+    fields = v1_fields(flow)  # once: each journey only plays them with other keys
+    if isinstance(fields, list):
+        reason = fields[0].message if fields else "another error"
+        return [Failure(flow.path, flow.id_span.line, flow.id_span.column, f"the flow fits v1 but does not compile for a sample call: {reason}")]
+    for journey in walked.journeys:
+        heard_v1 = list(play(fields, journey.keys))
+        if heard_v1 != list(journey.steps):
+            at = next((i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b), min(len(journey.steps), len(heard_v1)))
+            live_step = journey.steps[at] if at < len(journey.steps) else "the end of the call"
+            v1_step = heard_v1[at] if at < len(heard_v1) else "the end of the call"
+            message = f"live and v1 differ for keys {keys_text(journey.keys)!r} at step {at + 1}: live {live_step}, v1 {v1_step}"
+            return [Failure(flow.path, flow.id_span.line, flow.id_span.column, message)]
+    return []
+
+
+def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
+    shown = display_path(path)
+    document = parse(path.read_text(encoding="utf-8", errors="replace"))
+    if document.diagnostics:
+        return 0, [Failure(shown, d.span.line, d.span.column, d.message) for d in document.diagnostics]
+    problem = best_match(validator("flow-tests").iter_errors(document.data))
+    if problem is not None:
+        where = tuple(problem.absolute_path)
+        span = document.source.value(where)
+        named = ".".join(str(part) for part in where) or "the file"
+        return 0, [Failure(shown, span.line, span.column, f"{named}: {problem.message} (see docs/testing.md for the format)")]
+    failures = []
+    cases: list[dict[str, Any]] = document.data["tests"]
+    for index, case in enumerate(cases):
+        span = document.source.value(("tests", index))
+        for message in _check(flow, case, walked):
+            failures.append(Failure(shown, span.line, span.column, f"test {case['name']!r}: {message}"))
+    return len(cases), failures
+
+
+def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
+    """What is wrong with the call this case makes (empty: it passes)."""
+    keys = parse_keys(case["keys"])
+    variables = dict(case.get("vars", {}))
+    if case.get("mode") == "v1":
+        played = v1(flow, keys, variables)
+        if isinstance(played, list):
+            return [f"the flow does not compile to v1{': ' + played[0].message if played else ''}"]
+        heard: list[Step] = list(played)
+        ended = ""
+    else:
+        journey = trace(flow, keys, variables, walked)
+        heard, ended = list(journey.steps), journey.ends_at
+    problems = []
+    said = [str(step["say"]) for step in heard if "say" in step]
+    everything, at = "\n".join(said), 0
+    for words in case.get("says", []):
+        found = everything.find(words, at)
+        if found < 0:
+            problems.append(f"expected to hear {words!r}" + (" after what came before it" if words in everything else "") + f"; heard: {json.dumps(said, ensure_ascii=False)}")
+            break
+        at = found + len(words)
+    for words in case.get("never_says", []):
+        if any(words in text for text in said):
+            problems.append(f"expected never to hear {words!r}, but it was said")
+    if "dials" in case and {"dial": case["dials"]} not in heard:
+        dialled = [step["dial"] for step in heard if "dial" in step]
+        problems.append(f"expected the call to be put through to {case['dials']}, but it was {'put through to ' + ', '.join(map(str, dialled)) if dialled else 'not put through'}")
+    if "ends_at" in case and ended != case["ends_at"]:
+        problems.append(f"expected the call to end at `{case['ends_at']}`, but it ended at `{ended}`" if case.get("mode") != "v1" else "ends_at is for live cases")
+    if "heard" in case and case["heard"] != heard:
+        problems.append(f"heard differs: expected {json.dumps(case['heard'], ensure_ascii=False)}, heard {json.dumps(heard, ensure_ascii=False)}")
+    return problems
+
+
+def coverage_line(result: FlowResult) -> str:
+    if not result.uncovered_nodes and not result.uncovered_choices:
+        return "every node and menu choice is reached"
+    parts = [f"node `{name}`" for name in result.uncovered_nodes] + [f"choice `{key}` of menu `{menu}`" for menu, key in result.uncovered_choices]
+    return "not reached by any journey or test: " + ", ".join(parts)
+
+
+def render_text(results: list[FlowResult], *, coverage: bool) -> str:
+    lines = []
+    for result in results:
+        for failure in result.failures:
+            lines.append(str(failure))
+        verdict = "FAILED" if result.failures else "ok"
+        lines.append(f"{result.path}: {verdict} ({result.journeys} journeys, {result.cases} test{'s' if result.cases != 1 else ''})")
+        if coverage and result.flow:
+            lines.append(f"  coverage: {coverage_line(result)}")
+    failed = sum(1 for r in results if r.failures)
+    lines.append(f"{len(results)} flow{'s' if len(results) != 1 else ''} tested, {failed} failed")
+    return "\n".join(lines) + "\n"
+
+
+def render_github(results: list[FlowResult], *, coverage: bool) -> str:
+    def escape(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    lines = [f"::error file={f.file},line={f.line},col={f.column},title=ivrflow test::{escape(f.message)}" for r in results for f in r.failures]
+    if coverage:
+        lines += [f"::warning file={r.path},title=ivrflow coverage::{escape(coverage_line(r))}" for r in results if r.flow and (r.uncovered_nodes or r.uncovered_choices)]
+    return "".join(line + "\n" for line in lines) + render_text(results, coverage=coverage)
+
+
+def render_json(results: list[FlowResult], *, coverage: bool) -> str:
+    return json.dumps({"flows": [r.to_json() for r in results], "failed": sum(1 for r in results if r.failures)}, indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"text": render_text, "github": render_github, "json": render_json}
+

@@ -1,0 +1,97 @@
+"""A flow as a diagram: Mermaid (pastes into GitHub Markdown) or Graphviz dot.
+
+Each node is labelled with its type and the start of its message; each edge with what takes the
+call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
+`after 3 attempts`, `after 3 repeats`, `transfer`. The call's end is one node of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+from ivrflow.language.model import PROMPT_CHANCES, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
+
+END = "(end)"
+LABEL_WORDS = 40  # characters of a message shown in its node
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= LABEL_WORDS else text[: LABEL_WORDS - 1].rstrip() + "…"
+
+
+def label(node: Node) -> str:
+    if isinstance(node, Dial):
+        return f"dial: {node.to}"
+    message = getattr(node, "message", None)
+    return f"{node.type}: {_short(message)}" if message else node.type
+
+
+def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
+    """(from, to, label) for every way the call can move; END for the end of the call."""
+    repeats_of: dict[str, str] = {}
+    for name, node in flow.nodes.items():
+        if isinstance(node, Prompt):
+            yield name, node.next, node.digit
+            yield name, node.on_fail or END, f"after {PROMPT_CHANCES} tries"
+        elif isinstance(node, Menu):
+            for key, target in node.choices.items():
+                yield name, target, key
+                if isinstance(flow.nodes.get(target), Repeat):
+                    repeats_of.setdefault(target, name)
+            if node.no_input:
+                yield name, name, "no input"
+            if node.invalid:
+                yield name, name, "invalid"
+            yield name, node.on_fail or END, f"after {node.attempts} attempt{'s' if node.attempts != 1 else ''}"
+        elif isinstance(node, Message):
+            yield name, node.next or END, "next" if node.next else ""
+        elif isinstance(node, Dial):
+            yield name, END, "transfer"
+        elif isinstance(node, Hangup):
+            yield name, END, ""
+    for name, node in flow.nodes.items():
+        if isinstance(node, Repeat):
+            menu = repeats_of.get(name)
+            if menu is not None:
+                yield name, menu, "repeat"
+            yield name, END, f"after {node.max} repeats"
+
+
+def _id(name: str) -> str:
+    return "call_end" if name == END else "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def mermaid(flow: Flow) -> str:
+    def text(value: str) -> str:
+        return '"' + value.replace('"', "#quot;") + '"'
+
+    lines = ["flowchart TD", f"  %% {flow.id}: made by `ivrflow graph`"]
+    for name, node in flow.nodes.items():
+        start = "start: " if name == flow.start else ""
+        lines.append(f"  {_id(name)}[{text(f'{start}{name} — {label(node)}')}]")
+    lines.append(f"  {_id(END)}(({text('hang up')}))")
+    for source, target, on in edges(flow):
+        arrow = f" -->|{text(on)}| " if on else " --> "
+        lines.append(f"  {_id(source)}{arrow}{_id(target)}")
+    return "\n".join(lines) + "\n"
+
+
+def dot(flow: Flow) -> str:
+    def text(value: str) -> str:
+        return json.dumps(value, ensure_ascii=False)  # a dot string: double quotes, backslash escapes
+
+    lines = [f"digraph {text(flow.id)} {{", "  node [shape=box, fontname=Helvetica];", "  edge [fontname=Helvetica];"]
+    for name, node in flow.nodes.items():
+        style = ", penwidth=2" if name == flow.start else ""
+        lines.append(f"  {_id(name)} [label={text(name + chr(10) + label(node))}{style}];")
+    lines.append(f"  {_id(END)} [label={text('hang up')}, shape=ellipse];")
+    for source, target, on in edges(flow):
+        lines.append(f"  {_id(source)} -> {_id(target)}" + (f" [label={text(on)}];" if on else ";"))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"mermaid": mermaid, "dot": dot}

@@ -1,0 +1,181 @@
+"""Every path a caller can take through a flow, as a file a reviewer can read.
+
+`walk_all(flow)` runs the live interpreter down every branch: at each question every answer, and
+one kind of detour per visit (a wrong key, no key, or the repeat key) as often as the question
+allows; the flow's own limits (attempts, repeats, prompt chances) end those branches, and a branch
+that comes back to a question it had left (a loop through `next`) ends there. `render` writes the
+journeys as stable YAML: the same flow gives the same bytes, so a diff in review shows exactly what
+callers will hear differently."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivrflow.calls.interpreter import CallStarted, CallState, DialDone, Event, LegEnded, Speak, SpeakDone, Step, Transfer, heard, new_call, step, walk
+from ivrflow.language.model import Flow, Menu, Message, Prompt, Repeat, message_run
+from ivrflow.tools.simulate import call_numbers, keys_text
+
+MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
+MAX_STEPS = 500  # steps in one journey
+
+
+@dataclass(frozen=True, slots=True)
+class Journey:
+    keys: tuple[str | None, ...]
+    steps: tuple[Step, ...]
+    ends_at: str  # the node the call ended at ("" if none)
+    loops_to: str = ""  # the call came back to this question, which it had left
+
+
+@dataclass
+class Walked:
+    """The journeys of a flow, and what they reached (for coverage)."""
+
+    journeys: list[Journey] = field(default_factory=list)
+    nodes: set[str] = field(default_factory=set)
+    choices: set[tuple[str, str]] = field(default_factory=set)  # (menu, key) taken
+    truncated: bool = False
+
+    def saw(self, flow: Flow, before: CallState, event: Event, after: CallState) -> None:
+        """Note what one step reached: the nodes entered, and the menu choice taken."""
+        self.nodes.update(reached(flow, before, event, after))
+        asked = flow.nodes.get(before.node)
+        if isinstance(event, SpeakDone) and before.waiting == "key" and isinstance(asked, Menu) and event.digits in asked.choices:
+            self.choices.add((before.node, event.digits))
+            self.nodes.add(asked.choices[event.digits])  # a repeat node is never the call's node
+
+    def uncovered(self, flow: Flow) -> tuple[list[str], list[tuple[str, str]]]:
+        """The nodes, and the (menu, key) choices, that nothing reached."""
+        nodes = [name for name in flow.nodes if name not in self.nodes]
+        choices = [(name, key) for name, node in flow.nodes.items() if isinstance(node, Menu) for key in node.choices if (name, key) not in self.choices]
+        return nodes, choices
+
+
+def journeys_path(flow_path: str | Path) -> Path:
+    path = Path(flow_path)
+    return path.with_name(path.name.removesuffix(path.suffix) + ".journeys.yaml")
+
+
+def tests_path(flow_path: str | Path) -> Path:
+    path = Path(flow_path)
+    return path.with_name(path.name.removesuffix(path.suffix) + ".tests.yaml")
+
+
+def call_variables(flow: Flow) -> dict[str, str]:
+    called, caller = call_numbers(flow)
+    return {"called": called, "caller": caller}
+
+
+def options(flow: Flow, state: CallState, kind: str | None) -> list[tuple[str | None, str | None]]:
+    """What a caller can do at the question the call waits at, each with the kind of detour it is
+    (None: it answers the question). Every answer, always; and, so that the number of paths stays
+    one a person can review, one kind of detour per visit to a question, repeated up to the
+    question's limit: a wrong key (the lowest digit not accepted), no key, or a repeat key."""
+    node = flow.nodes[state.node]
+    if isinstance(node, Prompt):
+        answers, repeats = [node.digit], []
+    elif isinstance(node, Menu):
+        answers = sorted(key for key, target in node.choices.items() if not isinstance(flow.nodes.get(target), Repeat))
+        repeats = sorted(key for key in node.choices if key not in answers)
+    else:
+        return []
+    wrong = [d for d in "0123456789" if d not in answers and d not in repeats][:1]
+    detours: list[tuple[str | None, str | None]] = [(key, key) for key in repeats] + [(key, "wrong") for key in wrong] + [(None, "none")]
+    return [(key, None) for key in answers] + [(key, each) for key, each in detours if kind in (None, each)]
+
+
+def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> Iterator[str]:
+    """The nodes a step entered: the node the call is at now, and the messages of a run that led
+    there (a run of messages is said as one text, and the call only remembers its last node)."""
+    if after.node:
+        yield after.node
+    node = flow.nodes.get(before.node) if before.node else None
+    starts = [flow.start] if isinstance(event, CallStarted) else [target for _, target in node.targets()] if node else []
+    for start in starts:
+        run = message_run(flow, start)
+        if run.last is not None and run.last.name == after.node:
+            current: str | None = start
+            while current is not None and current != after.node:
+                yield current
+                entered = flow.nodes.get(current)
+                current = entered.next if isinstance(entered, Message) else None
+
+
+def walk_all(flow: Flow) -> Walked:
+    """Every journey through `flow` with its default variables, in a stable order (keys in the
+    order `options` lists them)."""
+    walked = Walked()
+
+    def follow(state: CallState, event: Event, keys: tuple[str | None, ...], steps: tuple[Step, ...], left: frozenset[str], kind: str | None) -> None:
+        """Go on from `event` until the next question, then down each of its options. `left`: the
+        questions this journey has asked and moved on from; `kind`: the detour taken at the
+        question being asked, if any."""
+        pending: list[Event] = [event]
+        asking = state.node if state.waiting == "key" else ""
+        moved = False  # the call has left the question it was asking
+        while pending and len(steps) < MAX_STEPS:
+            event = pending.pop(0)
+            after, action = step(flow, state, event)
+            steps += tuple(heard(state, event, action))
+            walked.saw(flow, state, event, after)
+            state = after
+            moved = moved or state.node != asking
+            if isinstance(action, Transfer):  # the agent answers, and hangs up when done
+                pending += [DialDone(True), LegEnded()]
+            elif isinstance(action, Speak) and action.collect:
+                if moved and state.node in left | {asking}:
+                    walked.journeys.append(Journey(keys, steps, state.node, loops_to=state.node))
+                    return
+                now_left, now_kind = (left, kind) if not moved else (left | {asking} - {""}, None)
+                for key, detour in options(flow, state, now_kind):
+                    if len(walked.journeys) >= MAX_JOURNEYS:
+                        walked.truncated = True
+                        return
+                    follow(state, SpeakDone(key or ""), (*keys, key), steps, now_left, detour)
+                return
+            elif isinstance(action, Speak):
+                pending.append(SpeakDone(""))
+        walked.journeys.append(Journey(keys, steps, state.node))
+
+    follow(new_call(flow), CallStarted(call_variables(flow)), (), (), frozenset(), None)
+    return walked
+
+
+def trace(flow: Flow, keys: list[str | None], variables: dict[str, str], walked: Walked) -> Journey:
+    """One call with these keys (a hand-written test case), its reach noted in `walked`."""
+    at = [""]
+
+    def seen(before: CallState, event: Event, after: CallState) -> None:
+        walked.saw(flow, before, event, after)
+        at[0] = after.node
+
+    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen))
+    return Journey(tuple(keys), steps, at[0])
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def render(flow: Flow, walked: Walked) -> str:
+    """The journeys file's text: stable for the same flow, one journey per block."""
+    path = Path(flow.path).as_posix()
+    lines = [
+        f"# Every path a caller can take through {flow.id}: made by `ivrflow journeys {path}`.",
+        "# Do not edit. After changing the flow, run that command again and review the difference;",
+        "# `ivrflow test` fails while this file differs from what the flow does.",
+        f"flow: {_quoted(flow.id)}",
+        f"journeys: {len(walked.journeys)}" + (f"  # stopped at {MAX_JOURNEYS}: the flow has more paths" if walked.truncated else ""),
+        "paths:",
+    ]
+    for journey in walked.journeys:
+        lines.append(f"- keys: {_quoted(keys_text(journey.keys))}")
+        lines.append(f"  loops_back_to: {_quoted(journey.loops_to)}" if journey.loops_to else f"  ends_at: {_quoted(journey.ends_at)}")
+        lines.append("  heard:")
+        for each in journey.steps:
+            (name, value), = each.items()
+            lines.append(f"  - {name}: {_quoted(value) if isinstance(value, str) else 'true'}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,114 @@
+"""Compile a flow to the form parameters of one Telesign `POST /v1/voice` request (pure).
+
+The shape comes from `plan_v1`; this module fills in the call's variables, maps each part to
+Telesign's field, and checks Telesign's v1 limits on the result, not only on the flow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ivrflow.language.diagnostics import Diagnostic, Span
+from ivrflow.language.model import VARIABLE, Flow, digits_only
+from ivrflow.language.rules import MAX_MESSAGE
+from ivrflow.language.schema import validator
+from ivrflow.language.v1plan import plan_v1
+
+PHONE = re.compile(r"^\+?[0-9]{8,15}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CallOptions:
+    """What a v1 request needs beyond the flow: who to call, and optional Telesign fields."""
+
+    to: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+    callback_url: str | None = None
+    external_id: str | None = None
+    originating_ip: str | None = None
+
+
+class _Filler:
+    def __init__(self, flow: Flow, values: Mapping[str, str]) -> None:
+        self.flow = flow
+        self.values = values
+        self.problems: list[Diagnostic] = []
+
+    def fill(self, text: str, span: Span, where: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.values:
+                message = f"the variable `{name}` in {where} has no value for this call"
+                self.problems.append(Diagnostic("undeclared-variable", span, message, f"give it with `--var {name}=...`"))
+                return match.group(0)
+            return self.values[name]
+
+        filled = VARIABLE.sub(value, text)
+        if len(filled) > MAX_MESSAGE:
+            message = f"{where} is {len(filled)} characters long with this call's variables; Telesign speaks at most {MAX_MESSAGE}"
+            self.problems.append(Diagnostic("message-too-long", span, message, "use shorter values, or shorten the message"))
+        return filled
+
+
+def compile_v1(flow: Flow, options: CallOptions) -> tuple[dict[str, str] | None, list[Diagnostic]]:
+    """The v1 form fields for calling `options.to` with `flow`, or the reasons there are none."""
+    plan, reasons = plan_v1(flow)
+    if plan is None:
+        return None, [d.in_file(flow.path) for d in reasons]
+    problems: list[Diagnostic] = []
+    if not PHONE.match(options.to):
+        problems.append(Diagnostic("phone-number", flow.id_span, f"the number to call, `{options.to}`, is not a phone number Telesign accepts", "write 8 to 15 digits with the country code, like 15554441313"))
+    called = digits_only(options.to)
+    values = {**flow.vars, **dict(options.variables), "called": called}
+    if flow.caller_id:
+        values["caller"] = digits_only(flow.caller_id)
+    filler = _Filler(flow, values)
+
+    params: dict[str, str] = {"phone_number": called}
+    if plan.menu is not None:
+        params["message"] = filler.fill(plan.message, plan.menu.value_span("message"), f"the message of menu `{plan.menu.name}`")
+    else:
+        start = flow.nodes[plan.prompt.next] if plan.prompt else flow.start_node
+        params["message"] = filler.fill(plan.message, start.value_span("message"), f"the message starting at node `{start.name}`")
+    params["message_type"] = flow.message_type
+    params["voice"] = f"f-{flow.language}"
+    if plan.prompt is not None:
+        params["prompt_message"] = filler.fill(plan.prompt.message, plan.prompt.value_span("message"), f"the message of prompt `{plan.prompt.name}`")
+        params["prompt_digit"] = plan.prompt.digit
+    if plan.menu is not None and plan.choices:
+        params["select_digits"] = "".join(plan.choices)
+        for digit, text in plan.choices.items():
+            params[f"tts_message_{digit}"] = filler.fill(text, plan.menu.target_span(digit), f"choice `{digit}` of menu `{plan.menu.name}`")
+    if plan.repeat_digit is not None and plan.repeat is not None:
+        params["repeat_digit"] = plan.repeat_digit
+        if plan.repeat.message:
+            params["tts_repeat"] = filler.fill(plan.repeat.message, plan.repeat.value_span("message"), f"the message of repeat `{plan.repeat.name}`")
+    if flow.lifecycle_event:
+        params["account_lifecycle_event"] = flow.lifecycle_event
+    if flow.caller_id:
+        params["caller_id"] = digits_only(flow.caller_id)
+    for key in ("callback_url", "external_id", "originating_ip"):
+        value = getattr(options, key)
+        if value is not None:
+            params[key] = value
+
+    # The limits net runs on clean output only, so one problem is not reported twice.
+    problems += filler.problems or _limits(params, flow)
+    if problems:
+        return None, [d.in_file(flow.path) for d in problems]
+    return params, []
+
+
+def _limits(params: dict[str, str], flow: Flow) -> list[Diagnostic]:
+    """Telesign's v1 limits, checked on the parameters themselves (schemas/v1-voice-request.schema.json)."""
+    problems = []
+    digits = params.get("select_digits", "")
+    repeat = params.get("repeat_digit")
+    if len(set(digits)) != len(digits) or len(digits) > 10 or (repeat is not None and repeat in digits):
+        problems.append(Diagnostic("v1-shape", flow.id_span, f"select_digits `{digits}` with repeat digit `{repeat}` breaks Telesign's rule: at most 10 unique digits, not the repeat digit", ""))
+    for error in validator("v1-voice-request").iter_errors(params):
+        field = ".".join(str(part) for part in error.absolute_path) or "the request"
+        problems.append(Diagnostic("v1-shape", flow.id_span, f"the compiled `{field}` breaks a Telesign v1 limit: {error.message}", "check the values given for this call"))
+    return problems

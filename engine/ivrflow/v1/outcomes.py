@@ -1,0 +1,176 @@
+"""A v1 call after it is placed: what is kept of it, Telesign's status reports applied to it, the
+key pressed mapped back to the flow's choice and said in words, and the outcomes of a flow's calls.
+
+Telesign reports a v1 call twice over: the answer to GET /v1/voice/{reference_id} (`ivrflow
+status`, `ivrflow send --wait`) and the callback to `callback_url` (POST /callbacks/v1). Both go
+through `apply_report`, which orders them by Telesign's `updated_on`, never lets a final status go
+back to one that is not, and ignores a report it has already applied, so that repeated, late and
+crossing reports all leave the same record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from ivrflow.calls.interpreter import Outcome, Step
+from ivrflow.language.model import Flow
+from ivrflow.telesign import V1_STATUS_CODES, V1Report
+from ivrflow.language.v1plan import plan_v1
+
+if TYPE_CHECKING:
+    from ivrflow.stores import CallRecord
+
+# Statuses of calls someone picked up (v1 counts voicemail as picked up: Telesign cannot tell).
+ANSWERED = ("completed", "caller_hung_up", "transferred", "transfer_failed")
+
+
+@dataclass(frozen=True, slots=True)
+class V1Call:
+    """What is kept of a v1 call beside its record: the form fields sent, what each key leads to,
+    and Telesign's latest report (code None: none yet)."""
+
+    params: Mapping[str, str] = field(default_factory=dict)
+    choices: Mapping[str, str] = field(default_factory=dict)  # key → the node it leads to
+    repeat_digit: str = ""
+    code: int | None = None
+    description: str = ""
+    updated_on: str = ""
+    user_input: str | None = None  # the last key pressed after the message ("": none; None: not reported)
+
+    @property
+    def choice(self) -> str:
+        """The node the caller chose, or "" (no key, or a key that is not a choice)."""
+        return self.choices.get(self.user_input or "", "") if self.code == 100 else ""
+
+    def words(self) -> str:
+        """What happened, in plain words: `answered; pressed 1 → confirmed`."""
+        if self.code is None:
+            return "no status reported yet"
+        said, _ = V1_STATUS_CODES.get(self.code, (self.description or f"status {self.code}", ""))
+        if self.code != 100:
+            return said
+        key = self.user_input
+        if key is None:
+            return "answered; Telesign did not say which key was pressed"
+        if not self.params:  # a call this store did not place: the key cannot be mapped to a flow
+            return f"answered; pressed {key}" if key else "answered; no key pressed after the message"
+        if not self.choices and not self.repeat_digit:
+            return "answered; the message was played (the flow asks for no key)"
+        if self.choice:
+            return f"answered; pressed {key} → {self.choice}"
+        if not key:
+            return "answered; no key pressed after the message (no choice)"
+        if key == self.repeat_digit:
+            return f"answered; pressed {key} to repeat the message, then chose nothing"
+        return f"answered; pressed {key}, which is not a choice (no choice)"
+
+    def summary(self) -> dict[str, object]:
+        """The call's v1 part as GET /calls/{reference_id} shows it."""
+        choice = {"key": self.user_input, "node": self.choice} if self.choice else None
+        status = {"code": self.code, "description": self.description, "updated_on": self.updated_on or None} if self.code is not None else None
+        return {"status": status, "user_input": self.user_input, "choice": choice, "in_words": self.words(), "params": dict(self.params)}
+
+
+def v1_call(flow: Flow, params: Mapping[str, str]) -> V1Call:
+    """The v1 part of a call about to be placed with `params`, compiled from `flow`."""
+    plan, _ = plan_v1(flow)
+    if plan is None or plan.menu is None:
+        return V1Call(dict(params))
+    return V1Call(dict(params), {key: plan.menu.choices[key] for key in plan.choices}, plan.repeat_digit or "")
+
+
+def _moment(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
+def _older(report: str, kept: str) -> bool:
+    first, second = _moment(report), _moment(kept)
+    return first is not None and second is not None and first < second
+
+
+@dataclass(frozen=True, slots=True)
+class Reported:
+    """What a report did: `recorded`, `duplicate`, `stale` (older than what is kept, or not final
+    after a final one), or `unknown` (no v1 call with that reference id); and the status the call
+    ended with now, if it ended now."""
+
+    outcome: str
+    ended: str = ""
+
+
+def apply_report(record: CallRecord | None, report: V1Report, now: float) -> tuple[CallRecord | None, list[Step], Reported]:
+    """Inside the call's transaction: the record with `report` applied (None: unchanged)."""
+    if record is None or record.v1 is None or record.telesign_id not in ("", report.reference_id):
+        return None, [], Reported("unknown")
+    kept, was_over, final = record.v1, record.state.ended, report.final
+    if was_over and not final:
+        return None, [], Reported("stale")  # a final status never goes back
+    if was_over == bool(final) and _older(report.updated_on, kept.updated_on):
+        return None, [], Reported("stale")
+    user_input = report.user_input if report.user_input is not None else kept.user_input
+    call = replace(kept, code=report.code, description=report.description, updated_on=report.updated_on or kept.updated_on, user_input=user_input)
+    if call == kept and record.telesign_id:
+        return None, [], Reported("duplicate")
+    state = record.state
+    if final:
+        state = replace(state, waiting="ended", outcome=cast(Outcome, final), node=call.choice)
+    updated = replace(record, v1=call, state=state, telesign_id=report.reference_id, updated=now)
+    return updated, [], Reported("recorded", ended=final if final and not was_over else "")
+
+
+def outcomes(flow_id: str, records: Iterable[CallRecord], flow: Flow | None = None) -> dict[str, object]:
+    """How a flow's calls went: by status, how many were answered, and for v1 calls how many
+    chose each key and how many were answered but chose nothing. Given the flow as it is now,
+    its choices are listed even before anyone has chosen them."""
+    statuses: dict[str, int] = {}
+    choices: dict[tuple[str, str], int] = {(key, node): 0 for key, node in v1_call(flow, {}).choices.items()} if flow else {}
+    calls = v1_calls = no_choice = answered = 0
+    for record in records:
+        calls += 1
+        statuses[record.status] = statuses.get(record.status, 0) + 1
+        answered += record.status in ANSWERED
+        if record.v1 is None:
+            continue
+        v1_calls += 1
+        for key, node in record.v1.choices.items():  # every choice shows, chosen or not
+            choices.setdefault((key, node), 0)
+        if record.status == "completed" and record.v1.choice:
+            choices[(record.v1.user_input or "", record.v1.choice)] += 1
+        elif record.status == "completed":
+            no_choice += 1
+    return {
+        "flow": flow_id,
+        "calls": calls,
+        "v1_calls": v1_calls,
+        "live_calls": calls - v1_calls,
+        "answered": answered,
+        "choices": [{"key": key, "node": node, "calls": count} for (key, node), count in sorted(choices.items())],
+        "no_choice": no_choice,
+        "statuses": dict(sorted(statuses.items(), key=lambda item: (-item[1], item[0]))),
+    }
+
+
+def outcomes_text(summary: Mapping[str, object]) -> str:
+    """`ivrflow outcomes` for people: the summary as a few indented lines."""
+    lines = [f"{summary['flow']}: {_count(summary['calls'], 'call')} ({summary['v1_calls']} v1, {summary['live_calls']} live)"]
+    lines.append(f"  {summary['answered']} answered")
+    choices = summary["choices"]
+    assert isinstance(choices, list)
+    for choice in choices:
+        lines.append(f"    {choice['calls']} pressed {choice['key']} → {choice['node']}")
+    if summary["v1_calls"]:
+        lines.append(f"    {summary['no_choice']} answered a v1 call and chose nothing")
+    statuses = summary["statuses"]
+    assert isinstance(statuses, dict)
+    lines.append("  by status: " + (", ".join(f"{count} {status}" for status, count in statuses.items()) or "no calls yet"))
+    return "\n".join(lines) + "\n"
+
+
+def _count(number: object, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
