@@ -32,7 +32,8 @@ from ivrflow.server.calls_api import TELESIGN_REFUSALS
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
-from ivrflow.telesign import DIAL_STATUSES, Credentials, TelesignError, basic_authorization, hmac_headers, send_dial
+from ivrflow.telesign import DIAL_STATUSES, Credentials, basic_authorization, hmac_headers, send_dial
+from ivrflow.errors import TelesignError
 
 KEY = base64.b64encode(b"calls-api-test-key-of-32-bytes!!").decode()
 PATIENT = "+15552010200"

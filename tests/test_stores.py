@@ -17,7 +17,8 @@ import redis
 from redis_server import RedisServer
 
 from ivrflow.calls.interpreter import CallState, Step
-from ivrflow.stores import CallRecord, MemoryStore, RedisStore, SqliteStore, Store, StoreUnavailable, open_store
+from ivrflow.stores import CallRecord, MemoryStore, RedisStore, SqliteStore, Store, open_store
+from ivrflow.errors import StoreUnavailable
 
 
 @pytest.fixture(params=["sqlite", "memory", "redis"])

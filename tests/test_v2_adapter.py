@@ -13,7 +13,8 @@ from ivrflow.calls.interpreter import CallStarted, HangUp, NoAction, Speak, Spea
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import load_flow
 from ivrflow.language.schema import validator
-from ivrflow.telesign import BadEvent, action_json, looks_like_event, parse_event
+from ivrflow.telesign import action_json, looks_like_event, parse_event
+from ivrflow.errors import BadEvent
 
 # Telesign's documented example bodies (Voice - Events; the speak_completed shape from its demo).
 INCOMING = b'{"event": "incoming_call", "reference_id": "2E5D1D2B-84A1-4E0C-9C1E-5D4A3E2B1C0F", "data": {"to": "15558675309", "from": "15555551212"}}'

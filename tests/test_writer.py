@@ -18,7 +18,8 @@ import pytest
 from ivrflow.server import writer as writer_module
 from ivrflow.calls.interpreter import CallState, Step
 from ivrflow.server.app import _TcpConfig
-from ivrflow.stores import CallRecord, SqliteStore, StoreUnavailable
+from ivrflow.stores import CallRecord, SqliteStore
+from ivrflow.errors import StoreUnavailable
 from ivrflow.server.writer import Writer
 
 

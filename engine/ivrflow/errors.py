@@ -1,12 +1,22 @@
-"""ivrflow's exceptions. Each carries what a person needs to act on it.
+"""ivrflow's exceptions, all in one file. Each carries what a person needs to act on it.
 
-    IvrflowError
-     └── FlowError      a flow file has errors; `.diagnostics` says where and why
+    IvrflowError           base of every error ivrflow raises on purpose
+     ├── FlowError         a flow file has errors; `.diagnostics` says where and why
+     ├── UsageError        a command was given an argument it cannot use (exit 2)
+     ├── TelesignError     Telesign refused or did not answer a request
+     ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
+     ├── StoreUnavailable  the call store did not answer in time; nothing was changed
+     ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
+     └── ApiError          an answer of the calls API in its error shape
 """
 
 from __future__ import annotations
 
-from ivrflow.language.diagnostics import Diagnostic
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ivrflow.language.diagnostics import Diagnostic
 
 
 class IvrflowError(Exception):
@@ -21,3 +31,70 @@ class FlowError(IvrflowError):
         self.diagnostics = diagnostics
         more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
         super().__init__(f"{diagnostics[0]}{more}" if diagnostics else path)
+
+
+class UsageError(IvrflowError):
+    """A command cannot run as asked (a missing path, a bad option); the message says why."""
+
+
+class TelesignError(IvrflowError):
+    """Telesign refused or did not answer a request; the message says which and why, in one line.
+    `reason` is Telesign's code for it (a v2 status such as `invalid_phone_number`, a v1 error
+    number), or `timeout`, `unreachable`, `http_<status>` when Telesign gave none."""
+
+    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.codes = codes
+        self.reason = reason
+
+
+class BadEvent(IvrflowError):
+    """A body Telesign posted (a v2 event, a v1 status callback) that is not what Telesign sends;
+    the message says why, for the 400 answer."""
+
+
+class StoreUnavailable(IvrflowError):
+    """The store did not answer in time (locked, full disk, down); nothing was changed."""
+
+
+class ServerProblem(IvrflowError):
+    """The server did not run the call as Telesign would need it to; the message says how."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class ApiError(IvrflowError):
+    """An answer in the calls API's error shape. The first field error, if any, gives the ErrorCode."""
+
+    status: int
+    code: str
+    message: str
+    errors: list[FieldError] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # such as the reference_id of a call that failed
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    @classmethod
+    def of_fields(cls, status: int, errors: list[FieldError]) -> ApiError:
+        first = errors[0]
+        return cls(status, first.code, f"{first.field}: {first.message}", errors)
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer: Telesign's own error shape, with one entry per wrong field."""
+        return {
+            **self.extra,
+            "ResponseStatus": {
+                "ErrorCode": self.code,
+                "Message": self.message,
+                "Errors": [{"ErrorCode": e.code, "FieldName": e.field, "Message": e.message} for e in self.errors],
+            },
+        }

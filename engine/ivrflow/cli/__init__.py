@@ -29,8 +29,9 @@ from ivrflow.language.loader import check_file, display_path
 from ivrflow.tools.reporters import REPORTERS, TextReporter
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.language.model import Flow
-from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable, failed, lookup, open_store
-from ivrflow.telesign import V1_VOICE, BadEvent, Credentials, Sending, TelesignError, V1Report, base_url, basic_authorization, hmac_headers, parse_v1_report, send_v1, v1_status
+from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, failed, lookup, open_store
+from ivrflow.telesign import V1_VOICE, Credentials, Sending, V1Report, base_url, basic_authorization, hmac_headers, parse_v1_report, send_v1, v1_status
+from ivrflow.errors import BadEvent, ServerProblem, StoreUnavailable, TelesignError
 from ivrflow.v1.outcomes import V1Call, apply_report, outcomes, outcomes_text, v1_call
 from ivrflow.v1.compiler import CallOptions, compile_v1
 
@@ -610,7 +611,7 @@ def _simulate(args: argparse.Namespace) -> int:
         credentials = Credentials.from_env()
         try:
             steps: Iterable[Step] = simulate.over_http(flow, args.server, keys, customer_id=credentials.customer_id if credentials else "", api_key=credentials.api_key if credentials else None)
-        except simulate.ServerProblem as problem:
+        except ServerProblem as problem:
             print(f"ivrflow simulate: {problem}", file=sys.stderr)
             return EXIT_PROBLEMS
     elif args.mode == "v1":

@@ -40,8 +40,10 @@ from ivrflow.server.logs import configure as configure_logs
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.language.model import Flow, digits_only
-from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, StoreUnavailable, open_store
-from ivrflow.telesign import BadEvent, Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
+from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, open_store
+from ivrflow.errors import StoreUnavailable
+from ivrflow.telesign import Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
+from ivrflow.errors import BadEvent
 from ivrflow.v1.outcomes import Reported, apply_report
 from ivrflow.server.writer import Writer
 

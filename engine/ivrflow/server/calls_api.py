@@ -29,8 +29,10 @@ from ivrflow.language.diagnostics import suggestion
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
-from ivrflow.stores import STATUSES, CallRecord, Store, StoreUnavailable, failed, lookup, placed
-from ivrflow.telesign import DATE_TOLERANCE, Credentials, Sending, TelesignError, check_request, dial_params, send_dial
+from ivrflow.stores import STATUSES, CallRecord, Store, failed, lookup, placed
+from ivrflow.errors import ApiError, FieldError, StoreUnavailable
+from ivrflow.telesign import DATE_TOLERANCE, Credentials, Sending, check_request, dial_params, send_dial
+from ivrflow.errors import TelesignError
 from ivrflow.v1.outcomes import outcomes
 from ivrflow.language.v1plan import plan_v1
 
@@ -41,41 +43,6 @@ MAX_VALUE = 500  # characters in one call variable: longer is not something to r
 NUMBER = re.compile(r"\+?[1-9][0-9]{7,14}")  # E.164: country code first, at most 15 digits
 CALL_FIELDS = ("flow", "to", "caller_id", "vars")
 LIST_LIMIT = 500
-
-
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    field: str
-    code: str
-    message: str
-
-
-@dataclass
-class ApiError(Exception):
-    """An answer in the error shape. The first field error, if any, gives the ErrorCode."""
-
-    status: int
-    code: str
-    message: str
-    errors: list[FieldError] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)  # such as the reference_id of a call that failed
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def of_fields(cls, status: int, errors: list[FieldError]) -> ApiError:
-        first = errors[0]
-        return cls(status, first.code, f"{first.field}: {first.message}", errors)
-
-    def response(self) -> JSONResponse:
-        body = {
-            **self.extra,
-            "ResponseStatus": {
-                "ErrorCode": self.code,
-                "Message": self.message,
-                "Errors": [{"ErrorCode": e.code, "FieldName": e.field, "Message": e.message} for e in self.errors],
-            },
-        }
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
 # What a refusal of Telesign's means for the caller of POST /calls: HTTP status, ErrorCode, and
@@ -249,13 +216,13 @@ class Api:
                 await self.authenticate(request, body)
                 return await handler(request, body)
             except ApiError as error:
-                return error.response()
+                return _error_response(error)
             except StoreUnavailable as problem:
                 log.error("management request %s %s: %s", request.method, request.url.path, problem)
-                return ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}).response()
+                return _error_response(ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}))
             except Exception:
                 log.exception("management request %s %s failed", request.method, request.url.path)
-                return ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details").response()
+                return _error_response(ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details"))
 
         return endpoint
 
@@ -357,6 +324,10 @@ class Api:
         if not records and flow not in self.flows():
             raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}")
         return JSONResponse(outcomes(flow, records, self.flows().get(flow)))
+
+
+def _error_response(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:

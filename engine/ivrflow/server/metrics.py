@@ -13,7 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ivrflow.stores import Store, StoreUnavailable
+from ivrflow.stores import Store
+from ivrflow.errors import StoreUnavailable
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

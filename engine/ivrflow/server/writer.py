@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ivrflow.stores import Store, StoreUnavailable
+from ivrflow.stores import Store
+from ivrflow.errors import StoreUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
-from ivrflow.errors import IvrflowError
+from ivrflow.errors import StoreUnavailable
 from ivrflow.calls.interpreter import CallState, Step
 from ivrflow.v1.outcomes import V1Call
 
@@ -92,10 +92,6 @@ _STATE_FIELDS = tuple(f.name for f in fields(CallState))
 # A change to one call: given its record (None: no such call), the record to store (None: leave
 # it as it was), the transcript steps to add, and what `update` gives back.
 Update = Callable[[CallRecord | None], tuple[CallRecord | None, list[Step], T]]
-
-
-class StoreUnavailable(IvrflowError):
-    """The store did not answer in time (locked, full disk, down); nothing was changed."""
 
 
 class Store(Protocol):

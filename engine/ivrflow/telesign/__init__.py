@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import httpx
 from jsonschema.exceptions import best_match
 
-from ivrflow.errors import IvrflowError
+from ivrflow.errors import BadEvent, TelesignError
 from ivrflow.calls.interpreter import Action, HangUp, Speak, Transfer
 from ivrflow.language.model import digits_only
 from ivrflow.language.schema import validator
@@ -129,23 +129,6 @@ def check_request(credentials: Credentials, method: str, resource: str, headers:
     if customer_id != credentials.customer_id or not hmac.compare_digest(signature.encode(), tsa_signature(credentials.api_key, text).encode()):
         return "wrong customer id or signature"
     return None
-
-
-class TelesignError(IvrflowError):
-    """Telesign refused or did not answer a request; the message says which and why, in one line.
-    `reason` is Telesign's code for it (a v2 status such as `invalid_phone_number`, a v1 error
-    number), or `timeout`, `unreachable`, `http_<status>` when Telesign gave none."""
-
-    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.codes = codes
-        self.reason = reason
-
-
-class BadEvent(IvrflowError):
-    """A body Telesign posted (a v2 event, a v1 status callback) that is not what Telesign sends;
-    the message says why, for the 400 answer."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
+from ivrflow.errors import ServerProblem
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.calls.interpreter import Step, walk
@@ -69,10 +70,6 @@ def v1(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | No
     """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
     fields = v1_fields(flow, variables)
     return fields if isinstance(fields, list) else play(fields, keys)
-
-
-class ServerProblem(Exception):
-    """The server did not run the call as Telesign would need it to; the message says how."""
 
 
 def over_http(flow: Flow, server: str, keys: Iterable[str | None], *, customer_id: str = "", api_key: str | None = None, gap: float = DUPLICATE_WINDOW + 0.1) -> list[Step]:
