@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint-flows bench docs
+.PHONY: run test check bench docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,20 @@ run: $(BIN)/python
 	$(BIN)/python -m pip install --quiet .
 	$(BIN)/ivrflow serve --flows flows --store sqlite:///var/ivrflow.db
 
-# Tests: install ivrflow editable with its test dependencies, test the bundled flows (journeys,
-# cases), then run the whole suite.
+# Tests: install ivrflow editable with its test dependencies; check the code (format, lint, types,
+# layers); test the bundled flows (journeys, cases); then run the whole suite.
 test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(MAKE) check
 	$(BIN)/ivrflow test flows/
 	$(BIN)/python -m pytest
+
+# The code's own checks, as pre-commit runs them: settings in pyproject.toml and .importlinter.
+check:
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
