@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from ivrflow.calls.interpreter import Step
+from ivrflow.tools.annotations import annotation
 from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
@@ -201,12 +202,9 @@ def render_text(results: list[FlowResult], *, coverage: bool) -> str:
 
 
 def render_github(results: list[FlowResult], *, coverage: bool) -> str:
-    def escape(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    lines = [f"::error file={f.file},line={f.line},col={f.column},title=ivrflow test::{escape(f.message)}" for r in results for f in r.failures]
+    lines = [annotation("error", f.message, file=f.file, line=f.line, col=f.column, title="ivrflow test") for r in results for f in r.failures]
     if coverage:
-        lines += [f"::warning file={r.path},title=ivrflow coverage::{escape(coverage_line(r))}" for r in results if r.flow and (r.uncovered_nodes or r.uncovered_choices)]
+        lines += [annotation("warning", coverage_line(r), file=r.path, title="ivrflow coverage") for r in results if r.flow and (r.uncovered_nodes or r.uncovered_choices)]
     return "".join(line + "\n" for line in lines) + render_text(results, coverage=coverage)
 
 

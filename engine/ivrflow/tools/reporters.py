@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from ivrflow import __version__
 from ivrflow.language.catalog import DOCS_URL, RULES
 from ivrflow.language.diagnostics import Diagnostic
+from ivrflow.tools.annotations import annotation
 from ivrflow.language.lint import LintReport
 
 _COLORS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m", "bold": "\033[1m", "dim": "\033[2m", "reset": "\033[0m"}
@@ -89,14 +90,6 @@ class JsonReporter(Reporter):
         return json.dumps({"diagnostics": diagnostics, "summary": summary}, indent=2, ensure_ascii=False) + "\n"
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 class GithubReporter(Reporter):
     """GitHub Actions workflow commands: each problem becomes an annotation on the pull request."""
 
@@ -106,12 +99,20 @@ class GithubReporter(Reporter):
     def render(self, report: LintReport) -> str:
         lines = []
         for d in report.diagnostics:
-            properties = f"file={_escape_property(d.file)},line={d.span.line},col={d.span.column}"
-            if d.span.end_line == d.span.line:
-                properties += f",endLine={d.span.end_line},endColumn={d.span.end_column}"
-            properties += f",title={_escape_property('ivrflow ' + d.rule)}"
+            one_line = d.span.end_line == d.span.line  # GitHub takes columns on one line only
             text = d.message + (f"\nhint: {d.hint}" if d.hint else "")
-            lines.append(f"::{self._LEVELS[d.level]} {properties}::{_escape_data(text)}")
+            lines.append(
+                annotation(
+                    self._LEVELS[d.level],
+                    text,
+                    file=d.file,
+                    line=d.span.line,
+                    col=d.span.column,
+                    endLine=d.span.end_line if one_line else None,
+                    endColumn=d.span.end_column if one_line else None,
+                    title=f"ivrflow {d.rule}",
+                )
+            )
         lines.append(TextReporter().summary(report))
         return "\n".join(lines) + "\n"
 
