@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))  # ivrflow, for how it runs workers
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this module, for the workers to import
-from ivrflow.server.app import run_workers  # noqa: E402
+from ivrflow.server.workers import run_workers  # noqa: E402
 
 ACTION = {"method": "speak", "params": {"tts": {"message": "Thanks for calling.", "language": "en-US"}, "collect_digits": {"max": 1}}}
 

@@ -17,7 +17,7 @@ import pytest
 
 from ivrflow.server import writer as writer_module
 from ivrflow.calls.interpreter import CallState, Step
-from ivrflow.server.app import _TcpConfig
+from ivrflow.server.workers import _TcpConfig
 from ivrflow.stores import CallRecord, SqliteStore
 from ivrflow.errors import StoreUnavailable
 from ivrflow.server.writer import Writer
@@ -125,7 +125,7 @@ def test_an_update_that_waited_too_long_is_refused_unapplied(store: SqliteStore,
 def test_the_workers_socket_turns_nagle_off_on_each_connection() -> None:
     """`serve --workers` shares one listening socket; each accepted connection must have
     TCP_NODELAY, or every kept-alive answer waits 40 ms for the client's delayed ACK."""
-    config = _TcpConfig("ivrflow.server.app:app_from_env", host="127.0.0.1", port=0, workers=2)
+    config = _TcpConfig("ivrflow.server.workers:app_from_env", host="127.0.0.1", port=0, workers=2)
     listener = config.bind_socket()
     nodelay: list[int] = []
 

@@ -489,7 +489,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ivrflow.server.logs import configure as configure_logs
-    from ivrflow.server.app import app_from_options, serve_workers
+    from ivrflow.server.app import app_from_options
+    from ivrflow.server.workers import serve_workers
 
     credentials = Credentials.from_env()
     if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):

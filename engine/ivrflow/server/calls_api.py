@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from ivrflow.language.diagnostics import suggestion
 from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.server.http import MAX_BODY, is_json, read_limited
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
 from ivrflow.stores import STATUSES, CallRecord, Store, failed, lookup, placed
@@ -38,7 +39,6 @@ from ivrflow.language.v1plan import plan_v1
 
 log = logging.getLogger("ivrflow")
 
-MAX_BODY = 64 * 1024
 MAX_VALUE = 500  # characters in one call variable: longer is not something to read to a caller
 NUMBER = re.compile(r"\+?[1-9][0-9]{7,14}")  # E.164: country code first, at most 15 digits
 CALL_FIELDS = ("flow", "to", "caller_id", "vars")
@@ -239,7 +239,7 @@ class Api:
             raise ApiError(401, "UNAUTHORIZED", problem, headers={"WWW-Authenticate": 'Basic realm="ivrflow"'})
 
     async def start_call(self, request: Request, body: bytes) -> Response:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        if not is_json(request):
             raise ApiError(400, "PARAMETER_INVALID", "send the call as a JSON object, with Content-Type: application/json")
         try:
             data = json.loads(body)
@@ -328,19 +328,6 @@ class Api:
 
 def _error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-
-
-async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
-    """The request's body, or None when it is larger than `limit` bytes (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return body
 
 
 async def _read(request: Request) -> bytes:

@@ -1,0 +1,72 @@
+"""POST /callbacks/v1: Telesign's status callbacks for v1 calls (ivrflow/v1/outcomes.py), signed
+as the webhook's events are."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ivrflow.errors import BadEvent, StoreUnavailable
+from ivrflow.server.http import Refused, refuse, signed_body
+from ivrflow.server.metrics import Metrics
+from ivrflow.server.writer import Writer
+from ivrflow.telesign import V1Report, parse_v1_report
+from ivrflow.v1.outcomes import Reported, apply_report
+
+log = logging.getLogger("ivrflow")
+
+
+class V1Callbacks:
+    """POST /callbacks/v1: Telesign's transaction callbacks for v1 calls placed by `ivrflow send`."""
+
+    def __init__(self, writer: Writer, api_key: str | None, metrics: Metrics) -> None:
+        self.writer = writer
+        self.store = writer.store
+        self.api_key = api_key
+        self.metrics = metrics
+
+    async def handle(self, request: Request) -> Response:
+        began = time.perf_counter()
+        outcome, response = await self._handle(request)
+        self.metrics.answer_seconds.observe(time.perf_counter() - began)
+        self.metrics.events.labels("v1_callback", outcome).inc()
+        return response
+
+    async def _handle(self, request: Request) -> tuple[str, Response]:
+        body = await signed_body(request, self.api_key, self.metrics)
+        if isinstance(body, Refused):
+            return body.outcome, body.response
+        try:
+            report = parse_v1_report(json.loads(body))
+        except (ValueError, UnicodeDecodeError):
+            return "invalid", refuse(400, "the body is not JSON")
+        except BadEvent as problem:
+            return "invalid", refuse(400, str(problem))
+        try:
+            applied = await self.writer.run(lambda: self.locate_and_apply(report))
+        except StoreUnavailable as problem:
+            log.error("v1 callback for call %s not applied: %s", report.reference_id, problem)
+            return "store_unavailable", refuse(503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"})
+        if applied.outcome == "unknown":
+            # Telesign delivers again after a failure, so a callback that overtook `ivrflow send`'s
+            # record of the call still lands; one for a call placed elsewhere stops after a few tries.
+            log.warning("v1 callback for unknown call %s (status %d)", report.reference_id, report.code)
+            return "unknown_call", refuse(404, f"no v1 call with reference_id {report.reference_id}")
+        if applied.ended:
+            self.metrics.calls_ended.labels(applied.ended).inc()
+        log.info("v1 callback for call %s: status %d, %s", report.reference_id, report.code, applied.outcome)
+        return applied.outcome, Response("{}", media_type="application/json")
+
+    def locate_and_apply(self, report: V1Report) -> Reported:
+        """On the writer thread, as for events: find the call (by its external_id when
+        that is one of our v1 calls, else by Telesign's id) and apply the report to it."""
+        ours = self.store.get(report.external_id) if report.external_id else None
+        if ours is not None and ours.v1 is not None:
+            key = ours.reference_id
+        else:
+            key = self.store.find(report.reference_id) or report.reference_id
+        return self.store.update(key, lambda record: apply_report(record, report, time.time()))

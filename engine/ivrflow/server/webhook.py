@@ -1,0 +1,186 @@
+"""POST /webhook: verify the signature → parse the event → in the call's store transaction: skip a
+redelivery, step the interpreter, save the state and the transcript steps → answer the action."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, replace
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ivrflow.calls.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, Transfer, heard, new_call, step
+from ivrflow.errors import BadEvent, StoreUnavailable
+from ivrflow.language.model import digits_only
+from ivrflow.server.flows import Flows
+from ivrflow.server.http import Refused, error_json, refuse, signed_body
+from ivrflow.server.logs import event_handled
+from ivrflow.server.metrics import Metrics
+from ivrflow.server.writer import Writer
+from ivrflow.stores import DUPLICATE_WINDOW, CallRecord
+from ivrflow.telesign import WebhookEvent, action_json, parse_event
+
+# Events that only make sense for a call the engine already has.
+CALL_EVENTS = ("speak_completed", "play_completed", "dial_completed", "call_leg_completed")
+SORRY = "Sorry, this number is not in service. Goodbye."
+log = logging.getLogger("ivrflow")
+
+# A sender gives up on an answer only after waiting for it (Telesign documents 5 s for its SMS
+# callbacks), so an answer ready sooner than this reached any sender still there to take it; only
+# a slower one is worth asking the connection whether it did (which costs a turn of the event loop).
+GAVE_UP_AFTER = 0.5
+
+
+def _answer(action: Action) -> str:
+    return json.dumps(action_json(action), ensure_ascii=False)
+
+
+def _method(action: Action) -> str:
+    """The Telesign method an action is answered with ("" for none)."""
+    return {Speak: "speak", Transfer: "dial", HangUp: "hangup"}.get(type(action), "")
+
+
+def _sorry_call() -> tuple[CallState, Action]:
+    """A call to a number no flow serves: a clear apology, then hang up."""
+    return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, "en-US", False)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying one event came to: the HTTP answer, and what to count."""
+
+    status: int
+    answer: str
+    outcome: str  # for ivrflow_events_total: answered, duplicate, ignored, unknown_call
+    started: bool = False  # an incoming call began
+    ended: str = ""  # the call ended now, this way
+    flow: str = ""  # for the log line: the call's flow, its node now, the action answered
+    node: str = ""
+    action: str = ""
+
+
+class Webhook:
+    def __init__(self, flows: Flows, writer: Writer, api_key: str | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
+        self.flows = flows
+        self.writer = writer
+        self.store = writer.store
+        self.api_key = api_key
+        self.metrics = metrics
+        self.duplicate_window = duplicate_window
+
+    async def handle(self, request: Request) -> Response:
+        began = time.perf_counter()
+        event, applied, response = await self._handle(request, began)
+        took = time.perf_counter() - began
+        self.metrics.answer_seconds.observe(took)
+        name = event.name if event else "unknown"
+        self.metrics.events.labels(name, applied.outcome).inc()
+        event_handled(
+            reference_id=event.reference_id if event else None,
+            flow=applied.flow or None,
+            node=applied.node or None,
+            event=name,
+            outcome=applied.outcome,
+            action=applied.action or None,
+            status=response.status_code,
+            latency_ms=round(took * 1000, 2),
+        )
+        return response
+
+    async def _handle(self, request: Request, began: float) -> tuple[WebhookEvent | None, Applied, Response]:
+        """The event (None when it could not be read), what was done, the answer."""
+        body = await signed_body(request, self.api_key, self.metrics)
+        if isinstance(body, Refused):
+            return None, Applied(body.response.status_code, "", body.outcome), body.response
+        try:
+            event = parse_event(body)
+        except BadEvent as problem:
+            return None, Applied(400, "", "invalid"), refuse(400, str(problem))
+        digest = hashlib.sha256(body).hexdigest()
+        try:
+            key, applied = await self.writer.run(lambda: self.locate_and_apply(event, digest))
+            if time.perf_counter() - began >= GAVE_UP_AFTER and await request.is_disconnected():
+                # The sender gave up before the answer was ready and will deliver the event again:
+                # remember that this answer never reached it, so that the redelivery gets it.
+                await self.writer.run(lambda: self.store.update(key, lambda record: (_undelivered(record, digest), [], None)))
+        except StoreUnavailable as problem:
+            log.error("event %s for call %s not applied: %s", event.name, event.reference_id, problem)
+            return event, Applied(503, "", "store_unavailable"), refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
+        if applied.started:
+            self.metrics.calls_started.labels("inbound").inc()
+        if applied.ended:
+            self.metrics.calls_ended.labels(applied.ended).inc()
+        return event, applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
+
+    def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
+        """On the writer thread: the call's key, and the event applied to it. A call we placed is
+        known by our id, its `external_id`; Telesign's id finds it too."""
+        key = event.external_id or self.store.find(event.reference_id) or event.reference_id
+        return key, self.store.update(key, lambda record: self.apply(record, event, digest, time.time()))
+
+    def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, list[Step], Applied]:
+        """Inside the call's transaction: the record to store, the transcript steps to add, and
+        what to answer."""
+        # The same event again: the same answer, and the call does not move. A call starts once, so
+        # its incoming_call again is a redelivery however late (say, after the store was down
+        # when the first was applied, so that its answer never left).
+        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window or event.name == "incoming_call"):
+            again = Applied(200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated")
+            return (replace(record, delivered=True) if not record.delivered else None), [], again
+        if record is None:
+            if event.name in CALL_EVENTS:
+                return None, [], Applied(404, error_json(f"no call with reference_id {event.reference_id}"), "unknown_call")
+            if event.name != "incoming_call":  # call_completed of a call we never had, or an unknown event
+                log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
+                return None, [], Applied(200, "{}", "ignored")
+            state, first, steps = self.start(event)
+            answer = _answer(first)
+            created = CallRecord(event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id)
+            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "", flow=state.flow, node=state.node, action=_method(first))
+        translated = self.translate(event)
+        if translated is None:
+            log.info("event %s for call %s ignored", event.name, event.reference_id)
+            return None, [], Applied(200, "{}", "ignored")
+        flow = self.flows.for_state(record.state)
+        if flow is None:  # an apology call, or a version no longer known: end it safely
+            action: Action = NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp()
+            state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
+        else:
+            state, action = step(flow, record.state, translated)
+        answer = _answer(action)
+        updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True, telesign_id=record.telesign_id or event.reference_id)
+        ended = updated.status if state.ended and not record.state.ended else ""
+        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=_method(action))
+
+    def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
+        called, caller = str(event.data["to"]), str(event.data["from"])
+        flow_id = self.flows.numbers.get(digits_only(called))
+        if flow_id is None:
+            log.warning("incoming call to %s: no flow serves this number", called)
+            state, action = _sorry_call()
+            return state, action, heard(state, CallStarted(), action)
+        flow = self.flows.current[flow_id]
+        fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
+        state, action = step(flow, fresh, started)
+        return state, action, heard(fresh, started, action)
+
+    @staticmethod
+    def translate(event: WebhookEvent) -> Event | None:
+        if event.name in ("speak_completed", "play_completed"):
+            return SpeakDone(event.digits)
+        if event.name == "dial_completed":
+            return DialDone(event.answered)
+        if event.name == "call_leg_completed":
+            return LegEnded()
+        if event.name == "call_completed":
+            return CallEnded()
+        return None  # an event this engine does not know changes nothing
+
+
+def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:
+    if record is None or record.last_event != digest:
+        return None  # a newer event has been applied since: nothing to remember
+    return replace(record, delivered=False)
