@@ -40,7 +40,8 @@ from ivrflow.server.logs import configure as configure_logs
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.language.model import Flow, digits_only
-from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, open_store
+from ivrflow.calls.record import CallRecord
+from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
 from ivrflow.errors import StoreUnavailable
 from ivrflow.telesign import Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
 from ivrflow.errors import BadEvent
