@@ -235,6 +235,17 @@ def test_a_sqlite_file_from_before_the_calls_api_is_upgraded(tmp_path: Path) -> 
     store.close()
 
 
+def test_a_record_stored_before_calls_had_a_creation_time_loads(tmp_path: Path) -> None:
+    import json
+
+    old = json.loads(_record("a", 2).to_json())
+    for name in ("created", "direction", "telesign_id", "error"):  # fields added with the calls API
+        del old[name]
+    old["updated"] = 123.5
+    loaded = CallRecord.from_json(json.dumps(old))
+    assert (loaded.state.tries, loaded.updated, loaded.created, loaded.direction, loaded.v1) == (2, 123.5, 123.5, "inbound", None)
+
+
 def test_a_redis_call_is_kept_while_on_the_line_and_expires_after_it_ends(redis_server: RedisServer) -> None:
     redis.Redis.from_url(redis_server.url).flushdb()
     store = RedisStore(redis_server.url, ttl=1)
