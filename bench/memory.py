@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "engine"))
 from ivrflow.calls.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
 from ivrflow.language.loader import load_flow  # noqa: E402
-from ivrflow.stores import CallRecord, RedisStore, SqliteStore, Store, Update  # noqa: E402
+from ivrflow.calls.record import CallRecord  # noqa: E402
+from ivrflow.stores import RedisStore, SqliteStore, Store, Update  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from benchkit import free_port, redis_url  # noqa: E402
@@ -39,7 +40,8 @@ def fill(store: Store, calls: int = CALLS) -> int:
         steps = heard(fresh, started, first)
         after, action = step(FLOW, state, SpeakDone("7"))
         steps += heard(state, SpeakDone("7"), action)
-        record = CallRecord(f"CALL{n:08d}{'X' * 20}", after, last_event="e" * 64, last_answer='{"method": "speak"}', telesign_id=f"T{n:031d}")
+        now = time.time()  # as the server stamps a record: the bytes of a real time
+        record = CallRecord(f"CALL{n:08d}{'X' * 20}", after, last_event="e" * 64, last_answer='{"method": "speak"}', updated=now, created=now, telesign_id=f"T{n:031d}")
         total += len(record.to_json().encode())
         store.update(record.reference_id, _put(record, steps))
     return total

@@ -19,7 +19,8 @@ from conftest import ROOT
 from ivrflow.calls.interpreter import new_call
 from ivrflow.language.model import Flow
 from ivrflow.language.schema import validator
-from ivrflow.stores import CallRecord, SqliteStore
+from ivrflow.calls.record import CallRecord
+from ivrflow.stores import SqliteStore
 from ivrflow.telesign import callback_signature
 
 SUPPORT_NUMBER = "15558675309"
@@ -53,7 +54,8 @@ class Server:
         state = new_call(flow, {"called": to, "caller": flow.caller_id or "", **(variables or {})})
         store = SqliteStore(self.db)
         try:
-            store.update(reference, lambda old: (CallRecord(reference, state, direction="outbound"), [], None))
+            now = time.time()  # as the server would stamp it
+            store.update(reference, lambda old: (CallRecord(reference, state, updated=now, created=now, direction="outbound"), [], None))
         finally:
             store.close()
 

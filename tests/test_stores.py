@@ -17,7 +17,8 @@ import redis
 from redis_server import RedisServer
 
 from ivrflow.calls.interpreter import CallState, Step
-from ivrflow.stores import CallRecord, MemoryStore, RedisStore, SqliteStore, Store, open_store
+from ivrflow.calls.record import CallRecord
+from ivrflow.stores import MemoryStore, RedisStore, SqliteStore, Store, open_store
 from ivrflow.errors import StoreUnavailable
 
 
@@ -34,8 +35,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     made.close()
 
 
+NOW = 1_700_000_000.0  # the records' clock
+
+
 def _record(reference_id: str, tries: int = 0) -> CallRecord:
-    return CallRecord(reference_id, CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries, repeats={"menu": 1}, variables={"drug": "Grüße"}))
+    return CallRecord(reference_id, CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries, repeats={"menu": 1}, variables={"drug": "Grüße"}), updated=NOW, created=NOW)
 
 
 def test_round_trip(store: Store) -> None:
@@ -175,7 +179,7 @@ def test_transcript_steps_are_kept_in_order_with_their_time(store: Store) -> Non
 
 def _call(reference_id: str, flow: str, waiting: str, created: float, outcome: str = "") -> CallRecord:
     state = CallState(flow=flow, version="v", waiting=waiting, outcome=outcome)  # type: ignore[arg-type]
-    return CallRecord(reference_id, state, created=created)
+    return CallRecord(reference_id, state, updated=created, created=created)
 
 
 def test_recent_calls_by_flow_and_status_and_the_active_count(store: Store) -> None:
@@ -229,6 +233,17 @@ def test_a_sqlite_file_from_before_the_calls_api_is_upgraded(tmp_path: Path) -> 
     assert [r.reference_id for r in store.recent(status="in_progress")] == ["a"]
     assert [step["say"] for step in store.transcript("a")] == ["again"]
     store.close()
+
+
+def test_a_record_stored_before_calls_had_a_creation_time_loads(tmp_path: Path) -> None:
+    import json
+
+    old = json.loads(_record("a", 2).to_json())
+    for name in ("created", "direction", "telesign_id", "error"):  # fields added with the calls API
+        del old[name]
+    old["updated"] = 123.5
+    loaded = CallRecord.from_json(json.dumps(old))
+    assert (loaded.state.tries, loaded.updated, loaded.created, loaded.direction, loaded.v1) == (2, 123.5, 123.5, "inbound", None)
 
 
 def test_a_redis_call_is_kept_while_on_the_line_and_expires_after_it_ends(redis_server: RedisServer) -> None:

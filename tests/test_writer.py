@@ -18,13 +18,17 @@ import pytest
 from ivrflow.server import writer as writer_module
 from ivrflow.calls.interpreter import CallState, Step
 from ivrflow.server.workers import _TcpConfig
-from ivrflow.stores import CallRecord, SqliteStore
+from ivrflow.calls.record import CallRecord
+from ivrflow.stores import SqliteStore
 from ivrflow.errors import StoreUnavailable
 from ivrflow.server.writer import Writer
 
 
+NOW = 1_700_000_000.0  # the records' clock
+
+
 def _record(reference_id: str, tries: int = 0) -> CallRecord:
-    return CallRecord(reference_id, CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries))
+    return CallRecord(reference_id, CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries), updated=NOW, created=NOW)
 
 
 def _increment(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], int]:

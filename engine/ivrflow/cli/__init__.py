@@ -29,10 +29,11 @@ from ivrflow.language.loader import check_file, display_path
 from ivrflow.tools.reporters import REPORTERS, TextReporter
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.language.model import Flow
-from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, failed, lookup, open_store
+from ivrflow.calls.record import CallRecord, V1Call
+from ivrflow.stores import DUPLICATE_WINDOW, Store, failed, lookup, open_store
 from ivrflow.telesign import V1_VOICE, Credentials, Sending, V1Report, base_url, basic_authorization, hmac_headers, parse_v1_report, send_v1, v1_status
 from ivrflow.errors import BadEvent, ServerProblem, StoreUnavailable, TelesignError
-from ivrflow.v1.outcomes import V1Call, apply_report, outcomes, outcomes_text, v1_call
+from ivrflow.v1.outcomes import apply_report, in_words, outcomes, outcomes_text, v1_call
 from ivrflow.v1.compiler import CallOptions, compile_v1
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
@@ -341,7 +342,8 @@ def _send(args: argparse.Namespace) -> int:
     call_id = uuid.uuid4().hex.upper()
     params.setdefault("external_id", call_id)
     variables = {**flow.vars, **given, "called": params["phone_number"], **({"caller": params["caller_id"]} if "caller_id" in params else {})}
-    record = CallRecord(call_id, new_call(flow, variables), direction="outbound", v1=v1_call(flow, params))
+    now = time.time()
+    record = CallRecord(call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, params))
     try:
         store.update(call_id, lambda old: (record, [], None))
     except StoreUnavailable as problem:
@@ -379,7 +381,7 @@ def _wait(reference_id: str, record: CallRecord, store: Store, credentials: Cred
                 print(f"ivrflow send: {error}", file=sys.stderr)
                 return EXIT_PROBLEMS
         if record.v1 is not None and record.state.ended:
-            print(f"{reference_id}: {record.v1.words()}")
+            print(f"{reference_id}: {in_words(record.v1)}")
             return EXIT_OK
         if time.monotonic() >= deadline:
             print(f"ivrflow send: the call was still in progress after {args.wait_max:g} s; ask again with: ivrflow status {reference_id}", file=sys.stderr)
@@ -431,11 +433,11 @@ def _status(args: argparse.Namespace) -> int:
     now = _record(store, record, report) if record is not None else None
     if now is None or now.v1 is None:
         call = V1Call(code=report.code, description=report.description, updated_on=report.updated_on, user_input=report.user_input)
-        print(f"{reference_id}: {call.words()}")
+        print(f"{reference_id}: {in_words(call)}")
         print(f"(not placed by `ivrflow send` with the store {args.store}: the key is not mapped to a flow's choice)", file=sys.stderr)
         return EXIT_OK
     updated = f", updated {now.v1.updated_on}" if now.v1.updated_on else ""
-    print(f"{reference_id}: {now.v1.words()} (flow {now.state.flow}, status {now.v1.code} {now.v1.description}{updated})")
+    print(f"{reference_id}: {in_words(now.v1)} (flow {now.state.flow}, status {now.v1.code} {now.v1.description}{updated})")
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,11 +31,12 @@ from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.http import MAX_BODY, is_json, read_limited
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
-from ivrflow.stores import STATUSES, CallRecord, Store, failed, lookup, placed
+from ivrflow.calls.record import STATUSES, CallRecord
+from ivrflow.stores import Store, failed, lookup, placed
 from ivrflow.errors import ApiError, FieldError, StoreUnavailable
 from ivrflow.telesign import DATE_TOLERANCE, Credentials, Sending, check_request, dial_params, send_dial
 from ivrflow.errors import TelesignError
-from ivrflow.v1.outcomes import outcomes
+from ivrflow.v1.outcomes import outcomes, v1_summary
 from ivrflow.language.v1plan import plan_v1
 
 log = logging.getLogger("ivrflow")
@@ -255,7 +257,8 @@ class Api:
         events find it whenever they come, even before Telesign's answer to the dial."""
         assert self.credentials is not None
         call_id = uuid.uuid4().hex.upper()
-        record = CallRecord(call_id, new_call(asked.flow, asked.variables), direction="outbound")
+        now = time.time()
+        record = CallRecord(call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound")
         self.store.update(call_id, lambda old: (record, [], None))
         self.metrics.calls_started.labels("outbound").inc()
         try:
@@ -297,7 +300,7 @@ class Api:
         steps = await run_in_threadpool(self.store.transcript, record.reference_id)
         shown = {**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]}
         if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
-            shown["v1"] = record.v1.summary()
+            shown["v1"] = v1_summary(record.v1)
         return JSONResponse(shown)
 
     async def list_calls(self, request: Request, body: bytes) -> Response:

@@ -20,7 +20,8 @@ from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics
 from ivrflow.server.writer import Writer
-from ivrflow.stores import DUPLICATE_WINDOW, CallRecord
+from ivrflow.calls.record import CallRecord
+from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.telesign import WebhookEvent, action_json, parse_event
 
 # Events that only make sense for a call the engine already has.

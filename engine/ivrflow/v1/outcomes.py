@@ -1,5 +1,6 @@
-"""A v1 call after it is placed: what is kept of it, Telesign's status reports applied to it, the
-key pressed mapped back to the flow's choice and said in words, and the outcomes of a flow's calls.
+"""A v1 call after it is placed: what its Telesign status means (the key pressed mapped back to
+the flow's choice, and the call said in words), Telesign's status reports applied to it, and the
+outcomes of a flow's calls. What is kept of a v1 call is `V1Call`, in `ivrflow.calls.record`.
 
 Telesign reports a v1 call twice over: the answer to GET /v1/voice/{reference_id} (`ivrflow
 status`, `ivrflow send --wait`) and the callback to `callback_url` (POST /callbacks/v1). Both go
@@ -11,67 +12,55 @@ crossing reports all leave the same record.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from ivrflow.calls.interpreter import Outcome, Step
+from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.language.model import Flow
 from ivrflow.telesign import V1_STATUS_CODES, V1Report
 from ivrflow.language.v1plan import plan_v1
-
-if TYPE_CHECKING:
-    from ivrflow.stores import CallRecord
 
 # Statuses of calls someone picked up (v1 counts voicemail as picked up: Telesign cannot tell).
 ANSWERED = ("completed", "caller_hung_up", "transferred", "transfer_failed")
 
 
-@dataclass(frozen=True, slots=True)
-class V1Call:
-    """What is kept of a v1 call beside its record: the form fields sent, what each key leads to,
-    and Telesign's latest report (code None: none yet)."""
+def choice(v1: V1Call) -> str:
+    """The node the caller chose, or "" (no key, or a key that is not a choice)."""
+    return v1.choices.get(v1.user_input or "", "") if v1.code == 100 else ""
 
-    params: Mapping[str, str] = field(default_factory=dict)
-    choices: Mapping[str, str] = field(default_factory=dict)  # key → the node it leads to
-    repeat_digit: str = ""
-    code: int | None = None
-    description: str = ""
-    updated_on: str = ""
-    user_input: str | None = None  # the last key pressed after the message ("": none; None: not reported)
 
-    @property
-    def choice(self) -> str:
-        """The node the caller chose, or "" (no key, or a key that is not a choice)."""
-        return self.choices.get(self.user_input or "", "") if self.code == 100 else ""
+def in_words(v1: V1Call) -> str:
+    """What happened, in plain words: `answered; pressed 1 → confirmed`."""
+    if v1.code is None:
+        return "no status reported yet"
+    said, _ = V1_STATUS_CODES.get(v1.code, (v1.description or f"status {v1.code}", ""))
+    if v1.code != 100:
+        return said
+    key = v1.user_input
+    if key is None:
+        return "answered; Telesign did not say which key was pressed"
+    if not v1.params:  # a call this store did not place: the key cannot be mapped to a flow
+        return f"answered; pressed {key}" if key else "answered; no key pressed after the message"
+    if not v1.choices and not v1.repeat_digit:
+        return "answered; the message was played (the flow asks for no key)"
+    chosen = choice(v1)
+    if chosen:
+        return f"answered; pressed {key} → {chosen}"
+    if not key:
+        return "answered; no key pressed after the message (no choice)"
+    if key == v1.repeat_digit:
+        return f"answered; pressed {key} to repeat the message, then chose nothing"
+    return f"answered; pressed {key}, which is not a choice (no choice)"
 
-    def words(self) -> str:
-        """What happened, in plain words: `answered; pressed 1 → confirmed`."""
-        if self.code is None:
-            return "no status reported yet"
-        said, _ = V1_STATUS_CODES.get(self.code, (self.description or f"status {self.code}", ""))
-        if self.code != 100:
-            return said
-        key = self.user_input
-        if key is None:
-            return "answered; Telesign did not say which key was pressed"
-        if not self.params:  # a call this store did not place: the key cannot be mapped to a flow
-            return f"answered; pressed {key}" if key else "answered; no key pressed after the message"
-        if not self.choices and not self.repeat_digit:
-            return "answered; the message was played (the flow asks for no key)"
-        if self.choice:
-            return f"answered; pressed {key} → {self.choice}"
-        if not key:
-            return "answered; no key pressed after the message (no choice)"
-        if key == self.repeat_digit:
-            return f"answered; pressed {key} to repeat the message, then chose nothing"
-        return f"answered; pressed {key}, which is not a choice (no choice)"
 
-    def summary(self) -> dict[str, object]:
-        """The call's v1 part as GET /calls/{reference_id} shows it."""
-        choice = {"key": self.user_input, "node": self.choice} if self.choice else None
-        status = {"code": self.code, "description": self.description, "updated_on": self.updated_on or None} if self.code is not None else None
-        return {"status": status, "user_input": self.user_input, "choice": choice, "in_words": self.words(), "params": dict(self.params)}
+def v1_summary(v1: V1Call) -> dict[str, object]:
+    """The call's v1 part as GET /calls/{reference_id} shows it."""
+    chosen = choice(v1)
+    shown = {"key": v1.user_input, "node": chosen} if chosen else None
+    status = {"code": v1.code, "description": v1.description, "updated_on": v1.updated_on or None} if v1.code is not None else None
+    return {"status": status, "user_input": v1.user_input, "choice": shown, "in_words": in_words(v1), "params": dict(v1.params)}
 
 
 def v1_call(flow: Flow, params: Mapping[str, str]) -> V1Call:
@@ -119,7 +108,7 @@ def apply_report(record: CallRecord | None, report: V1Report, now: float) -> tup
         return None, [], Reported("duplicate")
     state = record.state
     if final:
-        state = replace(state, waiting="ended", outcome=cast(Outcome, final), node=call.choice)
+        state = replace(state, waiting="ended", outcome=cast(Outcome, final), node=choice(call))
     updated = replace(record, v1=call, state=state, telesign_id=report.reference_id, updated=now)
     return updated, [], Reported("recorded", ended=final if final and not was_over else "")
 
@@ -140,8 +129,9 @@ def outcomes(flow_id: str, records: Iterable[CallRecord], flow: Flow | None = No
         v1_calls += 1
         for key, node in record.v1.choices.items():  # every choice shows, chosen or not
             choices.setdefault((key, node), 0)
-        if record.status == "completed" and record.v1.choice:
-            choices[(record.v1.user_input or "", record.v1.choice)] += 1
+        chosen = choice(record.v1)
+        if record.status == "completed" and chosen:
+            choices[(record.v1.user_input or "", chosen)] += 1
         elif record.status == "completed":
             no_choice += 1
     return {
@@ -162,8 +152,8 @@ def outcomes_text(summary: Mapping[str, object]) -> str:
     lines.append(f"  {summary['answered']} answered")
     choices = summary["choices"]
     assert isinstance(choices, list)
-    for choice in choices:
-        lines.append(f"    {choice['calls']} pressed {choice['key']} → {choice['node']}")
+    for row in choices:
+        lines.append(f"    {row['calls']} pressed {row['key']} → {row['node']}")
     if summary["v1_calls"]:
         lines.append(f"    {summary['no_choice']} answered a v1 call and chose nothing")
     statuses = summary["statuses"]
