@@ -20,7 +20,7 @@ from ivrflow.calls.interpreter import new_call
 from ivrflow.language.model import Flow
 from ivrflow.language.schema import validator
 from ivrflow.stores import CallRecord, SqliteStore
-from ivrflow.telesign import callback_signature
+from ivrflow.telesign.auth import callback_signature
 
 SUPPORT_NUMBER = "15558675309"
 CALLER = "15551230000"

@@ -42,7 +42,9 @@ from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.language.model import Flow, digits_only
 from ivrflow.stores import DUPLICATE_WINDOW, CallRecord, Store, open_store
 from ivrflow.errors import StoreUnavailable
-from ivrflow.telesign import Credentials, V1Report, WebhookEvent, action_json, parse_event, parse_v1_report, verify_callback
+from ivrflow.telesign.auth import Credentials, verify_callback
+from ivrflow.telesign.v1 import V1Report, parse_v1_report
+from ivrflow.telesign.v2 import WebhookEvent, action_json, parse_event
 from ivrflow.errors import BadEvent
 from ivrflow.v1.outcomes import Reported, apply_report
 from ivrflow.server.writer import Writer

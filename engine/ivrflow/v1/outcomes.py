@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, cast
 
 from ivrflow.calls.interpreter import Outcome, Step
 from ivrflow.language.model import Flow
-from ivrflow.telesign import V1_STATUS_CODES, V1Report
+from ivrflow.telesign.facts import V1_STATUS_CODES, V1Code
+from ivrflow.telesign.v1 import V1Report
 from ivrflow.language.v1plan import plan_v1
 
 if TYPE_CHECKING:
@@ -43,14 +44,14 @@ class V1Call:
     @property
     def choice(self) -> str:
         """The node the caller chose, or "" (no key, or a key that is not a choice)."""
-        return self.choices.get(self.user_input or "", "") if self.code == 100 else ""
+        return self.choices.get(self.user_input or "", "") if self.code == V1Code.ANSWERED else ""
 
     def words(self) -> str:
         """What happened, in plain words: `answered; pressed 1 → confirmed`."""
         if self.code is None:
             return "no status reported yet"
         said, _ = V1_STATUS_CODES.get(self.code, (self.description or f"status {self.code}", ""))
-        if self.code != 100:
+        if self.code != V1Code.ANSWERED:
             return said
         key = self.user_input
         if key is None:
