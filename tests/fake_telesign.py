@@ -50,7 +50,8 @@ from telesign.rest import RestClient
 
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.language.schema import validator
-from ivrflow.telesign import V1_STATUS_CODES, callback_signature
+from ivrflow.telesign.auth import callback_signature
+from ivrflow.telesign.facts import V1_STATUS_CODES
 from ivrflow.v1.playback import hear
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).

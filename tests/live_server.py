@@ -21,7 +21,7 @@ from ivrflow.language.model import Flow
 from ivrflow.language.schema import validator
 from ivrflow.calls.record import CallRecord
 from ivrflow.stores import SqliteStore
-from ivrflow.telesign import callback_signature
+from ivrflow.telesign.auth import callback_signature
 
 SUPPORT_NUMBER = "15558675309"
 CALLER = "15551230000"

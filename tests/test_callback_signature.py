@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telesign.util import verify_telesign_callback_signature
 
-from ivrflow.telesign import callback_signature, verify_callback
+from ivrflow.telesign.auth import callback_signature, verify_callback
 
 KEY = "EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw=="
 

@@ -32,7 +32,9 @@ from ivrflow.server.calls_api import TELESIGN_REFUSALS
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
-from ivrflow.telesign import DIAL_STATUSES, Credentials, basic_authorization, hmac_headers, send_dial
+from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.client import send_dial
+from ivrflow.telesign.facts import DIAL_STATUSES
 from ivrflow.errors import TelesignError
 
 KEY = base64.b64encode(b"calls-api-test-key-of-32-bytes!!").decode()
@@ -390,7 +392,7 @@ def test_a_signed_request_is_accepted_once_and_its_nonce_refused_after(server: S
 
 def test_x_ts_date_may_stand_in_for_date(server: Server) -> None:
     """Telesign's sample signer: with x-ts-date, its line is signed and the Date line is empty."""
-    from ivrflow.telesign import string_to_sign, tsa_signature
+    from ivrflow.telesign.auth import string_to_sign, tsa_signature
 
     when, nonce = formatdate(usegmt=True), "5f0c1d5e-1111-4c2b-9a55-000000000001"
     signature = tsa_signature(KEY, string_to_sign("GET", "", "", nonce, "", "/flows", ts_date=when))

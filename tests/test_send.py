@@ -15,7 +15,8 @@ from fake_telesign import FakeTelesign, running
 from telesign.voice import VoiceClient
 
 from ivrflow.language.loader import load_flow
-from ivrflow.telesign import Credentials, Sending, send_v1
+from ivrflow.telesign.auth import Credentials
+from ivrflow.telesign.client import Sending, send_v1
 from ivrflow.errors import TelesignError
 from ivrflow.v1.compiler import CallOptions, compile_v1
 

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from telesign.rest import RestClient
 
-from ivrflow.telesign import basic_authorization, hmac_headers
+from ivrflow.telesign.auth import basic_authorization, hmac_headers
 
 CUSTOMER = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
 KEY = "EXAMPLE----TE8sTgg45yusumoN6BYsBVkh+yRJ5czgsnCehZaOYldPJdmFh6NeX8kunZ2zU1YWaUw/0wV6xfw=="

@@ -29,7 +29,10 @@ from ivrflow.calls.interpreter import new_call
 from ivrflow.language.loader import load_flow
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import MemoryStore, SqliteStore, Store
-from ivrflow.telesign import V1_STATUS_CODES, Credentials, Sending, V1Report, basic_authorization, callback_signature, parse_v1_report, v1_status
+from ivrflow.telesign.auth import Credentials, basic_authorization, callback_signature
+from ivrflow.telesign.client import Sending, v1_status
+from ivrflow.telesign.facts import V1_STATUS_CODES
+from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.v1.outcomes import apply_report, choice, in_words, outcomes, outcomes_text, v1_call
 from ivrflow.v1.compiler import CallOptions, compile_v1
 

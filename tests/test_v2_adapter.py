@@ -13,7 +13,7 @@ from ivrflow.calls.interpreter import CallStarted, HangUp, NoAction, Speak, Spea
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import load_flow
 from ivrflow.language.schema import validator
-from ivrflow.telesign import action_json, looks_like_event, parse_event
+from ivrflow.telesign.v2 import action_json, looks_like_event, parse_event
 from ivrflow.errors import BadEvent
 
 # Telesign's documented example bodies (Voice - Events; the speak_completed shape from its demo).

@@ -1,8 +1,9 @@
 """The live interpreter: `step(flow, state, event) -> (state, action)`, pure, no I/O.
 
 Telesign v2 answers each call event with exactly one action, so every node that says something
-is one `Speak` and the next move happens on the following `speak_completed`. Events and actions
-here are Telesign-neutral; the adapter turns them into and from Telesign's JSON.
+is one `Speak` and the next move happens on the following `SpeakDone` (Telesign's
+`speak_completed`). Events and actions here are Telesign-neutral; the adapter
+(ivrflow/telesign/v2.py) turns them into and from Telesign's JSON.
 
 Live defaults equal v1's fixed behaviour (flow-language.md), so that a v1-compilable flow sounds
 the same run either way: a prompt gives two chances, a menu one (`attempts`), a repeat three.
@@ -135,7 +136,7 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     return _after_speak(flow, state, event.digits[:1])
 
 
-# What a call_completed means, by what the call was waiting for when it came.
+# What a CallEnded means, by what the call was waiting for when it came.
 _OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {"start": "no_answer", "transfer": "transferred", "last-words": "completed"}
 
 

@@ -31,7 +31,10 @@ from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.language.model import Flow
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import DUPLICATE_WINDOW, Store, failed, lookup, open_store
-from ivrflow.telesign import V1_VOICE, Credentials, Sending, V1Report, base_url, basic_authorization, hmac_headers, parse_v1_report, send_v1, v1_status
+from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.client import Sending, base_url, send_v1, v1_status
+from ivrflow.telesign.facts import V1_VOICE
+from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.errors import BadEvent, ServerProblem, StoreUnavailable, TelesignError
 from ivrflow.v1.outcomes import apply_report, in_words, outcomes, outcomes_text, v1_call
 from ivrflow.v1.compiler import CallOptions, compile_v1

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
+
 # Where docs/ is published, for links in SARIF and JSON output. Set IVRFLOW_DOCS_URL to your
 # copy (say, your fork's docs folder on GitHub) so that code-scanning links open there.
 DOCS_URL = os.environ.get("IVRFLOW_DOCS_URL", "https://github.com/ivrflow/ivrflow/blob/main/docs/")
@@ -108,7 +110,7 @@ _RULES = [
     Rule(
         "phone-number", "error", "Shape",
         "A phone number Telesign will not accept",
-        "A number with spaces, dashes or brackets, without its country code, or not 8 to 15 digits long.",
+        f"A number with spaces, dashes or brackets, without its country code, or not {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits long.",
         "Telesign rejects the call, or dials somebody else.",
         "Write the country code and the number as digits only, optionally with a leading `+`: "
         "`+15554441313` or `15554441313`.",
@@ -117,14 +119,14 @@ _RULES = [
     Rule(
         "unknown-language", "error", "Shape",
         "A language Telesign has no voice for",
-        "A `language` that is not one of Telesign's 26 text-to-speech languages, such as `en` or `english`.",
+        f"A `language` that is not one of Telesign's {len(LANGUAGES)} text-to-speech languages, such as `en` or `english`.",
         "Telesign refuses the call (v1 error 11018 \"invalid voice\") instead of reading the message.",
         "Use a language tag from the list in the hint, such as `en-US`, `en-GB`, `es-MX` or `fr-FR`.",
     ),
     Rule(
         "message-too-long", "error", "Meaning",
         "A message longer than Telesign speaks",
-        "A message over 1600 characters, counted after `{{ variables }}` are filled in with their defaults.",
+        f"A message over {MAX_MESSAGE} characters, counted after `{{{{ variables }}}}` are filled in with their defaults.",
         "Telesign refuses a longer message; callers also stop listening long before that.",
         "Shorten the message or split it into several `tts_message` nodes.",
     ),

@@ -15,13 +15,14 @@ from typing import Any
 
 from ivrflow.language.diagnostics import Span
 from ivrflow.language.yamlstrict import SourceMap
+from ivrflow.telesign.facts import DEFAULT_LANGUAGE, DEFAULT_MESSAGE_TYPE, V1_MENU_CHANCES, V1_PROMPT_CHANCES, V1_REPEAT_MAX
 
 # Live defaults that equal Telesign v1's fixed behaviour (flow-language.md), except TIMEOUT:
 # v1 does not document how long it waits for a key, so 5 s is the engine's own choice.
 DEFAULT_TIMEOUT = 5.0
-DEFAULT_ATTEMPTS = 1
-DEFAULT_REPEAT_MAX = 3
-PROMPT_CHANCES = 2
+DEFAULT_ATTEMPTS = V1_MENU_CHANCES
+DEFAULT_REPEAT_MAX = V1_REPEAT_MAX
+PROMPT_CHANCES = V1_PROMPT_CHANCES
 BUILTIN_VARS = ("called", "caller")
 
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -277,8 +278,8 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         path=path,
         version=version,
         description=data.get("description", ""),
-        language=data.get("language", "en-US"),
-        message_type=data.get("message_type", "ARN"),
+        language=data.get("language", DEFAULT_LANGUAGE),
+        message_type=data.get("message_type", DEFAULT_MESSAGE_TYPE),
         lifecycle_event=data.get("lifecycle_event"),
         caller_id=_text(data, "caller_id", source, ()),
         numbers=numbers,

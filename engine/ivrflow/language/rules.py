@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
 from ivrflow.language.model import BRACES, BUILTIN_VARS, VARIABLE, Dial, Flow, Menu, Message, Node, Prompt, Repeat
+from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX
 
-MAX_MESSAGE = 1600
 # When checking message length, a built-in variable is as long as the longest phone number.
-_BUILTIN_SAMPLE = "0" * 15
+_BUILTIN_SAMPLE = "0" * PHONE_DIGITS_MAX
 
 _WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _DIGIT = r"(?:[0-9]|zero|one|two|three|four|five|six|seven|eight|nine)"

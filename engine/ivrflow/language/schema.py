@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from ivrflow.language.diagnostics import Diagnostic, suggestion
 from ivrflow.language.yamlstrict import Document, Path
+from ivrflow.telesign.facts import PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
 SCHEMA_DIR = FilePath(__file__).parent.parent / "schemas"
 
@@ -270,7 +271,7 @@ class _Translator:
         if rule == "bad-digit":
             return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not a key the caller can press", "use one digit from 0 to 9")
         if rule == "phone-number":
-            return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not a phone number Telesign accepts", "write 8 to 15 digits with the country code and no spaces or dashes, like `15554441313` or `+15554441313`")
+            return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not a phone number Telesign accepts", f"write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code and no spaces or dashes, like `15554441313` or `+15554441313`")
         if rule == "unknown-language":
             options = [str(option) for option in schema["enum"]]
             hint = suggestion(str(value), options) + "Telesign speaks: " + ", ".join(options) + "."

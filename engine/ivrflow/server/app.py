@@ -31,7 +31,7 @@ from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
-from ivrflow.telesign import Credentials
+from ivrflow.telesign.auth import Credentials
 
 log = logging.getLogger("ivrflow")
 

@@ -14,7 +14,7 @@ from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.server.http import Refused, refuse, signed_body
 from ivrflow.server.metrics import Metrics
 from ivrflow.server.writer import Writer
-from ivrflow.telesign import V1Report, parse_v1_report
+from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.v1.outcomes import Reported, apply_report
 
 log = logging.getLogger("ivrflow")

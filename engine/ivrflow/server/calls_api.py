@@ -34,7 +34,10 @@ from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
 from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, failed, lookup, placed
 from ivrflow.errors import ApiError, FieldError, StoreUnavailable
-from ivrflow.telesign import DATE_TOLERANCE, Credentials, Sending, check_request, dial_params, send_dial
+from ivrflow.telesign.auth import Credentials, check_request
+from ivrflow.telesign.client import TIMEOUT, UNREACHABLE, Sending, send_dial
+from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
+from ivrflow.telesign.v2 import dial_params
 from ivrflow.errors import TelesignError
 from ivrflow.v1.outcomes import outcomes, v1_summary
 from ivrflow.language.v1plan import plan_v1
@@ -50,21 +53,21 @@ LIST_LIMIT = 500
 # What a refusal of Telesign's means for the caller of POST /calls: HTTP status, ErrorCode, and
 # the field it is about (when it is about one).
 TELESIGN_REFUSALS: dict[str, tuple[int, str, str]] = {
-    "invalid_phone_number": (400, "INVALID_PHONENUMBER_FORMAT", "to"),
-    "to_number_not_provided": (400, "PARAMETER_REQUIRED", "to"),
-    "caller_id_number_not_owned": (400, "PARAMETER_INVALID", "caller_id"),
-    "caller_id_number_not_provided": (400, "PARAMETER_REQUIRED", "caller_id"),
-    "premium_to_number_rejected": (403, "FORBIDDEN", "to"),
-    "to_number_blocked_by_country": (403, "FORBIDDEN", "to"),
-    "to_number_blocked_by_customer": (403, "FORBIDDEN", "to"),
-    "to_number_blocked_by_telesign": (403, "FORBIDDEN", "to"),
+    DialStatus.INVALID_PHONE_NUMBER: (400, "INVALID_PHONENUMBER_FORMAT", "to"),
+    DialStatus.TO_NUMBER_NOT_PROVIDED: (400, "PARAMETER_REQUIRED", "to"),
+    DialStatus.CALLER_ID_NUMBER_NOT_OWNED: (400, "PARAMETER_INVALID", "caller_id"),
+    DialStatus.CALLER_ID_NUMBER_NOT_PROVIDED: (400, "PARAMETER_REQUIRED", "caller_id"),
+    DialStatus.PREMIUM_TO_NUMBER_REJECTED: (403, "FORBIDDEN", "to"),
+    DialStatus.TO_NUMBER_BLOCKED_BY_COUNTRY: (403, "FORBIDDEN", "to"),
+    DialStatus.TO_NUMBER_BLOCKED_BY_CUSTOMER: (403, "FORBIDDEN", "to"),
+    DialStatus.TO_NUMBER_BLOCKED_BY_TELESIGN: (403, "FORBIDDEN", "to"),
     # The server's own credentials or requests are wrong: nothing the caller can change.
-    "credentials_not_provided": (502, "TELESIGN_AUTH_FAILED", ""),
-    "not_authorized": (502, "TELESIGN_AUTH_FAILED", ""),
-    "unsupported_call_state": (502, "TELESIGN_ERROR", ""),
-    "rate_limit_exceeded": (503, "TELESIGN_RATE_LIMITED", ""),
-    "unreachable": (502, "TELESIGN_UNAVAILABLE", ""),
-    "timeout": (504, "TELESIGN_TIMEOUT", ""),
+    DialStatus.CREDENTIALS_NOT_PROVIDED: (502, "TELESIGN_AUTH_FAILED", ""),
+    DialStatus.NOT_AUTHORIZED: (502, "TELESIGN_AUTH_FAILED", ""),
+    DialStatus.UNSUPPORTED_CALL_STATE: (502, "TELESIGN_ERROR", ""),
+    DialStatus.RATE_LIMIT_EXCEEDED: (503, "TELESIGN_RATE_LIMITED", ""),
+    UNREACHABLE: (502, "TELESIGN_UNAVAILABLE", ""),
+    TIMEOUT: (504, "TELESIGN_TIMEOUT", ""),
 }
 
 
@@ -278,7 +281,7 @@ class Api:
         """Keep the call with Telesign's reason, and raise the error that tells the caller."""
         self.metrics.telesign_errors.labels(error.reason).inc()
         log.warning("call %s: %s", call_id, error)
-        unknown = error.reason == "timeout"  # Telesign may have placed it: its events would still run it
+        unknown = error.reason == TIMEOUT  # Telesign may have placed it: its events would still run it
         try:
             ended = self.store.update(call_id, lambda current: failed(current, str(error), ended=not unknown))
         except StoreUnavailable as problem:  # Telesign's answer is what the caller needs to hear

@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ivrflow.server.metrics import Metrics
-from ivrflow.telesign import verify_callback
+from ivrflow.telesign.auth import verify_callback
+from ivrflow.telesign.facts import Header
 
 log = logging.getLogger("ivrflow")
 
@@ -59,7 +60,7 @@ async def signed_body(request: Request, api_key: str | None, metrics: Metrics) -
     body = await read_limited(request)
     if body is None:
         return Refused("invalid", refuse(413, f"the body is larger than {MAX_BODY} bytes"))
-    if api_key is not None and not verify_callback(api_key, body, request.headers.get("authorization"), request.headers.get("x-ts-authorization")):
+    if api_key is not None and not verify_callback(api_key, body, request.headers.get(Header.AUTHORIZATION), request.headers.get(Header.TS_AUTHORIZATION)):
         log.warning("%s refused: missing or wrong Telesign signature", request.url.path)
         metrics.signature_failures.inc()
         return Refused("bad_signature", refuse(401, "missing or wrong Telesign signature"))

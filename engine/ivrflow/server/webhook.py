@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ivrflow.calls.interpreter import Action, CallEnded, CallStarted, CallState, DialDone, Event, HangUp, LegEnded, NoAction, Speak, SpeakDone, Step, Transfer, heard, new_call, step
+from ivrflow.calls.interpreter import Action, CallEnded, CallStarted, CallState, HangUp, NoAction, Speak, Step, heard, new_call, step
 from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.language.model import digits_only
 from ivrflow.server.flows import Flows
@@ -22,10 +22,9 @@ from ivrflow.server.metrics import Metrics
 from ivrflow.server.writer import Writer
 from ivrflow.calls.record import CallRecord
 from ivrflow.stores import DUPLICATE_WINDOW
-from ivrflow.telesign import WebhookEvent, action_json, parse_event
+from ivrflow.telesign.facts import DEFAULT_LANGUAGE
+from ivrflow.telesign.v2 import WebhookEvent, action_json, method_of, parse_event, to_engine_event
 
-# Events that only make sense for a call the engine already has.
-CALL_EVENTS = ("speak_completed", "play_completed", "dial_completed", "call_leg_completed")
 SORRY = "Sorry, this number is not in service. Goodbye."
 log = logging.getLogger("ivrflow")
 
@@ -39,14 +38,9 @@ def _answer(action: Action) -> str:
     return json.dumps(action_json(action), ensure_ascii=False)
 
 
-def _method(action: Action) -> str:
-    """The Telesign method an action is answered with ("" for none)."""
-    return {Speak: "speak", Transfer: "dial", HangUp: "hangup"}.get(type(action), "")
-
-
 def _sorry_call() -> tuple[CallState, Action]:
     """A call to a number no flow serves: a clear apology, then hang up."""
-    return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, "en-US", False)
+    return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, DEFAULT_LANGUAGE, False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,20 +122,20 @@ class Webhook:
         # The same event again: the same answer, and the call does not move. A call starts once, so
         # its incoming_call again is a redelivery however late (say, after the store was down
         # when the first was applied, so that its answer never left).
-        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window or event.name == "incoming_call"):
+        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window or event.starts_call):
             again = Applied(200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated")
             return (replace(record, delivered=True) if not record.delivered else None), [], again
         if record is None:
-            if event.name in CALL_EVENTS:
+            if event.needs_call:
                 return None, [], Applied(404, error_json(f"no call with reference_id {event.reference_id}"), "unknown_call")
-            if event.name != "incoming_call":  # call_completed of a call we never had, or an unknown event
+            if not event.starts_call:  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
             state, first, steps = self.start(event)
             answer = _answer(first)
             created = CallRecord(event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id)
-            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "", flow=state.flow, node=state.node, action=_method(first))
-        translated = self.translate(event)
+            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "", flow=state.flow, node=state.node, action=method_of(first))
+        translated = to_engine_event(event)
         if translated is None:
             log.info("event %s for call %s ignored", event.name, event.reference_id)
             return None, [], Applied(200, "{}", "ignored")
@@ -154,10 +148,10 @@ class Webhook:
         answer = _answer(action)
         updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True, telesign_id=record.telesign_id or event.reference_id)
         ended = updated.status if state.ended and not record.state.ended else ""
-        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=_method(action))
+        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action))
 
     def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
-        called, caller = str(event.data["to"]), str(event.data["from"])
+        called, caller = event.numbers
         flow_id = self.flows.numbers.get(digits_only(called))
         if flow_id is None:
             log.warning("incoming call to %s: no flow serves this number", called)
@@ -167,18 +161,6 @@ class Webhook:
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
         state, action = step(flow, fresh, started)
         return state, action, heard(fresh, started, action)
-
-    @staticmethod
-    def translate(event: WebhookEvent) -> Event | None:
-        if event.name in ("speak_completed", "play_completed"):
-            return SpeakDone(event.digits)
-        if event.name == "dial_completed":
-            return DialDone(event.answered)
-        if event.name == "call_leg_completed":
-            return LegEnded()
-        if event.name == "call_completed":
-            return CallEnded()
-        return None  # an event this engine does not know changes nothing
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:

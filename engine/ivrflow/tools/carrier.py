@@ -21,14 +21,9 @@ import httpx
 
 from ivrflow.calls.interpreter import Step
 from ivrflow.language.schema import validator
-from ivrflow.telesign import callback_signature
+from ivrflow.telesign.auth import callback_signature
+from ivrflow.telesign.facts import ALLOWED_ANSWERS, ANSWERED, HUNG_UP, JSON, NO_ANSWER, SPEAK_SUCCESSFUL, TSA, EventField, EventName, Header, Method, Param
 
-# Telesign's event → action table (Voice - Events): the actions a webhook may answer each event
-# with. Answers to speak_completed, play_completed and call_leg_completed are not documented.
-ALLOWED = {
-    "incoming_call": {"hangup", "speak", "play", "play_multiple", "dial"},
-    "dial_completed": {"speak", "play", "play_multiple", "hangup", "send_dtmf"},
-}
 MAX_ACTIONS = 500  # a call that goes on longer is a loop; the carrier hangs up
 
 
@@ -85,16 +80,16 @@ class Carrier:
         return call
 
     def _post(self, client: httpx.Client, call: CarriedCall, event: str, data: dict[str, Any]) -> dict[str, Any] | None:
-        payload: dict[str, Any] = {"event": event, "reference_id": call.reference_id, "data": data}
+        payload: dict[str, Any] = {EventField.EVENT: event, EventField.REFERENCE_ID: call.reference_id, EventField.DATA: data}
         if call.external_id is not None:
-            payload["external_id"] = call.external_id
+            payload[EventField.EXTERNAL_ID] = call.external_id
         body = json.dumps(payload).encode()
         if self.gap and call.last_body == body:
             time.sleep(self.gap)
         call.last_body = body
-        headers = {"Content-Type": "application/json"}
+        headers = {Header.CONTENT_TYPE: JSON}
         if self.api_key is not None:
-            headers["Authorization"] = f"TSA {self.customer_id}:{callback_signature(self.api_key, body)}"
+            headers[Header.AUTHORIZATION] = f"{TSA} {self.customer_id}:{callback_signature(self.api_key, body)}"
         call.events.append(event)
         answer = client.post(self.webhook, content=body, headers=headers)
         if answer.status_code != 200:
@@ -105,45 +100,45 @@ class Carrier:
             problems = [error.message for error in validator("v2-action").iter_errors(action)]
             if problems:
                 call.violations.append(f"{event}: {action} is not a Telesign action: {problems}")
-            allowed = ALLOWED.get(event)
-            if allowed is not None and action.get("method") not in allowed:
-                call.violations.append(f"{event}: Telesign answers unsupported_call_state to {action.get('method')}")
+            allowed = ALLOWED_ANSWERS.get(event)
+            if allowed is not None and action.get(Param.METHOD) not in allowed:
+                call.violations.append(f"{event}: Telesign answers unsupported_call_state to {action.get(Param.METHOD)}")
         return action
 
     def _play(self, call: CarriedCall, client: httpx.Client) -> None:
         began = time.time()
         phone = self.phones.get(call.to if call.direction == "outbound" else call.caller_id, Phone())
         if call.direction == "outbound":
-            status = "answered" if phone.answers else "no-answer"
-            action = self._post(client, call, "dial_completed", {"to": call.to, "from": call.caller_id, "status": status})
+            status = ANSWERED if phone.answers else NO_ANSWER
+            action = self._post(client, call, EventName.DIAL_COMPLETED, {EventField.TO: call.to, EventField.FROM: call.caller_id, EventField.STATUS: status})
         else:
-            action = self._post(client, call, "incoming_call", {"to": call.to, "from": call.caller_id})
+            action = self._post(client, call, EventName.INCOMING_CALL, {EventField.TO: call.to, EventField.FROM: call.caller_id})
         keys = iter(phone.keys)
         questions = 0
         for _ in range(MAX_ACTIONS):
-            method = action.get("method") if action else None
-            params = action.get("params", {}) if action else {}
-            if method == "speak":
-                call.heard.append({"say": params["tts"]["message"]})
-                data: dict[str, Any] = {"status": "speak_successful"}
-                if "collect_digits" in params:
+            method = action.get(Param.METHOD) if action else None
+            params = action.get(Param.PARAMS, {}) if action else {}
+            if method == Method.SPEAK:
+                call.heard.append({"say": params[Param.TTS][Param.TTS_MESSAGE]})
+                data: dict[str, Any] = {EventField.STATUS: SPEAK_SUCCESSFUL}
+                if Param.COLLECT_DIGITS in params:
                     if phone.hangs_up_after is not None and questions >= phone.hangs_up_after:
                         break  # the caller hangs up instead of answering
                     questions += 1
                     key = next(keys, None)
                     call.heard.append({"press": key} if key is not None else {"no_input": True})
-                    data["collected_digits"] = key or ""
-                action = self._post(client, call, "speak_completed", data)
-            elif method == "dial":  # a transfer: the far end answers or not; when it hangs up, the leg ends
-                call.heard.append({"dial": params["to"]})
-                agent = self.phones.get(params["to"], Phone())
-                answered = "answered" if agent.answers else "no-answer"
-                action = self._post(client, call, "dial_completed", {"to": params["to"], "from": params["caller_id_number"], "status": answered})
+                    data[EventField.COLLECTED_DIGITS] = key or ""
+                action = self._post(client, call, EventName.SPEAK_COMPLETED, data)
+            elif method == Method.DIAL:  # a transfer: the far end answers or not; when it hangs up, the leg ends
+                call.heard.append({"dial": params[Param.TO]})
+                agent = self.phones.get(params[Param.TO], Phone())
+                answered = ANSWERED if agent.answers else NO_ANSWER
+                action = self._post(client, call, EventName.DIAL_COMPLETED, {EventField.TO: params[Param.TO], EventField.FROM: params[Param.CALLER_ID_NUMBER], EventField.STATUS: answered})
                 if agent.answers:
                     if action:
                         call.violations.append(f"dial_completed of a connected transfer answered {action}, expected {{}}")
-                    action = self._post(client, call, "call_leg_completed", {"to": params["to"]})
-            elif method == "hangup":
+                    action = self._post(client, call, EventName.CALL_LEG_COMPLETED, {EventField.TO: params[Param.TO]})
+            elif method == Method.HANGUP:
                 call.heard.append({"hangup": True})
                 break
             else:
@@ -155,12 +150,12 @@ class Carrier:
             "created_on_utc": ended,
             "answered_on_utc": ended if phone.answers else None,
             "ended_on_utc": ended,
-            "status": "hangup",
+            EventField.STATUS: HUNG_UP,
             "audio_recording_file_name": None,
-            "to": call.to,
-            "from": call.caller_id,
+            EventField.TO: call.to,
+            EventField.FROM: call.caller_id,
             "direction": call.direction,
         }
-        closing = self._post(client, call, "call_completed", data)
+        closing = self._post(client, call, EventName.CALL_COMPLETED, data)
         if closing:
             call.violations.append(f"call_completed answered {closing}; Telesign ignores it, the webhook should answer {{}}")

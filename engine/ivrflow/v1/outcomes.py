@@ -19,7 +19,8 @@ from typing import cast
 from ivrflow.calls.interpreter import Outcome, Step
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.language.model import Flow
-from ivrflow.telesign import V1_STATUS_CODES, V1Report
+from ivrflow.telesign.facts import V1_STATUS_CODES, V1Code
+from ivrflow.telesign.v1 import V1Report
 from ivrflow.language.v1plan import plan_v1
 
 # Statuses of calls someone picked up (v1 counts voicemail as picked up: Telesign cannot tell).
@@ -28,7 +29,7 @@ ANSWERED = ("completed", "caller_hung_up", "transferred", "transfer_failed")
 
 def choice(v1: V1Call) -> str:
     """The node the caller chose, or "" (no key, or a key that is not a choice)."""
-    return v1.choices.get(v1.user_input or "", "") if v1.code == 100 else ""
+    return v1.choices.get(v1.user_input or "", "") if v1.code == V1Code.ANSWERED else ""
 
 
 def in_words(v1: V1Call) -> str:
@@ -36,7 +37,7 @@ def in_words(v1: V1Call) -> str:
     if v1.code is None:
         return "no status reported yet"
     said, _ = V1_STATUS_CODES.get(v1.code, (v1.description or f"status {v1.code}", ""))
-    if v1.code != 100:
+    if v1.code != V1Code.ANSWERED:
         return said
     key = v1.user_input
     if key is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 
 from ivrflow.calls.interpreter import Step
-from ivrflow.language.model import DEFAULT_REPEAT_MAX, PROMPT_CHANCES
+from ivrflow.telesign.facts import V1_PROMPT_CHANCES, V1_REPEAT_MAX, V1Field, tts_message
 
 
 def hear(params: Mapping[str, str], keys: Iterable[str | None]) -> list[Step]:
@@ -33,12 +33,12 @@ def play(params: Mapping[str, str], keys: Iterable[str | None]) -> Iterator[Step
         key = next(presses, None)
         return key, ({"press": key} if key is not None else {"no_input": True})
 
-    if "prompt_message" in params:
-        for _ in range(PROMPT_CHANCES):
-            yield {"say": params["prompt_message"]}
+    if V1Field.PROMPT_MESSAGE in params:
+        for _ in range(V1_PROMPT_CHANCES):
+            yield {"say": params[V1Field.PROMPT_MESSAGE]}
             key, pressed = press()
             yield pressed
-            if key == params["prompt_digit"]:
+            if key == params[V1Field.PROMPT_DIGIT]:
                 break
         else:
             yield {"hangup": True}
@@ -46,17 +46,17 @@ def play(params: Mapping[str, str], keys: Iterable[str | None]) -> Iterator[Step
 
     repeats = 0
     while True:
-        yield {"say": params["message"]}
-        if "select_digits" not in params and "repeat_digit" not in params:
+        yield {"say": params[V1Field.MESSAGE]}
+        if V1Field.SELECT_DIGITS not in params and V1Field.REPEAT_DIGIT not in params:
             break
         key, pressed = press()
         yield pressed
-        if key is not None and key in params.get("select_digits", ""):
-            yield {"say": params[f"tts_message_{key}"]}
+        if key is not None and key in params.get(V1Field.SELECT_DIGITS, ""):
+            yield {"say": params[tts_message(key)]}
             break
-        if key is None or key != params.get("repeat_digit") or repeats == DEFAULT_REPEAT_MAX:
+        if key is None or key != params.get(V1Field.REPEAT_DIGIT) or repeats == V1_REPEAT_MAX:
             break
         repeats += 1
-        if "tts_repeat" in params:
-            yield {"say": params["tts_repeat"]}
+        if V1Field.TTS_REPEAT in params:
+            yield {"say": params[V1Field.TTS_REPEAT]}
     yield {"hangup": True}
