@@ -29,7 +29,7 @@ from ivrflow.language.diagnostics import suggestion
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
-from ivrflow.placing import Refused, place
+from ivrflow import placing
 from ivrflow.stores import STATUSES, CallRecord, Store, lookup
 from ivrflow.errors import ApiError, FieldError, StoreUnavailable
 from ivrflow.telesign import DATE_TOLERANCE, Credentials, Sending, check_request, dial_params, send_dial
@@ -257,9 +257,9 @@ class Api:
         assert credentials is not None
         call_id = uuid.uuid4().hex.upper()
         record = CallRecord(call_id, new_call(asked.flow, asked.variables), direction="outbound")
-        outcome = place(self.store, record, lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending))
+        outcome = placing.place(self.store, record, lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending))
         self.metrics.calls_started.labels("outbound").inc()
-        if isinstance(outcome, Refused):
+        if isinstance(outcome, placing.Refused):
             self._refused(call_id, outcome)
         answer = outcome.answer
         log.info("call %s placed: Telesign reference id %s, flow %s", call_id, answer.reference_id, asked.flow.id)
@@ -269,7 +269,7 @@ class Api:
         body = {"reference_id": call_id, "status": stored.status if stored else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
         return JSONResponse(body, status_code=201, headers={"Location": f"/calls/{call_id}"})
 
-    def _refused(self, call_id: str, refused: Refused) -> NoReturn:
+    def _refused(self, call_id: str, refused: placing.Refused) -> NoReturn:
         """Say that Telesign did not place the call (kept with its reason), and raise the error
         that tells the caller."""
         error = refused.error
