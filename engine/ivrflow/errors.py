@@ -24,11 +24,13 @@ class IvrflowError(Exception):
 
 
 class FlowError(IvrflowError):
-    """A flow file could not be loaded because it has errors."""
+    """A flow file could not be loaded because it has errors; `note`, when given, is one more line
+    for people, said after the errors (such as what to do instead)."""
 
-    def __init__(self, path: str, diagnostics: list[Diagnostic]) -> None:
+    def __init__(self, path: str, diagnostics: list[Diagnostic], *, note: str = "") -> None:
         self.path = path
         self.diagnostics = diagnostics
+        self.note = note
         more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
         super().__init__(f"{diagnostics[0]}{more}" if diagnostics else path)
 

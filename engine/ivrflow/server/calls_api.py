@@ -31,14 +31,14 @@ from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.http import MAX_BODY, is_json, read_limited
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
+from ivrflow import placing
 from ivrflow.calls.record import STATUSES, CallRecord
-from ivrflow.stores import Store, failed, lookup, placed
+from ivrflow.stores import Store, lookup
 from ivrflow.errors import ApiError, FieldError, StoreUnavailable
 from ivrflow.telesign.auth import Credentials, check_request
-from ivrflow.telesign.client import TIMEOUT, UNREACHABLE, Sending, send_dial
+from ivrflow.telesign.client import UNREACHABLE, TIMEOUT, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
 from ivrflow.telesign.v2 import dial_params
-from ivrflow.errors import TelesignError
 from ivrflow.v1.outcomes import outcomes, v1_summary
 from ivrflow.language.v1plan import plan_v1
 
@@ -258,39 +258,35 @@ class Api:
     def place(self, asked: CallRequest) -> Response:
         """Store the call, then ask Telesign to dial it. The call is stored first so that its
         events find it whenever they come, even before Telesign's answer to the dial."""
-        assert self.credentials is not None
+        credentials = self.credentials
+        assert credentials is not None
         call_id = uuid.uuid4().hex.upper()
         now = time.time()
         record = CallRecord(call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound")
-        self.store.update(call_id, lambda old: (record, [], None))
+        outcome = placing.place(self.store, record, lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending))
         self.metrics.calls_started.labels("outbound").inc()
-        try:
-            answer = send_dial(dial_params(asked.to, asked.caller_id, call_id), self.credentials, self.sending)
-        except TelesignError as error:
-            self._refused(call_id, error)
+        if isinstance(outcome, placing.Refused):
+            self._refused(call_id, outcome)
+        answer = outcome.answer
         log.info("call %s placed: Telesign reference id %s, flow %s", call_id, answer.reference_id, asked.flow.id)
-        try:
-            stored = self.store.update(call_id, lambda current: placed(current, answer.reference_id))
-        except StoreUnavailable as problem:  # the call is placed all the same: its first event will say Telesign's id
-            log.error("call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, problem)
-            stored = None
+        if outcome.problem is not None:  # the call is placed all the same: its first event will say Telesign's id
+            log.error("call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, outcome.problem)
+        stored = outcome.record
         body = {"reference_id": call_id, "status": stored.status if stored else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
         return JSONResponse(body, status_code=201, headers={"Location": f"/calls/{call_id}"})
 
-    def _refused(self, call_id: str, error: TelesignError) -> NoReturn:
-        """Keep the call with Telesign's reason, and raise the error that tells the caller."""
+    def _refused(self, call_id: str, refused: placing.Refused) -> NoReturn:
+        """Say that Telesign did not place the call (kept with its reason), and raise the error
+        that tells the caller."""
+        error = refused.error
         self.metrics.telesign_errors.labels(error.reason).inc()
         log.warning("call %s: %s", call_id, error)
-        unknown = error.reason == TIMEOUT  # Telesign may have placed it: its events would still run it
-        try:
-            ended = self.store.update(call_id, lambda current: failed(current, str(error), ended=not unknown))
-        except StoreUnavailable as problem:  # Telesign's answer is what the caller needs to hear
-            log.error("call %s: its failure not stored: %s", call_id, problem)
-            ended = False
-        if ended:
+        if refused.problem is not None:  # Telesign's answer is what the caller needs to hear
+            log.error("call %s: its failure not stored: %s", call_id, refused.problem)
+        if refused.ended:
             self.metrics.calls_ended.labels("failed").inc()
         status, code, name = TELESIGN_REFUSALS.get(error.reason, (502, "TELESIGN_UNAVAILABLE" if error.reason.startswith("http_5") else "TELESIGN_ERROR", ""))
-        message = str(error) + (f"; see GET /calls/{call_id} for what happens next" if unknown else "")
+        message = str(error) + (f"; see GET /calls/{call_id} for what happens next" if refused.may_be_placed else "")
         errors = [FieldError(name, code, str(error))] if name else []
         headers = {"Retry-After": "1"} if status == 503 else {}
         raise ApiError(status, code, message, errors, extra={"reference_id": call_id}, headers=headers)

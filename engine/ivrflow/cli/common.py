@@ -1,0 +1,104 @@
+"""What several commands share: exit codes, arguments, reading a flow, opening the store, showing
+a flow's errors. Anything that stops a command raises (UsageError, FlowError, ...); `main` turns
+it into the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ivrflow.errors import FlowError, StoreUnavailable, UsageError
+from ivrflow.language.diagnostics import Diagnostic
+from ivrflow.language.lint import missing
+from ivrflow.language.loader import check_file
+from ivrflow.language.model import Flow
+from ivrflow.stores import Store, open_store
+from ivrflow.tools.reporters import TextReporter
+
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+DEFAULT_STORE = "sqlite:///var/ivrflow.db"
+
+
+def use_color(choice: str) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def print_problems(path: str, diagnostics: list[Diagnostic]) -> None:
+    reporter = TextReporter(color=use_color("auto"), sources={path: lines(path)})
+    for diagnostic in diagnostics:
+        print(reporter.block(diagnostic) + "\n", file=sys.stderr)
+
+
+def print_flow_error(error: FlowError) -> None:
+    print_problems(error.path, error.diagnostics)
+    if error.note:
+        print(error.note, file=sys.stderr)
+
+
+def load_flow(command: str, path: Path) -> Flow:
+    """The flow in `path`, checked; UsageError when there is no such file, FlowError with its errors."""
+    if not path.is_file():
+        raise UsageError(f"ivrflow {command}: {path}: no such file")
+    checked = check_file(path)
+    if checked.flow is None or not checked.ok:
+        raise FlowError(checked.path, [d for d in checked.diagnostics if d.level == "error"])
+    return checked.flow
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """UsageError naming every PATH argument that does not exist."""
+    absent = missing(args.paths)
+    if absent:
+        raise UsageError("\n".join(f"ivrflow {args.command}: {name}: no such file or folder" for name in absent))
+
+
+def var_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+
+
+def variables(pairs: list[str]) -> dict[str, str]:
+    """The --var NAME=VALUE pairs as a mapping."""
+    given = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            raise UsageError(f"ivrflow: --var {pair!r} is not NAME=VALUE")
+        given[name] = value
+    return given
+
+
+def telesign_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--auth", choices=["basic", "hmac"], default="basic", help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature")
+    command.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each of Telesign's answers (default 10)")
+
+
+def store_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--store",
+        default=os.environ.get("IVRFLOW_STORE", DEFAULT_STORE),
+        metavar="URL",
+        help=f"where calls are kept: sqlite:///PATH, redis://HOST:PORT/DB[?ttl=SECONDS] or memory:// (default: IVRFLOW_STORE, else {DEFAULT_STORE})",
+    )
+
+
+def opened_store(args: argparse.Namespace) -> Store:
+    try:
+        return open_store(args.store)
+    except (ValueError, StoreUnavailable, OSError, sqlite3.Error) as problem:
+        raise UsageError(f"ivrflow {args.command}: cannot open the store {args.store}: {problem}") from None

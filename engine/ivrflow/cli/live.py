@@ -1,0 +1,129 @@
+"""The live commands: `serve` flows as Telesign's voice webhook, and `call` a number through a
+running server."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, opened_store, store_argument, var_argument, variables
+from ivrflow.errors import ApiError, ServerProblem, UsageError
+from ivrflow.stores import DUPLICATE_WINDOW
+from ivrflow.telesign.auth import Credentials
+
+if TYPE_CHECKING:
+    from ivrflow.cli.common import Commands
+
+
+def serve_parser(commands: Commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run flows live: the webhook server for Telesign v2 voice",
+        description=(
+            "Serve the flows in a folder as Telesign's voice webhook (POST /webhook), with the calls API (POST /calls, GET /calls, GET /calls/ID, GET /flows), "
+            "a health check (GET /healthz) and Prometheus metrics (GET /metrics). With TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set, events must carry Telesign's "
+            "signature, API requests the account's Basic or TSA credentials, and POST /calls dials through Telesign's /v2/voice at TELESIGN_BASE_URL. "
+            "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with. --store redis:// and --workers scale out; see the README."
+        ),
+    )
+    serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    store_argument(serve)
+    serve.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes on the one port, sharing the store (default 1; more need sqlite:// or redis://)")
+    serve.add_argument("--log-format", choices=["json", "text"], default="json", help="log lines on stderr: one JSON object a line (default; one line per event handled) or text")
+    serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
+    serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
+    serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
+    serve.add_argument(
+        "--duplicate-window",
+        type=float,
+        default=DUPLICATE_WINDOW,
+        metavar="SECONDS",
+        help=f"an event identical to the call's previous one within this many seconds is a redelivery: answered the same, not applied again (default {DUPLICATE_WINDOW:g})",
+    )
+    serve.set_defaults(run=_serve)
+
+
+def call_parser(commands: Commands) -> None:
+    call = commands.add_parser(
+        "call",
+        help="start an outbound call through a running `ivrflow serve`",
+        description=(
+            "Ask a running `ivrflow serve` (POST /calls) to call NUMBER with a flow; the server dials through Telesign. Requests are signed with "
+            "TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY when they are set. Prints the call's reference id; follow it with GET /calls/ID. "
+            "Exit 0: the call is placed; 1: the server or Telesign refused it (the reasons are printed); 2: the server could not be reached or an option is wrong."
+        ),
+    )
+    call.add_argument("number", metavar="NUMBER", help="the number to call, with country code, like +15551234567")
+    call.add_argument("--flow", required=True, metavar="NAME", help="the id of the flow to run (see GET /flows)")
+    var_argument(call)
+    call.add_argument("--caller-id", metavar="NUMBER", help="the number to call from (default: the flow's caller_id)")
+    call.add_argument("--server", default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"), metavar="URL", help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)")
+    call.add_argument("--auth", choices=["basic", "hmac"], default="hmac", help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials")
+    call.set_defaults(run=_call)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import ipaddress
+
+    import uvicorn
+
+    from ivrflow.server.app import app_from_options
+    from ivrflow.server.workers import serve_workers
+    from ivrflow.server.logs import configure as configure_logs
+
+    credentials = Credentials.from_env()
+    if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):
+        raise UsageError("ivrflow serve: set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (or neither, to try it on loopback)")
+    try:
+        loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = False
+    if credentials is None and not loopback and not args.insecure:
+        raise UsageError(
+            f"ivrflow serve: refusing to listen on {args.host} without TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY: anyone could post forged call events and use the calls API. Set them (events are then checked for Telesign's signature, API requests for your credentials), listen on 127.0.0.1, or pass --insecure."
+        )
+    if not args.flows.is_dir():
+        raise UsageError(f"ivrflow serve: {args.flows}: no such folder")
+    if args.workers < 1 or (args.workers > 1 and args.store.startswith("memory:")):
+        raise UsageError("ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://")
+    store = opened_store(args)
+    options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format}
+    configure_logs(args.log_format)
+    app = app_from_options(options, store)
+    url = f"http://{args.host}:{args.port}"
+    checked = "signatures and API credentials checked" if credentials else "NOTHING checked: no signatures, no API credentials, no outbound calls"
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
+    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}{workers}; {checked})", flush=True)
+    print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows", flush=True)
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        return EXIT_OK
+    store.close()  # each worker opens its own
+    serve_workers(options, args.host, args.port, args.workers)
+    return EXIT_OK
+
+
+def _call(args: argparse.Namespace) -> int:
+    from ivrflow.tools.calls_client import start_call
+
+    given = variables(args.var)
+    server = args.server.rstrip("/")
+    try:
+        started = start_call(args.server, args.flow, args.number, given, caller_id=args.caller_id, credentials=Credentials.from_env(), auth=args.auth)
+    except ServerProblem as problem:
+        raise UsageError(f"ivrflow call: {problem}") from None
+    except ApiError as refused:
+        print(f"ivrflow call: {refused.code} (HTTP {refused.status}): {refused.message}", file=sys.stderr)
+        for field in refused.errors[1:]:  # the first is the message above
+            print(f"  {field.field}: {field.message}", file=sys.stderr)
+        if refused.extra.get("reference_id"):
+            print(f"the call's record: GET {server}/calls/{refused.extra['reference_id']}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"call {started.status}: reference id {started.reference_id} (Telesign reference id {started.telesign_reference_id})")
+    print(f"follow it: GET {server}/calls/{started.reference_id}")
+    return EXIT_OK

@@ -1,0 +1,232 @@
+"""Placing an outbound call: record it, send it to Telesign, mark it placed or failed; and, for a
+v1 call, Telesign's status reports applied to it afterwards.
+
+`place` is the one way a call is placed, for `ivrflow send` (one Telesign v1 request that plays
+the whole flow) and for the server's POST /calls (a v2 `dial`, the flow then run live by its
+events). The call is recorded before it is sent, so that Telesign's first event or callback
+finds it however soon it comes, even before Telesign's answer to the request.
+
+Nothing here prints or logs: what happened comes back as data (`Placed`, `Refused`,
+`Unrecorded`) and the command or the server says it in its own way.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
+from ivrflow.language.model import Flow
+from ivrflow.calls.record import CallRecord, V1Call
+from ivrflow.stores import Store, failed, placed
+from ivrflow.telesign.auth import Credentials
+from ivrflow.telesign.client import TIMEOUT, Sending, V1Answer, send_v1, v1_status
+from ivrflow.telesign.facts import V1Code, V1Field
+from ivrflow.telesign.v1 import V1Report, parse_v1_report
+from ivrflow.v1.outcomes import apply_report, v1_call
+
+MAX_PAUSE = 15.0  # seconds between status queries at most, however long a call lasts
+
+
+class Sent(Protocol):
+    """Telesign's answer to a request that placed a call."""
+
+    @property
+    def reference_id(self) -> str: ...
+
+
+A = TypeVar("A", bound=Sent)
+
+
+@dataclass(frozen=True, slots=True)
+class Placed(Generic[A]):
+    """Telesign accepted the call. `record` is the call as it stands once marked placed; None
+    when the store did not take the mark (`problem` says why: the call is placed all the same,
+    and its events or reports will tell the store Telesign's id) or the call is gone."""
+
+    answer: A
+    record: CallRecord | None
+    problem: StoreUnavailable | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """Telesign did not place the call, or did not say in time. The call is kept with Telesign's
+    reason: `ended` (as failed) now, unless Telesign timed out (`may_be_placed`: its events would
+    still run it) or the call's events had moved it on already. `problem`: the store did not take
+    the failure."""
+
+    error: TelesignError
+    ended: bool
+    problem: StoreUnavailable | None = None
+
+    @property
+    def may_be_placed(self) -> bool:
+        return _may_be_placed(self.error)
+
+
+def _may_be_placed(error: TelesignError) -> bool:
+    return error.reason == TIMEOUT
+
+
+def mark_placed(record: CallRecord | None, answer: Sent) -> CallRecord | None:
+    """The call with Telesign's reference id noted (None: unchanged)."""
+    return placed(record, answer.reference_id)[0]
+
+
+def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callable[[CallRecord | None, A], CallRecord | None] = mark_placed) -> Placed[A] | Refused:
+    """Store `record` (a new call), then `send` it to Telesign, then `mark` it placed with
+    Telesign's answer (by default: note Telesign's reference id), or failed with Telesign's
+    reason. Raises StoreUnavailable, having sent nothing, when the call cannot be recorded."""
+    call_id = record.reference_id
+    store.update(call_id, lambda old: (record, [], None))
+    try:
+        answer = send()
+    except TelesignError as error:
+        try:
+            ended = store.update(call_id, lambda current: failed(current, str(error), ended=not _may_be_placed(error)))
+        except StoreUnavailable as problem:
+            return Refused(error, False, problem)
+        return Refused(error, ended)
+    try:
+        stored = store.update(call_id, lambda current: _marked(mark(current, answer), current))
+    except StoreUnavailable as problem:
+        return Placed(answer, None, problem)
+    return Placed(answer, stored)
+
+
+def _marked(changed: CallRecord | None, current: CallRecord | None) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
+    """A store change that keeps `changed` (if any) and gives back the call as it now stands."""
+    return changed, [], changed or current
+
+
+@dataclass(frozen=True, slots=True)
+class Unrecorded:
+    """A report of Telesign's that the store did not take (it was applied to the call in memory)."""
+
+    report: V1Report
+    problem: StoreUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class SentV1:
+    """A v1 call Telesign accepted: our id for it, Telesign's answer, and the call as it stands
+    after Telesign's first report (in memory only, when `unrecorded`)."""
+
+    call_id: str
+    answer: V1Answer
+    record: CallRecord
+    unrecorded: Unrecorded | None = None
+
+
+def send_v1_call(
+    store: Store,
+    flow: Flow,
+    params: Mapping[str, str],
+    given: Mapping[str, str],
+    credentials: Credentials,
+    how: Sending,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> SentV1 | Refused:
+    """Place `flow` as one Telesign v1 request with its compiled form fields `params` (for the
+    call variables `given`), recorded first with the fields sent, so that Telesign's reports map
+    the key pressed back to the flow's choice. Raises StoreUnavailable, having sent nothing, when
+    the call cannot be recorded."""
+    call_id = uuid.uuid4().hex.upper()
+    # Telesign returns our id as external_id (unless the sender chose their own).
+    fields = {**params, V1Field.EXTERNAL_ID: params.get(V1Field.EXTERNAL_ID, call_id)}
+    variables = {**flow.vars, **given, "called": fields[V1Field.PHONE_NUMBER], **({"caller": fields[V1Field.CALLER_ID]} if V1Field.CALLER_ID in fields else {})}
+    now = clock()
+    record = CallRecord(call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, fields))
+
+    def first_report(answer: V1Answer) -> V1Report:
+        return V1Report(answer.reference_id, answer.status_code or V1Code.IN_PROGRESS, answer.description, "", None, call_id)
+
+    placing = place(store, record, lambda: send_v1(fields, credentials, how), lambda current, answer: apply_report(current, first_report(answer), clock())[0])
+    if isinstance(placing, Refused):
+        return placing
+    if placing.problem is not None:
+        report = first_report(placing.answer)
+        return SentV1(call_id, placing.answer, _applied(record, report, clock()), Unrecorded(report, placing.problem))
+    return SentV1(call_id, placing.answer, placing.record or record)
+
+
+def _applied(record: CallRecord, report: V1Report, now: float) -> CallRecord:
+    return apply_report(record, report, now)[0] or record
+
+
+def ask(reference_id: str, credentials: Credentials, how: Sending) -> V1Report:
+    """Telesign's status report of a v1 call."""
+    try:
+        return parse_v1_report(v1_status(reference_id, credentials, how))
+    except BadEvent as problem:
+        raise TelesignError(f"Telesign's answer is not a status report: {problem}", reason="bad_answer") from None
+
+
+def record_report(store: Store, record: CallRecord, report: V1Report, clock: Callable[[], float] = time.time) -> tuple[CallRecord, Unrecorded | None]:
+    """Apply Telesign's report to the call in the store: the call as it now stands (as far as
+    is known, when the store is not answering: then the report comes back as unrecorded)."""
+    try:
+        return store.update(record.reference_id, lambda current: _marked(apply_report(current, report, clock())[0], current)) or record, None
+    except StoreUnavailable as problem:
+        return _applied(record, report, clock()), Unrecorded(report, problem)
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    """Telesign's report of a v1 call, and the call in the store with it applied (None: the call
+    was not placed into this store, so its key cannot be mapped to a flow's choice)."""
+
+    reference_id: str
+    report: V1Report
+    record: CallRecord | None
+    unrecorded: Unrecorded | None = None
+
+
+def check_status(store: Store, record: CallRecord | None, asked: str, credentials: Credentials, how: Sending, *, clock: Callable[[], float] = time.time) -> Status:
+    """Ask Telesign how the v1 call `asked` (ours, `record` when stored, or Telesign's reference
+    id) went, and record the answer on it. Raises TelesignError when Telesign refuses."""
+    reference_id = record.telesign_id if record is not None and record.telesign_id else asked
+    report = ask(reference_id, credentials, how)
+    if record is None:
+        return Status(reference_id, report, None)
+    now, unrecorded = record_report(store, record, report, clock)
+    return Status(reference_id, report, now, unrecorded)
+
+
+def wait(
+    store: Store,
+    record: CallRecord,
+    reference_id: str,
+    credentials: Credentials,
+    how: Sending,
+    *,
+    wait_max: float,
+    poll: float,
+    on_unrecorded: Callable[[Unrecorded], None],
+    clock: Callable[[], float] = time.time,
+) -> V1Call | None:
+    """Ask Telesign for the call's status, pausing `poll` seconds and then longer each time, until
+    it is final (its v1 part then) or `wait_max` seconds have passed (None). Raises TelesignError
+    when Telesign refuses; a 404 only means Telesign does not know the call yet."""
+    deadline = time.monotonic() + wait_max
+    pause = poll
+    while True:
+        time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+        try:
+            record, unrecorded = record_report(store, record, ask(reference_id, credentials, how), clock)
+            if unrecorded is not None:
+                on_unrecorded(unrecorded)
+        except TelesignError as error:
+            if error.status != 404:
+                raise
+        if record.v1 is not None and record.state.ended:
+            return record.v1
+        if time.monotonic() >= deadline:
+            return None
+        pause = min(pause * 2, MAX_PAUSE)
