@@ -1,0 +1,1 @@
+"""For flow authors: the simulator and carrier, journeys, flow tests, diagrams, lint reporters."""
