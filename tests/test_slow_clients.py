@@ -155,6 +155,29 @@ def test_over_the_connection_bound_a_request_is_answered_503(tmp_path: Path) -> 
         stop(server)
 
 
+def test_on_a_kept_alive_connection_the_clock_starts_at_the_previous_answer(tmp_path: Path) -> None:
+    server = start(tmp_path / "calls.db", options=("--header-timeout", "1"), errors=tmp_path / "server.err")
+    try:
+        answered: dict[socket.socket, float] = {}
+        for stall in (True, False):  # then a part of the next request; then nothing at all (merely idle)
+            sock = connect(server)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: ivr.example.com\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            answered[sock] = time.monotonic()
+            if stall:
+                time.sleep(0.5)
+                sock.sendall(MID_HEADERS)
+        closed = closed_when(answered, time.monotonic() + 3)
+        after = sorted(closed[sock] - since for sock, since in answered.items())
+        assert len(after) == 2 and 0.9 <= after[0] and after[1] <= 1.5, after  # before uvicorn's 5 s keep-alive
+    finally:
+        for sock in answered:
+            sock.close()
+        stop(server)
+    timeouts = [line for line in log_lines(tmp_path / "server.err") if str(line["message"]).startswith("closed a connection")]
+    assert [(line["waited_for"], line["received"]) for line in timeouts] == [("headers", len(MID_HEADERS))]  # the idle one closes quietly
+
+
 def test_a_request_whose_client_leaves_mid_body_is_one_json_log_line(tmp_path: Path) -> None:
     server = start(tmp_path / "calls.db", errors=tmp_path / "server.err")
     paths = ["/webhook"] * 8 + ["/callbacks/v1"] * 8 + ["/calls"] * 4
