@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))  # ivrflow, for how it runs workers
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this module, for the workers to import
-from ivrflow.server.workers import run_workers  # noqa: E402
+from ivrflow.server.workers import run_workers, uvicorn_config  # noqa: E402
 
 ACTION = {"method": "speak", "params": {"tts": {"message": "Thanks for calling.", "language": "en-US"}, "collect_digits": {"max": 1}}}
 
@@ -42,6 +42,6 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     if args.workers == 1:
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+        uvicorn.Server(uvicorn_config(app, "127.0.0.1", args.port)).run()  # as `ivrflow serve` runs one
     else:
         run_workers("bare_app:app", "127.0.0.1", args.port, args.workers)  # as `ivrflow serve --workers` runs them

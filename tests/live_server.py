@@ -63,8 +63,9 @@ class Server:
 CUSTOMER_ID = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
 
 
-def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *, options: tuple[str, ...] = (), telesign: str | None = None) -> Server:
-    """Start `ivrflow serve`; with `api_key`, as account CUSTOMER_ID; `telesign`: the base URL it dials through."""
+def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *, options: tuple[str, ...] = (), telesign: str | None = None, errors: Path | None = None) -> Server:
+    """Start `ivrflow serve`; with `api_key`, as account CUSTOMER_ID; `telesign`: the base URL it
+    dials through; `errors`: a file for its stderr (the log lines) apart from its stdout."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
     if api_key:
@@ -74,8 +75,8 @@ def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *,
     command = [sys.executable, "-m", "ivrflow", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
     # Output goes to files: a server logs a line per event, and a pipe nobody reads would fill and stop it.
     log = db.with_name(f"{db.name}.{port}.log")
-    with open(log, "w") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True)
+    with open(log, "w") as sink, open(errors or os.devnull, "w") as apart:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=apart if errors else subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -84,7 +85,7 @@ def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *,
         except httpx.TransportError:
             time.sleep(0.05)
     process.kill()
-    raise AssertionError(f"server did not start: {log.read_text()}")
+    raise AssertionError(f"server did not start: {log.read_text()}{errors.read_text() if errors else ''}")
 
 
 def stop(server: Server) -> str:

@@ -38,6 +38,10 @@ def serve_parser(commands: Commands) -> None:
     serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
     serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
     serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
+    # Limits on what a client may hold (ivrflow/server/protocol.py has the defaults and why); None: the default.
+    serve.add_argument("--header-timeout", type=float, metavar="SECONDS", help="close a connection whose request headers are not complete this long after it opened, or after the previous answer (default 10)")
+    serve.add_argument("--body-timeout", type=float, metavar="SECONDS", help="close a connection whose request body is not complete this long after its headers (default 10)")
+    serve.add_argument("--max-connections", type=int, metavar="N", help="connections each worker serves at once; a request beyond them is answered 503 (default 1000)")
     serve.add_argument(
         "--duplicate-window",
         type=float,
@@ -70,10 +74,8 @@ def call_parser(commands: Commands) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import ipaddress
 
-    import uvicorn
-
     from ivrflow.server.app import app_from_options
-    from ivrflow.server.workers import serve_workers
+    from ivrflow.server.workers import serve
     from ivrflow.server.logs import configure as configure_logs
 
     credentials = Credentials.from_env()
@@ -91,8 +93,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"ivrflow serve: {args.flows}: no such folder")
     if args.workers < 1 or (args.workers > 1 and args.store.startswith("memory:")):
         raise UsageError("ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://")
+    if any(limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)):
+        raise UsageError("ivrflow serve: --header-timeout, --body-timeout and --max-connections are more than 0")
     store = opened_store(args)
-    options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format}
+    options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format, "header_timeout": args.header_timeout, "body_timeout": args.body_timeout, "max_connections": args.max_connections}
     configure_logs(args.log_format)
     app = app_from_options(options, store)
     url = f"http://{args.host}:{args.port}"
@@ -100,11 +104,9 @@ def _serve(args: argparse.Namespace) -> int:
     workers = f", {args.workers} workers" if args.workers > 1 else ""
     print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}{workers}; {checked})", flush=True)
     print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows", flush=True)
-    if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-        return EXIT_OK
-    store.close()  # each worker opens its own
-    serve_workers(options, args.host, args.port, args.workers)
+    if args.workers > 1:
+        store.close()  # each worker opens its own
+    serve(app, options, args.host, args.port, args.workers)
     return EXIT_OK
 
 

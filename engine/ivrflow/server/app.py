@@ -20,13 +20,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ivrflow.server.callbacks import V1Callbacks
 from ivrflow.server.calls_api import Api
 from ivrflow.server.flows import Flows
+from ivrflow.server.http import gone
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.writer import Writer
@@ -90,7 +91,7 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: gone})
     app.state.flows = flows
     return app
 

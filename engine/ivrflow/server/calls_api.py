@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -225,6 +225,8 @@ class Api:
             except StoreUnavailable as problem:
                 log.error("management request %s %s: %s", request.method, request.url.path, problem)
                 return _error_response(ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}))
+            except ClientDisconnect:
+                raise  # logged where the body was read; the app answers it with nothing
             except Exception:
                 log.exception("management request %s %s failed", request.method, request.url.path)
                 return _error_response(ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details"))

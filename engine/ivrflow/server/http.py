@@ -8,10 +8,11 @@ import json
 import logging
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ivrflow.server.metrics import Metrics
+from ivrflow.server.protocol import TIMED_OUT
 from ivrflow.telesign.auth import verify_callback
 from ivrflow.telesign.facts import Header
 
@@ -26,16 +27,30 @@ def is_json(request: Request) -> bool:
 
 
 async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
-    """The request's body, or None when it is larger than `limit` bytes (read no further than that)."""
+    """The request's body, or None when it is larger than `limit` bytes (read no further than that).
+    A client that leaves before its body is complete gets one warning line, with the path and the
+    bytes that had arrived, and ClientDisconnect is raised on (the app answers it with nothing,
+    see `gone`): the traceback uvicorn would log for it says nothing an operator can act on."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return None
     body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                return None
+    except ClientDisconnect:
+        if not request.scope.get(TIMED_OUT):  # else the server closed it, and said so in its own line
+            fields = {"path": request.url.path, "received": len(body), "declared": int(declared) if declared is not None and declared.isdigit() else None}
+            log.warning("request aborted: the client left after %d bytes of its body", len(body), extra={"fields": fields})
+        raise
     return body
+
+
+async def gone(request: Request, error: Exception) -> Response:
+    """The app's answer to ClientDisconnect, which nobody receives: read_limited has logged it."""
+    return Response(status_code=400)
 
 
 def error_json(reason: str) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from datetime import UTC, datetime
+from typing import Any
 
 events = logging.getLogger("ivrflow.events")
 
@@ -42,13 +44,26 @@ class TextFormatter(logging.Formatter):
         return text + (" " + " ".join(f"{k}={v}" for k, v in fields.items()) if isinstance(fields, dict) else "")
 
 
+def log_config(style: str) -> dict[str, Any]:
+    """The logging setup of `ivrflow serve` for `logging.config.dictConfig`, and for uvicorn's
+    `Config(log_config=...)`, which applies it in each worker process too: one handler, on
+    stderr, writing `json` or `text` lines. uvicorn's loggers (startup, errors, its "Invalid HTTP
+    request received." warnings, the workers' supervisor) lose the handlers of uvicorn's own
+    setup and pass their lines to it, so a JSON log has no line of uvicorn's plain text."""
+    formatter = JsonFormatter if style == "json" else TextFormatter
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "line"}},
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+        "loggers": {name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
 def configure(style: str) -> None:
     """Send log lines to stderr as `json` or `text`."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if style == "json" else TextFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    logging.config.dictConfig(log_config(style))
     # What no line shows, not worked out for every line (as the logging docs advise under
     # "Optimization"): the caller's file and line, the thread's and the multiprocessing names.
     logging._srcfile = None
