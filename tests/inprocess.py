@@ -88,22 +88,25 @@ class App:
 
 @contextmanager
 def _app(db: Path, api_key: str | None, flows: Path, duplicate_window: float, dial_timeout: float, telesign: str | None) -> Iterator[Starlette]:
-    """The app `ivrflow serve --store sqlite:///DB --flows FLOWS` runs, with the Telesign account
-    set in the environment as live_server.start sets it for its process (for as long as the app
-    runs: the base URL is read at each dial)."""
+    """The app `ivrflow serve --store sqlite:///DB --flows FLOWS` runs, its Telesign account taken
+    from the environment as live_server.start sets it for its process. The account is in the
+    environment only while the app is built (it reads it then); Telesign's base URL, read at each
+    dial, for as long as the app runs."""
+    url = f"sqlite:///{db}"
+    options = {"flows": str(flows), "store": url, "watch": 0, "duplicate_window": duplicate_window, "dial_timeout": dial_timeout}  # watch 0: file watching is tested on a real process
     with pytest.MonkeyPatch.context() as env:
         for name in [name for name in os.environ if name.startswith("TELESIGN_")]:
             env.delenv(name)
-        if api_key:
-            env.setenv("TELESIGN_CUSTOMER_ID", CUSTOMER_ID)
-            env.setenv("TELESIGN_API_KEY", api_key)
         if telesign:
             env.setenv("TELESIGN_BASE_URL", telesign)
-        url = f"sqlite:///{db}"
         store = open_store(url)
         try:
-            # watch 0: nothing here edits a flow file while it runs (file watching is tested on a real process).
-            yield app_from_options({"flows": str(flows), "store": url, "watch": 0, "duplicate_window": duplicate_window, "dial_timeout": dial_timeout}, store)
+            with pytest.MonkeyPatch.context() as account:
+                if api_key:
+                    account.setenv("TELESIGN_CUSTOMER_ID", CUSTOMER_ID)
+                    account.setenv("TELESIGN_API_KEY", api_key)
+                app = app_from_options(options, store)
+            yield app
         finally:
             store.close()
 
