@@ -87,36 +87,36 @@ class App:
 
 
 @contextmanager
-def _app(db: Path, api_key: str | None, flows: Path, duplicate_window: float, dial_timeout: float, telesign: str | None) -> Iterator[Starlette]:
-    """The app `ivrflow serve --store sqlite:///DB --flows FLOWS` runs, its Telesign account taken
+def _app(db: Path, api_key: str | None, flows: Path, duplicate_window: float, dial_timeout: float, telesign: str | None, store: str | None) -> Iterator[Starlette]:
+    """The app `ivrflow serve --store sqlite:///DB --flows FLOWS` runs (or --store STORE), its Telesign account taken
     from the environment as live_server.start sets it for its process. The account is in the
     environment only while the app is built (it reads it then); Telesign's base URL, read at each
     dial, for as long as the app runs."""
-    url = f"sqlite:///{db}"
+    url = store or f"sqlite:///{db}"
     options = {"flows": str(flows), "store": url, "watch": 0, "duplicate_window": duplicate_window, "dial_timeout": dial_timeout}  # watch 0: file watching is tested on a real process
     with pytest.MonkeyPatch.context() as env:
         for name in [name for name in os.environ if name.startswith("TELESIGN_")]:
             env.delenv(name)
         if telesign:
             env.setenv("TELESIGN_BASE_URL", telesign)
-        store = open_store(url)
+        opened = open_store(url)
         try:
             with pytest.MonkeyPatch.context() as account:
                 if api_key:
                     account.setenv("TELESIGN_CUSTOMER_ID", CUSTOMER_ID)
                     account.setenv("TELESIGN_API_KEY", api_key)
-                app = app_from_options(options, store)
+                app = app_from_options(options, opened)
             yield app
         finally:
-            store.close()
+            opened.close()
 
 
 @contextmanager
 def serving(
-    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None
+    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None, store: str | None = None
 ) -> Iterator[App]:
     """The app with its lifespan running, reached through httpx's ASGI transport (no socket)."""
-    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign) as app, _loop_thread() as run:
+    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as app, _loop_thread() as run:
         url = "http://testserver"
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=url)
         lifespan = app.router.lifespan_context(app)
@@ -130,10 +130,10 @@ def serving(
 
 @contextmanager
 def listening(
-    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None
+    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None, store: str | None = None
 ) -> Iterator[App]:
     """The app served by uvicorn on a thread, on a free loopback port."""
-    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign) as app:
+    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as app:
         # A socket that says it is TCP, so that asyncio turns Nagle's algorithm off (as `serve` gets it).
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -31,9 +31,8 @@ MENU = "Thanks for calling Acme support. For billing, press 1. For technical sup
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[App]:
-    with serving(tmp_path / "calls.db") as running:
-        yield running
+def server(in_process: Callable[..., App]) -> App:
+    return in_process()
 
 
 def test_whole_inbound_call_hours_then_transfer(server: App) -> None:
