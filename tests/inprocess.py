@@ -4,9 +4,9 @@
 `serving` builds the app as `ivrflow serve` does (`app_from_options`, a real SQLite file, the
 Telesign credentials from the environment), runs its lifespan and talks to it through httpx's ASGI
 transport, from the test's thread or several (as Starlette's TestClient does, without its
-deprecated httpx support, which the warnings-as-errors setting would refuse). `listening` serves the same app with uvicorn on a thread on a loopback port, for a
-test whose other parties (the fake Telesign's carrier, the command line, the official SDK) must
-reach it over HTTP. Both give what live_server's Server gives: `post` an event, `get`, `db`."""
+deprecated httpx support, which the warnings-as-errors setting would refuse). `listening` serves
+the same app with uvicorn on a thread on a loopback port, for a test whose other parties (the fake
+Telesign's carrier, the command line, the official SDK) must reach it over HTTP. Both give what live_server's Server gives: `post` an event, `get`, `db`."""
 
 from __future__ import annotations
 
