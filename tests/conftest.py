@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import settings
 
 if TYPE_CHECKING:
+    from inprocess import App
     from redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,3 +36,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
     with running_redis(tmp_path_factory.mktemp("redis")) as server:
         yield server
+
+
+@pytest.fixture
+def in_process(tmp_path: Path) -> Iterator[Callable[..., App]]:
+    """Start the server's app in this process, on a real SQLite file (tmp_path/calls.db unless
+    `db=` says), with live_server.start's options as keywords: api_key (the Telesign account,
+    through the environment), flows, duplicate_window, dial_timeout, telesign (its base URL),
+    store (another store URL). Each is stopped, and its store closed, after the test."""
+    from inprocess import serving  # here: it imports this module
+
+    with contextlib.ExitStack() as started:
+        yield lambda db=None, **options: started.enter_context(serving(db or tmp_path / "calls.db", **options))

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 from conftest import ROOT
@@ -43,21 +44,31 @@ class Server:
 
     def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
         body = raw if raw is not None else json.dumps(event).encode()
-        sent = {"Content-Type": "application/json", **(headers or {})}
-        if self.api_key and sign:
-            sent["Authorization"] = f"TSA customer:{callback_signature(self.api_key, body)}"
-        return httpx.post(f"{self.url}/webhook", content=body, headers=sent, timeout=timeout)
+        return httpx.post(f"{self.url}/webhook", content=body, headers=webhook_headers(self.api_key if sign else None, body, headers), timeout=timeout)
 
     def place_outbound(self, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
         """Store an outbound call as placed and waiting for Telesign's `dial_completed`, in the
         server's own SQLite file (what `POST /calls` does once Telesign has accepted the dial)."""
-        state = new_call(flow, {"called": to, "caller": flow.caller_id or "", **(variables or {})})
-        store = SqliteStore(self.db)
-        try:
-            now = time.time()  # as the server would stamp it
-            store.update(reference, lambda old: (CallRecord(reference, state, updated=now, created=now, direction="outbound"), [], None))
-        finally:
-            store.close()
+        place_outbound(self.db, flow, reference, to, variables)
+
+
+def webhook_headers(api_key: str | None, body: bytes, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of an event Telesign posts: JSON, signed with `api_key` (None: unsigned)."""
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    if api_key:
+        sent["Authorization"] = f"TSA customer:{callback_signature(api_key, body)}"
+    return sent
+
+
+def place_outbound(db: Path, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
+    """Store an outbound call as placed and waiting for `dial_completed` in the SQLite file `db`."""
+    state = new_call(flow, {"called": to, "caller": flow.caller_id or "", **(variables or {})})
+    store = SqliteStore(db)
+    try:
+        now = time.time()  # as the server would stamp it
+        store.update(reference, lambda old: (CallRecord(reference, state, updated=now, created=now, direction="outbound"), [], None))
+    finally:
+        store.close()
 
 
 CUSTOMER_ID = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
@@ -134,7 +145,13 @@ def said(response: httpx.Response) -> str:
 Post = Callable[[dict[str, object]], dict[str, object]]  # deliver an event; the action answered
 
 
-def call(server: Server, reference: str, first: dict[str, object], keys: list[str | None], post: Post | None = None) -> list[dict[str, object]]:
+class Posts(Protocol):
+    """A server to post events to: a real process (Server) or an app in this process (inprocess.App)."""
+
+    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response: ...
+
+
+def call(server: Posts, reference: str, first: dict[str, object], keys: list[str | None], post: Post | None = None) -> list[dict[str, object]]:
     """Carry out a whole call as Telesign would: post `first`, then answer each `speak` with its
     `speak_completed` (the next of `keys` when it collects one; None: no key pressed), and a
     transfer with the agent answering and then hanging up. The transcript has the interpreter's

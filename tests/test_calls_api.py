@@ -1,7 +1,9 @@
-"""The calls API end to end: a real `ivrflow serve` on loopback places calls through the fake
-Telesign /v2/voice, whose carrier then plays each call against the server's webhook with signed
-events, as Telesign's network would. Every documented answer to a dial, the management auth
-(Basic, TSA with date and nonce, the official SDK as client), the error shape and the metrics."""
+"""The calls API end to end: the server's app (in this process, served on loopback) places calls
+through the fake Telesign /v2/voice, whose carrier then plays each call against the server's
+webhook with signed events, as Telesign's network would. Every documented answer to a dial, the
+management auth (Basic, TSA with date and nonce, the official SDK as client), the error shape and
+the metrics. Requests that place no call the carrier plays go to the app through httpx's ASGI
+transport (`api`)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from conftest import FLOWS, ROOT
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from fake_telesign import FakeTelesign, running
-from live_server import CUSTOMER_ID, Server, start, stop
+from inprocess import App, listening, serving
+from live_server import CUSTOMER_ID
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.rest import RestClient
 
@@ -53,22 +56,29 @@ def fake() -> Iterator[FakeTelesign]:
 
 
 @pytest.fixture(scope="module")
-def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    serving = start(tmp_path_factory.mktemp("calls") / "calls.db", api_key=KEY, telesign=fake.url, options=("--duplicate-window", "0", "--dial-timeout", "1"))
-    fake.webhook = f"{serving.url}/webhook"
-    yield serving
-    stop(serving)
+def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The server on a loopback port: the fake's carrier plays the calls it places against its webhook."""
+    with listening(tmp_path_factory.mktemp("calls") / "calls.db", api_key=KEY, telesign=fake.url, duplicate_window=0, dial_timeout=1) as app:
+        fake.webhook = f"{app.url}/webhook"
+        yield app
 
 
-def place(server: Server, request: dict[str, object], headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(f"{server.url}/calls", json=request, headers=BASIC if headers is None else headers, timeout=30)
+@pytest.fixture(scope="module")
+def api(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    """The same server, reached through the ASGI transport, for requests whose call (if any) Telesign refuses or never places."""
+    with serving(tmp_path_factory.mktemp("api") / "calls.db", api_key=KEY, telesign=fake.url, duplicate_window=0, dial_timeout=1) as app:
+        yield app
 
 
-def get(server: Server, path: str, **params: str) -> httpx.Response:
-    return httpx.get(f"{server.url}{path}", params=params, headers=BASIC, timeout=10)
+def place(server: App, request: dict[str, object], headers: dict[str, str] | None = None) -> httpx.Response:
+    return server.request("POST", "/calls", json=request, headers=BASIC if headers is None else headers, timeout=30)
 
 
-def finished(server: Server, fake: FakeTelesign, reference_id: str) -> tuple[CarriedCall, dict[str, object]]:
+def get(server: App, path: str, **params: str) -> httpx.Response:
+    return server.get(path, params=params, headers=BASIC, timeout=10)
+
+
+def finished(server: App, fake: FakeTelesign, reference_id: str) -> tuple[CarriedCall, dict[str, object]]:
     """The call as the carrier played it, and as GET /calls/{id} shows it once the engine has it closed."""
     played = fake.call_for(reference_id)
     assert played.violations == []
@@ -97,7 +107,7 @@ def refusal(response: httpx.Response) -> tuple[int, str, list[str]]:
 # --- outbound calls, end to end ---------------------------------------------------------------
 
 
-def test_an_outbound_call_runs_its_flow_and_its_transcript_is_kept_with_times(server: Server, fake: FakeTelesign) -> None:
+def test_an_outbound_call_runs_its_flow_and_its_transcript_is_kept_with_times(server: App, fake: FakeTelesign) -> None:
     answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
     assert answer.status_code == 201, answer.text
     body = answer.json()
@@ -133,7 +143,7 @@ def test_an_outbound_call_runs_its_flow_and_its_transcript_is_kept_with_times(se
     ("flow", "variables", "caller_id"),
     [("otp-delivery", {"code": "7 7 3"}, "+15558675309"), ("refill-reminder", {"drug": "insulin"}, None), ("support-menu", {}, "+15554441313")],
 )
-def test_every_bundled_flow_sounds_over_telesign_as_in_process(server: Server, fake: FakeTelesign, flow: str, variables: dict[str, str], caller_id: str | None) -> None:
+def test_every_bundled_flow_sounds_over_telesign_as_in_process(server: App, fake: FakeTelesign, flow: str, variables: dict[str, str], caller_id: str | None) -> None:
     request: dict[str, object] = {"flow": flow, "to": PATIENT, "vars": variables}
     if caller_id:
         request["caller_id"] = caller_id
@@ -148,19 +158,19 @@ def test_every_bundled_flow_sounds_over_telesign_as_in_process(server: Server, f
     assert played.heard == untimed(shown) == expected
 
 
-def test_a_call_nobody_answers_hears_nothing_and_ends_no_answer(server: Server, fake: FakeTelesign) -> None:
+def test_a_call_nobody_answers_hears_nothing_and_ends_no_answer(server: App, fake: FakeTelesign) -> None:
     answer = place(server, {"flow": "appointment-reminder", "to": SILENT})
     played, shown = finished(server, fake, answer.json()["reference_id"])
     assert played.heard == [{"hangup": True}] and shown["status"] == "no_answer"
 
 
-def test_a_callee_who_hangs_up_mid_menu_ends_caller_hung_up(server: Server, fake: FakeTelesign) -> None:
+def test_a_callee_who_hangs_up_mid_menu_ends_caller_hung_up(server: App, fake: FakeTelesign) -> None:
     answer = place(server, {"flow": "appointment-reminder", "to": HANGS_UP})
     played, shown = finished(server, fake, answer.json()["reference_id"])
     assert [list(step) for step in played.heard] == [["say"]] and shown["status"] == "caller_hung_up"
 
 
-def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transfer_failed(server: Server, fake: FakeTelesign) -> None:
+def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transfer_failed(server: App, fake: FakeTelesign) -> None:
     fake.phones["15552010203"] = Phone(keys=["1"])  # billing: 15550001111 answers (the default phone)
     fake.phones["15552010204"] = Phone(keys=["2"])  # technical: 15550002222 does not
     fake.phones["15550002222"] = Phone(answers=False)
@@ -173,7 +183,7 @@ def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transf
     assert played.heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}] and shown["status"] == "transfer_failed"
 
 
-def test_the_carrier_plays_an_inbound_call_too(server: Server) -> None:
+def test_the_carrier_plays_an_inbound_call_too(server: App) -> None:
     """What a simulator does against a running server: an incoming call, signed as Telesign's."""
     carrier = Carrier(f"{server.url}/webhook", CUSTOMER_ID, KEY, {"15552010206": Phone(keys=["3", "1"])})
     played = carrier.play(CarriedCall("INBOUND-1", "15558675309", "15552010206", direction="inbound"))
@@ -198,25 +208,25 @@ REFUSED = [
 
 @pytest.mark.parametrize(("status", "change", "expected"), REFUSED, ids=[case[0] for case in REFUSED])
 def test_each_refusal_is_a_clear_error_and_the_call_is_kept_as_failed(
-    server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch, status: str, change: dict[str, str], expected: tuple[int, str, list[str]]
+    api: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch, status: str, change: dict[str, str], expected: tuple[int, str, list[str]]
 ) -> None:
     monkeypatch.setattr(fake, "blocked_countries", ("44",))
     monkeypatch.setattr(fake, "blocked_by_customer", {"15552010299"})
     monkeypatch.setattr(fake, "blocked_by_telesign", {"15552010298"})
-    answer = place(server, {"flow": "appointment-reminder", "to": PATIENT, **change})
+    answer = place(api, {"flow": "appointment-reminder", "to": PATIENT, **change})
     assert refusal(answer) == expected
     message = answer.json()["ResponseStatus"]["Message"]
     assert status in message and DIAL_STATUSES[status] in message
-    shown = get(server, f"/calls/{answer.json()['reference_id']}").json()
+    shown = get(api, f"/calls/{answer.json()['reference_id']}").json()
     assert shown["status"] == "failed" and status in shown["error"] and shown["transcript"] == []
 
 
-def test_telesign_refusing_the_servers_credentials_is_the_servers_problem_not_the_callers(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_telesign_refusing_the_servers_credentials_is_the_servers_problem_not_the_callers(api: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fake, "api_key", base64.b64encode(b"another key").decode())
-    assert refusal(place(server, {"flow": "appointment-reminder", "to": PATIENT})) == (502, "TELESIGN_AUTH_FAILED", [])
+    assert refusal(place(api, {"flow": "appointment-reminder", "to": PATIENT})) == (502, "TELESIGN_AUTH_FAILED", [])
 
 
-def test_rate_limits_and_failures_are_retried_a_bounded_number_of_times(server: Server, fake: FakeTelesign) -> None:
+def test_rate_limits_and_failures_are_retried_a_bounded_number_of_times(server: App, fake: FakeTelesign) -> None:
     fake.script = ["429", "503"]  # two retries, then accepted
     answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
     assert answer.status_code == 201 and fake.script == []
@@ -229,16 +239,16 @@ def test_rate_limits_and_failures_are_retried_a_bounded_number_of_times(server: 
     fake.script = []
 
 
-def test_a_dial_telesign_never_answers_times_out_and_the_call_stays_dialing(server: Server, fake: FakeTelesign) -> None:
+def test_a_dial_telesign_never_answers_times_out_and_the_call_stays_dialing(api: App, fake: FakeTelesign) -> None:
     fake.script = ["hang"]
-    answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
+    answer = place(api, {"flow": "appointment-reminder", "to": PATIENT})
     assert refusal(answer) == (504, "TELESIGN_TIMEOUT", [])
     assert "may or may not have been placed" in answer.json()["ResponseStatus"]["Message"]
-    shown = get(server, f"/calls/{answer.json()['reference_id']}").json()
+    shown = get(api, f"/calls/{answer.json()['reference_id']}").json()
     assert shown["status"] == "dialing" and "did not answer" in shown["error"]
 
 
-def test_a_call_placed_whose_answer_was_lost_still_runs_when_its_events_come(server: Server, fake: FakeTelesign) -> None:
+def test_a_call_placed_whose_answer_was_lost_still_runs_when_its_events_come(server: App, fake: FakeTelesign) -> None:
     fake.script = ["lost"]
     answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
     assert refusal(answer) == (504, "TELESIGN_TIMEOUT", [])
@@ -290,31 +300,31 @@ BAD_REQUESTS = [
 
 
 @pytest.mark.parametrize(("request_body", "expected"), BAD_REQUESTS)
-def test_a_bad_request_names_every_wrong_field_and_places_no_call(server: Server, fake: FakeTelesign, request_body: dict[str, object], expected: tuple[int, str, list[str]]) -> None:
+def test_a_bad_request_names_every_wrong_field_and_places_no_call(api: App, fake: FakeTelesign, request_body: dict[str, object], expected: tuple[int, str, list[str]]) -> None:
     dialled = len(fake.received)
-    before = len(get(server, "/calls", limit="500").json()["calls"])
-    assert refusal(place(server, request_body)) == expected
-    assert len(fake.received) == dialled and len(get(server, "/calls", limit="500").json()["calls"]) == before
+    before = len(get(api, "/calls", limit="500").json()["calls"])
+    assert refusal(place(api, request_body)) == expected
+    assert len(fake.received) == dialled and len(get(api, "/calls", limit="500").json()["calls"]) == before
 
 
-def test_the_hints_say_what_to_write(server: Server) -> None:
-    unknown_flow = place(server, {"flow": "appointment-remindr", "to": PATIENT}).json()["ResponseStatus"]["Message"]
+def test_the_hints_say_what_to_write(api: App) -> None:
+    unknown_flow = place(api, {"flow": "appointment-remindr", "to": PATIENT}).json()["ResponseStatus"]["Message"]
     assert "Did you mean `appointment-reminder`?" in unknown_flow and "otp-delivery" in unknown_flow
-    unknown_var = place(server, {"flow": "refill-reminder", "to": PATIENT, "vars": {"durg": "x"}}).json()["ResponseStatus"]["Message"]
+    unknown_var = place(api, {"flow": "refill-reminder", "to": PATIENT, "vars": {"durg": "x"}}).json()["ResponseStatus"]["Message"]
     assert "Did you mean `drug`?" in unknown_var and "drug, pharmacy" in unknown_var
 
 
-def test_a_body_that_is_not_json_is_refused_in_the_same_shape(server: Server) -> None:
-    answer = httpx.post(f"{server.url}/calls", content=b"flow=x", headers={**BASIC, "Content-Type": "application/x-www-form-urlencoded"})
+def test_a_body_that_is_not_json_is_refused_in_the_same_shape(api: App) -> None:
+    answer = api.request("POST", "/calls", content=b"flow=x", headers={**BASIC, "Content-Type": "application/x-www-form-urlencoded"})
     assert refusal(answer) == (400, "PARAMETER_INVALID", [])
-    answer = httpx.post(f"{server.url}/calls", content=b"{not json", headers={**BASIC, "Content-Type": "application/json"})
+    answer = api.request("POST", "/calls", content=b"{not json", headers={**BASIC, "Content-Type": "application/json"})
     assert refusal(answer) == (400, "PARAMETER_INVALID", [])
 
 
 # --- reading calls and flows ------------------------------------------------------------------
 
 
-def test_calls_are_listed_newest_first_by_flow_and_status(server: Server, fake: FakeTelesign) -> None:
+def test_calls_are_listed_newest_first_by_flow_and_status(server: App, fake: FakeTelesign) -> None:
     first = place(server, {"flow": "refill-reminder", "to": PATIENT}).json()["reference_id"]
     second = place(server, {"flow": "refill-reminder", "to": SILENT}).json()["reference_id"]
     finished(server, fake, first)
@@ -330,8 +340,8 @@ def test_calls_are_listed_newest_first_by_flow_and_status(server: Server, fake: 
     assert refusal(get(server, "/calls/NO-SUCH-CALL")) == (404, "CALL_NOT_FOUND", ["reference_id"])
 
 
-def test_flows_are_listed_with_version_v1_fit_and_numbers(server: Server) -> None:
-    flows = {flow["id"]: flow for flow in get(server, "/flows").json()["flows"]}
+def test_flows_are_listed_with_version_v1_fit_and_numbers(api: App) -> None:
+    flows = {flow["id"]: flow for flow in get(api, "/flows").json()["flows"]}
     assert sorted(flows) == ["appointment-reminder", "otp-delivery", "refill-reminder", "support-menu"]
     for flow_id, flow in flows.items():
         assert flow["version"] == load_flow(FLOWS / f"{flow_id}.yaml").version
@@ -343,7 +353,7 @@ def test_flows_are_listed_with_version_v1_fit_and_numbers(server: Server) -> Non
 # --- authentication -----------------------------------------------------------------------------
 
 
-def test_the_official_sdk_is_a_client_as_it_is_of_telesign(server: Server, fake: FakeTelesign) -> None:
+def test_the_official_sdk_is_a_client_as_it_is_of_telesign(server: App, fake: FakeTelesign) -> None:
     for auth_method in (None, "Basic"):  # the SDK's default TSA signature, and Basic
         client = RestClient(CUSTOMER_ID, KEY, rest_endpoint=server.url, auth_method=auth_method)
         placed = client.post("/calls", json_fields={"flow": "otp-delivery", "to": PATIENT, "caller_id": "+15558675309", "vars": {"code": "1 2"}})
@@ -375,70 +385,69 @@ def _signed(method: str, path: str, body: str = "", **changes: str) -> dict[str,
     ],
     ids=["no header", "wrong key", "other customer", "stale date", "future date", "bad signature", "other resource", "other scheme"],
 )
-def test_requests_without_the_accounts_credentials_are_refused(server: Server, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str) -> None:
-    answer = httpx.get(f"{server.url}/flows", headers=headers())
+def test_requests_without_the_accounts_credentials_are_refused(api: App, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str) -> None:
+    answer = api.get("/flows", headers=headers())
     assert refusal(answer)[:2] == (401, "UNAUTHORIZED") and why in answer.json()["ResponseStatus"]["Message"]
     dialled = len(fake.received)
-    assert place(server, {"flow": "appointment-reminder", "to": PATIENT}, headers=headers()).status_code == 401
+    assert place(api, {"flow": "appointment-reminder", "to": PATIENT}, headers=headers()).status_code == 401
     assert len(fake.received) == dialled
 
 
-def test_a_signed_request_is_accepted_once_and_its_nonce_refused_after(server: Server) -> None:
+def test_a_signed_request_is_accepted_once_and_its_nonce_refused_after(api: App) -> None:
     headers = _signed("GET", "/flows")
-    assert httpx.get(f"{server.url}/flows", headers=headers).status_code == 200
-    replayed = httpx.get(f"{server.url}/flows", headers=headers)
+    assert api.get("/flows", headers=headers).status_code == 200
+    replayed = api.get("/flows", headers=headers)
     assert refusal(replayed)[:2] == (401, "UNAUTHORIZED") and "x-ts-nonce was used before" in replayed.json()["ResponseStatus"]["Message"]
 
 
-def test_x_ts_date_may_stand_in_for_date(server: Server) -> None:
+def test_x_ts_date_may_stand_in_for_date(api: App) -> None:
     """Telesign's sample signer: with x-ts-date, its line is signed and the Date line is empty."""
     from ivrflow.telesign.auth import string_to_sign, tsa_signature
 
     when, nonce = formatdate(usegmt=True), "5f0c1d5e-1111-4c2b-9a55-000000000001"
     signature = tsa_signature(KEY, string_to_sign("GET", "", "", nonce, "", "/flows", ts_date=when))
     headers = {"Authorization": f"TSA {CUSTOMER_ID}:{signature}", "x-ts-date": when, "x-ts-nonce": nonce, "x-ts-auth-method": "HMAC-SHA256"}
-    assert httpx.get(f"{server.url}/flows", headers=headers).status_code == 200
+    assert api.get("/flows", headers=headers).status_code == 200
 
 
 # --- metrics ----------------------------------------------------------------------------------
 
 
-def _samples(server: Server) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"{server.url}/metrics").text
+def _samples(server: App) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    text = server.get("/metrics").text
     return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def test_metrics_count_events_calls_signatures_and_telesign_errors(fake: FakeTelesign, tmp_path: Path) -> None:
-    serving = start(tmp_path / "metrics.db", api_key=KEY, telesign=fake.url, options=("--dial-timeout", "1"))
-    shared_webhook, fake.webhook = fake.webhook, f"{serving.url}/webhook"
-    try:
-        for to in (PATIENT, SILENT):
-            reference_id = place(serving, {"flow": "appointment-reminder", "to": to}).json()["reference_id"]
-            finished(serving, fake, reference_id)
-        fake.script = ["429"]
-        place(serving, {"flow": "appointment-reminder", "to": "+19005550100"})  # a retry, then premium: refused
-        fake.script = ["hang"]
-        place(serving, {"flow": "appointment-reminder", "to": PATIENT})  # times out: still dialing
-        forged = httpx.post(f"{serving.url}/webhook", json={"event": "incoming_call", "reference_id": "x", "data": {"to": "1", "from": "2"}})
-        assert forged.status_code == 401
-        seen = _samples(serving)
-        assert seen[("ivrflow_calls_started_total", (("direction", "outbound"),))] == 4
-        assert seen[("ivrflow_calls_ended_total", (("outcome", "completed"),))] == 1
-        assert seen[("ivrflow_calls_ended_total", (("outcome", "no_answer"),))] == 1
-        assert seen[("ivrflow_calls_ended_total", (("outcome", "failed"),))] == 1
-        assert seen[("ivrflow_active_calls", ())] == 1  # the one Telesign never answered for
-        assert seen[("ivrflow_events_total", (("event", "dial_completed"), ("outcome", "answered")))] == 2
-        assert seen[("ivrflow_events_total", (("event", "speak_completed"), ("outcome", "answered")))] == 4
-        assert seen[("ivrflow_events_total", (("event", "call_completed"), ("outcome", "answered")))] == 2
-        assert seen[("ivrflow_events_total", (("event", "unknown"), ("outcome", "bad_signature")))] == 1
-        assert seen[("ivrflow_signature_failures_total", ())] == 1
-        assert seen[("ivrflow_telesign_errors_total", (("code", "rate_limit_exceeded"),))] == 1
-        assert seen[("ivrflow_telesign_errors_total", (("code", "premium_to_number_rejected"),))] == 1
-        assert seen[("ivrflow_telesign_errors_total", (("code", "timeout"),))] == 1
-        assert seen[("ivrflow_answer_seconds_count", ())] == 9  # every webhook request, the refused one too
-    finally:
-        fake.script, fake.webhook = [], shared_webhook
-        stop(serving)
+    with listening(tmp_path / "metrics.db", api_key=KEY, telesign=fake.url, dial_timeout=1) as app:
+        shared_webhook, fake.webhook = fake.webhook, f"{app.url}/webhook"
+        try:
+            for to in (PATIENT, SILENT):
+                reference_id = place(app, {"flow": "appointment-reminder", "to": to}).json()["reference_id"]
+                finished(app, fake, reference_id)
+            fake.script = ["429"]
+            place(app, {"flow": "appointment-reminder", "to": "+19005550100"})  # a retry, then premium: refused
+            fake.script = ["hang"]
+            place(app, {"flow": "appointment-reminder", "to": PATIENT})  # times out: still dialing
+            forged = app.request("POST", "/webhook", json={"event": "incoming_call", "reference_id": "x", "data": {"to": "1", "from": "2"}})
+            assert forged.status_code == 401
+            seen = _samples(app)
+            assert seen[("ivrflow_calls_started_total", (("direction", "outbound"),))] == 4
+            assert seen[("ivrflow_calls_ended_total", (("outcome", "completed"),))] == 1
+            assert seen[("ivrflow_calls_ended_total", (("outcome", "no_answer"),))] == 1
+            assert seen[("ivrflow_calls_ended_total", (("outcome", "failed"),))] == 1
+            assert seen[("ivrflow_active_calls", ())] == 1  # the one Telesign never answered for
+            assert seen[("ivrflow_events_total", (("event", "dial_completed"), ("outcome", "answered")))] == 2
+            assert seen[("ivrflow_events_total", (("event", "speak_completed"), ("outcome", "answered")))] == 4
+            assert seen[("ivrflow_events_total", (("event", "call_completed"), ("outcome", "answered")))] == 2
+            assert seen[("ivrflow_events_total", (("event", "unknown"), ("outcome", "bad_signature")))] == 1
+            assert seen[("ivrflow_signature_failures_total", ())] == 1
+            assert seen[("ivrflow_telesign_errors_total", (("code", "rate_limit_exceeded"),))] == 1
+            assert seen[("ivrflow_telesign_errors_total", (("code", "premium_to_number_rejected"),))] == 1
+            assert seen[("ivrflow_telesign_errors_total", (("code", "timeout"),))] == 1
+            assert seen[("ivrflow_answer_seconds_count", ())] == 9  # every webhook request, the refused one too
+        finally:
+            fake.script, fake.webhook = [], shared_webhook
 
 
 # --- the command line -------------------------------------------------------------------------
@@ -449,7 +458,7 @@ def _ivrflow(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "ivrflow", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
 
 
-def test_ivrflow_call_places_a_call_and_says_why_not(server: Server, fake: FakeTelesign) -> None:
+def test_ivrflow_call_places_a_call_and_says_why_not(server: App, fake: FakeTelesign) -> None:
     fake.phones["15552010205"] = Phone(keys=["7", "1"])  # past the gate, to the menu that names the drug
     placed = _ivrflow("call", "+15552010205", "--flow", "refill-reminder", "--var", "drug=aspirin", "--server", server.url)
     assert placed.returncode == 0, placed.stderr
@@ -462,12 +471,12 @@ def test_ivrflow_call_places_a_call_and_says_why_not(server: Server, fake: FakeT
     assert unreachable.returncode == 2 and "could not reach the server" in unreachable.stderr
 
 
-def test_a_store_that_cannot_take_the_call_means_no_dial(server: Server, fake: FakeTelesign) -> None:
+def test_a_store_that_cannot_take_the_call_means_no_dial(api: App, fake: FakeTelesign) -> None:
     """The call is stored before Telesign is asked: with the store locked, nothing is dialled."""
     dialled = len(fake.received)
-    with contextlib.closing(sqlite3.connect(server.db, isolation_level=None)) as other:
+    with contextlib.closing(sqlite3.connect(api.db, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")  # another writer that does not let go
-        answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
+        answer = place(api, {"flow": "appointment-reminder", "to": PATIENT})
         other.execute("ROLLBACK")
     assert refusal(answer) == (503, "STORE_UNAVAILABLE", []) and answer.headers["retry-after"] == "1"
     assert len(fake.received) == dialled
@@ -490,7 +499,7 @@ BODIES = st.one_of(LIKELY, ANYTHING)
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(BODIES)
-def test_any_body_gets_a_call_or_a_clear_error_never_a_failure(server: Server, fake: FakeTelesign, body: dict[str, object]) -> None:
+def test_any_body_gets_a_call_or_a_clear_error_never_a_failure(server: App, fake: FakeTelesign, body: dict[str, object]) -> None:
     answer = place(server, body)
     event(f"HTTP {answer.status_code}")
     if answer.status_code == 201:

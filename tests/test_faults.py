@@ -1,6 +1,7 @@
 """Faults under load: hundreds of concurrent calls while a worker is killed with SIGKILL, or while
 Redis restarts. The sender delivers each event again after a 5xx or a broken connection, as
-Telesign does; every call must still end with exactly the right transcript."""
+Telesign does; every call must still end with exactly the right transcript. And what one server
+answers while its store is down (the app in this process)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FLOWS
+from inprocess import serving
 from live_server import CALLER, Server, call, incoming, start, stop
 from redis_server import running_redis
 
@@ -118,29 +120,24 @@ def test_redis_restarting_under_load_gets_503s_and_corrupts_no_call(tmp_path: Pa
 @pytest.mark.parametrize("down", ["redis", "sqlite"])
 def test_a_store_that_is_down_fails_health_and_answers_503_never_500(tmp_path: Path, down: str) -> None:
     if down == "redis":
-        with running_redis(tmp_path) as redis_server:
-            server = start(tmp_path / "unused.db", options=("--store", redis_server.url))
+        with running_redis(tmp_path) as redis_server, serving(tmp_path / "unused.db", store=redis_server.url) as server:
             redis_server.stop()
-            try:
-                health = httpx.get(f"{server.url}/healthz", timeout=10)
-                event = server.post(incoming("DOWN-1"))
-                listing = httpx.get(f"{server.url}/calls", timeout=10)
-            finally:
-                stop(server)
+            health = server.get("/healthz", timeout=10)
+            event = server.post(incoming("DOWN-1"))
+            listing = server.get("/calls", timeout=10)
     else:
         import sqlite3
 
         db = tmp_path / "locked.db"
-        server = start(db)
-        holder = sqlite3.connect(db, isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
-        try:
-            health = httpx.get(f"{server.url}/healthz", timeout=10)
-            event = server.post(incoming("DOWN-1"), timeout=15)
-            listing = httpx.get(f"{server.url}/calls", timeout=10)
-        finally:
-            holder.execute("ROLLBACK")
-            stop(server)
+        with serving(db) as server:
+            holder = sqlite3.connect(db, isolation_level=None)
+            holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+            try:
+                health = server.get("/healthz", timeout=10)
+                event = server.post(incoming("DOWN-1"), timeout=15)
+                listing = server.get("/calls", timeout=10)
+            finally:
+                holder.execute("ROLLBACK")
     assert health.status_code == 503 and health.json()["store"] == "down"
     assert event.status_code == 503 and event.headers["Retry-After"] == "1"
     assert listing.status_code in (200, 503)  # a read may still work on SQLite; never a 500

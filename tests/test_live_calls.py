@@ -1,5 +1,5 @@
-"""Whole calls through every bundled flow, on a real `ivrflow serve` over HTTP with a real SQLite
-file: every menu choice, no input, wrong keys up to the limit, repeats up to the limit, transfers
+"""Whole calls through every bundled flow, on the server's app (in this process, as `ivrflow serve`
+builds it) over HTTP with a real SQLite file: every menu choice, no input, wrong keys up to the limit, repeats up to the limit, transfers
 and last words, heard exactly as written here."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from conftest import FLOWS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_server import CALLER, Server, action, call, completed, dialled, incoming, said, spoken, start, stop
+from inprocess import App, serving
+from live_server import CALLER, action, call, completed, dialled, incoming, said, spoken
 
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
@@ -101,16 +101,15 @@ def _reference() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     # A window of 0: a caller who does the same thing twice in a row sends the same body twice,
     # and these calls go faster than any caller could (the window itself is tested in test_server).
-    running = start(tmp_path_factory.mktemp("live") / "calls.db", options=("--duplicate-window", "0"))
-    yield running
-    stop(running)
+    with serving(tmp_path_factory.mktemp("live") / "calls.db", duplicate_window=0) as running:
+        yield running
 
 
 @pytest.mark.parametrize(("flow_id", "case"), [(flow_id, case) for flow_id, (_, calls, _) in OUTBOUND.items() for case in calls])
-def test_outbound_calls_through_every_v1_style_flow(server: Server, flow_id: str, case: str) -> None:
+def test_outbound_calls_through_every_v1_style_flow(server: App, flow_id: str, case: str) -> None:
     flow, calls, variables = OUTBOUND[flow_id]
     keys, expected = calls[case]
     reference = _reference()
@@ -121,20 +120,20 @@ def test_outbound_calls_through_every_v1_style_flow(server: Server, flow_id: str
 
 
 @pytest.mark.parametrize("case", list(SUPPORT_CALLS))
-def test_inbound_calls_through_the_support_line(server: Server, case: str) -> None:
+def test_inbound_calls_through_the_support_line(server: App, case: str) -> None:
     keys, expected = SUPPORT_CALLS[case]
     reference = _reference()
     assert call(server, reference, incoming(reference), keys) == expected
     assert expected == transcript(SUPPORT, keys, {"caller": CALLER})
 
 
-def test_transfer_carries_caller_id_and_dial_options(server: Server) -> None:
+def test_transfer_carries_caller_id_and_dial_options(server: App) -> None:
     reference = _reference()
     assert said(server.post(incoming(reference))) == SUPPORT_MENU["say"]
     assert action(server.post(spoken(reference, "1"))) == {"method": "dial", "params": {"to": "15550001111", "caller_id_number": CALLER, "max_call_duration": "1800"}}
 
 
-def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_leaves(server: Server) -> None:
+def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_leaves(server: App) -> None:
     reference = _reference()
     action(server.post(incoming(reference)))
     assert action(server.post(spoken(reference, "2")))["method"] == "dial"
@@ -143,21 +142,21 @@ def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_l
     assert action(server.post(completed(reference))) == {}
 
 
-def test_a_transfer_nobody_answers_ends_the_call(server: Server) -> None:
+def test_a_transfer_nobody_answers_ends_the_call(server: App) -> None:
     reference = _reference()
     action(server.post(incoming(reference)))
     assert action(server.post(spoken(reference, "1")))["method"] == "dial"
     assert action(server.post(dialled(reference, "no-answer", to="15550001111"))) == {"method": "hangup", "params": {}}
 
 
-def test_an_outbound_call_nobody_answers_is_closed_and_hears_nothing(server: Server) -> None:
+def test_an_outbound_call_nobody_answers_is_closed_and_hears_nothing(server: App) -> None:
     reference = _reference()
     server.place_outbound(APPOINTMENT, reference, PATIENT)
     assert action(server.post(dialled(reference, "no-answer"))) == {"method": "hangup", "params": {}}
     assert action(server.post(spoken(reference, "1"))) == {}  # a late event changes nothing
 
 
-def test_events_out_of_order_change_nothing(server: Server) -> None:
+def test_events_out_of_order_change_nothing(server: App) -> None:
     reference = _reference()
     server.place_outbound(REFILL, reference, PATIENT)
     # Before the callee answered: nothing was said, so nothing can have been completed.
@@ -195,9 +194,8 @@ def test_telesigns_documented_events_drive_a_call_to_hangup(tmp_path: Path) -> N
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "hang-up.yaml").write_text("flow: hang-up\ncaller_id: '15555551212'\nnodes:\n  bye:\n    type: hangup\n")
-    running = start(tmp_path / "calls.db", flows=flows)
     ours = "4142b474-d65d-4265-a5fa-a581b1fe6101"
-    try:
+    with serving(tmp_path / "calls.db", flows=flows) as running:
         running.place_outbound(load_flow(flows / "hang-up.yaml"), ours, "15558675309")
         answer = running.post({}, raw=DOCUMENTED_DIAL_COMPLETED)
         assert (answer.status_code, answer.json()) == (200, {"method": "hangup", "params": {}})
@@ -205,11 +203,9 @@ def test_telesigns_documented_events_drive_a_call_to_hangup(tmp_path: Path) -> N
         assert (closing.status_code, closing.json()) == (200, {})
         late = running.post(spoken("BC96D7B0D1800164898350B4E71B005C", "1"))
         assert (late.status_code, late.json()) == (200, {})  # the record is closed
-        seen = httpx.get(f"{running.url}/calls/BC96D7B0D1800164898350B4E71B005C").json()
+        seen = running.get("/calls/BC96D7B0D1800164898350B4E71B005C").json()
         assert (seen["reference_id"], seen["telesign_reference_id"], seen["status"]) == (ours, "BC96D7B0D1800164898350B4E71B005C", "completed")
         assert [{k: v for k, v in step.items() if k != "at"} for step in seen["transcript"]] == [{"hangup": True}]
-    finally:
-        stop(running)
 
 
 KEYS = st.lists(st.one_of(st.none(), st.sampled_from(list("0123579"))), max_size=7)
@@ -217,7 +213,7 @@ KEYS = st.lists(st.one_of(st.none(), st.sampled_from(list("0123579"))), max_size
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["appointment-reminder", "otp-delivery", "refill-reminder", "support-menu"]), KEYS)
-def test_any_keys_sound_the_same_over_http_as_in_process(server: Server, flow_id: str, keys: list[str | None]) -> None:
+def test_any_keys_sound_the_same_over_http_as_in_process(server: App, flow_id: str, keys: list[str | None]) -> None:
     reference = _reference()
     if flow_id == "support-menu":
         assert call(server, reference, incoming(reference), keys) == transcript(SUPPORT, keys, {"caller": CALLER})
@@ -227,7 +223,7 @@ def test_any_keys_sound_the_same_over_http_as_in_process(server: Server, flow_id
         assert call(server, reference, dialled(reference), keys) == transcript(flow, keys, variables)
 
 
-def test_an_incoming_call_delivered_again_however_late_gets_its_first_answer(server: Server) -> None:
+def test_an_incoming_call_delivered_again_however_late_gets_its_first_answer(server: App) -> None:
     """This server's duplicate window is 0: only the rule that a call starts once makes it a redelivery."""
     reference = _reference()
     first = action(server.post(incoming(reference)))

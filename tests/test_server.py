@@ -1,9 +1,12 @@
-"""The webhook server as Telesign meets it: a real `ivrflow serve` process on loopback, over HTTP,
-with a real SQLite file."""
+"""The webhook server as Telesign meets it, with a real SQLite file: what it answers, from the app in
+this process (inprocess.py); what the process does (signals, a crash and a restart, watching the
+flow files, a sender that gives up on its socket, refusing to start), from a real `ivrflow serve`
+on loopback over HTTP."""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -12,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -20,20 +23,19 @@ import pytest
 from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from live_server import Server, incoming, said, spoken, start, stop
+from inprocess import App, serving
+from live_server import incoming, said, spoken, start, stop
 
 KEY = "c2VydmVyLXRlc3Qta2V5LWJ5dGVz"
 MENU = "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = start(tmp_path / "calls.db")
-    yield running
-    stop(running)
+def server(in_process: Callable[..., App]) -> App:
+    return in_process()
 
 
-def test_whole_inbound_call_hours_then_transfer(server: Server) -> None:
+def test_whole_inbound_call_hours_then_transfer(server: App) -> None:
     assert said(server.post(incoming("c1"))) == MENU
     assert said(server.post(spoken("c1", "3"))).startswith("We are open Monday to Friday")
     assert said(server.post(spoken("c1"))) == MENU
@@ -42,7 +44,7 @@ def test_whole_inbound_call_hours_then_transfer(server: Server) -> None:
     assert server.post({"event": "call_completed", "reference_id": "c1", "data": {"status": "hangup"}}).json() == {}
 
 
-def test_duplicate_delivery_gets_the_same_answer_and_does_not_advance(server: Server) -> None:
+def test_duplicate_delivery_gets_the_same_answer_and_does_not_advance(server: App) -> None:
     server.post(incoming("c2"))
     first = server.post(spoken("c2", "3"))
     again = server.post(spoken("c2", "3"))
@@ -50,7 +52,7 @@ def test_duplicate_delivery_gets_the_same_answer_and_does_not_advance(server: Se
     assert said(server.post(spoken("c2"))) == MENU  # the hours message led back to the menu once
 
 
-def test_unknown_number_gets_an_apology_then_hangup(server: Server) -> None:
+def test_unknown_number_gets_an_apology_then_hangup(server: App) -> None:
     assert said(server.post(incoming("c3", to="15550000000"))) == "Sorry, this number is not in service. Goodbye."
     assert said(server.post(spoken("c3"))) == "hangup"
 
@@ -65,7 +67,7 @@ def test_unknown_number_gets_an_apology_then_hangup(server: Server) -> None:
         (b'{"a": "' + b"x" * 70_000 + b'"}', {}, 413),
     ],
 )
-def test_bad_input_gets_a_clear_4xx(server: Server, raw: bytes, headers: dict[str, str], status: int) -> None:
+def test_bad_input_gets_a_clear_4xx(server: App, raw: bytes, headers: dict[str, str], status: int) -> None:
     response = server.post({}, raw=raw, headers=headers)
     assert response.status_code == status
     assert response.json()["error"]
@@ -73,26 +75,23 @@ def test_bad_input_gets_a_clear_4xx(server: Server, raw: bytes, headers: dict[st
 
 
 @pytest.mark.parametrize("name", ["call_completed", "recording_ready"])
-def test_completed_or_unknown_events_of_unknown_calls_are_answered_empty(server: Server, name: str) -> None:
+def test_completed_or_unknown_events_of_unknown_calls_are_answered_empty(server: App, name: str) -> None:
     response = server.post({"event": name, "reference_id": "never", "data": {}})
     assert (response.status_code, response.json()) == (200, {})
 
 
-def test_unknown_event_of_a_live_call_changes_nothing(server: Server) -> None:
+def test_unknown_event_of_a_live_call_changes_nothing(server: App) -> None:
     server.post(incoming("u1"))
     assert server.post({"event": "recording_ready", "reference_id": "u1", "data": {}}).json() == {}
     assert said(server.post(spoken("u1", "3"))).startswith("We are open")
 
 
 def test_signatures_when_a_key_is_set(tmp_path: Path) -> None:
-    signed = start(tmp_path / "signed.db", api_key=KEY)
-    try:
+    with serving(tmp_path / "signed.db", api_key=KEY) as signed:
         forged = signed.post(incoming("s1"), sign=False, headers={"Authorization": "TSA customer:AAAA"})
         assert forged.status_code == 401
         assert signed.post(spoken("s1", "1")).status_code == 404  # the forged event created no call
         assert said(signed.post(incoming("s1"))) == MENU
-    finally:
-        stop(signed)
 
 
 def test_call_survives_sigkill_and_restart(tmp_path: Path) -> None:
@@ -125,7 +124,7 @@ def test_refuses_half_the_credentials() -> None:
     assert result.returncode == 2 and "set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY" in result.stderr
 
 
-def test_concurrent_delivery_of_one_event_advances_the_call_once(server: Server) -> None:
+def test_concurrent_delivery_of_one_event_advances_the_call_once(server: App) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     server.post(incoming("p1"))
@@ -136,11 +135,10 @@ def test_concurrent_delivery_of_one_event_advances_the_call_once(server: Server)
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start(tmp_path_factory.mktemp("fuzz") / "calls.db")
-    running.post(incoming("known"))
-    yield running
-    stop(running)
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    with serving(tmp_path_factory.mktemp("fuzz") / "calls.db") as running:
+        running.post(incoming("known"))
+        yield running
 
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
@@ -152,7 +150,7 @@ EVENTS = st.fixed_dictionaries(
 
 @settings(max_examples=150, deadline=None)
 @given(EVENTS)
-def test_generated_event_bodies_never_get_a_5xx(shared_server: Server, event: dict[str, object]) -> None:
+def test_generated_event_bodies_never_get_a_5xx(shared_server: App, event: dict[str, object]) -> None:
     response = shared_server.post(event)
     assert response.status_code < 500, response.text
     assert "Traceback" not in response.text
@@ -181,7 +179,7 @@ def test_sighup_reload_new_calls_new_version_old_calls_keep_theirs(tmp_path: Pat
     assert "support-menu.yaml:" in log and "invalid-value" in log
 
 
-def test_events_after_the_call_completed_change_nothing(server: Server) -> None:
+def test_events_after_the_call_completed_change_nothing(server: App) -> None:
     server.post(incoming("o1"))
     assert server.post({"event": "call_completed", "reference_id": "o1", "data": {"status": "hangup"}}).json() == {}
     late = server.post(spoken("o1", "1"))
@@ -208,35 +206,30 @@ def _hold_write_lock(db: Path, seconds: float) -> threading.Thread:
 def test_same_body_after_the_window_is_the_caller_again(tmp_path: Path) -> None:
     """A caller who stays silent twice sends two identical `speak_completed` bodies: the second is
     a new event once the redelivery window has passed."""
-    running = start(tmp_path / "calls.db", options=("--duplicate-window", "1"))
-    try:
+    with serving(tmp_path / "calls.db", duplicate_window=1) as running:
         assert said(running.post(incoming("w1"))) == MENU
         assert said(running.post(spoken("w1"))) == "Sorry, I did not hear a choice."
         assert said(running.post(spoken("w1", None))) == MENU
         assert said(running.post(spoken("w1"))) == "Sorry, I did not hear a choice."  # within the window: redelivery
         time.sleep(1.2)
         assert said(running.post(spoken("w1"))) == MENU  # the same body, after the window: the caller again
-    finally:
-        stop(running)
 
 
-def test_store_that_does_not_answer_gets_503_then_the_event_applies_once(tmp_path: Path) -> None:
+def test_store_that_does_not_answer_gets_503_then_the_event_applies_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db = tmp_path / "calls.db"
-    running = start(db)
-    try:
+    with serving(db) as running:
         assert said(running.post(incoming("l1"))) == MENU
         holder = _hold_write_lock(db, 8)  # longer than the health check's 1 s and the webhook's 3 s wait
-        health = httpx.get(f"{running.url}/healthz", timeout=5)
+        health = running.get("/healthz", timeout=5)
         assert (health.status_code, health.json()["store"]) == (503, "down")
         refused = running.post(spoken("l1", "3"))
         assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
         assert "deliver this event again" in refused.json()["error"]
         holder.join()
-        assert httpx.get(f"{running.url}/healthz", timeout=5).status_code == 200
+        assert running.get("/healthz", timeout=5).status_code == 200
         assert said(running.post(spoken("l1", "3"))).startswith("We are open")  # the retry applies, once
         assert said(running.post(spoken("l1", None))) == MENU
-    finally:
-        log = stop(running)
+    log = caplog.text
     assert "not applied" in log and "database is locked" in log
 
 
@@ -278,14 +271,12 @@ def test_a_changed_flow_file_is_reloaded_without_a_signal(tmp_path: Path) -> Non
     assert "reloaded" in log
 
 
-def test_a_flow_whose_id_is_taken_is_not_served(tmp_path: Path) -> None:
+def test_a_flow_whose_id_is_taken_is_not_served(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     flows = tmp_path / "flows"
     shutil.copytree(ROOT / "flows", flows)
     (flows / "zz-copy.yaml").write_text((flows / "support-menu.yaml").read_text().replace("+15558675309", "+15558670000"))
-    running = start(tmp_path / "calls.db", flows=flows)
-    try:
+    with caplog.at_level(logging.INFO), serving(tmp_path / "calls.db", flows=flows) as running:
         assert said(running.post(incoming("d1", to="15558670000"))) == "Sorry, this number is not in service. Goodbye."
         assert said(running.post(incoming("d2"))) == MENU
-    finally:
-        log = stop(running)
+    log = caplog.text
     assert "zz-copy.yaml:" in log and "duplicate-flow-id" in log

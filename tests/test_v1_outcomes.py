@@ -1,5 +1,5 @@
-"""What the caller chose on a v1 call, end to end: `ivrflow send` records the call in the store a
-real `ivrflow serve` uses, the fake Telesign plays it (the v1 behaviour model with the phone's
+"""What the caller chose on a v1 call, end to end: `ivrflow send` records the call in the store the
+server uses (its app in this process; served on loopback where the fake posts callbacks to it), the fake Telesign plays it (the v1 behaviour model with the phone's
 keys, or the number's status code) and posts signed callbacks to POST /callbacks/v1, and
 `ivrflow status`, `send --wait`, GET /calls/{id} and the outcomes summary all say how it went.
 The official SDK's VoiceClient.status reads the fake's status answers as a cross-check of shape."""
@@ -21,7 +21,8 @@ from conftest import FLOWS, ROOT
 from fake_telesign import FakeTelesign, running
 from hypothesis import given
 from hypothesis import strategies as st
-from live_server import CUSTOMER_ID, Server, start, stop
+from inprocess import App, listening, serving
+from live_server import CUSTOMER_ID
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.voice import VoiceClient
 
@@ -78,20 +79,27 @@ def fake() -> Iterator[FakeTelesign]:
 
 
 @pytest.fixture
-def server(fake: FakeTelesign, tmp_path: Path) -> Iterator[Server]:
-    serving = start(tmp_path / "calls.db", api_key=KEY)
-    yield serving
-    stop(serving)
+def server(fake: FakeTelesign, tmp_path: Path) -> Iterator[App]:
+    """The server, reached by the test alone."""
+    with serving(tmp_path / "calls.db", api_key=KEY) as app:
+        yield app
 
 
-def ivrflow(server: Server, fake: FakeTelesign, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+@pytest.fixture
+def reachable_server(fake: FakeTelesign, tmp_path: Path) -> Iterator[App]:
+    """The server on a loopback port, for the fake Telesign to post its callbacks to."""
+    with listening(tmp_path / "calls.db", api_key=KEY) as app:
+        yield app
+
+
+def ivrflow(server: App, fake: FakeTelesign, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `ivrflow` command line with the server's store and the fake as Telesign."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))}
     base |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": KEY, "TELESIGN_BASE_URL": fake.url, "IVRFLOW_STORE": f"sqlite:///{server.db}"}
     return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, cwd=ROOT, env=base | (env or {}), check=False, timeout=60)
 
 
-def send(server: Server, fake: FakeTelesign, number: str, *options: str) -> tuple[str, str]:
+def send(server: App, fake: FakeTelesign, number: str, *options: str) -> tuple[str, str]:
     """Send the appointment reminder to `number`, its callbacks to the server; (Telesign's reference id, ours)."""
     result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", number, *options, env={"IVRFLOW_PUBLIC_URL": server.url})
     assert result.returncode == 0, result.stderr
@@ -100,19 +108,19 @@ def send(server: Server, fake: FakeTelesign, number: str, *options: str) -> tupl
     return found.group(1), found.group(2)
 
 
-def shown(server: Server, reference_id: str) -> dict[str, object]:
-    response = httpx.get(f"{server.url}/calls/{reference_id}", headers=BASIC, timeout=10)
+def shown(server: App, reference_id: str) -> dict[str, object]:
+    response = server.get(f"/calls/{reference_id}", headers=BASIC, timeout=10)
     assert response.status_code == 200, response.text
     body: dict[str, object] = response.json()
     return body
 
 
-def post_report(server: Server, report: dict[str, object], *, sign: bool = True, raw: bytes | None = None, content_type: str = "application/json") -> httpx.Response:
+def post_report(server: App, report: dict[str, object], *, sign: bool = True, raw: bytes | None = None, content_type: str = "application/json") -> httpx.Response:
     body = raw if raw is not None else json.dumps(report).encode()
     headers = {"Content-Type": content_type}
     if sign:
         headers["Authorization"] = f"TSA {CUSTOMER_ID}:{callback_signature(KEY, body)}"
-    return httpx.post(f"{server.url}/callbacks/v1", content=body, headers=headers, timeout=10)
+    return server.request("POST", "/callbacks/v1", content=body, headers=headers, timeout=10)
 
 
 def report(reference_id: str, code: int, *, user_input: str | None = None, updated_on: str = "2026-11-23T10:00:00.000000Z", external_id: str | None = None) -> dict[str, object]:
@@ -126,8 +134,8 @@ def report(reference_id: str, code: int, *, user_input: str | None = None, updat
     }
 
 
-def events(server: Server) -> dict[str, float]:
-    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+def events(server: App) -> dict[str, float]:
+    text = server.get("/metrics", timeout=10).text
     return {sample.labels["outcome"]: sample.value for family in text_string_to_metric_families(text) for sample in family.samples if sample.name == "ivrflow_events_total" and sample.labels["event"] == "v1_callback"}
 
 
@@ -135,7 +143,8 @@ def events(server: Server) -> dict[str, float]:
 
 
 @pytest.mark.parametrize("number", CASES, ids=[f"{n}-{what}" for n, (what, *_) in CASES.items()])
-def test_each_outcome_reaches_the_call_by_callback_and_by_status(server: Server, fake: FakeTelesign, number: str) -> None:
+def test_each_outcome_reaches_the_call_by_callback_and_by_status(reachable_server: App, fake: FakeTelesign, number: str) -> None:
+    server = reachable_server
     _, status, words, node = CASES[number]
     telesign_id, call_id = send(server, fake, number)
     sent = fake.v1_calls[telesign_id].fields
@@ -166,8 +175,9 @@ def test_the_documented_codes_are_all_covered() -> None:
     assert V1_STATUS_CODES[103][1] == ""  # in progress is never final
 
 
-def test_outcomes_sum_up_the_flow(server: Server, fake: FakeTelesign) -> None:
-    none_yet = httpx.get(f"{server.url}/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10).json()
+def test_outcomes_sum_up_the_flow(reachable_server: App, fake: FakeTelesign) -> None:
+    server = reachable_server
+    none_yet = server.get(f"/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10).json()
     assert (none_yet["calls"], none_yet["choices"]) == (0, [{"key": "1", "node": "confirmed", "calls": 0}, {"key": "2", "node": "cancelled", "calls": 0}])
     for number in ("15552020100", "15552020100", "15552020101", "15552020102", "15552020103", "15552020105", "15552020108"):
         telesign_id, _ = send(server, fake, number)
@@ -182,7 +192,7 @@ def test_outcomes_sum_up_the_flow(server: Server, fake: FakeTelesign) -> None:
         "no_choice": 2,
         "statuses": {"completed": 5, "busy": 1, "no_answer": 1},
     }
-    answer = httpx.get(f"{server.url}/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10)
+    answer = server.get(f"/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10)
     assert answer.status_code == 200 and answer.json() == expected
     as_json = ivrflow(server, fake, "outcomes", "appointment-reminder", "--format", "json")
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == expected
@@ -195,15 +205,16 @@ def test_outcomes_sum_up_the_flow(server: Server, fake: FakeTelesign) -> None:
         "    2 answered a v1 call and chose nothing\n"
         "  by status: 5 completed, 1 busy, 1 no_answer\n"
     )
-    unknown = httpx.get(f"{server.url}/flows/appointment-remindr/outcomes", headers=BASIC, timeout=10)
+    unknown = server.get(f"/flows/appointment-remindr/outcomes", headers=BASIC, timeout=10)
     assert unknown.status_code == 404 and "Did you mean `appointment-reminder`" in unknown.json()["ResponseStatus"]["Message"]
-    assert httpx.get(f"{server.url}/flows/appointment-reminder/outcomes", timeout=10).status_code == 401
+    assert server.get(f"/flows/appointment-reminder/outcomes", timeout=10).status_code == 401
 
 
 # --- callbacks: repeated, out of order, unknown, forged ------------------------------------------
 
 
-def test_callbacks_out_of_order_and_repeated_keep_the_final_status(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_callbacks_out_of_order_and_repeated_keep_the_final_status(reachable_server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = reachable_server
     monkeypatch.setattr(fake, "v1_callbacks", "reversed")  # the final status first, then the 103 it followed
     telesign_id, call_id = send(server, fake, "15552020100")
     assert fake.callbacks_done(telesign_id, 2) == [(100, 200), (103, 200)]
@@ -217,7 +228,7 @@ def test_callbacks_out_of_order_and_repeated_keep_the_final_status(server: Serve
     assert (counted["recorded"], counted["stale"], counted["duplicate"]) == (3, 1, 1)
 
 
-def test_direct_reports_move_a_call_forward_only(server: Server, fake: FakeTelesign) -> None:
+def test_direct_reports_move_a_call_forward_only(server: App, fake: FakeTelesign) -> None:
     """Reports posted by hand: an intermediate one, the final, the final again, a late intermediate,
     and an older final: the call ends once, with the newest final, and never goes back."""
     telesign_id, call_id = send(server, fake, "15552020100", "--callback-url", "https://nowhere.invalid/callbacks/v1")
@@ -237,17 +248,17 @@ def test_direct_reports_move_a_call_forward_only(server: Server, fake: FakeTeles
     assert (counted["recorded"], counted["duplicate"], counted["stale"]) == (2, 1, 2)
 
 
-def test_unknown_forged_and_malformed_callbacks_change_nothing(server: Server, fake: FakeTelesign) -> None:
+def test_unknown_forged_and_malformed_callbacks_change_nothing(server: App, fake: FakeTelesign) -> None:
     telesign_id, call_id = send(server, fake, "15552020100", "--callback-url", "https://nowhere.invalid/callbacks/v1")
     before = shown(server, call_id)
     unknown = post_report(server, report("0" * 32, 100, user_input="1"))
     assert unknown.status_code == 404 and "no v1 call with reference_id" in unknown.json()["error"]
-    assert httpx.get(f"{server.url}/calls/{'0' * 32}", headers=BASIC, timeout=10).status_code == 404  # nothing recorded for it
+    assert server.get(f"/calls/{'0' * 32}", headers=BASIC, timeout=10).status_code == 404  # nothing recorded for it
     # Our call's id as external_id, with another call's reference id: not this call's report.
     assert post_report(server, report("1" * 32, 101, external_id=call_id)).status_code == 404
     assert post_report(server, report(telesign_id, 101), sign=False).status_code == 401
     forged = json.dumps(report(telesign_id, 101)).encode()
-    assert httpx.post(f"{server.url}/callbacks/v1", content=forged, headers={"Content-Type": "application/json", "Authorization": f"TSA {CUSTOMER_ID}:{callback_signature(KEY, b'other')}"}, timeout=10).status_code == 401
+    assert server.request("POST", "/callbacks/v1", content=forged, headers={"Content-Type": "application/json", "Authorization": f"TSA {CUSTOMER_ID}:{callback_signature(KEY, b'other')}"}, timeout=10).status_code == 401
     assert post_report(server, {}, raw=b"{not json").status_code == 400
     bad = post_report(server, {"reference_id": telesign_id, "status": {"code": "answered"}})
     assert bad.status_code == 400 and bad.json()["error"] == "not a Telesign v1 status report: status/code: 'answered' is not of type 'integer'"
@@ -260,7 +271,7 @@ def test_unknown_forged_and_malformed_callbacks_change_nothing(server: Server, f
 # --- ivrflow status and send --wait ---------------------------------------------------------------
 
 
-def test_send_wait_polls_until_final(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_send_wait_polls_until_final(server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fake, "v1_polls", 2)
     result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020101", "--wait", "--poll", "0.05", "--auth", "hmac")
     assert result.returncode == 0, result.stderr
@@ -272,21 +283,21 @@ def test_send_wait_polls_until_final(server: Server, fake: FakeTelesign, monkeyp
     assert "callback_url" not in fake.v1_calls[telesign_id].fields
 
 
-def test_send_wait_gives_up_after_wait_max(server: Server, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_send_wait_gives_up_after_wait_max(server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fake, "v1_polls", 10_000)
     result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", "--wait", "--poll", "0.05", "--wait-max", "0.5")
     assert result.returncode == 1
     assert re.search(r"still in progress after 0.5 s; ask again with: ivrflow status [0-9A-F]{32}\n$", result.stderr), result.stderr
 
 
-def test_status_of_an_unknown_reference_is_telesigns_404(server: Server, fake: FakeTelesign) -> None:
+def test_status_of_an_unknown_reference_is_telesigns_404(server: App, fake: FakeTelesign) -> None:
     result = ivrflow(server, fake, "status", "ABCDEF0123456789ABCDEF0123456789")
     assert result.returncode == 1
     assert result.stderr == "ivrflow status: Telesign refused the request: HTTP 404, error 10017: Reference ID not found\n"
     assert ivrflow(server, fake, "status", "../v2/voice").returncode == 1  # never a path into another resource
 
 
-def test_status_of_a_call_placed_elsewhere_says_the_key_without_a_flow(server: Server, fake: FakeTelesign) -> None:
+def test_status_of_a_call_placed_elsewhere_says_the_key_without_a_flow(server: App, fake: FakeTelesign) -> None:
     params, _ = compile_v1(APPOINTMENT, CallOptions(to="15552020100"))
     assert params is not None
     client = VoiceClient(CUSTOMER_ID, KEY, rest_endpoint=fake.url)
@@ -416,10 +427,10 @@ def test_a_v1_record_survives_the_store(kind: str, tmp_path: Path) -> None:
     assert "1 pressed 1 → confirmed" in outcomes_text(outcomes("appointment-reminder", [kept]))
 
 
-def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sends_nothing(server: Server, fake: FakeTelesign) -> None:
+def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sends_nothing(server: App, fake: FakeTelesign) -> None:
     refused = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", env={"TELESIGN_API_KEY": base64.b64encode(b"wrong").decode()})
     assert refused.returncode == 1 and "error 10022: Invalid API key" in refused.stderr
-    calls = httpx.get(f"{server.url}/calls", params={"flow": "appointment-reminder"}, headers=BASIC, timeout=10).json()["calls"]
+    calls = server.get("/calls", params={"flow": "appointment-reminder"}, headers=BASIC, timeout=10).json()["calls"]
     assert [(c["status"], c["error"]) for c in calls] == [("failed", "Telesign did not accept the credentials: HTTP 401, error 10022: Invalid API key")]
 
     before = len(fake.received)

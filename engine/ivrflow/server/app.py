@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,15 @@ def create_app(
             reloads.add(reload)
             reload.add_done_callback(reloads.discard)
 
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+        # Only the main thread may handle signals; an app served from another (embedded, or in a
+        # test) reloads through its file watch alone.
+        sighup = threading.current_thread() is threading.main_thread()
+        if sighup:
+            loop.add_signal_handler(signal.SIGHUP, on_sighup)
         watcher = asyncio.create_task(flows.watch(watch)) if watch > 0 else None
         yield
-        loop.remove_signal_handler(signal.SIGHUP)
+        if sighup:
+            loop.remove_signal_handler(signal.SIGHUP)
         if watcher is not None:
             watcher.cancel()
         await run_in_threadpool(writer.close)

@@ -1,0 +1,143 @@
+"""The engine's app in the test's own process, for tests whose subject is what one server answers
+(not the process: for workers, signals, crashes and restarts, see live_server.py).
+
+`serving` builds the app as `ivrflow serve` does (`app_from_options`, a real SQLite file, the
+Telesign credentials from the environment), runs its lifespan and talks to it through httpx's ASGI
+transport, from the test's thread or several (as Starlette's TestClient does, without its
+deprecated httpx support, which the warnings-as-errors setting would refuse). `listening` serves
+the same app with uvicorn on a thread on a loopback port, for a test whose other parties (the fake
+Telesign's carrier, the command line, the official SDK) must reach it over HTTP. Both give what live_server's Server gives: `post` an event, `get`, `db`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+from conftest import FLOWS
+from live_server import CUSTOMER_ID, place_outbound, webhook_headers
+from starlette.applications import Starlette
+
+from ivrflow.language.model import Flow
+from ivrflow.server.app import app_from_options
+from ivrflow.stores import DUPLICATE_WINDOW, open_store
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _loop_thread() -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
+    """An event loop on a thread of its own; what it gives runs a coroutine there and returns its
+    result (from any thread, so that a test can send requests side by side)."""
+    loop = asyncio.new_event_loop()  # the app installs no signal handler off the main thread
+    thread = threading.Thread(target=loop.run_forever, name="app-loop", daemon=True)
+    thread.start()
+
+    def run(coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+    try:
+        yield run
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@dataclass
+class App:
+    """An app in this process and a way to send it requests: the same surface as live_server's Server."""
+
+    url: str
+    request: Callable[..., httpx.Response]  # as httpx.Client.request, relative to url
+    api_key: str | None
+    db: Path
+
+    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
+        body = raw if raw is not None else json.dumps(event).encode()
+        return self.request("POST", "/webhook", content=body, headers=webhook_headers(self.api_key if sign else None, body, headers), timeout=timeout)
+
+    def get(self, path: str, **options: Any) -> httpx.Response:
+        return self.request("GET", path, **options)
+
+    def place_outbound(self, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
+        place_outbound(self.db, flow, reference, to, variables)
+
+
+@contextmanager
+def _app(db: Path, api_key: str | None, flows: Path, duplicate_window: float, dial_timeout: float, telesign: str | None, store: str | None) -> Iterator[Starlette]:
+    """The app `ivrflow serve --store sqlite:///DB --flows FLOWS` runs (or --store STORE), its Telesign account taken
+    from the environment as live_server.start sets it for its process. The account is in the
+    environment only while the app is built (it reads it then); Telesign's base URL, read at each
+    dial, for as long as the app runs."""
+    url = store or f"sqlite:///{db}"
+    options = {"flows": str(flows), "store": url, "watch": 0, "duplicate_window": duplicate_window, "dial_timeout": dial_timeout}  # watch 0: file watching is tested on a real process
+    with pytest.MonkeyPatch.context() as env:
+        for name in [name for name in os.environ if name.startswith("TELESIGN_")]:
+            env.delenv(name)
+        if telesign:
+            env.setenv("TELESIGN_BASE_URL", telesign)
+        opened = open_store(url)
+        try:
+            with pytest.MonkeyPatch.context() as account:
+                if api_key:
+                    account.setenv("TELESIGN_CUSTOMER_ID", CUSTOMER_ID)
+                    account.setenv("TELESIGN_API_KEY", api_key)
+                app = app_from_options(options, opened)
+            yield app
+        finally:
+            opened.close()
+
+
+@contextmanager
+def serving(
+    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None, store: str | None = None
+) -> Iterator[App]:
+    """The app with its lifespan running, reached through httpx's ASGI transport (no socket)."""
+    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as app, _loop_thread() as run:
+        url = "http://testserver"
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=url)
+        lifespan = app.router.lifespan_context(app)
+        run(lifespan.__aenter__())
+        try:
+            yield App(url, lambda method, path, **options: run(client.request(method, path, **options)), api_key, db)
+        finally:
+            run(client.aclose())
+            run(lifespan.__aexit__(None, None, None))
+
+
+@contextmanager
+def listening(
+    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None, store: str | None = None
+) -> Iterator[App]:
+    """The app served by uvicorn on a thread, on a free loopback port."""
+    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as app:
+        # A socket that says it is TCP, so that asyncio turns Nagle's algorithm off (as `serve` gets it).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        loop = asyncio.new_event_loop()  # the app installs no signal handler off the main thread
+        thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(sockets=[sock]),), daemon=True)
+        thread.start()
+        try:
+            while not server.started:
+                assert thread.is_alive(), "the server did not start"
+                threading.Event().wait(0.01)
+            url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            with httpx.Client(base_url=url, timeout=10) as client:
+                yield App(url, client.request, api_key, db)
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            loop.close()
+            sock.close()
