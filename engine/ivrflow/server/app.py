@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,15 @@ def create_app(
             reloads.add(reload)
             reload.add_done_callback(reloads.discard)
 
-        loop.add_signal_handler(signal.SIGHUP, on_sighup)
+        # Signals reach only the main thread: an app served from another one (in process, by a
+        # test client) reloads by its watcher alone.
+        signals = threading.current_thread() is threading.main_thread()
+        if signals:
+            loop.add_signal_handler(signal.SIGHUP, on_sighup)
         watcher = asyncio.create_task(flows.watch(watch)) if watch > 0 else None
         yield
-        loop.remove_signal_handler(signal.SIGHUP)
+        if signals:
+            loop.remove_signal_handler(signal.SIGHUP)
         if watcher is not None:
             watcher.cancel()
         await run_in_threadpool(writer.close)
