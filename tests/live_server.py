@@ -45,7 +45,7 @@ class Server:
         body = raw if raw is not None else json.dumps(event).encode()
         sent = {"Content-Type": "application/json", **(headers or {})}
         if self.api_key and sign:
-            sent["Authorization"] = f"TSA customer:{callback_signature(self.api_key, body)}"
+            sent["Authorization"] = f"TSA {CUSTOMER_ID}:{callback_signature(self.api_key, body)}"
         return httpx.post(f"{self.url}/webhook", content=body, headers=sent, timeout=timeout)
 
     def place_outbound(self, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
