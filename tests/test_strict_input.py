@@ -256,3 +256,27 @@ def test_calls_api_refusals_are_one_log_line_each_and_counted(app: InProcess, ca
     assert seen[("ivrflow_api_refusals_total", (("route", "POST /calls"), ("status", "400")))] == 1
     assert seen[("ivrflow_api_refusals_total", (("route", "GET /calls"), ("status", "400")))] == 1
     assert seen[("ivrflow_api_refusals_total", (("route", "GET /flows"), ("status", "401")))] == 1
+
+
+def test_uvicorn_passes_both_framings_on_and_the_app_refuses_them(tmp_path: Path) -> None:
+    """h11, uvicorn's parser, does not refuse Content-Length with Transfer-Encoding: chunked (it
+    takes the chunked body); the app does, over a real socket."""
+    import socket
+
+    from live_server import start, stop
+
+    served = start(tmp_path / "framing.db")
+    try:
+        body = raw(incoming("framed"))
+        chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        head = f"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        port = int(served.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(head.encode() + chunked)
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 400 "), answer
+        assert b"Transfer-Encoding" in answer
+    finally:
+        stop(served)
