@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2 as httpx
-from conftest import FLOWS
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from conftest import FLOWS
 from ivrflow.server.app import create_app
 from ivrflow.stores import Store, open_store
 from ivrflow.telesign.auth import Credentials, basic_authorization, callback_signature

@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from in_process import BASIC, CALLER, CUSTOMER_ID, KEY, SUPPORT_NUMBER, InProcess, in_process, signed
 
 import ivrflow.server.calls_api
+from in_process import BASIC, CALLER, CUSTOMER_ID, KEY, SUPPORT_NUMBER, InProcess, in_process, signed
 from ivrflow.telesign.auth import basic_authorization, hmac_headers
 from ivrflow.telesign.client import DialAnswer
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from in_process import BASIC, CALLER, CUSTOMER_ID, JSON, SUPPORT_NUMBER, InProcess, in_process, signed
 from redis_server import RedisServer
 
