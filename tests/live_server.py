@@ -56,7 +56,7 @@ def webhook_headers(api_key: str | None, body: bytes, headers: dict[str, str] | 
     """The headers of an event Telesign posts: JSON, signed with `api_key` (None: unsigned)."""
     sent = {"Content-Type": "application/json", **(headers or {})}
     if api_key:
-        sent["Authorization"] = f"TSA customer:{callback_signature(api_key, body)}"
+        sent["Authorization"] = f"TSA {CUSTOMER_ID}:{callback_signature(api_key, body)}"
     return sent
 
 

@@ -28,15 +28,22 @@ def test_same_verdict_as_the_sdk(body: str, noise: str | None, kind: str) -> Non
     right = _signature(body)
     signature = {"right": right, "other": noise or "", "truncated": right[:-1], "flipped": right[:5] + ("A" if right[5] != "A" else "B") + right[6:]}[kind]
     sdk = verify_telesign_callback_signature(KEY, signature, body)
-    assert verify_callback(KEY, body.encode(), f"TSA FFFF-CUSTOMER:{signature}") is sdk
-    assert verify_callback(KEY, body.encode(), None, signature) is sdk
+    assert verify_callback(KEY, body.encode(), f"TSA FFFF-CUSTOMER:{signature}", customer_id="FFFF-CUSTOMER") is sdk
+    assert verify_callback(KEY, body.encode(), None, signature, customer_id="FFFF-CUSTOMER") is sdk
 
 
 def test_missing_or_malformed_headers_are_refused() -> None:
     body = b'{"event": "call_completed"}'
     good = callback_signature(KEY, body)
-    assert verify_callback(KEY, body, f"TSA cid:{good}")
-    assert not verify_callback(KEY, body, None)
-    assert not verify_callback(KEY, body, f"Basic {good}")
-    assert not verify_callback(KEY, body, "TSA no-colon")
-    assert not verify_callback(KEY, body + b" ", f"TSA cid:{good}")
+    assert verify_callback(KEY, body, f"TSA cid:{good}", customer_id="cid")
+    assert not verify_callback(KEY, body, None, customer_id="cid")
+    assert not verify_callback(KEY, body, f"Basic {good}", customer_id="cid")
+    assert not verify_callback(KEY, body, "TSA no-colon", customer_id="cid")
+    assert not verify_callback(KEY, body + b" ", f"TSA cid:{good}", customer_id="cid")
+
+
+def test_a_signature_naming_another_account_is_refused() -> None:
+    body = b'{"event": "call_completed"}'
+    good = callback_signature(KEY, body)
+    for named in ("evil", "", "CID", "cid ", "other-account"):
+        assert not verify_callback(KEY, body, f"TSA {named}:{good}", good, customer_id="cid"), named

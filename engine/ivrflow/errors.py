@@ -4,6 +4,7 @@
      ├── FlowError         a flow file has errors; `.diagnostics` says where and why
      ├── UsageError        a command was given an argument it cannot use (exit 2)
      ├── TelesignError     Telesign refused or did not answer a request
+     ├── BadJson           a body is not JSON as the server takes it (ivrflow/strictjson.py)
      ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
      ├── StoreUnavailable  the call store did not answer in time; nothing was changed
      ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
@@ -49,6 +50,11 @@ class TelesignError(IvrflowError):
         self.status = status
         self.codes = codes
         self.reason = reason
+
+
+class BadJson(IvrflowError):
+    """A body that is not JSON as the server reads it (strictly: UTF-8, no NaN, not too deep, no
+    text a store cannot hold); the message says why, for the 400 answer."""
 
 
 class BadEvent(IvrflowError):

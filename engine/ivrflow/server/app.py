@@ -54,10 +54,9 @@ def create_app(
     for problem in flows.load():
         log.error("flow not loaded: %s", problem)
     metrics = Metrics(store)
-    api_key = credentials.api_key if credentials else None
     writer = Writer(store)
-    webhook = Webhook(flows, writer, api_key, metrics, duplicate_window)
-    callbacks = V1Callbacks(writer, api_key, metrics)
+    webhook = Webhook(flows, writer, credentials, metrics, duplicate_window)
+    callbacks = V1Callbacks(writer, credentials, metrics)
     api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
 
     async def healthz(request: Request) -> Response:

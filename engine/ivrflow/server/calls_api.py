@@ -11,7 +11,6 @@ has one shape: {"ResponseStatus": {"ErrorCode", "Message", "Errors": [{"FieldNam
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -28,13 +27,13 @@ from starlette.routing import Route
 
 from ivrflow.language.diagnostics import suggestion
 from ivrflow.calls.interpreter import Step, new_call
-from ivrflow.server.http import MAX_BODY, is_json, read_limited
+from ivrflow.server.http import MAX_BODY, framing_problem, is_json, read_limited
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
-from ivrflow import placing
+from ivrflow import placing, strictjson
 from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, lookup
-from ivrflow.errors import ApiError, FieldError, StoreUnavailable
+from ivrflow.errors import ApiError, BadJson, FieldError, StoreUnavailable
 from ivrflow.telesign.auth import Credentials, check_request
 from ivrflow.telesign.client import UNREACHABLE, TIMEOUT, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
@@ -43,11 +42,13 @@ from ivrflow.v1.outcomes import outcomes, v1_summary
 from ivrflow.language.v1plan import plan_v1
 
 log = logging.getLogger("ivrflow")
+refusals = logging.getLogger("ivrflow.api")  # one line for each request answered with an error
 
 MAX_VALUE = 500  # characters in one call variable: longer is not something to read to a caller
 NUMBER = re.compile(r"\+?[1-9][0-9]{7,14}")  # E.164: country code first, at most 15 digits
 CALL_FIELDS = ("flow", "to", "caller_id", "vars")
 LIST_LIMIT = 500
+LIMIT = re.compile(r"[0-9]{1,4}")  # ASCII digits only: `str.isdigit` takes "²", which `int` refuses
 
 
 # What a refusal of Telesign's means for the caller of POST /calls: HTTP status, ErrorCode, and
@@ -205,15 +206,17 @@ class Api:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/calls", self._endpoint(self.start_call), methods=["POST"]),
-            Route("/calls", self._endpoint(self.list_calls), methods=["GET"]),
-            Route("/calls/{reference_id}", self._endpoint(self.get_call), methods=["GET"]),
-            Route("/flows", self._endpoint(self.list_flows), methods=["GET"]),
-            Route("/flows/{flow}/outcomes", self._endpoint(self.flow_outcomes), methods=["GET"]),
+            self._route("POST", "/calls", self.start_call),
+            self._route("GET", "/calls", self.list_calls),
+            self._route("GET", "/calls/{reference_id}", self.get_call),
+            self._route("GET", "/flows", self.list_flows),
+            self._route("GET", "/flows/{flow}/outcomes", self.flow_outcomes),
         ]
 
-    def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        """Read the body, authenticate, run the handler; any failure answers in the error shape."""
+    def _route(self, method: str, path: str, handler: Handler) -> Route:
+        """Read the body, authenticate, run the handler; any failure answers in the error shape,
+        and is counted and logged (one line) under the route's name, such as `GET /calls/{reference_id}`."""
+        route = f"{method} {path}"
 
         async def endpoint(request: Request) -> Response:
             try:
@@ -221,17 +224,23 @@ class Api:
                 await self.authenticate(request, body)
                 return await handler(request, body)
             except ApiError as error:
-                return _error_response(error)
+                return self._answer_error(route, error)
             except StoreUnavailable as problem:
                 log.error("management request %s %s: %s", request.method, request.url.path, problem)
-                return _error_response(ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}))
+                return self._answer_error(route, ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}))
             except ClientDisconnect:
                 raise  # logged where the body was read; the app answers it with nothing
             except Exception:
                 log.exception("management request %s %s failed", request.method, request.url.path)
-                return _error_response(ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details"))
+                return self._answer_error(route, ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details"))
 
-        return endpoint
+        return Route(path, endpoint, methods=[method])
+
+    def _answer_error(self, route: str, error: ApiError) -> Response:
+        self.metrics.api_refusals.labels(route, str(error.status)).inc()
+        fields = {"route": route, "status": error.status, "code": error.code, "reason": error.message}
+        refusals.log(logging.ERROR if error.status >= 500 else logging.INFO, "request refused", extra={"fields": fields})
+        return _error_response(error)
 
     async def authenticate(self, request: Request, body: bytes) -> None:
         if self.credentials is None:
@@ -247,11 +256,11 @@ class Api:
 
     async def start_call(self, request: Request, body: bytes) -> Response:
         if not is_json(request):
-            raise ApiError(400, "PARAMETER_INVALID", "send the call as a JSON object, with Content-Type: application/json")
+            raise ApiError(400, "PARAMETER_INVALID", "send the call as a JSON object in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)")
         try:
-            data = json.loads(body)
-        except ValueError:
-            raise ApiError(400, "PARAMETER_INVALID", "the body is not JSON") from None
+            data = strictjson.loads(body)
+        except BadJson as problem:
+            raise ApiError(400, "PARAMETER_INVALID", str(problem)) from None
         asked = parse_call_request(data, self.flows())
         if self.credentials is None:
             raise ApiError(500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place calls: start it with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set")
@@ -311,7 +320,7 @@ class Api:
         if status is not None and status not in STATUSES:
             errors.append(FieldError("status", "PARAMETER_INVALID", f"{status!r} is not a call status; the statuses are {', '.join(STATUSES)}"))
         limit = query.get("limit", "50")
-        if not limit.isdigit() or not 1 <= int(limit) <= LIST_LIMIT:
+        if not LIMIT.fullmatch(limit) or not 1 <= int(limit) <= LIST_LIMIT:
             errors.append(FieldError("limit", "PARAMETER_INVALID", f"a whole number from 1 to {LIST_LIMIT}"))
         if errors:
             raise ApiError.of_fields(400, errors)
@@ -335,6 +344,8 @@ def _error_response(error: ApiError) -> JSONResponse:
 
 
 async def _read(request: Request) -> bytes:
+    if (problem := framing_problem(request)) is not None:
+        raise ApiError(400, "PARAMETER_INVALID", problem)
     body = await read_limited(request)
     if body is None:
         raise ApiError(400, "PARAMETER_TOO_LONG", f"the body is larger than {MAX_BODY} bytes")

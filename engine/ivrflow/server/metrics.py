@@ -15,8 +15,18 @@ from prometheus_client.registry import Collector
 
 from ivrflow.stores import Store
 from ivrflow.errors import StoreUnavailable
+from ivrflow.telesign.facts import EVENT_NAMES
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def event_label(name: str | None) -> str:
+    """The `event` label of an event named `name`: one of a fixed set, so that no sender can add
+    series (or write text the exposition format cannot carry): a known event's name, `other` for
+    any other, `unknown` when the event could not be read."""
+    if name is None:
+        return "unknown"
+    return name if name in EVENT_NAMES else "other"
 
 
 class _ActiveCalls(Collector):
@@ -45,9 +55,12 @@ class Metrics:
         )
         self.calls_started = Counter("ivrflow_calls_started", "Calls started, by direction", ["direction"], registry=self.registry)
         self.calls_ended = Counter("ivrflow_calls_ended", "Calls ended, by how they ended (a call's status)", ["outcome"], registry=self.registry)
-        self.signature_failures = Counter("ivrflow_signature_failures", "Webhook events refused for a missing or wrong Telesign signature", registry=self.registry)
+        self.signature_failures = Counter("ivrflow_signature_failures", "Webhook events and callbacks refused for a missing or wrong Telesign signature (or another account's customer id)", registry=self.registry)
         self.telesign_errors = Counter(
             "ivrflow_telesign_errors", "Telesign API answers that were not a success (retried ones too), by Telesign's code", ["code"], registry=self.registry
+        )
+        self.api_refusals = Counter(
+            "ivrflow_api_refusals", "Management API requests answered with an error (refused, 4xx, or failed, 5xx), by route and HTTP status", ["route", "status"], registry=self.registry
         )
         self.registry.register(_ActiveCalls(store))
 

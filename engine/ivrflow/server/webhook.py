@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ivrflow.calls.interpreter import Action, CallEnded, CallStarted, CallState, HangUp, NoAction, Speak, Step, heard, new_call, step
@@ -18,10 +18,11 @@ from ivrflow.language.model import digits_only
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
-from ivrflow.server.metrics import Metrics
+from ivrflow.server.metrics import Metrics, event_label
 from ivrflow.server.writer import Writer
 from ivrflow.calls.record import CallRecord
 from ivrflow.stores import DUPLICATE_WINDOW
+from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.facts import DEFAULT_LANGUAGE
 from ivrflow.telesign.v2 import WebhookEvent, action_json, method_of, parse_event, to_engine_event
 
@@ -49,7 +50,7 @@ class Applied:
 
     status: int
     answer: str
-    outcome: str  # for ivrflow_events_total: answered, duplicate, ignored, unknown_call
+    outcome: str  # for ivrflow_events_total: answered, duplicate, ignored, unknown_call (and invalid, bad_signature, store_unavailable, error)
     started: bool = False  # an incoming call began
     ended: str = ""  # the call ended now, this way
     flow: str = ""  # for the log line: the call's flow, its node now, the action answered
@@ -58,26 +59,34 @@ class Applied:
 
 
 class Webhook:
-    def __init__(self, flows: Flows, writer: Writer, api_key: str | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
+    def __init__(self, flows: Flows, writer: Writer, credentials: Credentials | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
         self.flows = flows
         self.writer = writer
         self.store = writer.store
-        self.api_key = api_key
+        self.credentials = credentials
         self.metrics = metrics
         self.duplicate_window = duplicate_window
 
     async def handle(self, request: Request) -> Response:
         began = time.perf_counter()
-        event, applied, response = await self._handle(request, began)
+        read: list[WebhookEvent] = []  # the event, once read: a failure after that still names it
+        try:
+            applied, response = await self._handle(request, began, read)
+        except ClientDisconnect:
+            raise  # the sender is gone: nobody to answer
+        except Exception:
+            # A bug, not the sender's fault: still one answer in the webhook's shape, one line, one count.
+            log.exception("webhook request failed")
+            applied, response = Applied(500, "", "error"), refuse(500, "the server failed; the log has the details")
+        event = read[0] if read else None
         took = time.perf_counter() - began
         self.metrics.answer_seconds.observe(took)
-        name = event.name if event else "unknown"
-        self.metrics.events.labels(name, applied.outcome).inc()
+        self.metrics.events.labels(event_label(event.name if event else None), applied.outcome).inc()
         event_handled(
             reference_id=event.reference_id if event else None,
             flow=applied.flow or None,
             node=applied.node or None,
-            event=name,
+            event=event.name if event else "unknown",
             outcome=applied.outcome,
             action=applied.action or None,
             status=response.status_code,
@@ -85,15 +94,16 @@ class Webhook:
         )
         return response
 
-    async def _handle(self, request: Request, began: float) -> tuple[WebhookEvent | None, Applied, Response]:
-        """The event (None when it could not be read), what was done, the answer."""
-        body = await signed_body(request, self.api_key, self.metrics)
+    async def _handle(self, request: Request, began: float, read: list[WebhookEvent]) -> tuple[Applied, Response]:
+        """What was done with the request, and the answer; the event, once read, goes in `read`."""
+        body = await signed_body(request, self.credentials, self.metrics)
         if isinstance(body, Refused):
-            return None, Applied(body.response.status_code, "", body.outcome), body.response
+            return Applied(body.response.status_code, "", body.outcome), body.response
         try:
             event = parse_event(body)
         except BadEvent as problem:
-            return None, Applied(400, "", "invalid"), refuse(400, str(problem))
+            return Applied(400, "", "invalid"), refuse(400, str(problem))
+        read.append(event)
         digest = hashlib.sha256(body).hexdigest()
         try:
             key, applied = await self.writer.run(lambda: self.locate_and_apply(event, digest))
@@ -103,12 +113,12 @@ class Webhook:
                 await self.writer.run(lambda: self.store.update(key, lambda record: (_undelivered(record, digest), [], None)))
         except StoreUnavailable as problem:
             log.error("event %s for call %s not applied: %s", event.name, event.reference_id, problem)
-            return event, Applied(503, "", "store_unavailable"), refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
+            return Applied(503, "", "store_unavailable"), refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
         if applied.started:
             self.metrics.calls_started.labels("inbound").inc()
         if applied.ended:
             self.metrics.calls_ended.labels(applied.ended).inc()
-        return event, applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
+        return applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
 
     def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
         """On the writer thread: the call's key, and the event applied to it. A call we placed is

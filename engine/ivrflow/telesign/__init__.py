@@ -37,7 +37,11 @@ tables of "Voice - Actions" and the later sections of "Voice - Events" could not
    Telesign's own wait applies until the parameter is confirmed.
 5. Keys pressed arrive as `data.collected_digits` of `speak_completed` (the demo; absent, null or
    "" is no key). That `play_completed` carries them the same way is presumed; the engine reads
-   both alike.
+   both alike. Only keys a phone can send (`0`-`9`, `*`, `#`; DTMF's A-D are on no keypad) are
+   taken: an event whose `collected_digits` holds anything else (`abc`, a space, NUL, an emoji)
+   is refused with a 400 and changes nothing, rather than taken as a wrong key, because Telesign
+   sends keys and nothing else, so such an event is not Telesign's (and a transcript then only
+   ever shows keys pressed). The same holds for a v1 report's `voice.user_input`.
 6. `dial_completed`'s `data.status`: only `answered` is evidenced (the demo's
    aws_lambda_example/app.py); `no-answer`, `busy` and the like are not. The engine takes
    `answered` as answered and any other status as not; the fake carrier sends `no-answer`.
@@ -58,7 +62,9 @@ tables of "Voice - Actions" and the later sections of "Voice - Events" could not
     `Authorization: TSA <customer id>:<signature>` and `X-TS-Authorization: <signature>`; the
     Transaction Callback Service page lists voice events among its uses, and the webhooks page
     calls authentication "not required". Not seen on a live voice event; the demo checks nothing.
-    The engine checks the signature, in either header, whenever it has the API key.
+    The engine checks the signature, in either header, whenever it has the API key; where
+    `Authorization` names a customer id it must be the account's (the SDK's check ignores it),
+    so an event naming another account, `evil` or no one is a 401 like a wrong signature.
 11. v1 callbacks: the Transaction Callback Service page says the callback's schema "varies by
     product". The engine assumes a voice callback carries `voice.user_input` like the answer to
     GET /v1/voice/{reference_id}, and the `external_id` sent; a report without `voice` leaves the

@@ -121,12 +121,16 @@ def callback_signature(api_key: str, body: bytes) -> str:
     return _hmac_base64(api_key, body)
 
 
-def verify_callback(api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None) -> bool:
-    """Whether a callback carries Telesign's signature, in `Authorization: TSA <customer id>:<sig>`
-    or the bare `X-TS-Authorization: <sig>`. Compared in constant time; accepts exactly the
-    signatures the official SDK's `verify_telesign_callback_signature` accepts."""
+def verify_callback(api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None, *, customer_id: str) -> bool:
+    """Whether a callback carries Telesign's signature for the account `customer_id`, in
+    `Authorization: TSA <customer id>:<sig>` or the bare `X-TS-Authorization: <sig>`. Compared in
+    constant time; accepts the signatures the official SDK's `verify_telesign_callback_signature`
+    accepts, and where `Authorization` names a customer id, only this account's (the SDK's check
+    takes the signature alone)."""
     if authorization and authorization.startswith(f"{TSA} ") and ":" in authorization:
-        signature = authorization[len(TSA) + 1 :].partition(":")[2]
+        named, _, signature = authorization[len(TSA) + 1 :].partition(":")
+        if not hmac.compare_digest(named.encode(), customer_id.encode()):
+            return False
     elif ts_authorization:
         signature = ts_authorization
     else:

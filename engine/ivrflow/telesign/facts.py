@@ -53,6 +53,13 @@ class EventName:
     CALL_COMPLETED: Final = "call_completed"
 
 
+# Every event name the engine knows; any other is counted as `other` (a metric label takes no
+# name a sender makes up).
+EVENT_NAMES: Final = frozenset(
+    {EventName.INCOMING_CALL, EventName.DIAL_COMPLETED, EventName.SPEAK_COMPLETED, EventName.PLAY_COMPLETED, EventName.CALL_LEG_COMPLETED, EventName.CALL_COMPLETED}
+)
+
+
 class EventField:
     """Fields of a v2 event: the envelope, then those of its `data`."""
 

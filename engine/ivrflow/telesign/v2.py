@@ -3,20 +3,25 @@ events, the engine's actions written as Telesign's, and the `dial` that places a
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema.exceptions import best_match
 
 from ivrflow.calls.interpreter import Action, CallEnded, DialDone, Event, HangUp, LegEnded, Speak, SpeakDone, Transfer
-from ivrflow.errors import BadEvent
+from ivrflow import strictjson
+from ivrflow.errors import BadEvent, BadJson
 from ivrflow.language.model import digits_only
 from ivrflow.language.schema import validator
 from ivrflow.telesign.facts import ANSWERED, EventField, EventName, Method, Param
 
 # Events that only make sense for a call the engine already has.
 CALL_EVENTS = (EventName.SPEAK_COMPLETED, EventName.PLAY_COMPLETED, EventName.DIAL_COMPLETED, EventName.CALL_LEG_COMPLETED)
+
+# The keys a phone can send (DTMF's A-D are on no phone's keypad). `collected_digits` holding
+# anything else is not Telesign's: the event is refused, so it never reaches a transcript.
+KEYS = re.compile(r"[0-9*#]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +61,9 @@ class WebhookEvent:
 
 def parse_event(body: bytes) -> WebhookEvent:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadEvent("the body is not JSON") from None
+        data = strictjson.loads(body)
+    except BadJson as problem:
+        raise BadEvent(str(problem)) from None
     if not looks_like_event(data):  # the schema says why (slow, and only for what is refused)
         error = best_match(validator("v2-event").iter_errors(data))
         where = "/".join(str(part) for part in error.absolute_path) if error is not None else ""
@@ -86,7 +91,7 @@ def looks_like_event(data: object) -> bool:
         return _text(fields.get(EventField.STATUS)) and all(_text(fields[key]) for key in (EventField.TO, EventField.FROM) if key in fields)
     if event in (EventName.SPEAK_COMPLETED, EventName.PLAY_COMPLETED):
         digits = EventField.COLLECTED_DIGITS
-        return (EventField.STATUS not in fields or _text(fields[EventField.STATUS])) and (digits not in fields or fields[digits] is None or _text(fields[digits]))
+        return (EventField.STATUS not in fields or _text(fields[EventField.STATUS])) and (digits not in fields or fields[digits] is None or (_text(fields[digits]) and KEYS.fullmatch(fields[digits]) is not None))
     return True
 
 
