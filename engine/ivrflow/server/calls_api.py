@@ -36,7 +36,7 @@ from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, lookup
 from ivrflow.errors import ApiError, FieldError, StoreUnavailable
 from ivrflow.telesign.auth import Credentials, check_request
-from ivrflow.telesign.client import UNREACHABLE, TIMEOUT, Sending, send_dial
+from ivrflow.telesign.client import CUT_OFF, TIMEOUT, UNREACHABLE, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
 from ivrflow.telesign.v2 import dial_params
 from ivrflow.v1.outcomes import outcomes, v1_summary
@@ -67,6 +67,7 @@ TELESIGN_REFUSALS: dict[str, tuple[int, str, str]] = {
     DialStatus.UNSUPPORTED_CALL_STATE: (502, "TELESIGN_ERROR", ""),
     DialStatus.RATE_LIMIT_EXCEEDED: (503, "TELESIGN_RATE_LIMITED", ""),
     UNREACHABLE: (502, "TELESIGN_UNAVAILABLE", ""),
+    CUT_OFF: (502, "TELESIGN_UNAVAILABLE", ""),
     TIMEOUT: (504, "TELESIGN_TIMEOUT", ""),
 }
 

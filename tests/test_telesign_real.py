@@ -1,0 +1,189 @@
+"""Where Telesign's documents and its demo part ways, the engine is right where they are clear and
+tolerant where they disagree: v1 status codes spelled as text, requests that may have placed a
+call never sent twice, and the operator's choice of how Telesign's posts are authenticated."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import ROOT
+from fake_telesign import FakeTelesign, running
+from live_server import CUSTOMER_ID, Server, start, stop
+
+from ivrflow.errors import TelesignError
+from ivrflow.telesign.auth import Credentials, basic_authorization, callback_signature
+from ivrflow.telesign.client import Sending, send_dial, send_v1, v1_status
+from ivrflow.telesign.v1 import parse_v1_report
+from ivrflow.tools.carrier import Phone
+
+KEY = base64.b64encode(b"telesign-real-test-key-32-bytes!").decode()
+BASIC = {"Authorization": basic_authorization(CUSTOMER_ID, KEY)}
+PRESSES_1 = "15552030100"
+V1_FIELDS = {"phone_number": PRESSES_1, "message": "Hello.", "message_type": "ARN"}
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeTelesign]:
+    with running(FakeTelesign(CUSTOMER_ID, KEY, phones={PRESSES_1: Phone(keys=["1"])})) as serving:
+        yield serving
+
+
+@pytest.fixture
+def telesign(fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTelesign]:
+    """The fake, fresh for each test: nothing scripted, nothing counted, codes as numbers."""
+    monkeypatch.setenv("TELESIGN_BASE_URL", fake.url)
+    fake.script, fake.placed, fake.v1_code_text = [], 0, False
+    yield fake
+    fake.script, fake.v1_code_text = [], False
+
+
+@pytest.fixture(scope="module")
+def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    serving = start(tmp_path_factory.mktemp("real") / "calls.db", api_key=KEY, telesign=fake.url, options=("--duplicate-window", "0", "--dial-timeout", "2"))
+    fake.webhook = f"{serving.url}/webhook"
+    yield serving
+    stop(serving)
+
+
+def ivrflow(server: Server, fake: FakeTelesign, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))}
+    env |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": KEY, "TELESIGN_BASE_URL": fake.url, "IVRFLOW_STORE": f"sqlite:///{server.db}", "IVRFLOW_PUBLIC_URL": server.url}
+    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False, timeout=60)
+
+
+def shown(server: Server, reference_id: str) -> dict[str, object]:
+    answer = httpx.get(f"{server.url}/calls/{reference_id}", headers=BASIC, timeout=10)
+    assert answer.status_code == 200, answer.text
+    body: dict[str, object] = answer.json()
+    return body
+
+
+# --- v1 status codes as text ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [100, "100"])
+def test_a_v1_report_is_read_whichever_way_its_code_is_spelled(code: object) -> None:
+    report = parse_v1_report({"reference_id": "A" * 32, "status": {"code": code, "description": "Call answered"}, "voice": {"user_input": "1"}})
+    assert (report.code, report.final, report.user_input) == (100, "completed", "1")
+
+
+def test_a_v1_code_that_is_not_a_number_is_still_refused() -> None:
+    from ivrflow.errors import BadEvent
+
+    with pytest.raises(BadEvent, match="status/code"):
+        parse_v1_report({"reference_id": "A" * 32, "status": {"code": "answered"}})
+
+
+def test_send_wait_status_and_callbacks_take_codes_as_text(server: Server, telesign: FakeTelesign) -> None:
+    telesign.v1_code_text = True
+    result = ivrflow(server, telesign, "send", "flows/appointment-reminder.yaml", "--to", PRESSES_1, "--wait", "--poll", "0.05")
+    assert result.returncode == 0, result.stderr
+    found = re.search(r"reference id ([0-9A-F]{32}), status 103 \(Call in progress\)\nrecorded as call ([0-9A-F]{32}) in ", result.stdout)
+    assert found, result.stdout
+    telesign_id, call_id = found.groups()
+    assert result.stdout.endswith(f"{telesign_id}: answered; pressed 1 → confirmed\n")
+    assert telesign.callbacks_done(telesign_id, 2) == [(103, 200), (100, 200)]  # POST /callbacks/v1 took both
+    assert shown(server, call_id)["status"] == "completed"
+    status = ivrflow(server, telesign, "status", telesign_id)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith(f"{telesign_id}: answered; pressed 1 → confirmed (flow appointment-reminder, status 100 ")
+
+
+def test_a_callback_with_a_text_code_is_recorded(server: Server, telesign: FakeTelesign) -> None:
+    result = ivrflow(server, telesign, "send", "flows/appointment-reminder.yaml", "--to", PRESSES_1)
+    assert result.returncode == 0, result.stderr
+    telesign_id = result.stdout.split("reference id ")[1][:32]
+    telesign.callbacks_done(telesign_id, 2)
+    body = json.dumps({"reference_id": telesign_id, "status": {"code": "107", "description": "Line busy", "updated_on": "2099-01-01T00:00:00Z"}}).encode()
+    answer = httpx.post(f"{server.url}/callbacks/v1", content=body, headers={"Content-Type": "application/json", "Authorization": f"TSA {CUSTOMER_ID}:{callback_signature(KEY, body)}"})
+    assert answer.status_code == 200, answer.text
+
+
+# --- requests that may have placed a call are not sent again ----------------------------------
+
+
+def test_a_v1_call_placed_then_answered_500_is_placed_once_and_said_to_be_in_doubt(server: Server, telesign: FakeTelesign) -> None:
+    telesign.script = ["placed-500"] * 4
+    result = ivrflow(server, telesign, "send", "flows/appointment-reminder.yaml", "--to", PRESSES_1)
+    assert telesign.placed == 1 and telesign.script == ["placed-500"] * 3
+    assert result.returncode == 1
+    assert "HTTP 500, error 10000: System unavailable, please try again later; the call may or may not have been placed, so it was not sent again" in result.stderr
+    kept = re.search(r"kept as call ([0-9A-F]{32}) \(dialing\)", result.stderr)
+    assert kept, result.stderr
+    assert f"Telesign's callback to {server.url}/callbacks/v1 (external_id {kept.group(1)})" in result.stderr
+    # It was placed: its callback, which carries our external_id, finds the call and records it.
+    telesign_id = next(reference for reference, call in telesign.v1_calls.items() if call.fields.get("external_id") == kept.group(1))
+    assert telesign.callbacks_done(telesign_id, 2) == [(103, 200), (100, 200)]
+    call = shown(server, kept.group(1))
+    assert (call["status"], call["telesign_reference_id"]) == ("completed", telesign_id)
+
+
+def test_a_v1_failure_that_names_the_call_is_followed_up_by_the_status_query(server: Server, telesign: FakeTelesign) -> None:
+    telesign.script = ["placed-500+id"]
+    result = ivrflow(server, telesign, "send", "flows/appointment-reminder.yaml", "--to", PRESSES_1)
+    assert result.returncode == 0, result.stderr
+    assert telesign.placed == 1
+    assert re.search(r"^call placed: reference id [0-9A-F]{32}, status 103 \(Call in progress\)", result.stdout, re.M), result.stdout
+
+
+def test_a_dial_placed_then_answered_500_is_placed_once_and_runs(server: Server, telesign: FakeTelesign) -> None:
+    telesign.script = ["placed-500"] * 4
+    answer = httpx.post(f"{server.url}/calls", json={"flow": "appointment-reminder", "to": f"+{PRESSES_1}"}, headers=BASIC, timeout=30)
+    assert answer.status_code == 502 and answer.json()["ResponseStatus"]["ErrorCode"] == "TELESIGN_UNAVAILABLE"
+    message = answer.json()["ResponseStatus"]["Message"]
+    assert "the call may or may not have been placed, so it was not sent again" in message and "see GET /calls/" in message
+    assert telesign.placed == 1 and telesign.script == ["placed-500"] * 3
+    call_id = answer.json()["reference_id"]
+    played = telesign.call_for(call_id)  # its events carry our external_id: the engine runs it
+    assert played.violations == [] and played.heard[-1] == {"hangup": True}
+    for _ in range(100):
+        call = shown(server, call_id)
+        if call["status"] == "completed":
+            break
+        time.sleep(0.05)
+    assert call["status"] == "completed" and call["telesign_reference_id"] == played.reference_id
+
+
+def test_a_dial_is_retried_only_after_telesigns_rate_limit_refusal(telesign: FakeTelesign) -> None:
+    action = {"method": "dial", "params": {"to": PRESSES_1, "caller_id_number": "15554441313", "external_id": "X1"}}
+    waits: list[float] = []
+    telesign.script = ["429", "429"]
+    assert send_dial(action, Credentials(CUSTOMER_ID, KEY), Sending(sleep=waits.append)).status == "dial_accepted"
+    assert waits == [0.5, 1.0] and telesign.placed == 1
+    telesign.script = ["503", "503"]
+    with pytest.raises(TelesignError) as failed:
+        send_dial({**action, "params": {**action["params"], "external_id": "X2"}}, Credentials(CUSTOMER_ID, KEY), Sending(sleep=waits.append))
+    assert failed.value.in_doubt and failed.value.reason == "http_503" and telesign.script == ["503"]
+
+
+def test_a_connection_never_made_is_retried_and_said_not_placed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("TELESIGN_BASE_URL", f"http://127.0.0.1:{port}")
+    waits: list[float] = []
+    retried: list[str] = []
+    with pytest.raises(TelesignError) as failed:
+        send_v1(V1_FIELDS, Credentials(CUSTOMER_ID, KEY), Sending(sleep=waits.append, on_retry=retried.append))
+    assert waits == [0.5, 1.0, 2.0] and retried == ["unreachable"] * 3
+    assert failed.value.reason == "unreachable" and not failed.value.in_doubt and "nothing was sent: the call was not placed" in str(failed.value)
+
+
+def test_a_status_query_is_still_retried_after_a_failure(telesign: FakeTelesign) -> None:
+    reference = send_v1(V1_FIELDS, Credentials(CUSTOMER_ID, KEY)).reference_id
+    telesign.script = ["503", "500"]
+    waits: list[float] = []
+    assert v1_status(reference, Credentials(CUSTOMER_ID, KEY), Sending(sleep=waits.append))["reference_id"] == reference
+    assert waits == [0.5, 1.0]
