@@ -187,3 +187,78 @@ def test_a_status_query_is_still_retried_after_a_failure(telesign: FakeTelesign)
     waits: list[float] = []
     assert v1_status(reference, Credentials(CUSTOMER_ID, KEY), Sending(sleep=waits.append))["reference_id"] == reference
     assert waits == [0.5, 1.0]
+
+
+# --- how Telesign's posts are authenticated: the operator's choice -----------------------------
+
+SECRET = "k3Jd9_xQ-7vLm2NpR8sT4wYz6BcEfGhA1uVo0iWq5Zr"  # 43 characters, as secrets.token_urlsafe(32) makes
+
+
+def _post(url: str, event: dict[str, object], headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.post(url, content=json.dumps(event).encode(), headers={"Content-Type": "application/json", **(headers or {})}, timeout=10)
+
+
+def _signed(event: dict[str, object]) -> dict[str, str]:
+    signature = callback_signature(KEY, json.dumps(event).encode())
+    return {"Authorization": f"TSA {CUSTOMER_ID}:{signature}", "X-TS-Authorization": signature}
+
+
+def test_by_default_with_credentials_events_need_telesigns_signature_and_a_refusal_says_what_would_accept_it(tmp_path: Path) -> None:
+    from live_server import incoming
+
+    serving = start(tmp_path / "signature.db", api_key=KEY)
+    try:
+        unsigned = _post(f"{serving.url}/webhook", incoming("SIG-1"))
+        assert unsigned.status_code == 401
+        signed = _post(f"{serving.url}/webhook", incoming("SIG-2"), _signed(incoming("SIG-2")))
+        assert signed.status_code == 200 and signed.json()["method"] == "speak"
+        assert _post(f"{serving.url}/webhook/{SECRET}", incoming("SIG-3")).status_code == 404  # no secret path in this mode
+    finally:
+        log = stop(serving)
+    assert "webhook authentication: events and callbacks must carry Telesign's signature (--webhook-auth signature)" in log
+    refused = [line for line in log.splitlines() if "/webhook refused" in line]
+    assert len(refused) == 1
+    assert "missing or wrong Telesign signature; it carried no authentication header; this account may not sign its voice events: --webhook-auth secret" in refused[0]
+
+
+def test_with_a_secret_events_are_taken_at_the_secret_path_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from live_server import incoming
+
+    monkeypatch.setenv("IVRFLOW_WEBHOOK_SECRET", SECRET)
+    serving = start(tmp_path / "secret.db", api_key=KEY, options=("--webhook-auth", "secret"))
+    try:
+        taken = _post(f"{serving.url}/webhook/{SECRET}", incoming("SEC-1"))  # unsigned, as an account that does not sign posts it
+        assert taken.status_code == 200 and taken.json()["method"] == "speak"
+        bare = _post(f"{serving.url}/webhook", incoming("SEC-2"), {**_signed(incoming("SEC-2")), "X-Request-Id": "r1"})
+        assert bare.status_code == 401 and bare.json() == {"error": "not authenticated"}
+        near = SECRET[:-1] + ("a" if SECRET[-1] != "a" else "b")
+        assert _post(f"{serving.url}/webhook/{near}", incoming("SEC-3")).status_code == 401
+        report = {"reference_id": "0" * 32, "status": {"code": "100", "description": "Call answered"}}
+        assert _post(f"{serving.url}/callbacks/v1/{SECRET}", report).status_code == 404  # authenticated; a call it does not know
+        assert _post(f"{serving.url}/callbacks/v1", report).status_code == 401
+        assert httpx.get(f"{serving.url}/calls/SEC-1", headers=BASIC).json()["status"] == "in_progress"
+        assert httpx.get(f"{serving.url}/calls/SEC-2", headers=BASIC).status_code == 404
+    finally:
+        log = stop(serving)
+    assert SECRET not in log and SECRET[:-1] not in log  # neither the secret nor a near miss is ever logged
+    assert "webhook authentication: events and callbacks are taken only at /webhook/$IVRFLOW_WEBHOOK_SECRET" in log
+    assert "/webhook/$IVRFLOW_WEBHOOK_SECRET (behind HTTPS)" in log
+    refused = [line for line in log.splitlines() if " refused: " in line]
+    assert len(refused) == 3
+    assert "no secret in the path; it carried authorization, x-ts-authorization; register the URL with the secret" in refused[0]
+    assert "--webhook-auth signature would check its signature instead" in refused[0] and "r1" not in refused[0]
+    assert "wrong secret in the path; it carried no authentication header" in refused[1]
+    assert refused[2].count("/callbacks/v1 refused: no secret in the path") == 1
+
+
+@pytest.mark.parametrize(("secret", "why"), [(None, "needs IVRFLOW_WEBHOOK_SECRET"), ("short-secret", "at least 32 characters"), ("x" * 31 + "/", "at least 32 characters")])
+def test_a_missing_short_or_unsafe_secret_is_refused_at_start(secret: str | None, why: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))} | ({"IVRFLOW_WEBHOOK_SECRET": secret} if secret else {})
+    result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--webhook-auth", "secret", "--store", "memory://"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 2 and why in result.stderr and "secrets.token_urlsafe(32)" in result.stderr
+
+
+def test_a_signature_without_the_api_key_is_refused_at_start() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))}
+    result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--webhook-auth", "signature", "--store", "memory://"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 2 and "needs TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY" in result.stderr

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.server.http import Refused, refuse, signed_body
 from ivrflow.server.metrics import Metrics
+from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.v1.outcomes import Reported, apply_report
@@ -23,10 +24,10 @@ log = logging.getLogger("ivrflow")
 class V1Callbacks:
     """POST /callbacks/v1: Telesign's transaction callbacks for v1 calls placed by `ivrflow send`."""
 
-    def __init__(self, writer: Writer, api_key: str | None, metrics: Metrics) -> None:
+    def __init__(self, writer: Writer, auth: WebhookAuth, metrics: Metrics) -> None:
         self.writer = writer
         self.store = writer.store
-        self.api_key = api_key
+        self.auth = auth
         self.metrics = metrics
 
     async def handle(self, request: Request) -> Response:
@@ -37,7 +38,7 @@ class V1Callbacks:
         return response
 
     async def _handle(self, request: Request) -> tuple[str, Response]:
-        body = await signed_body(request, self.api_key, self.metrics)
+        body = await signed_body(request, self.auth, self.metrics)
         if isinstance(body, Refused):
             return body.outcome, body.response
         try:

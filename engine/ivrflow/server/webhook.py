@@ -19,6 +19,7 @@ from ivrflow.server.flows import Flows
 from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics
+from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.calls.record import CallRecord
 from ivrflow.stores import DUPLICATE_WINDOW
@@ -58,11 +59,11 @@ class Applied:
 
 
 class Webhook:
-    def __init__(self, flows: Flows, writer: Writer, api_key: str | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
+    def __init__(self, flows: Flows, writer: Writer, auth: WebhookAuth, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
         self.flows = flows
         self.writer = writer
         self.store = writer.store
-        self.api_key = api_key
+        self.auth = auth
         self.metrics = metrics
         self.duplicate_window = duplicate_window
 
@@ -87,7 +88,7 @@ class Webhook:
 
     async def _handle(self, request: Request, began: float) -> tuple[WebhookEvent | None, Applied, Response]:
         """The event (None when it could not be read), what was done, the answer."""
-        body = await signed_body(request, self.api_key, self.metrics)
+        body = await signed_body(request, self.auth, self.metrics)
         if isinstance(body, Refused):
             return None, Applied(body.response.status_code, "", body.outcome), body.response
         try:
