@@ -153,6 +153,7 @@ class FakeTelesign:
     callback_retry_wait: float = 0.2  # Telesign waits 5, 10, 15 s between attempts; tests cannot
     placed: int = 0  # calls placed (v1 and v2), whatever the answer to the request was
     v1_code_text: bool = False  # spell v1 status codes as text ("100"), as Telesign's reference documents them
+    unsigned: bool = False  # post v2 events unsigned, as an account that does not sign them
 
     def app(self) -> Starlette:
         return Starlette(
@@ -324,7 +325,7 @@ class FakeTelesign:
         call = CarriedCall(reference, to, caller_id, external_id=external_id)
         self.calls[reference] = call
         self.placed += 1
-        carrier = threading.Thread(target=Carrier(self.webhook, self.customer_id, self.api_key, self.phones).play, args=(call,), daemon=True)
+        carrier = threading.Thread(target=Carrier(self.webhook, self.customer_id, None if self.unsigned else self.api_key, self.phones).play, args=(call,), daemon=True)
         if late:  # the call goes ahead, but its answer comes after any client has stopped waiting
             carrier.start()
             await asyncio.sleep(30)

@@ -262,3 +262,92 @@ def test_a_signature_without_the_api_key_is_refused_at_start() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))}
     result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--webhook-auth", "signature", "--store", "memory://"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
     assert result.returncode == 2 and "needs TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY" in result.stderr
+
+
+# --- ivrflow check-telesign, end to end against the fake Telesign ------------------------------
+
+OPERATOR = "15552030200"  # the operator's phone: follows the instructions, then hangs up
+TRANSFERRING = "15552030201"  # follows them and presses 5 for the transfer
+SECOND = "15552030202"  # the operator's second phone: answers the transfer
+
+
+def check_telesign(server: Server, fake: FakeTelesign, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return ivrflow(server, fake, "check-telesign", *args, "--caller-id", "+15554441313", "--server", server.url, "--out", str(out), "--linger", "0.5", "--poll", "0.1", "--wait-max", "60")
+
+
+def test_check_telesign_places_the_test_call_records_every_post_and_says_what_held(server: Server, telesign: FakeTelesign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(telesign.phones, OPERATOR, Phone(keys=["1", None, "123", None], hangs_up_after=4))
+    out = tmp_path / "check.json"
+    result = check_telesign(server, telesign, out, f"+{OPERATOR}")
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(out.read_text())
+    played = telesign.call_for(record["check_id"])
+    assert played.violations == [] and telesign.placed == 1
+    assert [json.loads(event["body"])["event"] for event in record["events"]] == ["dial_completed"] + ["speak_completed"] * 4 + ["call_completed"]
+    first = record["events"][0]
+    assert first["path"] == "/webhook" and first["signed"] == {"authorization": "TSA valid", "x-ts-authorization": "absent"}
+    assert "authorization" in first["header_names"] and first["answered"]["status"] == 200 and first["same_bytes_as"] is None
+    assert json.loads(first["body"])["external_id"] == record["check_id"]
+    verdicts = {verdict["number"]: verdict for verdict in record["verdicts"]}
+    assert {n: verdicts[n]["result"] for n in verdicts} == {
+        1: "not seen", 2: "held", 3: "held", 4: "held", 5: "held", 6: "held", 7: "not seen", 8: "not seen", 9: "held", 10: "held",
+        11: "cannot", 12: "cannot", 13: "cannot", 14: "cannot", 15: "held", 16: "held", 17: "cannot", 18: "held", 19: "held",
+    }  # fmt: skip
+    assert verdicts[5]["evidence"] == "asked to press 1: collected_digits '1'; asked to press nothing: collected_digits ''"
+    assert verdicts[18]["evidence"] == "asked for 1, 2, 3 in one go: collected_digits '123'; the next question then got collected_digits ''"
+    assert verdicts[15]["evidence"] == "Telesign's reference id: 32 hex digits"
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"test call {record['check_id']} placed to +{OPERATOR} (Telesign reference id ")
+    assert " 5. held          keys come as speak_completed's data.collected_digits; no key is absent, null or empty" in lines
+    assert lines[-1] == f"11 held, 0 did not hold, 3 not seen, 5 a test call cannot tell; 6 posts recorded in {out} (attach it to a ticket with Telesign support)"
+
+
+def test_check_telesign_with_a_second_number_tries_a_transfer_after_a_menu(server: Server, telesign: FakeTelesign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(telesign.phones, TRANSFERRING, Phone(keys=["1", None, "123", None, "5"]))
+    monkeypatch.setitem(telesign.phones, SECOND, Phone())
+    out = tmp_path / "transfer.json"
+    result = check_telesign(server, telesign, out, f"+{TRANSFERRING}", "--transfer-to", f"+{SECOND}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads(out.read_text())
+    assert telesign.call_for(record["check_id"]).heard[-2:] == [{"dial": SECOND}, {"hangup": True}]
+    verdicts = {verdict["number"]: verdict for verdict in record["verdicts"]}
+    assert verdicts[1]["result"] == "held" and verdicts[1]["evidence"].startswith("dial answered speak_completed (post 6); Telesign then posted dial_completed, status 'answered'")
+    assert verdicts[7]["result"] == "held" and verdicts[7]["evidence"].endswith("Telesign then posted call_leg_completed")
+
+
+def test_check_telesign_on_an_account_that_does_not_sign_says_so_and_which_option_fits(telesign: FakeTelesign, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IVRFLOW_WEBHOOK_SECRET", SECRET)
+    serving = start(tmp_path / "unsigned.db", api_key=KEY, telesign=telesign.url, options=("--webhook-auth", "secret", "--duplicate-window", "0"))
+    shared = telesign.webhook
+    monkeypatch.setattr(telesign, "webhook", f"{serving.url}/webhook/{SECRET}")
+    monkeypatch.setattr(telesign, "unsigned", True)
+    monkeypatch.setitem(telesign.phones, OPERATOR, Phone(keys=["1", None, "123", None], hangs_up_after=4))
+    try:
+        result = check_telesign(serving, telesign, tmp_path / "unsigned.json", f"+{OPERATOR}")
+    finally:
+        stop(serving)
+        telesign.webhook = shared
+    record = json.loads((tmp_path / "unsigned.json").read_text())
+    assert result.returncode == 1  # an assumption did not hold
+    assert record["events"][0]["path"] == "/webhook/<secret>" and SECRET not in (tmp_path / "unsigned.json").read_text()
+    ten = next(verdict for verdict in record["verdicts"] if verdict["number"] == 10)
+    assert ten["result"] == "did not hold"
+    assert ten["evidence"] == "Authorization absent, X-TS-Authorization absent (server's --webhook-auth: secret); this account does not sign its voice events: run `ivrflow serve --webhook-auth secret`"
+
+
+def test_the_check_api_refuses_what_it_cannot_place_and_needs_credentials(server: Server, telesign: FakeTelesign) -> None:
+    assert httpx.post(f"{server.url}/checks", json={"to": f"+{OPERATOR}", "caller_id": "+15554441313"}).status_code == 401
+    bad = httpx.post(f"{server.url}/checks", json={"to": f"+{OPERATOR}", "caller_id": "+15554441313", "transfer_to": "nope"}, headers=BASIC)
+    assert bad.status_code == 400 and bad.json()["ResponseStatus"]["Errors"][0]["FieldName"] == "transfer_to"
+    unknown = httpx.post(f"{server.url}/checks", json={"to": f"+{OPERATOR}", "flow": "x"}, headers=BASIC)
+    assert unknown.status_code == 400 and unknown.json()["ResponseStatus"]["Errors"][0]["FieldName"] == "flow"
+    assert httpx.get(f"{server.url}/checks/NOPE", headers=BASIC).status_code == 404
+    assert "telesign-check" not in httpx.get(f"{server.url}/flows", headers=BASIC).text  # the check flow is not served to callers
+
+
+def test_the_check_flows_lint_clean() -> None:
+    from ivrflow.server.checks import check_flow
+
+    for transfer in (False, True):
+        assert check_flow(transfer).id == ("telesign-check-transfer" if transfer else "telesign-check")

@@ -4,6 +4,8 @@ POST /webhook: Telesign's call events (ivrflow/server/webhook.py).
 POST /callbacks/v1: Telesign's status callbacks for v1 calls (ivrflow/server/callbacks.py), signed alike.
 How both are authenticated (Telesign's signature, or a secret in the path: /webhook/<secret>) is
 the operator's choice: ivrflow/server/webhook_auth.py.
+POST /checks, GET /checks/{id}: the test call of `ivrflow check-telesign`, and the record of what
+Telesign posted for it (ivrflow/server/checks.py; recording is off unless a check runs).
 GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. The
 management API (ivrflow/server/calls_api.py) shares the flows and the store. The flows folder
 (ivrflow/server/flows.py) is reloaded on SIGHUP and when a file in it changes. Several worker
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +32,7 @@ from starlette.routing import Route
 
 from ivrflow.server.callbacks import V1Callbacks
 from ivrflow.server.calls_api import Api
+from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.webhook import Webhook
@@ -65,6 +69,7 @@ def create_app(
     webhook = Webhook(flows, writer, auth, metrics, duplicate_window)
     callbacks = V1Callbacks(writer, auth, metrics)
     api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
+    checks = Checks(api, flows, store, auth)
 
     async def healthz(request: Request) -> Response:
         healthy = bool(flows.current) and await run_in_threadpool(store.healthy)
@@ -98,10 +103,11 @@ def create_app(
         Route("/callbacks/v1", callbacks.handle, methods=["POST"]),
         *(secret_routes if auth.mode == SECRET else []),
         *api.routes(),
+        *checks.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RecordingMiddleware, checks=checks)])
     app.state.flows = flows
     return app
 

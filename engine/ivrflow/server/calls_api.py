@@ -213,6 +213,10 @@ class Api:
             Route("/flows/{flow}/outcomes", self._endpoint(self.flow_outcomes), methods=["GET"]),
         ]
 
+    def guarded(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        """`handler` as an endpoint of this API: authenticated, its failures in the error shape."""
+        return self._endpoint(handler)
+
     def _endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         """Read the body, authenticate, run the handler; any failure answers in the error shape."""
 
@@ -256,12 +260,13 @@ class Api:
             raise ApiError(500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place calls: start it with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set")
         return await run_in_threadpool(self.place, asked)
 
-    def place(self, asked: CallRequest) -> Response:
-        """Store the call, then ask Telesign to dial it. The call is stored first so that its
-        events find it whenever they come, even before Telesign's answer to the dial."""
+    def place(self, asked: CallRequest, call_id: str | None = None) -> Response:
+        """Store the call (as `call_id`, else a new id), then ask Telesign to dial it. The call is
+        stored first so that its events find it whenever they come, even before Telesign's
+        answer to the dial."""
         credentials = self.credentials
         assert credentials is not None
-        call_id = uuid.uuid4().hex.upper()
+        call_id = call_id or uuid.uuid4().hex.upper()
         now = time.time()
         record = CallRecord(call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound")
         outcome = placing.place(self.store, record, lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending))
