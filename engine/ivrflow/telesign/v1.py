@@ -33,8 +33,8 @@ class V1Report:
 
 def status_code(value: object) -> int | None:
     """A v1 status (or error) code as a number, whichever way it is spelled: Telesign's v1 Voice
-    reference documents `status.code` as a string ("100"), its examples and the SDK's tests show
-    a number (100). None: not a code."""
+    reference documents `status.code` as a string ("100"); a JSON number (100) is taken too.
+    None: not a code."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
