@@ -16,15 +16,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import ROOT
 from fake_telesign import FakeTelesign, running
-from live_server import CUSTOMER_ID, Server, start, stop
-
 from ivrflow.errors import TelesignError
 from ivrflow.telesign.auth import Credentials, basic_authorization, callback_signature
 from ivrflow.telesign.client import Sending, send_dial, send_v1, v1_status
 from ivrflow.telesign.v1 import parse_v1_report
 from ivrflow.tools.carrier import Phone
+from live_server import CUSTOMER_ID, Server, start, stop
 
 KEY = base64.b64encode(b"telesign-real-test-key-32-bytes!").decode()
 BASIC = {"Authorization": basic_authorization(CUSTOMER_ID, KEY)}
@@ -351,3 +351,33 @@ def test_the_check_flows_lint_clean() -> None:
 
     for transfer in (False, True):
         assert check_flow(transfer).id == ("telesign-check-transfer" if transfer else "telesign-check")
+
+
+# --- the list of assumptions: the adapter's, README's, and what check-telesign says of each ------
+
+
+def _adapter_items() -> dict[int, str]:
+    import ivrflow.telesign
+
+    text = ivrflow.telesign.__doc__ or ""
+    items = re.split(r"\n(\d+)\. ", text[text.index("\n1. ") :])
+    return {int(number): body for number, body in zip(items[1::2], items[2::2], strict=True)}
+
+
+def test_each_assumption_says_how_check_telesign_confirms_it() -> None:
+    from ivrflow.server.check_report import TITLES
+
+    items = _adapter_items()
+    assert list(items) == list(range(1, 22))
+    for number, body in items.items():
+        assert "check-telesign" in body, f"item {number} does not say how check-telesign confirms it"
+    assert set(TITLES) <= set(items)  # each verdict is about an item of the list
+
+
+def test_a_transfer_after_a_menu_is_stated_with_both_sources() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### What the engine assumes") : readme.index("### Checking your Telesign account")]
+    for source in ("Voice Actions page", "Events page", "voice_server_demo", "`speak_completed` with `dial`", "The engine does what the demo does"):
+        assert source in section and source.replace("`", "") in _adapter_items()[1].replace("`", "").replace("\n   ", " ")
+    rows = re.findall(r"^\| (\d+(?:, \d+)?) \|", section, re.M)
+    assert sorted(int(n) for row in rows for n in row.split(", ")) == list(range(1, 22))

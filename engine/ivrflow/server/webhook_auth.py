@@ -73,10 +73,10 @@ class WebhookAuth:
             if path_secret is None:
                 return "no secret in the path"
             return None if hmac.compare_digest(path_secret.encode(), self.secret.encode()) else "wrong secret in the path"
-        if self.mode == SIGNATURE and self.api_key is not None:
-            if not verify_callback(self.api_key, body, headers.get(Header.AUTHORIZATION.lower()), headers.get(Header.TS_AUTHORIZATION.lower())):
-                return "missing or wrong Telesign signature"
-        return None
+        if self.mode != SIGNATURE or self.api_key is None:
+            return None
+        signed = verify_callback(self.api_key, body, headers.get(Header.AUTHORIZATION.lower()), headers.get(Header.TS_AUTHORIZATION.lower()))
+        return None if signed else "missing or wrong Telesign signature"
 
     def advice(self, problem: str, headers: dict[str, str]) -> str:
         """The log line's end for a refused post: the authentication headers it carried (names,
