@@ -20,7 +20,10 @@ documented shapes, statuses and error codes.
   phone at the other end as `phones` says), as Telesign's network would.
 
 Tests can script answers before the next success: "429", a 5xx status, "hang" (no answer, no call
-placed) and, on /v2/voice, "lost" (the call is placed but the answer comes too late to be read).
+placed), "placed-500" (the call is placed, then the answer is a 500 without a reference id;
+"placed-500+id": with the call's reference id in it, as some Telesign errors carry one) and, on
+/v2/voice, "lost" (the call is placed but the answer comes too late to be read). `placed` counts
+the calls placed, whatever was answered.
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ class V1Call:
     ended_on: str = field(default_factory=lambda: _now(30))  # a call takes a while
     callbacks: list[tuple[int, int]] = field(default_factory=list)  # (status code posted, HTTP answer)
 
+    code_text: bool = False  # `status.code` as text ("100"), as Telesign's v1 reference documents it
+
     def report(self, code: int) -> dict[str, Any]:
         """Telesign's status answer (and callback body) for the call at `code`."""
         final = code == self.final
@@ -104,7 +109,7 @@ class V1Call:
             "reference_id": self.reference_id,
             "external_id": self.fields.get("external_id"),
             "submit_timestamp": self.started_on,
-            "status": {"code": code, "description": description, "updated_on": self.ended_on if final else self.started_on},
+            "status": {"code": str(code) if self.code_text else code, "description": description, "updated_on": self.ended_on if final else self.started_on},
             "errors": [],
             "voice": {"caller_id": self.fields.get("caller_id"), "user_input": self.user_input if final else None},
         }
@@ -146,6 +151,9 @@ class FakeTelesign:
     v1_callbacks: str = "in_order"  # "in_order" (103, final), "reversed" (final, 103), "twice" (103, final, final), "none"
     v1_calls: dict[str, V1Call] = field(default_factory=dict)
     callback_retry_wait: float = 0.2  # Telesign waits 5, 10, 15 s between attempts; tests cannot
+    placed: int = 0  # calls placed (v1 and v2), whatever the answer to the request was
+    v1_code_text: bool = False  # spell v1 status codes as text ("100"), as Telesign's reference documents them
+    unsigned: bool = False  # post v2 events unsigned, as an account that does not sign them
 
     def app(self) -> Starlette:
         return Starlette(
@@ -184,6 +192,7 @@ class FakeTelesign:
         return None
 
     async def voice(self, request: Request) -> JSONResponse:
+        failure = ""
         if self.script:
             step = self.script.pop(0)
             if step == "hang":  # answer far later than any client waits
@@ -191,7 +200,9 @@ class FakeTelesign:
                 return _error(503, 10000, "System unavailable, please try again later")
             if step == "429":
                 return _error(429, 10019, "Rate limit exceeded")
-            return _error(int(step), 10000, "System unavailable, please try again later")
+            if not step.startswith("placed-"):
+                return _error(int(step), 10000, "System unavailable, please try again later")
+            failure = step
         body = (await request.body()).decode()
         refused = self.auth_problem(request, body)
         if refused is not None:
@@ -210,15 +221,23 @@ class FakeTelesign:
         reference = uuid.uuid4().hex.upper()
         phone = self.phones.get(fields["phone_number"], Phone())
         final = self.v1_codes.get(fields["phone_number"], 100 if phone.answers else 101)
-        call = V1Call(reference, fields, final, _last_key_after_message(fields, phone.keys) if final == 100 else None, self.v1_polls)
+        call = V1Call(reference, fields, final, _last_key_after_message(fields, phone.keys) if final == 100 else None, self.v1_polls, code_text=self.v1_code_text)
         self.v1_calls[reference] = call
+        self.placed += 1
         answer = JSONResponse(call.report(103))
+        if failure:  # the call is placed, and then the answer fails
+            answer = _error(500, 10000, "System unavailable, please try again later")
+            if failure.endswith("+id"):
+                answer = JSONResponse({**json.loads(bytes(answer.body)), "reference_id": reference}, status_code=500)
         if fields.get("callback_url") and self.v1_callbacks != "none":
             order = {"in_order": [103, final], "reversed": [final, 103], "twice": [103, final, final]}[self.v1_callbacks]
             answer.background = BackgroundTask(threading.Thread(target=self._post_callbacks, args=(call, order), daemon=True).start)
         return answer
 
     async def voice_status(self, request: Request) -> JSONResponse:
+        if self.script and self.script[0].isdigit():  # a status query fails as scripted, and changes nothing
+            step = self.script.pop(0)
+            return _error(429, 10019, "Rate limit exceeded") if step == "429" else _error(int(step), 10000, "System unavailable, please try again later")
         refused = self.auth_problem(request, "")
         if refused is not None:
             return _error(401, refused[0], refused[2])
@@ -257,7 +276,7 @@ class FakeTelesign:
 
 
     async def voice_v2(self, request: Request) -> JSONResponse:
-        late = False
+        late, failure = False, ""
         if self.script:
             step = self.script.pop(0)
             if step == "hang":
@@ -266,7 +285,8 @@ class FakeTelesign:
             if step == "429":
                 return _v2(429, "rate_limit_exceeded")
             late = step == "lost"
-            if not late:
+            failure = step if step.startswith("placed-") else ""
+            if not late and not failure:
                 return _v2(int(step), "")
         body = (await request.body()).decode()
         refused = self.auth_problem(request, body)
@@ -304,12 +324,15 @@ class FakeTelesign:
         self.received.append(params)
         call = CarriedCall(reference, to, caller_id, external_id=external_id)
         self.calls[reference] = call
-        carrier = threading.Thread(target=Carrier(self.webhook, self.customer_id, self.api_key, self.phones).play, args=(call,), daemon=True)
+        self.placed += 1
+        carrier = threading.Thread(target=Carrier(self.webhook, self.customer_id, None if self.unsigned else self.api_key, self.phones).play, args=(call,), daemon=True)
         if late:  # the call goes ahead, but its answer comes after any client has stopped waiting
             carrier.start()
             await asyncio.sleep(30)
             return _v2(202, "dial_accepted", reference, external_id)
         response = _v2(202, "dial_accepted", reference, external_id)
+        if failure:  # the call is placed, and then the answer fails
+            response = _v2(500, "", reference if failure.endswith("+id") else "")
         response.background = BackgroundTask(carrier.start)  # the call rings once the answer is sent
         return response
 

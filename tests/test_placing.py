@@ -67,7 +67,7 @@ def test_placed_is_recorded_first_then_marked_with_telesigns_id() -> None:
 @pytest.mark.parametrize(("reason", "ended", "status"), [("invalid_phone_number", True, "failed"), ("timeout", False, "dialing")])
 def test_refused_keeps_the_call_with_telesigns_reason(reason: str, ended: bool, status: str) -> None:
     store = MemoryStore()
-    error = TelesignError("Telesign did not place the call", reason=reason)
+    error = TelesignError("Telesign did not place the call", reason=reason, in_doubt=reason == "timeout")  # as the client says of a timeout
     outcome = place(store, new_record(), Sender(store, "CALL1", error))
     assert isinstance(outcome, Refused) and outcome.error is error
     assert (outcome.ended, outcome.may_be_placed, outcome.problem) == (ended, not ended, None)

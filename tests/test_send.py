@@ -74,7 +74,7 @@ def test_telesign_400_is_one_line_with_its_code(fake: FakeTelesign) -> None:
 
 
 def test_429_then_success_is_retried(fake: FakeTelesign) -> None:
-    fake.script = ["429", "503"]
+    fake.script = ["429", "429"]
     waits: list[float] = []
     answer = send_v1(_params(), Credentials(CUSTOMER, KEY), Sending(auth="hmac", sleep=waits.append))
     assert answer.status_code == 103 and len(fake.received) == 1
@@ -82,10 +82,10 @@ def test_429_then_success_is_retried(fake: FakeTelesign) -> None:
 
 
 def test_retries_are_bounded(fake: FakeTelesign) -> None:
-    fake.script = ["503"] * 5
-    with pytest.raises(TelesignError, match=r"^Telesign failed \(retries used up\): HTTP 503, error 10000"):
+    fake.script = ["429"] * 5
+    with pytest.raises(TelesignError, match=r"^Telesign's rate limit was hit \(retries used up\): HTTP 429, error 10019"):
         send_v1(_params(), Credentials(CUSTOMER, KEY), Sending(retries=2, sleep=lambda _: None))
-    assert fake.script == ["503", "503"]
+    assert fake.script == ["429", "429"]
 
 
 def test_a_server_that_never_answers_is_a_clear_timeout(fake: FakeTelesign) -> None:

@@ -199,7 +199,7 @@ def test_a_request_whose_client_leaves_mid_body_is_one_json_log_line(tmp_path: P
         stop(server)
     text = (tmp_path / "server.err").read_text()
     assert "Traceback" not in text
-    lines = log_lines(tmp_path / "server.err")
+    lines = [line for line in log_lines(tmp_path / "server.err") if not str(line["message"]).startswith("webhook authentication")]  # the start's line
     aborted = [line for line in lines if str(line["message"]).startswith("request aborted")]
     assert len(lines) == len(aborted) == len(paths), text[:3000]
     assert sorted(str(line["path"]) for line in aborted) == sorted(paths)

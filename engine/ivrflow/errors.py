@@ -43,13 +43,18 @@ class UsageError(IvrflowError):
 class TelesignError(IvrflowError):
     """Telesign refused or did not answer a request; the message says which and why, in one line.
     `reason` is Telesign's code for it (a v2 status such as `invalid_phone_number`, a v1 error
-    number), or `timeout`, `unreachable`, `http_<status>` when Telesign gave none."""
+    number), or `timeout`, `unreachable`, `cut_off`, `http_<status>` when Telesign gave none.
+    `in_doubt`: Telesign may have acted on the request all the same (a POST that got a 5xx, no
+    answer in time, or a connection lost after it was sent), so a call may have been placed.
+    `reference_id`: Telesign's id of the transaction, when its failed answer carried one."""
 
-    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "") -> None:
+    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "", in_doubt: bool = False, reference_id: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.codes = codes
         self.reason = reason
+        self.in_doubt = in_doubt
+        self.reference_id = reference_id
 
 
 class BadJson(IvrflowError):

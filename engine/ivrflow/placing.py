@@ -24,7 +24,7 @@ from ivrflow.language.model import Flow
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import Store, failed, placed
 from ivrflow.telesign.auth import Credentials
-from ivrflow.telesign.client import TIMEOUT, Sending, V1Answer, send_v1, v1_status
+from ivrflow.telesign.client import Sending, V1Answer, send_v1, v1_status
 from ivrflow.telesign.facts import V1Code, V1Field
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.v1.outcomes import apply_report, v1_call
@@ -55,14 +55,16 @@ class Placed(Generic[A]):
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """Telesign did not place the call, or did not say in time. The call is kept with Telesign's
-    reason: `ended` (as failed) now, unless Telesign timed out (`may_be_placed`: its events would
-    still run it) or the call's events had moved it on already. `problem`: the store did not take
-    the failure."""
+    """Telesign did not place the call, or did not say whether it did. The call is kept with
+    Telesign's reason: `ended` (as failed) now, unless Telesign may have placed it all the same
+    (`may_be_placed`: a 5xx, no answer in time, a connection lost after sending; its events or
+    callbacks would still run or report it) or the call's events had moved it on already.
+    `problem`: the store did not take the failure."""
 
     error: TelesignError
     ended: bool
     problem: StoreUnavailable | None = None
+    call_id: str = ""  # our id of the call, as recorded
 
     @property
     def may_be_placed(self) -> bool:
@@ -70,7 +72,7 @@ class Refused:
 
 
 def _may_be_placed(error: TelesignError) -> bool:
-    return error.reason == TIMEOUT
+    return error.in_doubt
 
 
 def mark_placed(record: CallRecord | None, answer: Sent) -> CallRecord | None:
@@ -90,8 +92,8 @@ def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callabl
         try:
             ended = store.update(call_id, lambda current: failed(current, str(error), ended=not _may_be_placed(error)))
         except StoreUnavailable as problem:
-            return Refused(error, False, problem)
-        return Refused(error, ended)
+            return Refused(error, False, problem, call_id)
+        return Refused(error, ended, call_id=call_id)
     try:
         stored = store.update(call_id, lambda current: _marked(mark(current, answer), current))
     except StoreUnavailable as problem:
@@ -149,11 +151,29 @@ def send_v1_call(
 
     placing = place(store, record, lambda: send_v1(fields, credentials, how), lambda current, answer: apply_report(current, first_report(answer), clock())[0])
     if isinstance(placing, Refused):
-        return placing
+        found = _found_out(store, record, placing, credentials, how, clock)
+        return placing if found is None else SentV1(call_id, found[0], found[1])
     if placing.problem is not None:
         report = first_report(placing.answer)
         return SentV1(call_id, placing.answer, _applied(record, report, clock()), Unrecorded(report, placing.problem))
     return SentV1(call_id, placing.answer, placing.record or record)
+
+
+def _found_out(store: Store, record: CallRecord, refused: Refused, credentials: Credentials, how: Sending, clock: Callable[[], float]) -> tuple[V1Answer, CallRecord] | None:
+    """After a request that may have placed the call, ask Telesign instead of sending it again.
+    GET /v1/voice/{reference_id} needs Telesign's id: our external_id cannot be asked about. So
+    only a failed answer that carried a reference id can be followed up; when Telesign then
+    reports the call, it was placed (Telesign's answer, and the call with the report applied).
+    Otherwise (no id, or Telesign does not say) the call stays `dialing` with the reason, and its
+    callback, which carries our external_id, records it if it was placed."""
+    if not refused.may_be_placed or not refused.error.reference_id:
+        return None
+    try:
+        report = ask(refused.error.reference_id, credentials, how)
+    except TelesignError:
+        return None
+    now, _ = record_report(store, record, report, clock)
+    return V1Answer(report.reference_id, report.code, report.description), now
 
 
 def _applied(record: CallRecord, report: V1Report, now: float) -> CallRecord:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ivrflow import __version__
-from ivrflow.cli import authoring, live, lint, v1
+from ivrflow.cli import authoring, check, live, lint, v1
 from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error
 from ivrflow.errors import FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
 
@@ -34,6 +34,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     v1.outcomes_parser,
     live.serve_parser,
     live.call_parser,
+    check.check_parser,
     authoring.simulate_parser,
     authoring.journeys_parser,
     authoring.test_parser,

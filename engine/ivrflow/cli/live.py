@@ -25,7 +25,7 @@ def serve_parser(commands: Commands) -> None:
         description=(
             "Serve the flows in a folder as Telesign's voice webhook (POST /webhook), with the calls API (POST /calls, GET /calls, GET /calls/ID, GET /flows), "
             "a health check (GET /healthz) and Prometheus metrics (GET /metrics). With TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set, events must carry Telesign's "
-            "signature, API requests the account's Basic or TSA credentials, and POST /calls dials through Telesign's /v2/voice at TELESIGN_BASE_URL. "
+            "signature (unless --webhook-auth secret), API requests the account's Basic or TSA credentials, and POST /calls dials through Telesign's /v2/voice at TELESIGN_BASE_URL. "
             "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with. --store redis:// and --workers scale out; see the README."
         ),
     )
@@ -36,6 +36,15 @@ def serve_parser(commands: Commands) -> None:
     serve.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes on the one port, sharing the store (default 1; more need sqlite:// or redis://)")
     serve.add_argument("--log-format", choices=["json", "text"], default="json", help="log lines on stderr: one JSON object a line (default; one line per event handled) or text")
     serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
+    serve.add_argument(
+        "--webhook-auth",
+        choices=["signature", "secret"],
+        help=(
+            "how Telesign's posts are authenticated, a setting of your Telesign account: signature (Telesign's signature of each event with your API key; "
+            "the default with credentials, as before) or secret (events taken only at /webhook/SECRET and /callbacks/v1/SECRET, SECRET from "
+            "IVRFLOW_WEBHOOK_SECRET, 32 or more characters; for an account that does not sign its voice events). See docs/telesign.md"
+        ),
+    )
     serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
     serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
     # Limits on what a client may hold (ivrflow/server/protocol.py has the defaults and why); None: the default.
@@ -75,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     import ipaddress
 
     from ivrflow.server.app import app_from_options
+    from ivrflow.server.webhook_auth import WebhookAuth
     from ivrflow.server.workers import serve
     from ivrflow.server.logs import configure as configure_logs
 
@@ -95,15 +105,29 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError("ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://")
     if any(limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)):
         raise UsageError("ivrflow serve: --header-timeout, --body-timeout and --max-connections are more than 0")
+    auth = WebhookAuth.choose(args.webhook_auth, credentials, os.environ.get("IVRFLOW_WEBHOOK_SECRET"))
     store = opened_store(args)
-    options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format, "header_timeout": args.header_timeout, "body_timeout": args.body_timeout, "max_connections": args.max_connections}
+    options = {
+        "flows": str(args.flows),
+        "store": args.store,
+        "watch": args.watch,
+        "duplicate_window": args.duplicate_window,
+        "dial_timeout": args.dial_timeout,
+        "log_format": args.log_format,
+        "header_timeout": args.header_timeout,
+        "body_timeout": args.body_timeout,
+        "max_connections": args.max_connections,
+        "webhook_auth": auth.mode if auth.mode != "none" else None,
+    }
     configure_logs(args.log_format)
     app = app_from_options(options, store)
     url = f"http://{args.host}:{args.port}"
-    checked = "signatures and API credentials checked" if credentials else "NOTHING checked: no signatures, no API credentials, no outbound calls"
+    events = {"signature": "signatures", "secret": "the webhook secret"}.get(auth.mode, "")
+    checked = f"{events} and API credentials checked" if credentials else ("NOTHING checked: no signatures, no API credentials, no outbound calls" if not events else f"{events} checked; no API credentials, no outbound calls")
     workers = f", {args.workers} workers" if args.workers > 1 else ""
     print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}{workers}; {checked})", flush=True)
-    print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows", flush=True)
+    webhook = f"{url}/webhook/$IVRFLOW_WEBHOOK_SECRET" if auth.mode == "secret" else f"{url}/webhook"
+    print(f"ivrflow: next, point your Telesign voice webhook at {webhook} (behind HTTPS), or look: curl {url}/flows", flush=True)
     if args.workers > 1:
         store.close()  # each worker opens its own
     serve(app, options, args.host, args.port, args.workers)

@@ -147,6 +147,17 @@ def _print_unrecorded(unrecorded: placing.Unrecorded) -> None:
     print(f"ivrflow: Telesign's report (status {unrecorded.report.code}) could not be recorded: {unrecorded.problem}", file=sys.stderr)
 
 
+def _print_in_doubt(refused: placing.Refused, params: dict[str, str], store: str) -> None:
+    """What is known of a call Telesign may have placed without saying so, and how to find out:
+    the status query needs Telesign's reference id, which a failed answer did not give (else
+    `send` has asked already); the callback carries our external_id."""
+    print(f"ivrflow send: kept as call {refused.call_id} (dialing) in {store}; Telesign gave no reference id, so its status cannot be asked for.", file=sys.stderr)
+    if params.get("callback_url"):
+        print(f"ivrflow send: if the call was placed, Telesign's callback to {params['callback_url']} (external_id {params.get('external_id', refused.call_id)}) will record how it went; see `ivrflow outcomes`.", file=sys.stderr)
+    else:
+        print("ivrflow send: no callback_url was set, so only Telesign (its portal, or support) can say whether it was placed; do not send it again before you know.", file=sys.stderr)
+
+
 def _send(args: argparse.Namespace) -> int:
     credentials = _credentials("send")
     flow, params, given = _compiled(args)
@@ -160,6 +171,8 @@ def _send(args: argparse.Namespace) -> int:
         print(f"ivrflow send: {sent.error}", file=sys.stderr)
         if sent.problem is not None:
             print(f"ivrflow send: the failure could not be recorded: {sent.problem}", file=sys.stderr)
+        if sent.may_be_placed:
+            _print_in_doubt(sent, params, args.store)
         return EXIT_PROBLEMS
     answer = sent.answer
     print(f"call placed: reference id {answer.reference_id}, status {answer.status_code} ({answer.description})")

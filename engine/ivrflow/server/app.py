@@ -2,6 +2,10 @@
 
 POST /webhook: Telesign's call events (ivrflow/server/webhook.py).
 POST /callbacks/v1: Telesign's status callbacks for v1 calls (ivrflow/server/callbacks.py), signed alike.
+How both are authenticated (Telesign's signature, or a secret in the path: /webhook/<secret>) is
+the operator's choice: ivrflow/server/webhook_auth.py.
+POST /checks, GET /checks/{id}: the test call of `ivrflow check-telesign`, and the record of what
+Telesign posted for it (ivrflow/server/checks.py; recording is off unless a check runs).
 GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. The
 management API (ivrflow/server/calls_api.py) shares the flows and the store. The flows folder
 (ivrflow/server/flows.py) is reloaded on SIGHUP and when a file in it changes. Several worker
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -27,10 +33,12 @@ from starlette.routing import Route
 
 from ivrflow.server.callbacks import V1Callbacks
 from ivrflow.server.calls_api import Api
+from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.webhook import Webhook
+from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
 from ivrflow.telesign.auth import Credentials
@@ -46,18 +54,23 @@ def create_app(
     watch: float = 1.0,
     duplicate_window: float = DUPLICATE_WINDOW,
     dial_timeout: float = 10.0,
+    webhook_auth: WebhookAuth | None = None,
 ) -> Starlette:
     """The engine's app: Telesign's webhook, the management API, health and metrics.
     `credentials`: the Telesign account's (None: nothing is checked, no call can be placed).
-    `watch`: seconds between looks for changed flow files (0: only SIGHUP)."""
+    `watch`: seconds between looks for changed flow files (0: only SIGHUP). `webhook_auth`: how
+    Telesign's posts are authenticated (default: its signature when there are credentials)."""
     flows = Flows(flows_dir)
     for problem in flows.load():
         log.error("flow not loaded: %s", problem)
     metrics = Metrics(store)
+    auth = webhook_auth or WebhookAuth.choose(None, credentials, None)
+    log.info("webhook authentication: %s", auth.describe())
     writer = Writer(store)
-    webhook = Webhook(flows, writer, credentials, metrics, duplicate_window)
-    callbacks = V1Callbacks(writer, credentials, metrics)
+    webhook = Webhook(flows, writer, auth, metrics, duplicate_window)
+    callbacks = V1Callbacks(writer, auth, metrics)
     api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
+    checks = Checks(api, flows, store, auth)
 
     async def healthz(request: Request) -> Response:
         healthy = bool(flows.current) and await run_in_threadpool(store.healthy)
@@ -89,26 +102,34 @@ def create_app(
             watcher.cancel()
         await run_in_threadpool(writer.close)
 
+    # With a secret, events come to /webhook/<secret>; the bare paths stay, to refuse and say why.
+    secret_routes = [Route("/webhook/{secret}", webhook.handle, methods=["POST"]), Route("/callbacks/v1/{secret}", callbacks.handle, methods=["POST"])]
     routes = [
         Route("/webhook", webhook.handle, methods=["POST"]),
         Route("/callbacks/v1", callbacks.handle, methods=["POST"]),
+        *(secret_routes if auth.mode == SECRET else []),
         *api.routes(),
+        *checks.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: gone})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: gone}, middleware=[Middleware(RecordingMiddleware, checks=checks)])
     app.state.flows = flows
     return app
 
 
 def app_from_options(options: dict[str, Any], store: Store | None = None) -> Starlette:
     """The app `ivrflow serve` runs, from its options (flows, store, watch, duplicate_window,
-    dial_timeout); the Telesign credentials come from the environment."""
+    dial_timeout, webhook_auth); the Telesign credentials and the webhook secret come from the
+    environment."""
+    credentials = Credentials.from_env()
+    auth = WebhookAuth.choose(options.get("webhook_auth"), credentials, os.environ.get("IVRFLOW_WEBHOOK_SECRET"))
     return create_app(
         Path(options["flows"]),
         store if store is not None else open_store(options["store"]),
-        credentials=Credentials.from_env(),
+        credentials=credentials,
         watch=float(options["watch"]),
         duplicate_window=float(options["duplicate_window"]),
         dial_timeout=float(options["dial_timeout"]),
+        webhook_auth=auth,
     )

@@ -14,6 +14,7 @@ from ivrflow.errors import BadEvent, BadJson, StoreUnavailable
 from ivrflow.server.http import Refused, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics
+from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
@@ -25,10 +26,10 @@ log = logging.getLogger("ivrflow")
 class V1Callbacks:
     """POST /callbacks/v1: Telesign's transaction callbacks for v1 calls placed by `ivrflow send`."""
 
-    def __init__(self, writer: Writer, credentials: Credentials | None, metrics: Metrics) -> None:
+    def __init__(self, writer: Writer, auth: WebhookAuth, metrics: Metrics) -> None:
         self.writer = writer
         self.store = writer.store
-        self.credentials = credentials
+        self.auth = auth
         self.metrics = metrics
 
     async def handle(self, request: Request) -> Response:
@@ -55,7 +56,7 @@ class V1Callbacks:
         return response
 
     async def _handle(self, request: Request, read: list[V1Report]) -> tuple[str, Response]:
-        body = await signed_body(request, self.credentials, self.metrics)
+        body = await signed_body(request, self.auth, self.metrics)
         if isinstance(body, Refused):
             return body.outcome, body.response
         try:

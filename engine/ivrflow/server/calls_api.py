@@ -35,7 +35,7 @@ from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, lookup
 from ivrflow.errors import ApiError, BadJson, FieldError, StoreUnavailable
 from ivrflow.telesign.auth import Credentials, check_request
-from ivrflow.telesign.client import UNREACHABLE, TIMEOUT, Sending, send_dial
+from ivrflow.telesign.client import CUT_OFF, TIMEOUT, UNREACHABLE, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
 from ivrflow.telesign.v2 import dial_params
 from ivrflow.v1.outcomes import outcomes, v1_summary
@@ -68,6 +68,7 @@ TELESIGN_REFUSALS: dict[str, tuple[int, str, str]] = {
     DialStatus.UNSUPPORTED_CALL_STATE: (502, "TELESIGN_ERROR", ""),
     DialStatus.RATE_LIMIT_EXCEEDED: (503, "TELESIGN_RATE_LIMITED", ""),
     UNREACHABLE: (502, "TELESIGN_UNAVAILABLE", ""),
+    CUT_OFF: (502, "TELESIGN_UNAVAILABLE", ""),
     TIMEOUT: (504, "TELESIGN_TIMEOUT", ""),
 }
 
@@ -206,14 +207,14 @@ class Api:
 
     def routes(self) -> list[Route]:
         return [
-            self._route("POST", "/calls", self.start_call),
-            self._route("GET", "/calls", self.list_calls),
-            self._route("GET", "/calls/{reference_id}", self.get_call),
-            self._route("GET", "/flows", self.list_flows),
-            self._route("GET", "/flows/{flow}/outcomes", self.flow_outcomes),
+            self.route("POST", "/calls", self.start_call),
+            self.route("GET", "/calls", self.list_calls),
+            self.route("GET", "/calls/{reference_id}", self.get_call),
+            self.route("GET", "/flows", self.list_flows),
+            self.route("GET", "/flows/{flow}/outcomes", self.flow_outcomes),
         ]
 
-    def _route(self, method: str, path: str, handler: Handler) -> Route:
+    def route(self, method: str, path: str, handler: Handler) -> Route:
         """Read the body, authenticate, run the handler; any failure answers in the error shape,
         and is counted and logged (one line) under the route's name, such as `GET /calls/{reference_id}`."""
         route = f"{method} {path}"
@@ -266,12 +267,13 @@ class Api:
             raise ApiError(500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place calls: start it with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set")
         return await run_in_threadpool(self.place, asked)
 
-    def place(self, asked: CallRequest) -> Response:
-        """Store the call, then ask Telesign to dial it. The call is stored first so that its
-        events find it whenever they come, even before Telesign's answer to the dial."""
+    def place(self, asked: CallRequest, call_id: str | None = None) -> Response:
+        """Store the call (as `call_id`, else a new id), then ask Telesign to dial it. The call is
+        stored first so that its events find it whenever they come, even before Telesign's
+        answer to the dial."""
         credentials = self.credentials
         assert credentials is not None
-        call_id = uuid.uuid4().hex.upper()
+        call_id = call_id or uuid.uuid4().hex.upper()
         now = time.time()
         record = CallRecord(call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound")
         outcome = placing.place(self.store, record, lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending))

@@ -14,8 +14,7 @@ from starlette.responses import Response
 
 from ivrflow.server.metrics import Metrics
 from ivrflow.server.protocol import TIMED_OUT
-from ivrflow.telesign.auth import Credentials, verify_callback
-from ivrflow.telesign.facts import Header
+from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 
 log = logging.getLogger("ivrflow")
 
@@ -87,10 +86,10 @@ class Refused:
     response: Response
 
 
-async def signed_body(request: Request, credentials: Credentials | None, metrics: Metrics) -> bytes | Refused:
+async def signed_body(request: Request, auth: WebhookAuth, metrics: Metrics) -> bytes | Refused:
     """The body of a post from Telesign (an event, a callback), or why it is refused: not JSON,
-    framed two ways, too large, or without Telesign's signature for this account (checked when
-    the server has the account's credentials)."""
+    framed two ways, too large, or not authenticated as the server's `auth` wants (Telesign's
+    signature for this account, or the secret in the path: ivrflow/server/webhook_auth.py)."""
     if not is_json(request):
         return Refused("invalid", refuse(415, "the body must be JSON in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)"))
     if (problem := framing_problem(request)) is not None:
@@ -98,10 +97,14 @@ async def signed_body(request: Request, credentials: Credentials | None, metrics
     body = await read_limited(request)
     if body is None:
         return Refused("invalid", refuse(413, f"the body is larger than {MAX_BODY} bytes"))
-    if credentials is not None and not verify_callback(
-        credentials.api_key, body, request.headers.get(Header.AUTHORIZATION), request.headers.get(Header.TS_AUTHORIZATION), customer_id=credentials.customer_id
-    ):
-        log.warning("%s refused: missing or wrong Telesign signature", request.url.path)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    problem = auth.problem(request.path_params.get("secret"), body, headers)
+    if problem is not None:
+        # Never the path itself: in secret mode it may hold (a near miss of) the secret.
+        where = "/callbacks/v1" if request.url.path.startswith("/callbacks/v1") else "/webhook"
+        log.warning("%s refused: %s; %s", where, problem, auth.advice(problem, headers))
+        if auth.mode == SECRET:
+            return Refused("bad_secret", refuse(401, "not authenticated"))
         metrics.signature_failures.inc()
         return Refused("bad_signature", refuse(401, "missing or wrong Telesign signature"))
     return body

@@ -19,6 +19,7 @@ from ivrflow.server.flows import Flows
 from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics, event_label
+from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.calls.record import CallRecord
 from ivrflow.stores import DUPLICATE_WINDOW
@@ -59,11 +60,11 @@ class Applied:
 
 
 class Webhook:
-    def __init__(self, flows: Flows, writer: Writer, credentials: Credentials | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
+    def __init__(self, flows: Flows, writer: Writer, auth: WebhookAuth, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
         self.flows = flows
         self.writer = writer
         self.store = writer.store
-        self.credentials = credentials
+        self.auth = auth
         self.metrics = metrics
         self.duplicate_window = duplicate_window
 
@@ -96,7 +97,7 @@ class Webhook:
 
     async def _handle(self, request: Request, began: float, read: list[WebhookEvent]) -> tuple[Applied, Response]:
         """What was done with the request, and the answer; the event, once read, goes in `read`."""
-        body = await signed_body(request, self.credentials, self.metrics)
+        body = await signed_body(request, self.auth, self.metrics)
         if isinstance(body, Refused):
             return Applied(body.response.status_code, "", body.outcome), body.response
         try:

@@ -154,6 +154,10 @@ DIAL_STATUSES: Final[dict[str, str]] = {
     DialStatus.RATE_LIMIT_EXCEEDED: "Telesign's rate limit for calls was hit, and stayed hit after retrying",
 }
 
+# v1's error for "rate limit exceeded" (HTTP 429). Its other 429, 10020 (the transaction hard
+# cap), does not lift in seconds, so it is not worth asking again.
+V1_RATE_LIMITED: Final = 10019
+
 # --- v1 voice: the form fields of POST /v1/voice ----------------------------------------------
 
 

@@ -31,6 +31,19 @@ class V1Report:
         return V1_STATUS_CODES.get(self.code, ("", ""))[1]
 
 
+def status_code(value: object) -> int | None:
+    """A v1 status (or error) code as a number, whichever way it is spelled: Telesign's v1 Voice
+    reference documents `status.code` as a string ("100"); a JSON number (100) is taken too.
+    None: not a code."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
 def parse_v1_report(data: object) -> V1Report:
     """A status report from Telesign's JSON, or BadEvent saying why it is not one."""
     error = best_match(validator("v1-status").iter_errors(data))
@@ -40,7 +53,7 @@ def parse_v1_report(data: object) -> V1Report:
     status, voice = data["status"], data.get("voice") or {}
     return V1Report(
         str(data["reference_id"]),
-        int(status["code"]),
+        status_code(status["code"]) or 0,  # the schema let only digits through
         str(status.get("description") or ""),
         str(status.get("updated_on") or ""),
         (voice.get("user_input") or "")[-1:] if "user_input" in voice else None,  # only the last key counts

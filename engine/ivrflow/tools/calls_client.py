@@ -1,10 +1,12 @@
 """A client of a running server's calls API: ask it (POST /calls) to place an outbound call, as
-`ivrflow call` does, signed the way Telesign's own API is."""
+`ivrflow call` does, or any other request of the API (`ivrflow check-telesign`), signed the way
+Telesign's own API is."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -34,23 +36,30 @@ def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, ca
     request: dict[str, object] = {"flow": flow, "to": to, "vars": variables}
     if caller_id:
         request["caller_id"] = caller_id
-    body = json.dumps(request)
-    headers = {"Content-Type": "application/json"}
+    answer = api_request(server, "POST", "/calls", request, credentials=credentials, auth=auth, expect=201)
+    return Started(answer["reference_id"], answer["status"], answer["telesign"]["reference_id"])
+
+
+def api_request(server: str, method: str, path: str, request: dict[str, object] | None, *, credentials: Credentials | None, auth: str = "hmac", expect: int = 200) -> dict[str, Any]:
+    """One request to the server's API, signed as `start_call` says: its JSON answer when its
+    status is `expect`; else ApiError as the server answered it, or ServerProblem."""
+    body = json.dumps(request) if request is not None else ""
+    headers = {"Content-Type": "application/json"} if request is not None else {}
     if credentials is not None and auth == "hmac":
-        headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", "/calls", body, content_type="application/json")
+        headers = hmac_headers(credentials.customer_id, credentials.api_key, method, path, body, content_type="application/json" if request is not None else "")
     elif credentials is not None:
         headers[Header.AUTHORIZATION] = basic_authorization(credentials.customer_id, credentials.api_key)
-    url = server.rstrip("/") + "/calls"
+    url = server.rstrip("/") + path
     try:
-        response = httpx.post(url, content=body.encode(), headers=headers, timeout=TIMEOUT)
+        response = httpx.request(method, url, content=body.encode() or None, headers=headers, timeout=TIMEOUT)
     except httpx.HTTPError as error:
         raise ServerProblem(f"could not reach the server at {url}: {error}") from None
     try:
         answer = response.json()
     except ValueError:
         answer = None
-    if response.status_code == 201 and isinstance(answer, dict):
-        return Started(answer["reference_id"], answer["status"], answer["telesign"]["reference_id"])
+    if response.status_code == expect and isinstance(answer, dict):
+        return answer
     status = answer.get("ResponseStatus") if isinstance(answer, dict) else None
     if not isinstance(status, dict) or not isinstance(answer, dict):
         raise ServerProblem(f"the server answered HTTP {response.status_code}: {response.text[:500]}")
