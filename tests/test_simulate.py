@@ -107,6 +107,35 @@ def test_simulate_refuses_what_it_cannot_do() -> None:
     assert ivrflow("simulate", "flows/nope.yaml").returncode == 2
 
 
+SILENT_LOOP = """flow: silent-loop
+nodes:
+  menu:
+    type: select_digits
+    message: "Press 1 to hang up."
+    choices:
+      "1": bye
+    on_fail: sorry
+  sorry:
+    type: tts_message
+    message: "Sorry."
+    next: menu
+  bye:
+    type: hangup
+"""
+
+
+def test_simulate_says_why_it_stopped_when_the_call_never_ends(tmp_path: Path) -> None:
+    # Pressing 1 ends this call, so it lints clean; a caller who never presses a key goes round for ever.
+    flow = tmp_path / "silent-loop.yaml"
+    flow.write_text(SILENT_LOOP)
+    result = ivrflow("simulate", str(flow), "--keys", "")
+    assert result.returncode == 1
+    assert result.stdout.startswith("says: Press 1 to hang up.\n  (no key)\nsays: Sorry.\n")
+    assert "stopped after" in result.stderr and "the call never ended" in result.stderr
+    assert "`menu` → `sorry` → `menu`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --- in process and over HTTP give the same call ---------------------------------------------------
 
 

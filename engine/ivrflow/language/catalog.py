@@ -162,6 +162,23 @@ _RULES = [
         "Let one of the messages end the call (remove its `next`) or lead to a menu or a hangup.",
     ),
     Rule(
+        "no-way-out", "error", "Meaning",
+        "Callers who can never leave",
+        "Nodes from which no path ends the call: a menu whose `on_fail` leads to a message that "
+        "leads back to the menu, with no choice that ends the call, no repeat key and no hangup anywhere. "
+        "A node can end the call when it is a `hangup` or a `dial`, a message without `next`, a prompt or "
+        "menu without `on_fail` (its tries used up hang up), a menu with a repeat key (one press more "
+        "than the repeat's `max` hangs up), or when it leads to such a node.",
+        "The caller goes round the same words until they hang up, or until the call hits Telesign's "
+        "four-hour limit, at your cost.",
+        "Give callers one way out of the circle: a choice that leads to a `hangup`, a message without "
+        "`next`, or remove `on_fail` so that running out of tries ends the call.",
+        'menu:\n  type: select_digits\n  message: "Press 1 for our hours."\n  choices:\n    "1": hours\n'
+        '  on_fail: sorry      # bad: sorry leads back to menu, and so does hours\n'
+        'sorry:\n  type: tts_message\n  message: "Sorry."\n  next: menu\n'
+        '# good: add a choice such as "2": goodbye (a hangup node), or remove on_fail',
+    ),
+    Rule(
         "repeat-outside-menu", "error", "Meaning",
         "A `repeat` node that is not a menu choice",
         "A `repeat` node reached through `start`, `next` or `on_fail`, or not reached by any menu choice.",
