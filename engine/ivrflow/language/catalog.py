@@ -233,6 +233,17 @@ _RULES = [
         "Write `{{ name }}` with a name of letters, digits and underscores.",
     ),
     Rule(
+        "single-braces", "warning", "Meaning",
+        "A name in single braces, which is spoken as typed",
+        "`{drug}` in a message: one brace on each side of a name, as other template languages write a "
+        "variable. ivrflow fills in `{{ drug }}` only. Braces around anything that is not a name (`{1 + 2}`) are left alone.",
+        "The caller hears the word and perhaps the braces, not the value: \"your refill of drug\" instead of "
+        "\"your refill of insulin\".",
+        "Write `{{ drug }}`. If the name is not a variable yet, declare it under `vars:` with a default.",
+        'message: "Your refill of {drug} is ready."      # bad: spoken as typed\n'
+        'message: "Your refill of {{ drug }} is ready."  # good',
+    ),
+    Rule(
         "unused-variable", "warning", "Meaning",
         "A variable that no message uses",
         "A name under `vars:` that no `{{ }}` in the flow refers to.",

@@ -267,8 +267,28 @@ def variables(check: Checker) -> Iterator[Diagnostic]:
                 yield Diagnostic("undeclared-variable", span, f"the variable `{name}` in node `{node.name}` is not declared", hint)
 
 
+# `{drug}`: one brace each side around a name, as other template languages write a variable. Braces
+# around anything else (`{1 + 2}`) or doubled (`{{ drug }}`, checked by `variables`) are left alone.
+_SINGLE_BRACES = re.compile(r"(?<!\{)\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}(?!\})")
+
+
+def single_braces(check: Checker) -> Iterator[Diagnostic]:
+    known = [*check.flow.vars, *BUILTIN_VARS]
+    for node, key, text in _texts(check):
+        for match in _SINGLE_BRACES.finditer(text):
+            written, name = match.group(0), match.group(1)
+            span = check.within(node.value_span(key), written)
+            message = f"`{written}` in {key} of node `{node.name}` is spoken as typed, braces and all"
+            if name in known:
+                hint = f"write `{{{{ {name} }}}}` to say the value of the variable `{name}`"
+            else:
+                hint = f"to say a call variable, write `{{{{ {name} }}}}` and declare `{name}` under `vars:` with a default; or reword the text without braces"
+            yield Diagnostic("single-braces", span, message, hint)
+
+
 def unused_variables(check: Checker) -> Iterator[Diagnostic]:
-    used = {match.group(1) for _, _, text in _texts(check) for match in VARIABLE.finditer(text)}
+    # A name written `{drug}` counts as used: single-braces says what is wrong with it.
+    used = {match.group(1) for _, _, text in _texts(check) for pattern in (VARIABLE, _SINGLE_BRACES) for match in pattern.finditer(text)}
     for name, span in check.flow.var_spans.items():
         if name not in used:
             yield Diagnostic("unused-variable", span, f"the variable `{name}` is declared but no message uses it", f"use it as {{{{ {name} }}}} in a message, or remove it")
@@ -295,6 +315,7 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     menu_keys,
     prompt_digit,
     variables,
+    single_braces,
     unused_variables,
     message_length,
 )
