@@ -91,3 +91,21 @@ def test_flow_that_does_not_fit_exits_1_with_reasons() -> None:
 def test_usage_problems_exit_2(args: list[str]) -> None:
     result = ivrflow(*args)
     assert result.returncode == 2 and result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["compile", "simulate", "send"])
+def test_an_undeclared_var_is_refused_as_the_calls_api_refuses_it(command: str) -> None:
+    args = [command, "flows/refill-reminder.yaml", "--var", "durg=insulin"] + (["--to", "15550100200"] if command != "simulate" else ["--keys", "7"])
+    result = ivrflow(*args, env={"TELESIGN_CUSTOMER_ID": "C", "TELESIGN_API_KEY": "a2V5", "TELESIGN_BASE_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert f"ivrflow {command}: --var durg: the flow 'refill-reminder' has no variable 'durg'. Did you mean `drug`? Its variables: drug, pharmacy" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["compile", "send"])
+def test_a_number_that_is_no_phone_number_is_an_argument_error(command: str) -> None:
+    result = ivrflow(command, "flows/appointment-reminder.yaml", "--to", "555", env={"TELESIGN_CUSTOMER_ID": "C", "TELESIGN_API_KEY": "a2V5", "TELESIGN_BASE_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"ivrflow {command}: --to 555 is not a phone number Telesign accepts: write")
+    assert "--to 15554441313" in result.stderr
+    assert "line" not in result.stderr and "run it live" not in result.stderr and "Traceback" not in result.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivrflow.calls.interpreter import Step
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, check_paths, load_flow, print_flow_error, var_argument, variables
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, call_variables, check_paths, load_flow, print_flow_error, var_argument
 from ivrflow.errors import FlowError, UsageError
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import display_path
@@ -91,7 +91,7 @@ def graph_parser(commands: Commands) -> None:
 
 def _simulate(args: argparse.Namespace) -> int:
     flow = load_flow(args.command, args.flow)
-    given = variables(args.var)
+    given = call_variables(args.command, args.var, flow)
     flow = simulate.with_language(flow, args.language)
     try:
         keys: Iterable[str | None] = simulate.parse_keys(args.keys) if args.keys is not None else _asked(args.json)

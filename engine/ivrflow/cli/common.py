@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
-from ivrflow.language.diagnostics import Diagnostic
+from ivrflow.language.diagnostics import Diagnostic, no_such_variable
 from ivrflow.language.lint import missing
 from ivrflow.language.loader import check_file
-from ivrflow.language.model import Flow
+from ivrflow.language.model import BUILTIN_VARS, Flow
 from ivrflow.stores import Store, open_store
 from ivrflow.tools.reporters import TextReporter
 
@@ -80,6 +80,21 @@ def variables(pairs: list[str]) -> dict[str, str]:
         if not equals or not name:
             raise UsageError(f"ivrflow: --var {pair!r} is not NAME=VALUE")
         given[name] = value
+    return given
+
+
+def call_variables(command: str, pairs: list[str], flow: Flow) -> dict[str, str]:
+    """The --var NAME=VALUE pairs for a call with `flow`; UsageError naming every name the flow
+    does not declare, as POST /calls refuses them."""
+    given = variables(pairs)
+    wrong = []
+    for name in given:
+        if name in BUILTIN_VARS:
+            wrong.append(f"ivrflow {command}: --var {name}: `{name}` is one of the call's own numbers, set by the call itself; leave it out")
+        elif name not in flow.vars:
+            wrong.append(f"ivrflow {command}: --var {name}: {no_such_variable(flow.id, name, flow.vars)}")
+    if wrong:
+        raise UsageError("\n".join(wrong))
     return given
 
 

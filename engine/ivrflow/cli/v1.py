@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ivrflow import placing
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, load_flow, opened_store, store_argument, telesign_arguments, var_argument, variables
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, call_variables, load_flow, opened_store, store_argument, telesign_arguments, var_argument
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
 from ivrflow.stores import lookup
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, base_url
-from ivrflow.telesign.facts import V1_VOICE
-from ivrflow.v1.compiler import CallOptions, compile_v1
+from ivrflow.telesign.facts import PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, V1_VOICE
+from ivrflow.v1.compiler import PHONE, CallOptions, compile_v1
 from ivrflow.calls.record import V1Call
 from ivrflow.v1.outcomes import in_words, outcomes, outcomes_text
 
@@ -104,8 +104,13 @@ def _call_arguments(command: argparse.ArgumentParser) -> None:
 def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str, str]]:
     """The flow, its v1 form fields for the command's options and the call's variables; FlowError
     with the reasons when the flow does not fit v1."""
+    if not PHONE.match(args.to):  # the command's argument, not the flow, is wrong
+        raise UsageError(
+            f"ivrflow {args.command}: --to {args.to} is not a phone number Telesign accepts: write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code, "
+            "no spaces or dashes, like --to 15554441313 or --to +15554441313"
+        )
     flow = load_flow(args.command, args.flow)
-    given = variables(args.var)
+    given = call_variables(args.command, args.var, flow)
     callback_url = args.callback_url or (os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None)
     options = CallOptions(to=args.to, variables=given, callback_url=callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
     params, problems = compile_v1(flow, options)

@@ -72,6 +72,13 @@ def suggestion(word: str, choices: Iterable[str]) -> str:
     return f"did you mean `{match}`? " if match else ""
 
 
+def no_such_variable(flow_id: str, name: str, declared: Iterable[str]) -> str:
+    """Why a call cannot be given the variable `name`: the words the calls API and the commands share."""
+    names = list(declared)
+    hint = suggestion(name, names)
+    return f"the flow {flow_id!r} has no variable {name!r}. {hint[:1].upper() + hint[1:]}Its variables: {', '.join(sorted(names)) or 'none'}"
+
+
 def count(diagnostics: Iterable[Diagnostic]) -> dict[Severity, int]:
     totals: dict[Severity, int] = {"error": 0, "warning": 0, "info": 0}
     for diagnostic in diagnostics:
