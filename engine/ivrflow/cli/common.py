@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.diagnostics import Diagnostic, no_such_variable
 from ivrflow.language.lint import missing
-from ivrflow.language.loader import check_file
+from ivrflow.language.loader import Target, check_file, display_path
 from ivrflow.language.model import BUILTIN_VARS, Flow
 from ivrflow.stores import Store, open_store
 from ivrflow.tools.reporters import TextReporter
@@ -53,12 +53,27 @@ def print_flow_error(error: FlowError) -> None:
 
 def load_flow(command: str, path: Path) -> Flow:
     """The flow in `path`, checked; UsageError when there is no such file, FlowError with its errors."""
+    flow, errors = read_flow(command, path)
+    if errors:
+        raise FlowError(display_path(path), errors)
+    return flow
+
+
+def read_flow(command: str, path: Path, *, target: Target = "live") -> tuple[Flow, list[Diagnostic]]:
+    """The flow in `path` and its errors (with target v1: the reasons it does not fit v1 too, all in
+    line order), for a command that checks its arguments against the flow before it says them;
+    UsageError when there is no such file, FlowError when it cannot be read as a flow at all."""
     if not path.is_file():
         raise UsageError(f"ivrflow {command}: {path}: no such file")
-    checked = check_file(path)
-    if checked.flow is None or not checked.ok:
-        raise FlowError(checked.path, [d for d in checked.diagnostics if d.level == "error"])
-    return checked.flow
+    checked = check_file(path, target=target)
+    errors = [d for d in checked.diagnostics if d.level == "error"]
+    if checked.flow is None:
+        raise FlowError(checked.path, errors)
+    return checked.flow, errors
+
+
+def does_not_fit(path: str, problems: list[Diagnostic]) -> str:
+    return f"{path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead."
 
 
 def check_paths(args: argparse.Namespace) -> None:

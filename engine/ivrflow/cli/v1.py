@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ivrflow import placing
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, call_variables, load_flow, opened_store, store_argument, telesign_arguments, var_argument
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, call_variables, does_not_fit, read_flow, opened_store, store_argument, telesign_arguments, var_argument
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
@@ -109,14 +109,15 @@ def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str,
             f"ivrflow {args.command}: --to {args.to} is not a phone number Telesign accepts: write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code, "
             "no spaces or dashes, like --to 15554441313 or --to +15554441313"
         )
-    flow = load_flow(args.command, args.flow)
+    flow, errors = read_flow(args.command, args.flow, target="v1")
     given = call_variables(args.command, args.var, flow)
+    if errors:  # every reason at once: the flow's errors and why it does not fit v1, in line order
+        raise FlowError(flow.path, errors, note=does_not_fit(flow.path, errors) if any(d.rule.startswith("v1-") for d in errors) else "")
     callback_url = args.callback_url or (os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None)
     options = CallOptions(to=args.to, variables=given, callback_url=callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
     params, problems = compile_v1(flow, options)
     if params is None:
-        note = f"{flow.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead."
-        raise FlowError(flow.path, problems, note=note)
+        raise FlowError(flow.path, problems, note=does_not_fit(flow.path, problems))
     return flow, params, given
 
 
