@@ -233,6 +233,48 @@ def _syntax_hint(problem: str) -> str:
     return "check the line and the one above it for a missing colon, quote or indentation"
 
 
+# A line that starts with a key: its indentation, the key as written (a list item's `- ` skipped).
+_KEY_LINE = re.compile(r"""^( *)(?:- +)?("[^"]*"|'[^']*'|[^\s#'"{\[][^:#]*?)\s*:(?:\s+(.*))?$""")
+
+
+def _key_line(line: str) -> tuple[int, str, bool] | None:
+    """(indentation, key, whether it opens a block of keys under it) of a `key:` line, else None."""
+    match = _KEY_LINE.match(line)
+    if match is None:
+        return None
+    value = (match.group(3) or "").split(" #", 1)[0].strip()
+    return len(match.group(1)), match.group(2), value == "" or value.startswith("#")
+
+
+def _misindented(lines: list[str], at: int) -> Diagnostic | None:
+    """A diagnostic saying by how much line `at` (0-based) is indented wrongly, when its key does
+    not line up with any key it could belong to; None when its indentation is one YAML allows."""
+    if not 0 <= at < len(lines):
+        return None
+    here = _key_line(lines[at])
+    if here is None:
+        return None
+    indent, key, _ = here
+    # The keys before it that it could line up with: the one just above, and each one further up
+    # that is indented less (its parents). The line above opening a block allows any deeper indentation.
+    above: list[tuple[int, str, int]] = []
+    for number in range(at - 1, -1, -1):
+        found = _key_line(lines[number])
+        if found is None or (above and found[0] >= above[-1][0]):
+            continue
+        if not above and found[2] and indent > found[0]:
+            return None
+        above.append((found[0], found[1], number + 1))
+    if not above or any(each[0] == indent for each in above):
+        return None
+    other_indent, other, line = min(above, key=lambda each: (abs(each[0] - indent), -each[0]))
+    gap = abs(indent - other_indent)
+    how = f"{gap} space{'s' if gap != 1 else ''} {'more' if indent > other_indent else 'less'}"
+    message = f"the indentation is off: `{key}:` is indented {how} than `{other}:` on line {line}"
+    hint = f"line `{key}:` up with `{other}:` ({other_indent} spaces), or with the keys of the part it belongs to; keys of one node line up under each other"
+    return Diagnostic("yaml-syntax", Span(at + 1, indent + 1, at + 1, indent + 1 + len(key)), message, hint)
+
+
 def parse(text: str) -> Document:
     """Parse one YAML document strictly. Never raises for bad input: problems are diagnostics."""
     try:
@@ -242,6 +284,10 @@ def parse(text: str) -> Document:
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = error.problem or error.context or "the file is not valid YAML"
         lines = text.splitlines()
+        if error.problem and ("mapping values are not allowed" in error.problem or "expected key" in error.problem):
+            misindented = _misindented(lines, line - 1)
+            if misindented is not None:
+                return Document(text, None, SourceMap(), [misindented])
         if 0 < line <= len(lines) and "\t" in lines[line - 1][: max(column, 1)]:
             problem = "a tab is used here, and YAML does not allow tabs for indenting ('\\t')"
         message = f"this is not valid YAML: {problem}"
