@@ -296,9 +296,13 @@ def test_failing_and_malformed_cases_name_their_line(tmp_path: Path) -> None:
     ]
     cases.write_text('tests:\n  - name: typo\n    keys: "1"\n    say: ["hello"]\n')
     malformed = ivrflow("test", str(tmp_path))
-    assert malformed.returncode == 1 and f"{tmp_path}/support-menu.tests.yaml:2:5: tests.0: Additional properties are not allowed ('say' was unexpected)" in malformed.stdout
-    cases.write_text('tests:\n  - name: keys\n    keys: "1x"\n')
-    assert "tests.0.keys: '1x' does not match" in ivrflow("test", str(tmp_path)).stdout
+    assert malformed.returncode == 1
+    assert f"{tmp_path}/support-menu.tests.yaml:4:5: test 1 ('typo'): `say` is not a key of a test case. Did you mean `says`? The keys of a test case are: name, keys," in malformed.stdout
+    cases.write_text('tests:\n  - name: fine\n    keys: "1"\n  - name: keys\n    keys: "1x"\n    mode: v2\n')
+    wrong = ivrflow("test", str(tmp_path)).stdout
+    assert f"{tmp_path}/support-menu.tests.yaml:5:11: test 2 ('keys'): `keys` is `1x`, but keys are digits 0-9, * and #, and _ for letting a question time out" in wrong
+    assert f"{tmp_path}/support-menu.tests.yaml:6:11: test 2 ('keys'): `mode` is `v2`, but it is one of: live, v1" in wrong
+    assert "does not match" not in wrong and "tests.1" not in wrong
     assert ivrflow("test", str(tmp_path / "nope")).returncode == 2
 
 

@@ -77,7 +77,7 @@ def test_duplicate_digit_key_quoted_and_unquoted() -> None:
     [
         ("a:\n\tb: 1\n", 2, "tabs"),
         ("a: b: c\n", 1, "quotes"),
-        ("a: 'open\n", 2, "quote"),
+        ("a: 'open\n", 1, "quote opened on line 1 is never closed"),
         ("a: 1\n---\nb: 2\n", 2, "one flow per file"),
         ("a: *nothing\n", 1, "anchor"),
         ("a: !custom 1\n", 1, "tag"),
