@@ -125,5 +125,6 @@ def reader_error(error: yaml.YAMLError, text: str) -> Diagnostic:
     character = getattr(error, "character", None)
     line = text.count("\n", 0, position) + 1
     column = position - (text.rfind("\n", 0, position) + 1) + 1
-    shown = f" (U+{ord(character):04X})" if isinstance(character, str) else ""
+    code = ord(character) if isinstance(character, str) else character  # PyYAML gives the code point
+    shown = f" (U+{code:04X})" if isinstance(code, int) else ""
     return Diagnostic("yaml-syntax", Span(line, column, line, column + 1), f"this line holds a character that cannot be in a flow file{shown}", "delete it: it is often left over from copying text out of another program")
