@@ -217,3 +217,19 @@ def test_help_lists_commands() -> None:
     lint_help = run("lint", "--help").stdout
     for word in ("--format", "--strict", "--target", "github", "sarif"):
         assert word in lint_help
+
+
+def test_disable_comments_are_listed_as_suppressed_in_json_and_sarif() -> None:
+    good = "tests/flows/good/disable-comments.yaml"
+    text = run("lint", good)
+    assert text.returncode == 0 and text.stdout.strip() == "1 flow file checked: no problems (2 silenced by disable comments)."
+    report = json.loads(run("lint", "--format", "json", good).stdout)
+    assert report["summary"] == {"files": 1, "errors": 0, "warnings": 0, "infos": 0, "suppressed": 2}
+    assert [(d["line"], d["rule"], d["suppressions"]) for d in report["diagnostics"]] == [
+        (5, "unused-variable", [{"kind": "inSource", "justification": "# ivrflow: disable=unused-variable on line 5"}]),
+        (12, "menu-key-not-mentioned", [{"kind": "inSource", "justification": "# ivrflow: disable-file=menu-key-not-mentioned on line 1"}]),
+    ]
+    sarif = json.loads(run("lint", "--format", "sarif", good).stdout)
+    results = sarif["runs"][0]["results"]
+    assert [r["suppressions"][0]["kind"] for r in results] == ["inSource", "inSource"]
+    assert "suppressions" not in json.loads(run("lint", "--format", "json", BAD).stdout)["diagnostics"][0]

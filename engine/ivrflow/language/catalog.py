@@ -251,6 +251,21 @@ _RULES = [
         "Use it in a message, or remove it from `vars:`.",
     ),
     Rule(
+        "disable-comment", "error", "Project",
+        "A disable comment that names no rule, or a rule that cannot be silenced",
+        "`# ivrflow: disable=rule-id` (on the line a problem is reported at) or `# ivrflow: disable-file=rule-id` "
+        "(in the comments at the top of the file) naming a rule that does not exist, or one whose errors leave "
+        "the flow unreadable or unrunnable (the YAML and Shape rules, `unknown-target`, `unknown-start`, "
+        "`repeat-outside-menu`, `duplicate-flow-id`, `duplicate-number`). A disable comment that silences "
+        "nothing is a warning.",
+        "A misspelt rule id silences nothing, and the problem you meant to accept is still reported; a "
+        "disable that silences nothing hides the next real problem of that kind.",
+        "Use a rule id from this page (several separated by commas), fix the errors that cannot be silenced, "
+        "and remove disable comments that are no longer needed.",
+        'message: "Press 1."   # ivrflow: disable=menu-key-not-mentioned\n'
+        '# ivrflow: disable-file=unused-variable, menu-key-not-mentioned   (at the top of the file)',
+    ),
+    Rule(
         "duplicate-flow-id", "error", "Project",
         "Two flow files with the same `flow` id",
         "The same `flow:` value in two files checked together.",
@@ -284,6 +299,13 @@ _RULES = [
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+# Errors that leave a flow unreadable or unrunnable: a disable comment cannot silence them, since the
+# engine would then load a flow it cannot run (a missing node, a call with two flows to start).
+UNSILENCEABLE = frozenset(
+    {rule.id for rule in _RULES if rule.group in ("YAML", "Shape")}
+    | {"unknown-target", "unknown-start", "repeat-outside-menu", "duplicate-flow-id", "duplicate-number", "disable-comment"}
+)
 
 
 def rules_markdown() -> str:

@@ -33,6 +33,7 @@ class Diagnostic:
     hint: str = ""
     severity: Severity | None = None  # None: the rule's default severity from the catalog
     file: str = ""
+    suppressed_by: str = ""  # the disable comment that silenced it, like `# ivrflow: disable=x on line 7`
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
