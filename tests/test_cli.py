@@ -233,3 +233,23 @@ def test_disable_comments_are_listed_as_suppressed_in_json_and_sarif() -> None:
     results = sarif["runs"][0]["results"]
     assert [r["suppressions"][0]["kind"] for r in results] == ["inSource", "inSource"]
     assert "suppressions" not in json.loads(run("lint", "--format", "json", BAD).stdout)["diagnostics"][0]
+
+
+def test_new_writes_a_starting_flow_that_lints_and_tests_clean(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "flow.schema.json").write_text((ROOT / "schemas" / "flow.schema.json").read_text())
+    folder = tmp_path / "flows" / "pharmacy"
+    folder.mkdir(parents=True)
+    made = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert made.returncode == 0, made.stderr
+    flow = folder / "refill-line.yaml"
+    text = flow.read_text()
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../../schemas/flow.schema.json"
+    assert "flow: refill-line" in text and text.count("\n#") + text.count("  #") > 5  # it explains itself
+    assert (folder / "refill-line.tests.yaml").exists() and (folder / "refill-line.journeys.yaml").exists()
+    for command in (["lint", "--strict"], ["test"], ["journeys", "--check"]):
+        result = subprocess.run([sys.executable, "-m", "ivrflow", *command, str(flow)], capture_output=True, text=True, cwd=tmp_path, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    again = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr and flow.read_text() == text
+    assert run("new", "Bad Name").returncode == 2

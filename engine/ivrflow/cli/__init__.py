@@ -28,6 +28,7 @@ __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
 # In the order `ivrflow --help` lists them.
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     lint.lint_parser,
+    authoring.new_parser,
     v1.compile_parser,
     v1.send_parser,
     v1.status_parser,

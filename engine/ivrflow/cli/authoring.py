@@ -16,12 +16,26 @@ from ivrflow.errors import FlowError, UsageError
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import display_path
 from ivrflow.telesign.auth import Credentials
-from ivrflow.tools import flowtests, simulate
+from ivrflow.tools import flowtests, simulate, starter
 from ivrflow.tools.graph import FORMATS
 from ivrflow.tools.journeys import journeys_path, render, walk_all
 
 if TYPE_CHECKING:
     from ivrflow.cli.common import Commands
+
+
+def new_parser(commands: Commands) -> None:
+    new = commands.add_parser(
+        "new",
+        help="start a new flow from a commented example",
+        description=(
+            "Write NAME.yaml, a small menu flow with comments that explain each key (and the editor modeline that points at the flow schema), "
+            "with NAME.tests.yaml (two test cases) and NAME.journeys.yaml beside it. It lints and tests clean; change it from there. "
+            "NAME may include folders, like flows/refill-line; the last part is the flow's id. Nothing is overwritten: exit 2 if a file exists."
+        ),
+    )
+    new.add_argument("name", metavar="NAME", help="the new flow's file without .yaml, like flows/refill-line")
+    new.set_defaults(run=_new)
 
 
 def simulate_parser(commands: Commands) -> None:
@@ -87,6 +101,17 @@ def graph_parser(commands: Commands) -> None:
     graph.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="mermaid (default) or dot")
     graph.set_defaults(run=_graph)
+
+
+def _new(args: argparse.Namespace) -> int:
+    path = starter.target(args.name)
+    problem = starter.problem_with(path)
+    if problem:
+        raise UsageError(f"ivrflow new: {problem}")
+    for written in starter.write(path):
+        print(f"wrote {display_path(written)}")
+    print(f"next: ivrflow simulate {display_path(path)}")
+    return EXIT_OK
 
 
 def _simulate(args: argparse.Namespace) -> int:
