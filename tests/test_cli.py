@@ -253,3 +253,29 @@ def test_new_writes_a_starting_flow_that_lints_and_tests_clean(tmp_path: Path) -
     again = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert again.returncode == 2 and "already exists" in again.stderr and flow.read_text() == text
     assert run("new", "Bad Name").returncode == 2
+
+
+def test_serve_on_a_port_in_use_says_so_before_serving() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--flows", "flows", "--store", "memory://", "--port", str(port))
+    assert result.returncode == 2
+    assert "serving" not in result.stdout
+    assert f"ivrflow serve: 127.0.0.1:{port} is already in use" in result.stderr and "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulate_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    flow = tmp_path / "silent-loop.yaml"
+    flow.write_text(
+        'flow: silent-loop\nnodes:\n  menu:\n    type: select_digits\n    message: "Press 1 to hang up."\n    choices:\n      "1": bye\n    on_fail: sorry\n'
+        '  sorry:\n    type: tts_message\n    message: "Sorry."\n    next: menu\n  bye:\n    type: hangup\n'
+    )
+    shell = f"{sys.executable} -m ivrflow simulate {flow} --keys '' | head -1; echo \"status ${{PIPESTATUS[0]}}\" >&2"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.stdout == "says: Press 1 to hang up.\n"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.stderr.strip().endswith("status 141")

@@ -149,6 +149,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, P
     stop(server)
 
 
+def test_simulate_against_a_server_that_does_not_serve_the_number_fails_and_says_why(served: tuple[Server, Path], tmp_path: Path) -> None:
+    server, _ = served
+    other = tmp_path / "other-line.yaml"
+    other.write_text((FLOWS / "support-menu.yaml").read_text().replace("flow: support-menu", "flow: other-line").replace("+15558675309", "+15550009999"))
+    result = ivrflow("simulate", str(other), "--server", server.url, "--keys", "1")
+    assert result.returncode == 1
+    assert "does not serve the number 15550009999" in result.stderr and "other-line" in result.stderr
+
+
 @pytest.mark.parametrize("keys", ["1", "32", "9_93", "000", "___", "991"])
 def test_server_plays_the_bundled_flow_as_in_process(served: tuple[Server, Path], keys: str) -> None:
     server, _ = served

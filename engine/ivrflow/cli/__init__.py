@@ -11,6 +11,7 @@ turns it into what is printed and the exit code, in one place.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -55,7 +56,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A reader that stops early (`ivrflow simulate … | head`) closes the pipe; like `yes | head`, the
+# command then ends quietly with 128 + SIGPIPE, which shells report for any program stopped this way.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Output still buffered for the closed pipe would fail again at exit: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         code: int = args.run(args)

@@ -4,6 +4,7 @@ running server."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -95,6 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError("ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://")
     if any(limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)):
         raise UsageError("ivrflow serve: --header-timeout, --body-timeout and --max-connections are more than 0")
+    _port_is_free(args.host, args.port)
     store = opened_store(args)
     options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format, "header_timeout": args.header_timeout, "body_timeout": args.body_timeout, "max_connections": args.max_connections}
     configure_logs(args.log_format)
@@ -108,6 +110,23 @@ def _serve(args: argparse.Namespace) -> int:
         store.close()  # each worker opens its own
     serve(app, options, args.host, args.port, args.workers)
     return EXIT_OK
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """UsageError when the address cannot be listened on (another server has it), before anything
+    says it is serving. Bound the way the server binds (address reuse on), so a port left in
+    TIME_WAIT by a server just stopped counts as free."""
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as problem:
+        taken = getattr(problem, "errno", None) == errno.EADDRINUSE
+        why = "is already in use (another `ivrflow serve`, or another program)" if taken else f"cannot be listened on: {problem.strerror or problem}"
+        raise UsageError(f"ivrflow serve: {host}:{port} {why}; stop it, or choose another port with --port") from None
 
 
 def _call(args: argparse.Namespace) -> int:

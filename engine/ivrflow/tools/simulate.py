@@ -17,7 +17,7 @@ from dataclasses import replace
 from ivrflow.errors import EndlessCall, ServerProblem
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.language.diagnostics import Diagnostic
-from ivrflow.calls.interpreter import MAX_STEPS, CallState, Event, Step, walk
+from ivrflow.calls.interpreter import MAX_STEPS, NOT_IN_SERVICE, CallState, Event, Step, walk
 from ivrflow.language.model import Flow, digits_only
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.v1.compiler import CallOptions, compile_v1
@@ -118,4 +118,9 @@ def over_http(flow: Flow, server: str, keys: Iterable[str | None], *, customer_i
     call = carrier.play(CarriedCall(f"SIM{uuid.uuid4().hex.upper()}", called, caller, direction="inbound"))
     if call.violations:
         raise ServerProblem("; ".join(call.violations))
+    if call.heard[:1] == [{"say": NOT_IN_SERVICE}]:
+        raise ServerProblem(
+            f"the server at {server} does not serve the number {called}, so it answered \"not in service\": "
+            f"put {flow.path} in the folder it serves (--flows) and check that it loaded (GET /flows lists the flows and their numbers)"
+        )
     return call.heard
