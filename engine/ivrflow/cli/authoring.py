@@ -45,7 +45,8 @@ def simulate_parser(commands: Commands) -> None:
         description=(
             "Play a flow as a caller would hear it. In a terminal it says each message and asks for a key (Enter alone: no key), until the call ends. "
             "--keys plays a script instead: digits pressed in turn, _ for letting a question time out (9_1: press 9, stay silent once, press 1); "
-            "when the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), or the server misbehaved; 2: the command could not run."
+            "when the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), the server misbehaved or does not serve the flow's number, "
+            "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var the flow does not declare); 141: the output was closed early (`| head`)."
         ),
     )
     simulate_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")

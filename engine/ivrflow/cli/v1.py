@@ -33,7 +33,7 @@ def compile_parser(commands: Commands) -> None:
     compile_cmd = commands.add_parser(
         "compile",
         help="turn a flow into one Telesign v1 voice request",
-        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with the reasons when the flow does not fit v1; 2 when the command could not run.",
+        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare).",
     )
     _call_arguments(compile_cmd)
     compile_cmd.add_argument("--format", choices=["json", "form", "curl"], default="json", help="json: the form fields as one JSON object (default); form: the url-encoded body; curl: a runnable curl command")
