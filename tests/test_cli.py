@@ -217,3 +217,65 @@ def test_help_lists_commands() -> None:
     lint_help = run("lint", "--help").stdout
     for word in ("--format", "--strict", "--target", "github", "sarif"):
         assert word in lint_help
+
+
+def test_disable_comments_are_listed_as_suppressed_in_json_and_sarif() -> None:
+    good = "tests/flows/good/disable-comments.yaml"
+    text = run("lint", good)
+    assert text.returncode == 0 and text.stdout.strip() == "1 flow file checked: no problems (2 silenced by disable comments)."
+    report = json.loads(run("lint", "--format", "json", good).stdout)
+    assert report["summary"] == {"files": 1, "errors": 0, "warnings": 0, "infos": 0, "suppressed": 2}
+    assert [(d["line"], d["rule"], d["suppressions"]) for d in report["diagnostics"]] == [
+        (5, "unused-variable", [{"kind": "inSource", "justification": "# ivrflow: disable=unused-variable on line 5"}]),
+        (12, "menu-key-not-mentioned", [{"kind": "inSource", "justification": "# ivrflow: disable-file=menu-key-not-mentioned on line 1"}]),
+    ]
+    sarif = json.loads(run("lint", "--format", "sarif", good).stdout)
+    results = sarif["runs"][0]["results"]
+    assert [r["suppressions"][0]["kind"] for r in results] == ["inSource", "inSource"]
+    assert "suppressions" not in json.loads(run("lint", "--format", "json", BAD).stdout)["diagnostics"][0]
+
+
+def test_new_writes_a_starting_flow_that_lints_and_tests_clean(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "flow.schema.json").write_text((ROOT / "schemas" / "flow.schema.json").read_text())
+    folder = tmp_path / "flows" / "pharmacy"
+    folder.mkdir(parents=True)
+    made = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert made.returncode == 0, made.stderr
+    flow = folder / "refill-line.yaml"
+    text = flow.read_text()
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../../schemas/flow.schema.json"
+    assert "flow: refill-line" in text and text.count("\n#") + text.count("  #") > 5  # it explains itself
+    assert (folder / "refill-line.tests.yaml").exists() and (folder / "refill-line.journeys.yaml").exists()
+    for command in (["lint", "--strict"], ["test"], ["journeys", "--check"]):
+        result = subprocess.run([sys.executable, "-m", "ivrflow", *command, str(flow)], capture_output=True, text=True, cwd=tmp_path, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+    again = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr and flow.read_text() == text
+    assert run("new", "Bad Name").returncode == 2
+
+
+def test_serve_on_a_port_in_use_says_so_before_serving() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--flows", "flows", "--store", "memory://", "--port", str(port))
+    assert result.returncode == 2
+    assert "serving" not in result.stdout
+    assert f"ivrflow serve: 127.0.0.1:{port} is already in use" in result.stderr and "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_simulate_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    flow = tmp_path / "silent-loop.yaml"
+    flow.write_text(
+        'flow: silent-loop\nnodes:\n  menu:\n    type: select_digits\n    message: "Press 1 to hang up."\n    choices:\n      "1": bye\n    on_fail: sorry\n'
+        '  sorry:\n    type: tts_message\n    message: "Sorry."\n    next: menu\n  bye:\n    type: hangup\n'
+    )
+    shell = f"{sys.executable} -m ivrflow simulate {flow} --keys '' | head -1; echo \"status ${{PIPESTATUS[0]}}\" >&2"
+    result = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert result.stdout == "says: Press 1 to hang up.\n"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+    assert result.stderr.strip().endswith("status 141")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -91,3 +92,40 @@ def test_flow_that_does_not_fit_exits_1_with_reasons() -> None:
 def test_usage_problems_exit_2(args: list[str]) -> None:
     result = ivrflow(*args)
     assert result.returncode == 2 and result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["compile", "simulate", "send"])
+def test_an_undeclared_var_is_refused_as_the_calls_api_refuses_it(command: str) -> None:
+    args = [command, "flows/refill-reminder.yaml", "--var", "durg=insulin"] + (["--to", "15550100200"] if command != "simulate" else ["--keys", "7"])
+    result = ivrflow(*args, env={"TELESIGN_CUSTOMER_ID": "C", "TELESIGN_API_KEY": "a2V5", "TELESIGN_BASE_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert f"ivrflow {command}: --var durg: the flow 'refill-reminder' has no variable 'durg'. Did you mean `drug`? Its variables: drug, pharmacy" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["compile", "send"])
+def test_a_number_that_is_no_phone_number_is_an_argument_error(command: str) -> None:
+    result = ivrflow(command, "flows/appointment-reminder.yaml", "--to", "555", env={"TELESIGN_CUSTOMER_ID": "C", "TELESIGN_API_KEY": "a2V5", "TELESIGN_BASE_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"ivrflow {command}: --to 555 is not a phone number Telesign accepts: write")
+    assert "--to 15554441313" in result.stderr
+    assert "line" not in result.stderr and "run it live" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_compile_lists_every_reason_at_once_in_line_order(tmp_path: Path) -> None:
+    # A flow error (an undeclared variable) and the reasons it does not fit v1, in one run.
+    flow = tmp_path / "both.yaml"
+    flow.write_text((ROOT / "flows/support-menu.yaml").read_text().replace("For billing, press 1.", "For billing, press 1, {{ name }}."))
+    result = ivrflow("compile", str(flow), "--to", "15550100200")
+    assert result.returncode == 1
+    heads = [line for line in result.stderr.splitlines() if ": error " in line]
+    places = [tuple(int(n) for n in line.split(":")[1:3]) for line in heads]
+    assert places == sorted(places) and len(places) == 9, heads
+    assert "undeclared-variable" in heads[0] and all("v1-" in head for head in heads[1:])
+
+
+def test_compile_and_lint_give_the_same_reasons_in_the_same_order() -> None:
+    compiled = ivrflow("compile", "tests/flows/bad/v1/shape.yaml", "--to", "15550100200")
+    linted = ivrflow("lint", "--target", "v1", "--format", "json", "tests/flows/bad/v1/shape.yaml")
+    heads = [line.split(" error ")[0] for line in compiled.stderr.splitlines() if ": error " in line]
+    assert heads == [f"{d['file']}:{d['line']}:{d['column']}:" for d in json.loads(linted.stdout)["diagnostics"]]

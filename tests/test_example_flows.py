@@ -4,13 +4,14 @@ diagnostics it must produce (line, column, rule, and words the message or hint m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, FLOWS
 
 from ivrflow.language.lint import flow_files, lint
-from ivrflow.language.loader import Target
+from ivrflow.language.loader import Target, check_bytes
 
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z0-9-]+)(?: (.*))?$", re.MULTILINE)
 
@@ -60,3 +61,37 @@ def test_load_flow_refuses_a_flow_with_errors_naming_the_first() -> None:
 
     with pytest.raises(FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"):
         load_flow("tests/flows/bad/unknown-key.yaml")
+
+
+# What the YAML parser and JSON Schema say in their own words, which a flow author should never read.
+PARSER_WORDS = re.compile(
+    r"while scanning|while parsing|block mapping|block end|flow sequence|plain scalar|mapping values are not allowed|did not find expected|could not find expected"
+    r"|found character|found unexpected|<document start>|<stream|<block|is not of type|does not match|Additional properties|is not valid under|is a required property"
+    r"|\$\.|tag:yaml|<unicode string>|'\\t'"
+)
+
+
+def _broken(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
+    """Many ways to break a working flow: delete a line, indent it wrongly, break its quotes, give a wrong value."""
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        before, after = lines[:i], lines[i + 1 :]
+        yield f"delete line {i + 1}", before + after
+        for changed in (" " + line, "  " + line, line[1:] if line.startswith(" ") else line, "\t" + line.lstrip(), line.replace(":", "", 1), line.replace('"', "", 1), line + "\n" + line):
+            yield f"line {i + 1} as {changed!r}", [*before, changed, *after]
+        key, colon, _ = line.partition(": ")
+        for value in ("[]", "{}", "5", "true", "x y", "- a", "'", "1: 2", "[1, 2", "", "*a", "&", "!x y", "555", "@x", "`x`", "%x", '"a\\qb"'):
+            if colon:
+                yield f"line {i + 1} with the value {value!r}", [*before, f"{key}: {value}", *after]
+
+
+@pytest.mark.parametrize("path", sorted(flow_files([FLOWS])), ids=lambda p: p.name)
+def test_broken_flows_are_described_in_a_flow_authors_words(path: Path) -> None:
+    leaks = set()
+    for how, lines in _broken(path.read_text().splitlines()):
+        for d in check_bytes(("\n".join(lines) + "\n").encode(), path.name).diagnostics:
+            assert d.span.line >= 1 and d.span.column >= 1
+            if PARSER_WORDS.search(d.message + " " + d.hint):
+                leaks.add(f"{how}: {d.message} / {d.hint}")
+    assert not leaks, "\n".join(sorted(leaks)[:20])

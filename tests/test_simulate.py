@@ -107,6 +107,35 @@ def test_simulate_refuses_what_it_cannot_do() -> None:
     assert ivrflow("simulate", "flows/nope.yaml").returncode == 2
 
 
+SILENT_LOOP = """flow: silent-loop
+nodes:
+  menu:
+    type: select_digits
+    message: "Press 1 to hang up."
+    choices:
+      "1": bye
+    on_fail: sorry
+  sorry:
+    type: tts_message
+    message: "Sorry."
+    next: menu
+  bye:
+    type: hangup
+"""
+
+
+def test_simulate_says_why_it_stopped_when_the_call_never_ends(tmp_path: Path) -> None:
+    # Pressing 1 ends this call, so it lints clean; a caller who never presses a key goes round for ever.
+    flow = tmp_path / "silent-loop.yaml"
+    flow.write_text(SILENT_LOOP)
+    result = ivrflow("simulate", str(flow), "--keys", "")
+    assert result.returncode == 1
+    assert result.stdout.startswith("says: Press 1 to hang up.\n  (no key)\nsays: Sorry.\n")
+    assert "stopped after" in result.stderr and "the call never ended" in result.stderr
+    assert "`menu` → `sorry` → `menu`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --- in process and over HTTP give the same call ---------------------------------------------------
 
 
@@ -118,6 +147,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, P
     server = start(tmp_path_factory.mktemp("db") / "calls.db", flows=folder, options=("--watch", "0.1", "--duplicate-window", "0.3"))
     yield server, folder
     stop(server)
+
+
+def test_simulate_against_a_server_that_does_not_serve_the_number_fails_and_says_why(served: tuple[Server, Path], tmp_path: Path) -> None:
+    server, _ = served
+    other = tmp_path / "other-line.yaml"
+    other.write_text((FLOWS / "support-menu.yaml").read_text().replace("flow: support-menu", "flow: other-line").replace("+15558675309", "+15550009999"))
+    result = ivrflow("simulate", str(other), "--server", server.url, "--keys", "1")
+    assert result.returncode == 1
+    assert "does not serve the number 15550009999" in result.stderr and "other-line" in result.stderr
 
 
 @pytest.mark.parametrize("keys", ["1", "32", "9_93", "000", "___", "991"])
@@ -267,9 +305,13 @@ def test_failing_and_malformed_cases_name_their_line(tmp_path: Path) -> None:
     ]
     cases.write_text('tests:\n  - name: typo\n    keys: "1"\n    say: ["hello"]\n')
     malformed = ivrflow("test", str(tmp_path))
-    assert malformed.returncode == 1 and f"{tmp_path}/support-menu.tests.yaml:2:5: tests.0: Additional properties are not allowed ('say' was unexpected)" in malformed.stdout
-    cases.write_text('tests:\n  - name: keys\n    keys: "1x"\n')
-    assert "tests.0.keys: '1x' does not match" in ivrflow("test", str(tmp_path)).stdout
+    assert malformed.returncode == 1
+    assert f"{tmp_path}/support-menu.tests.yaml:4:5: test 1 ('typo'): `say` is not a key of a test case. Did you mean `says`? The keys of a test case are: name, keys," in malformed.stdout
+    cases.write_text('tests:\n  - name: fine\n    keys: "1"\n  - name: keys\n    keys: "1x"\n    mode: v2\n')
+    wrong = ivrflow("test", str(tmp_path)).stdout
+    assert f"{tmp_path}/support-menu.tests.yaml:5:11: test 2 ('keys'): `keys` is `1x`, but keys are digits 0-9, * and #, and _ for letting a question time out" in wrong
+    assert f"{tmp_path}/support-menu.tests.yaml:6:11: test 2 ('keys'): `mode` is `v2`, but it is one of: live, v1" in wrong
+    assert "does not match" not in wrong and "tests.1" not in wrong
     assert ivrflow("test", str(tmp_path / "nope")).returncode == 2
 
 

@@ -77,7 +77,7 @@ def test_duplicate_digit_key_quoted_and_unquoted() -> None:
     [
         ("a:\n\tb: 1\n", 2, "tabs"),
         ("a: b: c\n", 1, "quotes"),
-        ("a: 'open\n", 2, "quote"),
+        ("a: 'open\n", 1, "quote opened on line 1 is never closed"),
         ("a: 1\n---\nb: 2\n", 2, "one flow per file"),
         ("a: *nothing\n", 1, "anchor"),
         ("a: !custom 1\n", 1, "tag"),
@@ -92,3 +92,26 @@ def test_bad_yaml_is_a_diagnostic_never_an_exception(text: str, line: int, words
     assert problem.rule == "yaml-syntax"
     assert problem.span.line == line
     assert words in problem.message + problem.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "words"),
+    [
+        ('flow: x\nnodes:\n  bye:\n    type: hangup\n     message: "Hi"\n', 5, 6, "`message:` is indented 1 space more than `type:` on line 4"),
+        ("flow: x\nnodes:\n  bye:\n    type: hangup\n      message: Hi\n", 5, 7, "`message:` is indented 2 spaces more than `type:` on line 4"),
+        ('flow: x\nnodes:\n  bye:\n    type: hangup\n   message: "Hi"\n', 5, 4, "`message:` is indented 1 space less than `type:` on line 4"),
+        ("flow: x\n nodes:\n  a:\n    type: hangup\n", 2, 2, "`nodes:` is indented 1 space more than `flow:` on line 1"),
+        ("flow: x\nnodes:\n  a:\n    type: hangup\n    message: >\n      hi\n     next: b\n", 7, 6, "`next:` is indented 1 space more than `message:` on line 5"),
+        ('flow: x\nnodes:\n  a:\n    choices:\n      "1": a\n       "2": a\n', 6, 8, '`"2":` is indented 1 space more than `"1":` on line 5'),
+    ],
+)
+def test_a_key_indented_wrongly_is_said_to_be_indented_wrongly(text: str, line: int, column: int, words: str) -> None:
+    [problem] = parse(text).diagnostics
+    assert (problem.rule, problem.span.line, problem.span.column) == ("yaml-syntax", line, column)
+    assert words in problem.message
+    assert "quotes" not in problem.hint and "mapping values" not in problem.message
+
+
+def test_a_colon_inside_a_value_still_asks_for_quotes() -> None:
+    [problem] = parse("flow: x\nnodes:\n  bye:\n    message: Press 1: to confirm\n    type: hangup\n").diagnostics
+    assert "quotes" in problem.hint and "indented" not in problem.message

@@ -8,6 +8,7 @@
      ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
      ├── StoreUnavailable  the call store did not answer in time; nothing was changed
      ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
+     ├── EndlessCall       a simulated call was still going after the simulator's step limit
      └── ApiError          an answer of the calls API in its error shape
 """
 
@@ -73,6 +74,11 @@ class StoreUnavailable(IvrflowError):
 
 class ServerProblem(IvrflowError):
     """The server did not run the call as Telesign would need it to; the message says how."""
+
+
+class EndlessCall(IvrflowError):
+    """A simulated call had not ended after the simulator's step limit; the message says where it
+    was going round."""
 
 
 @dataclass(frozen=True, slots=True)

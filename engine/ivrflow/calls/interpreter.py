@@ -17,6 +17,10 @@ from typing import Literal
 
 from ivrflow.language.model import DEFAULT_TIMEOUT, PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
 
+# What a caller hears when they call a number no flow serves (the server says it; the simulator
+# recognises it when it drives a server).
+NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
+
 # --- events (what happened on the call) ---
 
 

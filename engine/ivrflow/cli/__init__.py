@@ -11,6 +11,7 @@ turns it into what is printed and the exit code, in one place.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING
 from ivrflow import __version__
 from ivrflow.cli import authoring, check, live, lint, v1
 from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error
-from ivrflow.errors import FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
+from ivrflow.errors import EndlessCall, FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
 
 if TYPE_CHECKING:
     from ivrflow.cli.common import Commands
@@ -28,6 +29,7 @@ __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "main"]
 # In the order `ivrflow --help` lists them.
 COMMANDS: tuple[Callable[[Commands], None], ...] = (
     lint.lint_parser,
+    authoring.new_parser,
     v1.compile_parser,
     v1.send_parser,
     v1.status_parser,
@@ -55,7 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A reader that stops early (`ivrflow simulate … | head`) closes the pipe; like `yes | head`, the
+# command then ends quietly with 128 + SIGPIPE, which shells report for any program stopped this way.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # Output still buffered for the closed pipe would fail again at exit: send it nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         code: int = args.run(args)
@@ -65,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FlowError as error:
         print_flow_error(error)
         return EXIT_PROBLEMS
-    except (TelesignError, ServerProblem) as error:
+    except (TelesignError, ServerProblem, EndlessCall) as error:
         print(f"ivrflow {args.command}: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except StoreUnavailable as problem:

@@ -11,17 +11,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivrflow.calls.interpreter import Step
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, check_paths, load_flow, print_flow_error, var_argument, variables
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, call_variables, check_paths, load_flow, print_flow_error, var_argument
 from ivrflow.errors import FlowError, UsageError
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import display_path
 from ivrflow.telesign.auth import Credentials
-from ivrflow.tools import flowtests, simulate
+from ivrflow.tools import flowtests, simulate, starter
 from ivrflow.tools.graph import FORMATS
 from ivrflow.tools.journeys import journeys_path, render, walk_all
 
 if TYPE_CHECKING:
     from ivrflow.cli.common import Commands
+
+
+def new_parser(commands: Commands) -> None:
+    new = commands.add_parser(
+        "new",
+        help="start a new flow from a commented example",
+        description=(
+            "Write NAME.yaml, a small menu flow with comments that explain each key (and the editor modeline that points at the flow schema), "
+            "with NAME.tests.yaml (two test cases) and NAME.journeys.yaml beside it. It lints and tests clean; change it from there. "
+            "NAME may include folders, like flows/refill-line; the last part is the flow's id. Nothing is overwritten: exit 2 if a file exists."
+        ),
+    )
+    new.add_argument("name", metavar="NAME", help="the new flow's file without .yaml, like flows/refill-line")
+    new.set_defaults(run=_new)
 
 
 def simulate_parser(commands: Commands) -> None:
@@ -31,7 +45,8 @@ def simulate_parser(commands: Commands) -> None:
         description=(
             "Play a flow as a caller would hear it. In a terminal it says each message and asks for a key (Enter alone: no key), until the call ends. "
             "--keys plays a script instead: digits pressed in turn, _ for letting a question time out (9_1: press 9, stay silent once, press 1); "
-            "when the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), or the server misbehaved; 2: the command could not run."
+            "when the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), the server misbehaved or does not serve the flow's number, "
+            "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var the flow does not declare); 141: the output was closed early (`| head`)."
         ),
     )
     simulate_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
@@ -89,9 +104,20 @@ def graph_parser(commands: Commands) -> None:
     graph.set_defaults(run=_graph)
 
 
+def _new(args: argparse.Namespace) -> int:
+    path = starter.target(args.name)
+    problem = starter.problem_with(path)
+    if problem:
+        raise UsageError(f"ivrflow new: {problem}")
+    for written in starter.write(path):
+        print(f"wrote {display_path(written)}")
+    print(f"next: ivrflow simulate {display_path(path)}")
+    return EXIT_OK
+
+
 def _simulate(args: argparse.Namespace) -> int:
     flow = load_flow(args.command, args.flow)
-    given = variables(args.var)
+    given = call_variables(args.command, args.var, flow)
     flow = simulate.with_language(flow, args.language)
     try:
         keys: Iterable[str | None] = simulate.parse_keys(args.keys) if args.keys is not None else _asked(args.json)

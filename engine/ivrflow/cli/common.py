@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
-from ivrflow.language.diagnostics import Diagnostic
+from ivrflow.language.diagnostics import Diagnostic, no_such_variable
 from ivrflow.language.lint import missing
-from ivrflow.language.loader import check_file
-from ivrflow.language.model import Flow
+from ivrflow.language.loader import Target, check_file, display_path
+from ivrflow.language.model import BUILTIN_VARS, Flow
 from ivrflow.stores import Store, open_store
 from ivrflow.tools.reporters import TextReporter
 
@@ -53,12 +53,27 @@ def print_flow_error(error: FlowError) -> None:
 
 def load_flow(command: str, path: Path) -> Flow:
     """The flow in `path`, checked; UsageError when there is no such file, FlowError with its errors."""
+    flow, errors = read_flow(command, path)
+    if errors:
+        raise FlowError(display_path(path), errors)
+    return flow
+
+
+def read_flow(command: str, path: Path, *, target: Target = "live") -> tuple[Flow, list[Diagnostic]]:
+    """The flow in `path` and its errors (with target v1: the reasons it does not fit v1 too, all in
+    line order), for a command that checks its arguments against the flow before it says them;
+    UsageError when there is no such file, FlowError when it cannot be read as a flow at all."""
     if not path.is_file():
         raise UsageError(f"ivrflow {command}: {path}: no such file")
-    checked = check_file(path)
-    if checked.flow is None or not checked.ok:
-        raise FlowError(checked.path, [d for d in checked.diagnostics if d.level == "error"])
-    return checked.flow
+    checked = check_file(path, target=target)
+    errors = [d for d in checked.diagnostics if d.level == "error"]
+    if checked.flow is None:
+        raise FlowError(checked.path, errors)
+    return checked.flow, errors
+
+
+def does_not_fit(path: str, problems: list[Diagnostic]) -> str:
+    return f"{path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead."
 
 
 def check_paths(args: argparse.Namespace) -> None:
@@ -80,6 +95,21 @@ def variables(pairs: list[str]) -> dict[str, str]:
         if not equals or not name:
             raise UsageError(f"ivrflow: --var {pair!r} is not NAME=VALUE")
         given[name] = value
+    return given
+
+
+def call_variables(command: str, pairs: list[str], flow: Flow) -> dict[str, str]:
+    """The --var NAME=VALUE pairs for a call with `flow`; UsageError naming every name the flow
+    does not declare, as POST /calls refuses them."""
+    given = variables(pairs)
+    wrong = []
+    for name in given:
+        if name in BUILTIN_VARS:
+            wrong.append(f"ivrflow {command}: --var {name}: `{name}` is one of the call's own numbers, set by the call itself; leave it out")
+        elif name not in flow.vars:
+            wrong.append(f"ivrflow {command}: --var {name}: {no_such_variable(flow.id, name, flow.vars)}")
+    if wrong:
+        raise UsageError("\n".join(wrong))
     return given
 
 

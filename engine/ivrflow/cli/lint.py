@@ -22,7 +22,12 @@ def lint_parser(commands: Commands) -> None:
     lint_cmd = commands.add_parser(
         "lint",
         help="check flow files for mistakes",
-        description="Check flow files and folders of flow files. Exit 0: no errors; 1: errors found (or warnings, with --strict); 2: the check could not run.",
+        description=(
+            "Check flow files and folders of flow files. Exit 0: no errors; 1: errors found (or warnings, with --strict); 2: the check could not run. "
+            "Where you know better than a rule, silence it with a comment on the line it reports, `# ivrflow: disable=RULE[,RULE...]`, "
+            "or for the whole file with `# ivrflow: disable-file=RULE` at the top; json and sarif list silenced problems as suppressed. "
+            "Errors that leave a flow unrunnable cannot be silenced."
+        ),
     )
     lint_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="flow files, or folders to search for *.yaml flows")
     lint_cmd.add_argument(

@@ -4,6 +4,7 @@ running server."""
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 from pathlib import Path
@@ -26,7 +27,8 @@ def serve_parser(commands: Commands) -> None:
             "Serve the flows in a folder as Telesign's voice webhook (POST /webhook), with the calls API (POST /calls, GET /calls, GET /calls/ID, GET /flows), "
             "a health check (GET /healthz) and Prometheus metrics (GET /metrics). With TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set, events must carry Telesign's "
             "signature (unless --webhook-auth secret), API requests the account's Basic or TSA credentials, and POST /calls dials through Telesign's /v2/voice at TELESIGN_BASE_URL. "
-            "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with. --store redis:// and --workers scale out; see the README."
+            "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with. --store redis:// and --workers scale out; see the README. "
+            "Exit 2, before serving, when an option is wrong or the address is already in use."
         ),
     )
     serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
@@ -106,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
     if any(limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)):
         raise UsageError("ivrflow serve: --header-timeout, --body-timeout and --max-connections are more than 0")
     auth = WebhookAuth.choose(args.webhook_auth, credentials, os.environ.get("IVRFLOW_WEBHOOK_SECRET"))
+    _port_is_free(args.host, args.port)
     store = opened_store(args)
     options = {
         "flows": str(args.flows),
@@ -132,6 +135,23 @@ def _serve(args: argparse.Namespace) -> int:
         store.close()  # each worker opens its own
     serve(app, options, args.host, args.port, args.workers)
     return EXIT_OK
+
+
+def _port_is_free(host: str, port: int) -> None:
+    """UsageError when the address cannot be listened on (another server has it), before anything
+    says it is serving. Bound the way the server binds (address reuse on), so a port left in
+    TIME_WAIT by a server just stopped counts as free."""
+    import socket
+
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as problem:
+        taken = getattr(problem, "errno", None) == errno.EADDRINUSE
+        why = "is already in use (another `ivrflow serve`, or another program)" if taken else f"cannot be listened on: {problem.strerror or problem}"
+        raise UsageError(f"ivrflow serve: {host}:{port} {why}; stop it, or choose another port with --port") from None
 
 
 def _call(args: argparse.Namespace) -> int:

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ivrflow import placing
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, load_flow, opened_store, store_argument, telesign_arguments, var_argument, variables
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, call_variables, does_not_fit, read_flow, opened_store, store_argument, telesign_arguments, var_argument
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
 from ivrflow.stores import lookup
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, base_url
-from ivrflow.telesign.facts import V1_VOICE
-from ivrflow.v1.compiler import CallOptions, compile_v1
+from ivrflow.telesign.facts import PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, V1_VOICE
+from ivrflow.v1.compiler import PHONE, CallOptions, compile_v1
 from ivrflow.calls.record import V1Call
 from ivrflow.v1.outcomes import in_words, outcomes, outcomes_text
 
@@ -33,7 +33,7 @@ def compile_parser(commands: Commands) -> None:
     compile_cmd = commands.add_parser(
         "compile",
         help="turn a flow into one Telesign v1 voice request",
-        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with the reasons when the flow does not fit v1; 2 when the command could not run.",
+        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare).",
     )
     _call_arguments(compile_cmd)
     compile_cmd.add_argument("--format", choices=["json", "form", "curl"], default="json", help="json: the form fields as one JSON object (default); form: the url-encoded body; curl: a runnable curl command")
@@ -104,14 +104,20 @@ def _call_arguments(command: argparse.ArgumentParser) -> None:
 def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str, str]]:
     """The flow, its v1 form fields for the command's options and the call's variables; FlowError
     with the reasons when the flow does not fit v1."""
-    flow = load_flow(args.command, args.flow)
-    given = variables(args.var)
+    if not PHONE.match(args.to):  # the command's argument, not the flow, is wrong
+        raise UsageError(
+            f"ivrflow {args.command}: --to {args.to} is not a phone number Telesign accepts: write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code, "
+            "no spaces or dashes, like --to 15554441313 or --to +15554441313"
+        )
+    flow, errors = read_flow(args.command, args.flow, target="v1")
+    given = call_variables(args.command, args.var, flow)
+    if errors:  # every reason at once: the flow's errors and why it does not fit v1, in line order
+        raise FlowError(flow.path, errors, note=does_not_fit(flow.path, errors) if any(d.rule.startswith("v1-") for d in errors) else "")
     callback_url = args.callback_url or (os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None)
     options = CallOptions(to=args.to, variables=given, callback_url=callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
     params, problems = compile_v1(flow, options)
     if params is None:
-        note = f"{flow.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead."
-        raise FlowError(flow.path, problems, note=note)
+        raise FlowError(flow.path, problems, note=does_not_fit(flow.path, problems))
     return flow, params, given
 
 

@@ -162,6 +162,23 @@ _RULES = [
         "Let one of the messages end the call (remove its `next`) or lead to a menu or a hangup.",
     ),
     Rule(
+        "no-way-out", "error", "Meaning",
+        "Callers who can never leave",
+        "Nodes from which no path ends the call: a menu whose `on_fail` leads to a message that "
+        "leads back to the menu, with no choice that ends the call, no repeat key and no hangup anywhere. "
+        "A node can end the call when it is a `hangup` or a `dial`, a message without `next`, a prompt or "
+        "menu without `on_fail` (its tries used up hang up), a menu with a repeat key (one press more "
+        "than the repeat's `max` hangs up), or when it leads to such a node.",
+        "The caller goes round the same words until they hang up, or until the call hits Telesign's "
+        "four-hour limit, at your cost.",
+        "Give callers one way out of the circle: a choice that leads to a `hangup`, a message without "
+        "`next`, or remove `on_fail` so that running out of tries ends the call.",
+        'menu:\n  type: select_digits\n  message: "Press 1 for our hours."\n  choices:\n    "1": hours\n'
+        '  on_fail: sorry      # bad: sorry leads back to menu, and so does hours\n'
+        'sorry:\n  type: tts_message\n  message: "Sorry."\n  next: menu\n'
+        '# good: add a choice such as "2": goodbye (a hangup node), or remove on_fail',
+    ),
+    Rule(
         "repeat-outside-menu", "error", "Meaning",
         "A `repeat` node that is not a menu choice",
         "A `repeat` node reached through `start`, `next` or `on_fail`, or not reached by any menu choice.",
@@ -216,11 +233,37 @@ _RULES = [
         "Write `{{ name }}` with a name of letters, digits and underscores.",
     ),
     Rule(
+        "single-braces", "warning", "Meaning",
+        "A name in single braces, which is spoken as typed",
+        "`{drug}` in a message: one brace on each side of a name, as other template languages write a "
+        "variable. ivrflow fills in `{{ drug }}` only. Braces around anything that is not a name (`{1 + 2}`) are left alone.",
+        "The caller hears the word and perhaps the braces, not the value: \"your refill of drug\" instead of "
+        "\"your refill of insulin\".",
+        "Write `{{ drug }}`. If the name is not a variable yet, declare it under `vars:` with a default.",
+        'message: "Your refill of {drug} is ready."      # bad: spoken as typed\n'
+        'message: "Your refill of {{ drug }} is ready."  # good',
+    ),
+    Rule(
         "unused-variable", "warning", "Meaning",
         "A variable that no message uses",
         "A name under `vars:` that no `{{ }}` in the flow refers to.",
         "Often a sign of a typo in a message, where the intended variable is never filled in.",
         "Use it in a message, or remove it from `vars:`.",
+    ),
+    Rule(
+        "disable-comment", "error", "Project",
+        "A disable comment that names no rule, or a rule that cannot be silenced",
+        "`# ivrflow: disable=rule-id` (on the line a problem is reported at) or `# ivrflow: disable-file=rule-id` "
+        "(in the comments at the top of the file) naming a rule that does not exist, or one whose errors leave "
+        "the flow unreadable or unrunnable (the YAML and Shape rules, `unknown-target`, `unknown-start`, "
+        "`repeat-outside-menu`, `duplicate-flow-id`, `duplicate-number`). A disable comment that silences "
+        "nothing is a warning.",
+        "A misspelt rule id silences nothing, and the problem you meant to accept is still reported; a "
+        "disable that silences nothing hides the next real problem of that kind.",
+        "Use a rule id from this page (several separated by commas), fix the errors that cannot be silenced, "
+        "and remove disable comments that are no longer needed.",
+        'message: "Press 1."   # ivrflow: disable=menu-key-not-mentioned\n'
+        '# ivrflow: disable-file=unused-variable, menu-key-not-mentioned   (at the top of the file)',
     ),
     Rule(
         "duplicate-flow-id", "error", "Project",
@@ -256,6 +299,13 @@ _RULES = [
 ]
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
+
+# Errors that leave a flow unreadable or unrunnable: a disable comment cannot silence them, since the
+# engine would then load a flow it cannot run (a missing node, a call with two flows to start).
+UNSILENCEABLE = frozenset(
+    {rule.id for rule in _RULES if rule.group in ("YAML", "Shape")}
+    | {"unknown-target", "unknown-start", "repeat-outside-menu", "duplicate-flow-id", "duplicate-number", "disable-comment"}
+)
 
 
 def rules_markdown() -> str:

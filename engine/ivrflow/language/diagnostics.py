@@ -33,6 +33,7 @@ class Diagnostic:
     hint: str = ""
     severity: Severity | None = None  # None: the rule's default severity from the catalog
     file: str = ""
+    suppressed_by: str = ""  # the disable comment that silenced it, like `# ivrflow: disable=x on line 7`
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -70,6 +71,13 @@ def suggestion(word: str, choices: Iterable[str]) -> str:
     """`did you mean `x`? ` or an empty string, ready to start a hint."""
     match = did_you_mean(word, choices)
     return f"did you mean `{match}`? " if match else ""
+
+
+def no_such_variable(flow_id: str, name: str, declared: Iterable[str]) -> str:
+    """Why a call cannot be given the variable `name`: the words the calls API and the commands share."""
+    names = list(declared)
+    hint = suggestion(name, names)
+    return f"the flow {flow_id!r} has no variable {name!r}. {hint[:1].upper() + hint[1:]}Its variables: {', '.join(sorted(names)) or 'none'}"
 
 
 def count(diagnostics: Iterable[Diagnostic]) -> dict[Severity, int]:

@@ -24,6 +24,11 @@ class LintReport:
         found = [d for checked in self.files for d in checked.diagnostics] + self.project
         return sorted(found, key=Diagnostic.sort_key)
 
+    @property
+    def suppressed(self) -> list[Diagnostic]:
+        """What disable comments silenced, for the formats that list it (json, sarif)."""
+        return sorted((d for checked in self.files for d in checked.suppressed), key=Diagnostic.sort_key)
+
     def counts(self) -> dict[Severity, int]:
         return count(self.diagnostics)
 

@@ -9,7 +9,7 @@ cannot fail to load in production, and one that fails lint is never served.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +18,7 @@ from ivrflow.errors import FlowError
 from ivrflow.language.model import Flow, build_flow
 from ivrflow.language.rules import Checker
 from ivrflow.language.schema import schema_diagnostics
+from ivrflow.language.suppress import apply, read_disables
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import parse
 
@@ -31,6 +32,7 @@ class Checked:
     path: str
     flow: Flow | None
     diagnostics: list[Diagnostic]
+    suppressed: list[Diagnostic] = field(default_factory=list)  # silenced by disable comments
 
     @property
     def ok(self) -> bool:
@@ -63,8 +65,9 @@ def check_bytes(data: bytes, path: str, *, target: Target = "live") -> Checked:
             diagnostics.extend(Checker(flow, text.splitlines()).run())
             if target == "v1":
                 diagnostics.extend(plan_v1(flow)[1])
+    diagnostics, silenced = apply(read_disables(text.splitlines()), diagnostics)
     diagnostics = sorted((d.in_file(path) for d in diagnostics), key=Diagnostic.sort_key)
-    return Checked(path, flow, diagnostics)
+    return Checked(path, flow, diagnostics, sorted((d.in_file(path) for d in silenced), key=Diagnostic.sort_key))
 
 
 def check_file(path: str | Path, *, target: Target = "live") -> Checked:

@@ -142,6 +142,57 @@ def endless_loop(check: Checker) -> Iterator[Diagnostic]:
             state[done] = 2
 
 
+def ends_here(flow: Flow, node: Node) -> bool:
+    """Whether the call can end at `node` itself, without going on to another node. A node type
+    that is not listed is taken to be able to end the call, so that it never causes a false alarm."""
+    if isinstance(node, Message):
+        return node.next is None  # the end of a message without `next` ends the call
+    if isinstance(node, Prompt):
+        return node.on_fail is None  # two wrong tries hang up
+    if isinstance(node, Menu):
+        # Attempts used up hang up; so does pressing a repeat key once more than its `max`.
+        return node.on_fail is None or any(isinstance(flow.nodes.get(target), Repeat) for target in node.choices.values())
+    return True  # a hangup; a dial (the transfer ends the call's flow); a repeat (after its `max` the call ends)
+
+
+def no_way_out(check: Checker) -> Iterator[Diagnostic]:
+    # A node can end the call when it ends it itself or leads to a node that can; found backwards
+    # from the nodes that end it, each link looked at once. What is left is a trap: every path from
+    # it stays inside it. Circles of messages alone are endless-loop's to report.
+    nodes = check.flow.nodes
+    leads_here: dict[str, list[str]] = {name: [] for name in nodes}
+    for node in nodes.values():
+        for _, target in node.targets():
+            if target in leads_here:
+                leads_here[target].append(node.name)
+    can_end = {name for name, node in nodes.items() if ends_here(check.flow, node) or any(target not in nodes for _, target in node.targets())}
+    todo = list(can_end)
+    while todo:
+        for before in leads_here[todo.pop()]:
+            if before not in can_end:
+                can_end.add(before)
+                todo.append(before)
+    done: set[str] = set()
+    for name in sorted((n for n in nodes if n not in can_end), key=lambda n: (nodes[n].span.line, nodes[n].span.column)):
+        # Follow one way on from each trapped node (the last: a menu's `on_fail`, what a silent
+        # caller gets) until a node comes back; that circle is what the message names.
+        path: list[str] = []
+        current = name
+        while current not in done and current not in path:
+            path.append(current)
+            current = [target for _, target in nodes[current].targets()][-1]
+        done.update(path)
+        if current not in path:
+            continue  # it leads into a trap already reported
+        circle = path[path.index(current):]
+        if all(isinstance(nodes[n], Message) for n in circle):
+            continue
+        shown = " → ".join(f"`{n}`" for n in [*circle, circle[0]][:8]) + (" → …" if len(circle) > 7 else "")
+        first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
+        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu or prompt without `on_fail` (its tries used up hang up), a repeat key, or a `dial`"
+        yield Diagnostic("no-way-out", nodes[first].span, f"callers could never leave: {shown}, and no path from these nodes ends the call", hint)
+
+
 def repeat_outside_menu(check: Checker) -> Iterator[Diagnostic]:
     flow = check.flow
     chosen: set[str] = set()
@@ -216,8 +267,28 @@ def variables(check: Checker) -> Iterator[Diagnostic]:
                 yield Diagnostic("undeclared-variable", span, f"the variable `{name}` in node `{node.name}` is not declared", hint)
 
 
+# `{drug}`: one brace each side around a name, as other template languages write a variable. Braces
+# around anything else (`{1 + 2}`) or doubled (`{{ drug }}`, checked by `variables`) are left alone.
+_SINGLE_BRACES = re.compile(r"(?<!\{)\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}(?!\})")
+
+
+def single_braces(check: Checker) -> Iterator[Diagnostic]:
+    known = [*check.flow.vars, *BUILTIN_VARS]
+    for node, key, text in _texts(check):
+        for match in _SINGLE_BRACES.finditer(text):
+            written, name = match.group(0), match.group(1)
+            span = check.within(node.value_span(key), written)
+            message = f"`{written}` in {key} of node `{node.name}` is spoken as typed, braces and all"
+            if name in known:
+                hint = f"write `{{{{ {name} }}}}` to say the value of the variable `{name}`"
+            else:
+                hint = f"to say a call variable, write `{{{{ {name} }}}}` and declare `{name}` under `vars:` with a default; or reword the text without braces"
+            yield Diagnostic("single-braces", span, message, hint)
+
+
 def unused_variables(check: Checker) -> Iterator[Diagnostic]:
-    used = {match.group(1) for _, _, text in _texts(check) for match in VARIABLE.finditer(text)}
+    # A name written `{drug}` counts as used: single-braces says what is wrong with it.
+    used = {match.group(1) for _, _, text in _texts(check) for pattern in (VARIABLE, _SINGLE_BRACES) for match in pattern.finditer(text)}
     for name, span in check.flow.var_spans.items():
         if name not in used:
             yield Diagnostic("unused-variable", span, f"the variable `{name}` is declared but no message uses it", f"use it as {{{{ {name} }}}} in a message, or remove it")
@@ -239,10 +310,12 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     unknown_start,
     unreachable_node,
     endless_loop,
+    no_way_out,
     repeat_outside_menu,
     menu_keys,
     prompt_digit,
     variables,
+    single_braces,
     unused_variables,
     message_length,
 )

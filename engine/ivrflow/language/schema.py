@@ -135,7 +135,7 @@ class _Translator:
 
     def typed(self, path: Path, value: Any) -> str:
         text = self.doc.source.typed.get(path)
-        return f"`{text}`" if text is not None else kind_of(value)
+        return f"`{text}`" if text else kind_of(value)  # `key:` with nothing after it is "empty"
 
     def make(self, rule: str, path: Path, message: str, hint: str, *, at_key: bool = False) -> Diagnostic:
         span = self.doc.source.key(path) if at_key else self.doc.source.value(path)
@@ -275,6 +275,8 @@ class _Translator:
         if rule == "unknown-language":
             options = [str(option) for option in schema["enum"]]
             hint = suggestion(str(value), options) + "Telesign speaks: " + ", ".join(options) + "."
+            if not typed.startswith("`"):  # a list, a group of keys: not a language at all
+                return self.make(rule, path, f"{where(path, self.data)} must be a language tag such as `en-US`, but it is {typed}", hint)
             return self.make(rule, path, f"Telesign has no voice for the language {typed}", hint)
         return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not allowed here", self.described(schema))
 

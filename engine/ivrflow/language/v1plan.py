@@ -140,4 +140,4 @@ def plan_v1(flow: Flow) -> tuple[V1Plan | None, list[Diagnostic]]:
     """The flow's v1 shape, or the reasons it has none (empty when another rule explains why)."""
     planner = _Planner(flow)
     plan = planner.plan()
-    return plan, planner.reasons
+    return plan, sorted(planner.reasons, key=Diagnostic.sort_key)  # in line order, as people read the file

@@ -19,6 +19,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ivrflow.language.diagnostics import Diagnostic, Span
+from ivrflow.language.yamlwords import reader_error, syntax_error
 
 try:  # libyaml parses several times faster; the pure-Python parser gives the same nodes.
     from yaml._yaml import CParser as _Parser
@@ -215,45 +216,17 @@ class _TooBig(Exception):
         self.node = node
 
 
-_SYNTAX_HINTS = (
-    ("'\\t'", "", "indent with spaces, not tabs"),
-    ("mapping values are not allowed", "", "a value that contains `: ` must be written in quotes"),
-    ("could not find expected ':'", "", "each line needs a key, a colon and a space: `key: value`"),
-    ("did not find expected key", "", "check the indentation: keys of one node line up under each other"),
-    ("found undefined alias", "", "an `*alias` needs a matching `&anchor` earlier in the file"),
-    ("expected a single document", "", "keep one flow per file: remove the `---` line"),
-    ("found unexpected end of stream", "", "a quote is opened but never closed"),
-)
-
-
-def _syntax_hint(problem: str) -> str:
-    for needle, extra, hint in _SYNTAX_HINTS:
-        if needle in problem and extra in problem:
-            return hint
-    return "check the line and the one above it for a missing colon, quote or indentation"
-
-
 def parse(text: str) -> Document:
     """Parse one YAML document strictly. Never raises for bad input: problems are diagnostics."""
     try:
         root = _Composer(text).get_single_node()
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = error.problem or error.context or "the file is not valid YAML"
-        lines = text.splitlines()
-        if 0 < line <= len(lines) and "\t" in lines[line - 1][: max(column, 1)]:
-            problem = "a tab is used here, and YAML does not allow tabs for indenting ('\\t')"
-        message = f"this is not valid YAML: {problem}"
-        if error.context and error.problem and error.context_mark:
-            message += f" ({error.context} on line {error.context_mark.line + 1})"
-        diagnostic = Diagnostic("yaml-syntax", Span(line, column, line, column + 1), message, _syntax_hint(f"{error.context} {problem}"))
-        return Document(text, None, SourceMap(), [diagnostic])
+        return Document(text, None, SourceMap(), [syntax_error(error, text.splitlines())])
     except RecursionError:
         diagnostic = Diagnostic("yaml-syntax", Span(1, 1, 1, 2), "the file nests lists or mappings too deeply to be a flow", "a flow is at most a few levels deep: flow, nodes, node, choices")
         return Document(text, None, SourceMap(), [diagnostic])
     except yaml.YAMLError as error:  # reader errors: bad bytes, control characters
-        return Document(text, None, SourceMap(), [Diagnostic("yaml-syntax", Span(1, 1, 1, 2), f"this is not valid YAML: {error}", "save the file as UTF-8 text")])
+        return Document(text, None, SourceMap(), [reader_error(error, text)])
     if root is None:
         return Document(text, None, SourceMap(), [])
     builder = _Builder()

@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ivrflow.language.diagnostics import suggestion
+from ivrflow.language.diagnostics import no_such_variable, suggestion
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.http import MAX_BODY, framing_problem, is_json, read_limited
 from ivrflow.server.metrics import Metrics
@@ -161,8 +161,7 @@ def _variables(given: object, flow: Flow | None, builtin: dict[str, str], errors
                 errors.append(FieldError(where, "CONFLICTING_PARAMETERS", f"`{name}` is the call's own number, set by `{origin}`; leave it out of vars"))
             continue
         if flow is not None and name not in flow.vars:
-            declared = ", ".join(sorted(flow.vars)) or "none"
-            errors.append(FieldError(where, "PARAMETER_INVALID", f"the flow {flow.id!r} has no variable {name!r}. {_hint(name, flow.vars)}Its variables: {declared}"))
+            errors.append(FieldError(where, "PARAMETER_INVALID", no_such_variable(flow.id, name, flow.vars)))
         elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
             errors.append(FieldError(where, "PARAMETER_INVALID", "a variable's value is text (or a number)"))
         elif len(str(value)) > MAX_VALUE:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ivrflow.calls.interpreter import Action, CallEnded, CallStarted, CallState, HangUp, NoAction, Speak, Step, heard, new_call, step
+from ivrflow.calls.interpreter import NOT_IN_SERVICE, Action, CallEnded, CallStarted, CallState, HangUp, NoAction, Speak, Step, heard, new_call, step
 from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.language.model import digits_only
 from ivrflow.server.flows import Flows
@@ -27,7 +27,7 @@ from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.facts import DEFAULT_LANGUAGE
 from ivrflow.telesign.v2 import WebhookEvent, action_json, method_of, parse_event, to_engine_event
 
-SORRY = "Sorry, this number is not in service. Goodbye."
+SORRY = NOT_IN_SERVICE
 log = logging.getLogger("ivrflow")
 
 # A sender gives up on an answer only after waiting for it (Telesign documents 5 s for its SMS

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jsonschema.exceptions import best_match
+from jsonschema.exceptions import ValidationError
 
 from ivrflow.calls.interpreter import Step
 from ivrflow.tools.annotations import annotation
@@ -20,11 +20,12 @@ from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, tr
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
 from ivrflow.language.model import Flow
-from ivrflow.language.schema import validator
+from ivrflow.language.diagnostics import suggestion
+from ivrflow.language.schema import kind_of, validator
 from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
 from ivrflow.v1.playback import play
 from ivrflow.language.v1plan import plan_v1
-from ivrflow.language.yamlstrict import parse
+from ivrflow.language.yamlstrict import Document, parse
 
 MAX_DIFF_LINES = 60
 
@@ -130,12 +131,9 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
     document = parse(path.read_text(encoding="utf-8", errors="replace"))
     if document.diagnostics:
         return 0, [Failure(shown, d.span.line, d.span.column, d.message) for d in document.diagnostics]
-    problem = best_match(validator("flow-tests").iter_errors(document.data))
-    if problem is not None:
-        where = tuple(problem.absolute_path)
-        span = document.source.value(where)
-        named = ".".join(str(part) for part in where) or "the file"
-        return 0, [Failure(shown, span.line, span.column, f"{named}: {problem.message} (see docs/testing.md for the format)")]
+    wrong = sorted((failure for error in validator("flow-tests").iter_errors(document.data) for failure in _in_words(error, document, shown)), key=lambda f: (f.line, f.column))
+    if wrong:
+        return 0, wrong
     failures = []
     cases: list[dict[str, Any]] = document.data["tests"]
     for index, case in enumerate(cases):
@@ -143,6 +141,49 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
         for message in _check(flow, case, walked):
             failures.append(Failure(shown, span.line, span.column, f"test {case['name']!r}: {message}"))
     return len(cases), failures
+
+
+_WANTED = {"string": "text", "object": "a group of `key: value` lines", "array": "a list"}
+_SAID = {"keys": "keys are digits 0-9, * and #, and _ for letting a question time out"}
+
+
+def _in_words(error: ValidationError, document: Document, file: str) -> Iterator[Failure]:
+    """A mistake in a tests file, in the words of docs/testing.md, at its 1-based line and column."""
+    path = tuple(error.absolute_path)
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    case = ""
+    if len(path) >= 2 and path[0] == "tests" and isinstance(path[1], int):
+        named = document.data["tests"][path[1]].get("name") if isinstance(document.data["tests"][path[1]], dict) else None
+        case = f"test {path[1] + 1}" + (f" ({named!r})" if isinstance(named, str) else "") + ": "
+    key = f"`{path[2]}`" if len(path) > 2 else ("`tests`" if path else "the file")
+    typed = document.source.typed.get(path)
+    shown = f"`{typed}`" if typed is not None else kind_of(instance)
+
+    def at(where: tuple[str | int, ...], message: str, *, on_key: bool = False) -> Failure:
+        span = document.source.key(where) if on_key else document.source.value(where)
+        return Failure(file, span.line, span.column, case + message + " (see docs/testing.md)")
+
+    if error.validator == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        owner = "a test case" if len(path) == 2 else "a tests file"
+        for extra in (k for k in instance if k not in allowed):
+            hint = suggestion(extra, allowed)
+            yield at((*path, extra), f"`{extra}` is not a key of {owner}. {hint[:1].upper() + hint[1:]}The keys of {owner} are: {', '.join(allowed)}", on_key=True)
+    elif error.validator == "required":
+        for missing in (k for k in schema["required"] if k not in instance):
+            yield at(path, f"has no `{missing}`: {schema['properties'][missing]['description']}" if case else f"the file has no `{missing}:` list of cases", on_key=True)
+    elif error.validator == "type":
+        wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        yield at(path, f"{key} must be {' or '.join(_WANTED.get(str(kind), str(kind)) for kind in wanted)}, but it is {shown}")
+    elif error.validator == "enum":
+        yield at(path, f"{key} is {shown}, but it is one of: {', '.join(map(str, schema['enum']))}")
+    elif error.validator == "pattern":
+        yield at(path, f"{key} is {shown}, but {_SAID.get(str(path[-1]), schema.get('description', ''))}")
+    elif error.validator in ("minItems", "minLength"):
+        yield at(path, f"{key} is empty")
+    else:
+        yield at(path, f"{key} is not written as a tests file needs it here: {schema.get('description', 'each step of `heard` is one of say, press, no_input, dial, hangup')}")
 
 
 def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:

@@ -58,10 +58,12 @@ class TextReporter(Reporter):
         totals = report.counts()
         files = len(report.files)
         checked = f"{files} flow file{'s' if files != 1 else ''} checked"
+        silenced = len(report.suppressed)
+        more = f" ({silenced} silenced by disable comments)" if silenced else ""
         if not any(totals.values()):
-            return f"{checked}: no problems."
+            return f"{checked}: no problems{more}."
         parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in totals.items() if n]
-        return f"{checked}: " + ", ".join(parts) + "."
+        return f"{checked}: " + ", ".join(parts) + f"{more}."
 
 
 class JsonReporter(Reporter):
@@ -72,22 +74,31 @@ class JsonReporter(Reporter):
     def render(self, report: LintReport) -> str:
         diagnostics = [
             {
-                "file": d.file,
-                "line": d.span.line,
-                "column": d.span.column,
-                "end_line": d.span.end_line,
-                "end_column": d.span.end_column,
-                "severity": d.level,
-                "rule": d.rule,
-                "message": d.message,
-                "hint": d.hint,
-                "help_uri": RULES[d.rule].help_uri,
+                **self.one(d),
+                # As SARIF's `suppressions`: only on a diagnostic a disable comment silenced.
+                **({"suppressions": [{"kind": "inSource", "justification": d.suppressed_by}]} if d.suppressed_by else {}),
             }
-            for d in report.diagnostics
+            for d in sorted([*report.diagnostics, *report.suppressed], key=Diagnostic.sort_key)
         ]
         totals = report.counts()
         summary = {"files": len(report.files), "errors": totals["error"], "warnings": totals["warning"], "infos": totals["info"]}
+        if report.suppressed:
+            summary["suppressed"] = len(report.suppressed)
         return json.dumps({"diagnostics": diagnostics, "summary": summary}, indent=2, ensure_ascii=False) + "\n"
+
+    def one(self, d: Diagnostic) -> dict[str, Any]:
+        return {
+            "file": d.file,
+            "line": d.span.line,
+            "column": d.span.column,
+            "end_line": d.span.end_line,
+            "end_column": d.span.end_column,
+            "severity": d.level,
+            "rule": d.rule,
+            "message": d.message,
+            "hint": d.hint,
+            "help_uri": RULES[d.rule].help_uri,
+        }
 
 
 class GithubReporter(Reporter):
@@ -127,7 +138,7 @@ class SarifReporter(Reporter):
         rules = list(RULES.values())
         index = {rule.id: i for i, rule in enumerate(rules)}
         results: list[dict[str, Any]] = []
-        for d in report.diagnostics:
+        for d in sorted([*report.diagnostics, *report.suppressed], key=Diagnostic.sort_key):
             region = {"startLine": d.span.line, "startColumn": d.span.column, "endLine": d.span.end_line, "endColumn": d.span.end_column}
             results.append(
                 {
@@ -136,6 +147,7 @@ class SarifReporter(Reporter):
                     "level": self._LEVELS[d.level],
                     "message": {"text": d.message + (f" Hint: {d.hint}" if d.hint else "")},
                     "locations": [{"physicalLocation": {"artifactLocation": {"uri": d.file}, "region": region}}],
+                    **({"suppressions": [{"kind": "inSource", "justification": d.suppressed_by}]} if d.suppressed_by else {}),
                 }
             )
         driver = {

@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from ivrflow.errors import ServerProblem
+from ivrflow.errors import EndlessCall, ServerProblem
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.language.diagnostics import Diagnostic
-from ivrflow.calls.interpreter import Step, walk
+from ivrflow.calls.interpreter import MAX_STEPS, NOT_IN_SERVICE, CallState, Event, Step, walk
 from ivrflow.language.model import Flow, digits_only
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.v1.compiler import CallOptions, compile_v1
@@ -56,7 +56,42 @@ def with_language(flow: Flow, language: str | None) -> Flow:
 def live(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> Iterator[Step]:
     """The call as the live interpreter runs it."""
     called, caller = call_numbers(flow)
-    return walk(flow, keys, {**(variables or {}), "called": called, "caller": caller})
+    track = _Track(list(flow.nodes))
+    return _ended(walk(flow, keys, {**(variables or {}), "called": called, "caller": caller}, track), track)
+
+
+class _Track:
+    """Follows a walk: the nodes it was at, and whether the call ended."""
+
+    def __init__(self, order: list[str]) -> None:
+        self.order = {name: index for index, name in enumerate(order)}
+        self.nodes: list[str] = []
+        self.ended = False
+
+    def __call__(self, before: CallState, event: Event, after: CallState) -> None:
+        self.ended = after.ended
+        if after.node and (not self.nodes or self.nodes[-1] != after.node):
+            self.nodes.append(after.node)
+            del self.nodes[:-200]  # enough to see the circle it goes round
+
+    def circle(self) -> str:
+        """The nodes the call went round last, from the one written first: `menu` → `sorry` → `menu`."""
+        last = self.nodes[-1] if self.nodes else ""
+        before = len(self.nodes) - 1 - self.nodes[-2::-1].index(last) if last in self.nodes[:-1] else len(self.nodes) - 1
+        circle = self.nodes[before:] or [last]
+        first = min(range(len(circle)), key=lambda i: self.order.get(circle[i], 0))
+        circle = circle[first:] + circle[:first]
+        return " → ".join(f"`{name}`" for name in [*circle, circle[0]])
+
+
+def _ended(steps: Iterator[Step], track: _Track) -> Iterator[Step]:
+    """The steps, then EndlessCall if the interpreter stopped at its limit with the call still on."""
+    yield from steps
+    if not track.ended:
+        raise EndlessCall(
+            f"stopped after {MAX_STEPS:,} steps: the call never ended; it was going round {track.circle()}. "
+            "A caller who does this would stay on the line until they hang up: give that circle a way out (a menu without `on_fail` ends the call when its tries are used up)"
+        )
 
 
 def v1_fields(flow: Flow, variables: Mapping[str, str] | None = None) -> dict[str, str] | list[Diagnostic]:
@@ -83,4 +118,9 @@ def over_http(flow: Flow, server: str, keys: Iterable[str | None], *, customer_i
     call = carrier.play(CarriedCall(f"SIM{uuid.uuid4().hex.upper()}", called, caller, direction="inbound"))
     if call.violations:
         raise ServerProblem("; ".join(call.violations))
+    if call.heard[:1] == [{"say": NOT_IN_SERVICE}]:
+        raise ServerProblem(
+            f"the server at {server} does not serve the number {called}, so it answered \"not in service\": "
+            f"put {flow.path} in the folder it serves (--flows) and check that it loaded (GET /flows lists the flows and their numbers)"
+        )
     return call.heard

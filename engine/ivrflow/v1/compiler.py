@@ -96,7 +96,7 @@ def compile_v1(flow: Flow, options: CallOptions) -> tuple[dict[str, str] | None,
     # The limits net runs on clean output only, so one problem is not reported twice.
     problems += filler.problems or _limits(params, flow)
     if problems:
-        return None, [d.in_file(flow.path) for d in problems]
+        return None, sorted((d.in_file(flow.path) for d in problems), key=Diagnostic.sort_key)
     return params, []
 
 
