@@ -8,7 +8,7 @@ from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivrflow.calls.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
+from ivrflow.calls.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, TRANSFER_FAILED, Transfer, new_call, step, transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import hear
@@ -127,8 +127,11 @@ def test_after_a_transfer() -> None:
     assert step(SUPPORT, transferred, SpeakDone("5")) == (transferred, NoAction())
     left, action = step(SUPPORT, transferred, LegEnded())  # the agent hung up: the caller is alone
     assert left.ended and action == HangUp()
+    # Nobody answered and the dial has no on_fail: the caller is told so, never left in silence.
     failed, action = step(SUPPORT, transferred, DialDone(answered=False))
-    assert failed.ended and action == HangUp()
+    assert action == Speak(TRANSFER_FAILED, "en-US", False) and failed.waiting == "last-words"
+    ended, action = step(SUPPORT, failed, SpeakDone())
+    assert ended.ended and ended.outcome == "transfer_failed" and action == HangUp()
 
 
 def test_a_leg_ending_outside_a_transfer_changes_nothing() -> None:

@@ -80,4 +80,14 @@ tables of "Voice - Actions" and the later sections of "Voice - Events" could not
 17. The date window of a `TSA` request: Telesign refuses a Date or x-ts-date "not within the
     tolerable range" (errors 10004, -30010) without saying what the range is. The engine's own
     API, which authenticates like Telesign's, allows 15 minutes either way (facts.DATE_TOLERANCE).
+18. Several keys (a `collect_digits` node): only `collect_digits.max` is known; nothing says
+    whether Telesign ends a collection at `#` or `*`, whether it reports that key in
+    `collected_digits`, or how long it waits before reporting fewer keys than `max`. The engine
+    sends no end key; it asks for the node's longest entry plus one key when the node has an
+    `end_key` (so that a full entry and its end key fit in one collection), and reads what comes
+    back either way: with or without a trailing end key (anything after it dropped), and fewer
+    keys than `max` as a shorter entry, which the node's length and `valid` then judge. The test
+    carrier ends an entry at its end key and reports it with the key.
+19. `*` and `#` as menu keys: the demo collects only digits, but DTMF has both and
+    `collected_digits` is a string; the engine takes either as one key of a menu on a live call.
 """
