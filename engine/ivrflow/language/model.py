@@ -8,7 +8,7 @@ so that any later check can still point at a line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -54,6 +54,15 @@ def fill(text: str, values: Mapping[str, str], masked: frozenset[str] | set[str]
     """`text` with its variables filled in from `values` (a missing one: nothing), each name in
     `masked` shown as MASK whatever its filter."""
     return VARIABLE.sub(lambda m: MASK if m.group(1) in masked else filtered(values.get(m.group(1), ""), m.group(2)), text)
+
+
+def hide_values(text: str, values: Iterable[str]) -> str:
+    """`text` with each of `values` (as given, or said digit by digit) shown as MASK: for texts
+    already filled in, such as the v1 fields of a call that was sent."""
+    for value in sorted((v for v in values if v.strip()), key=len, reverse=True):
+        for form in (spoken_digits(value), value):
+            text = text.replace(form, MASK)
+    return text
 
 
 def used_names(text: str) -> set[str]:
