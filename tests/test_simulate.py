@@ -224,7 +224,7 @@ def test_committed_journeys_are_what_the_flows_do_and_stable() -> None:
         assert [j.keys for j in again.journeys] == [j.keys for j in walk_all(flow).journeys]  # deterministic
     result = ivrflow("test", "flows", "--coverage")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.endswith("4 flows tested, 0 failed\n") and result.stdout.count("every node and menu choice is reached") == 4
+    assert result.stdout.endswith("5 flows tested, 0 failed\n") and result.stdout.count("every node and menu choice is reached") == 5
 
 
 def test_journeys_reach_every_limit() -> None:

@@ -135,7 +135,7 @@ def dial_on_fail(check: Checker) -> Iterator[Diagnostic]:
         return  # the engine's own words after a failed transfer are English
     for node in check.flow.nodes.values():
         if isinstance(node, Dial) and node.on_fail is None:
-            message = f"if nobody answers the transfer of `{node.name}`, the caller hears the engine's English words before the call ends, in a {check.flow.language} flow"
+            message = f"if nobody answers the transfer of `{node.name}`, the caller hears the engine's English words before the call ends, in this {check.flow.language} flow"
             yield Diagnostic("dial-no-on-fail", node.span, message, "add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through")
 
 
