@@ -31,7 +31,7 @@ from telesign.rest import RestClient
 from ivrflow.server.calls_api import TELESIGN_REFUSALS
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
-from ivrflow.language.model import hide_values
+from ivrflow.language.texts import hide_values
 from ivrflow.language.loader import load_flow
 from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
 from ivrflow.telesign.client import send_dial

@@ -8,10 +8,11 @@ from conftest import EXAMPLES, FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivrflow.calls.interpreter import CallStarted, DialDone, Speak, SpeakDone, Transfer, entry_digits, luhn_ok, new_call, step, transcript
+from ivrflow.calls.entries import entry_digits, luhn_ok
+from ivrflow.calls.interpreter import CallStarted, DialDone, Speak, SpeakDone, Transfer, new_call, step, transcript
 from ivrflow.language.dataflow import missing_path, must_be_set
 from ivrflow.language.loader import load_flow
-from ivrflow.language.model import fill, spoken_digits
+from ivrflow.language.texts import fill, spoken_digits
 from ivrflow.telesign.v2 import action_json
 from ivrflow.tools.journeys import render, walk_all
 

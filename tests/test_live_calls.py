@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from live_server import CALLER, Server, action, call, completed, dialled, incoming, said, spoken, start, stop
 
 from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
-from ivrflow.language.model import Flow, hide_values
+from ivrflow.language.model import Flow
+from ivrflow.language.texts import hide_values
 from ivrflow.language.loader import load_flow
 
 APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")

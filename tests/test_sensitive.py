@@ -23,7 +23,7 @@ from live_server import CUSTOMER_ID, Server, action, incoming, spoken, start, st
 
 from ivrflow.calls.interpreter import CallEnded, CallStarted, SpeakDone, heard, new_call, step
 from ivrflow.language.loader import load_flow
-from ivrflow.language.model import MASK
+from ivrflow.language.texts import MASK
 from ivrflow.telesign.auth import basic_authorization
 from ivrflow.tools.carrier import Phone
 from ivrflow.tools.journeys import render, walk_all

@@ -20,7 +20,8 @@ from typing import Generic, Protocol, TypeVar
 
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
-from ivrflow.language.model import Flow, hide_values
+from ivrflow.language.model import Flow
+from ivrflow.language.texts import hide_values
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import Store, failed, placed
 from ivrflow.telesign.auth import Credentials

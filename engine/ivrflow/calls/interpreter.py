@@ -11,12 +11,13 @@ the same run either way: a prompt gives two chances, a menu one (`attempts`), a 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from ivrflow.language.model import CONFIRM_AGAIN, CONFIRM_YES, DEFAULT_TIMEOUT, MASK, PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, fill, message_run
+from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
+from ivrflow.language.model import CONFIRM_AGAIN, CONFIRM_YES, DEFAULT_TIMEOUT, PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.language.texts import MASK, fill
 
 # --- events (what happened on the call) ---
 
@@ -289,37 +290,6 @@ def _choose(flow: Flow, state: CallState, menu: Menu, key: str) -> tuple[CallSta
     return _speak(flow, state, menu.message, ask=menu, waiting="key", tries=tries)
 
 
-_DIGITS = re.compile(r"[0-9]*")
-
-
-def entry_digits(collected: str, end_key: str | None) -> str | None:
-    """The digits of an entry as Telesign reports it, read either way it may: with or without the
-    end key (and anything after it), fewer keys than asked for. None: it has other keys in it."""
-    if end_key and end_key in collected:
-        collected = collected[: collected.index(end_key)]
-    return collected if _DIGITS.fullmatch(collected) else None
-
-
-def luhn_ok(digits: str) -> bool:
-    """The Luhn check: the last digit checks the others (card and many account numbers)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return len(digits) > 1 and total % 10 == 0
-
-
-def entry_ok(node: Collect, digits: str) -> bool:
-    """Whether an entry has the node's length and passes its `valid` check."""
-    if not node.min_length <= len(digits) <= node.max_length:
-        return False
-    if node.pattern is not None and re.fullmatch(node.pattern, digits) is None:
-        return False
-    if node.luhn and not luhn_ok(digits):
-        return False
-    return node.between is None or node.between[0] <= int(digits) <= node.between[1]
-
-
 def _entered(flow: Flow, state: CallState, node: Collect, collected: str) -> tuple[CallState, Action]:
     digits = entry_digits(collected, node.end_key)
     if not digits or not entry_ok(node, digits):
@@ -406,7 +376,7 @@ def walk(
             on_step(state_before, event, state)
         yield from heard(state_before, event, action, flow)
         if isinstance(action, Speak):
-            events.append(SpeakDone(take_keys(presses, action) if action.collect else ""))
+            events.append(SpeakDone(take_keys(presses, action.most, action.end_key) if action.collect else ""))
         elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
             events += [DialDone(True), LegEnded()]
 
@@ -414,22 +384,6 @@ def walk(
 def _secret_entry(flow: Flow, name: str) -> bool:
     node = flow.nodes.get(name)
     return isinstance(node, Collect) and node.save_as in flow.sensitive
-
-
-def take_keys(presses: Iterator[str | None], action: Speak) -> str:
-    """The keys a caller gives one question, from a key script: one key for a menu; for an entry,
-    keys up to its end key or its most keys, or up to a pause (None, or the script's end), which
-    ends a shorter entry as waiting does on a call. A script item of several keys (a line typed
-    at a terminal) is a whole answer."""
-    taken = ""
-    while len(taken) < action.most:
-        key = next(presses, None)
-        if key is None:
-            break
-        taken += key
-        if len(key) > 1 or (action.end_key is not None and taken.endswith(action.end_key)):
-            break
-    return taken
 
 
 def transcript(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:

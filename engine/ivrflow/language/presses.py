@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ivrflow.language.model import VARIABLE
+from ivrflow.language.texts import VARIABLE
 
 _WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
 _DIGIT = r"(?:[0-9*#]|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)"

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
-from ivrflow.language.model import BRACES, BUILTIN_VARS, FILTERS, VARIABLE, Dial, Flow, Menu, Message, Node, Prompt, Repeat, filtered
+from ivrflow.language.model import BUILTIN_VARS, Dial, Flow, Menu, Message, Node, Prompt, Repeat
+from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
 from ivrflow.language.presses import mentioned_digits
 from ivrflow.language.rules_calls import CALL_CHECKS
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX

@@ -30,7 +30,8 @@ from ivrflow.language.diagnostics import suggestion
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.http import MAX_BODY, is_json, read_limited
 from ivrflow.server.metrics import Metrics
-from ivrflow.language.model import BUILTIN_VARS, MASK, Flow, digits_only
+from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
+from ivrflow.language.texts import MASK
 from ivrflow import placing
 from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, lookup

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivrflow.calls.interpreter import ASKING, CallStarted, CallState, DialDone, Event, LegEnded, Speak, SpeakDone, Step, Transfer, entry_ok, heard, new_call, step, walk
+from ivrflow.calls.interpreter import ASKING, CallStarted, CallState, DialDone, Event, LegEnded, Speak, SpeakDone, Step, Transfer, heard, new_call, step, walk
+from ivrflow.calls.entries import entry_ok
 from ivrflow.language.model import CONFIRM_AGAIN, CONFIRM_YES, END_KEYS, Collect, Dial, Flow, Menu, Message, Prompt, Repeat, message_run
 from ivrflow.tools.simulate import call_numbers, keys_text
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ivrflow.language.diagnostics import Diagnostic, Span
-from ivrflow.language.model import MASK, VARIABLE, Flow, digits_only, filtered
+from ivrflow.language.model import Flow, digits_only
+from ivrflow.language.texts import MASK, VARIABLE, filtered
 from ivrflow.language.schema import validator
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, V1_MAX_SELECT_DIGITS, V1Field, tts_message, voice_tag
