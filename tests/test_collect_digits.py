@@ -4,10 +4,10 @@ analysis of variables set during a call."""
 
 from __future__ import annotations
 
-from conftest import EXAMPLES, FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import EXAMPLES, FLOWS
 from ivrflow.calls.entries import entry_digits, luhn_ok
 from ivrflow.calls.interpreter import CallStarted, DialDone, Speak, SpeakDone, Transfer, new_call, step, transcript
 from ivrflow.language.dataflow import missing_path, must_be_set
@@ -42,7 +42,7 @@ def test_either_reading_of_the_end_key_and_a_short_entry() -> None:
 
 
 def test_a_good_entry_is_read_back_and_confirmed_then_said_digit_by_digit() -> None:
-    steps = transcript(RX, list("11234567") + ["1"])
+    steps = transcript(RX, [*"11234567", "1"])
     assert _said(steps)[2:] == [
         "You entered 1 2 3 4 5 6 7. Press 1 if that is right, or 2 to enter it again.",
         "Thank you. Your refill of prescription 1 2 3 4 5 6 7 will be ready tomorrow after 2 PM. Goodbye.",

@@ -15,18 +15,18 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import EXAMPLES, FLOWS, ROOT
-from fake_telesign import FakeTelesign, running
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from live_server import CUSTOMER_ID, Server, action, incoming, spoken, start, stop
 
+from conftest import EXAMPLES, FLOWS, ROOT
+from fake_telesign import FakeTelesign, running
 from ivrflow.calls.interpreter import CallEnded, CallStarted, SpeakDone, heard, new_call, step
 from ivrflow.language.loader import load_flow
 from ivrflow.language.texts import MASK
 from ivrflow.telesign.auth import basic_authorization
 from ivrflow.tools.carrier import Phone
 from ivrflow.tools.journeys import render, walk_all
+from live_server import CUSTOMER_ID, Server, action, incoming, spoken, start, stop
 
 KEY = base64.b64encode(b"sensitive-test-key-of-32-bytes!!").decode()
 BASIC = {"Authorization": basic_authorization(CUSTOMER_ID, KEY)}

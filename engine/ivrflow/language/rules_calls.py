@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from ivrflow.language.dataflow import missing_path, must_be_set, path_words
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.model import BUILTIN_VARS, CONFIRM_AGAIN, CONFIRM_YES, Collect, Dial, Node
-from ivrflow.language.texts import VARIABLE
 from ivrflow.language.presses import mentioned_digits
+from ivrflow.language.texts import VARIABLE
 
 if TYPE_CHECKING:
     from ivrflow.language.rules import Checker
