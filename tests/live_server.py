@@ -23,6 +23,7 @@ from ivrflow.language.schema import validator
 from ivrflow.calls.record import CallRecord
 from ivrflow.stores import SqliteStore
 from ivrflow.telesign.auth import callback_signature
+from ivrflow.tools.carrier import Phone
 
 SUPPORT_NUMBER = "15558675309"
 CALLER = "15551230000"
@@ -169,9 +170,9 @@ def call(server: Posts, reference: str, first: dict[str, object], keys: list[str
             heard.append({"say": params["tts"]["message"]})
             digits = None
             if "collect_digits" in params:
-                key = next(presses, None)
-                heard.append({"press": key} if key is not None else {"no_input": True})
-                digits = key or ""
+                key = Phone().entry(presses, int(params["collect_digits"]["max"]))
+                heard.append({"press": key} if key else {"no_input": True})
+                digits = key
             answered = post(spoken(reference, digits))
         elif answered.get("method") == "dial":  # a transfer: the agent answers, and in the end hangs up
             params = answered["params"]

@@ -33,7 +33,8 @@ from telesign.rest import RestClient
 
 from ivrflow.server.calls_api import TELESIGN_REFUSALS
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
-from ivrflow.calls.interpreter import transcript
+from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
+from ivrflow.language.texts import hide_values
 from ivrflow.language.loader import load_flow
 from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
 from ivrflow.telesign.client import send_dial
@@ -155,7 +156,10 @@ def test_every_bundled_flow_sounds_over_telesign_as_in_process(server: App, fake
     expected = transcript(loaded, ["9", "1"], {**variables, **called})
     if "dial" in expected[-1]:  # in-process, a transfer ends the transcript; here the agent hangs up later, and so does the engine
         expected.append({"hangup": True})
-    assert played.heard == untimed(shown) == expected
+    assert untimed(shown) == expected
+    # The phone hears sensitive values (the one-time code); the transcript shows them masked.
+    secrets = [value for name, value in variables.items() if name in loaded.sensitive]
+    assert [{k: hide_values(v, secrets) if k == "say" and isinstance(v, str) else v for k, v in step.items()} for step in played.heard] == expected
 
 
 def test_a_call_nobody_answers_hears_nothing_and_ends_no_answer(server: App, fake: FakeTelesign) -> None:
@@ -180,7 +184,7 @@ def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transf
     assert played.heard[-2:] == [{"dial": "15550001111"}, {"hangup": True}] and played.events[-3:] == ["dial_completed", "call_leg_completed", "call_completed"]
     assert shown["status"] == "transferred"
     played, shown = finished(server, fake, unanswered)
-    assert played.heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}] and shown["status"] == "transfer_failed"
+    assert played.heard[-3:] == [{"dial": "15550002222"}, {"say": TRANSFER_FAILED}, {"hangup": True}] and shown["status"] == "transfer_failed"
 
 
 def test_the_carrier_plays_an_inbound_call_too(server: App) -> None:
@@ -342,12 +346,14 @@ def test_calls_are_listed_newest_first_by_flow_and_status(server: App, fake: Fak
 
 def test_flows_are_listed_with_version_v1_fit_and_numbers(api: App) -> None:
     flows = {flow["id"]: flow for flow in get(api, "/flows").json()["flows"]}
-    assert sorted(flows) == ["appointment-reminder", "otp-delivery", "refill-reminder", "support-menu"]
+    assert sorted(flows) == ["appointment-reminder", "otp-delivery", "prescription-line", "refill-reminder", "support-menu"]
     for flow_id, flow in flows.items():
         assert flow["version"] == load_flow(FLOWS / f"{flow_id}.yaml").version
     assert flows["appointment-reminder"]["v1"] == {"compiles": True, "reasons": []}
     assert flows["support-menu"]["v1"]["compiles"] is False and any("dial" in reason for reason in flows["support-menu"]["v1"]["reasons"])
     assert flows["support-menu"]["numbers"] == ["+15558675309"] and flows["refill-reminder"]["vars"] == {"drug": "your prescription", "pharmacy": "City Pharmacy"}
+    assert flows["otp-delivery"]["vars"] == {"code": "•••"}  # a sensitive default is not shown either
+    assert flows["prescription-line"]["v1"]["compiles"] is False and any("collect_digits node `rx`" in reason for reason in flows["prescription-line"]["v1"]["reasons"])
 
 
 # --- authentication -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivrflow.calls.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
+from ivrflow.calls.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, TRANSFER_FAILED, Transfer, new_call, step, transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import hear
@@ -86,7 +86,7 @@ KEYS = st.lists(st.one_of(st.none(), st.sampled_from(list("0123456789"))), max_s
 @given(st.sampled_from(V1_FLOWS), KEYS)
 def test_live_and_v1_sound_the_same(flow: object, keys: list[str | None]) -> None:
     """For a v1-compilable flow, pressing the same keys gives the same transcript both ways."""
-    params, _ = compile_v1(flow, CallOptions(to="15550100200"))  # type: ignore[arg-type]
+    params, _ = compile_v1(flow, CallOptions(to="15550100200", masked=True))  # type: ignore[arg-type]  # as transcripts show them
     assert params is not None
     assert transcript(flow, keys) == hear(params, keys)  # type: ignore[arg-type]
 
@@ -127,8 +127,11 @@ def test_after_a_transfer() -> None:
     assert step(SUPPORT, transferred, SpeakDone("5")) == (transferred, NoAction())
     left, action = step(SUPPORT, transferred, LegEnded())  # the agent hung up: the caller is alone
     assert left.ended and action == HangUp()
+    # Nobody answered and the dial has no on_fail: the caller is told so, never left in silence.
     failed, action = step(SUPPORT, transferred, DialDone(answered=False))
-    assert failed.ended and action == HangUp()
+    assert action == Speak(TRANSFER_FAILED, "en-US", False) and failed.waiting == "last-words"
+    ended, action = step(SUPPORT, failed, SpeakDone())
+    assert ended.ended and ended.outcome == "transfer_failed" and action == HangUp()
 
 
 def test_a_leg_ending_outside_a_transfer_changes_nothing() -> None:

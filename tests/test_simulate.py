@@ -93,7 +93,7 @@ def test_terminal_asks_for_each_key() -> None:
     assert lines[0] == "Calling support-menu (en-US). Press a key and Enter when asked; Enter alone presses nothing."
     heard = "\n".join(lines[1:])
     assert "pressed 3" in heard and "We are open Monday to Friday" in heard
-    assert "(one key: 0-9, * or #; Enter alone for none)" in heard  # `x` was refused and asked again
+    assert "(keys: 0-9, * or #; Enter alone for none)" in heard  # `x` was refused and asked again
     assert heard.count("(no key)") == 1 and heard.endswith("puts the call through to 15550002222\nhangs up")
 
 
@@ -262,7 +262,7 @@ def test_committed_journeys_are_what_the_flows_do_and_stable() -> None:
         assert [j.keys for j in again.journeys] == [j.keys for j in walk_all(flow).journeys]  # deterministic
     result = ivrflow("test", "flows", "--coverage")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.endswith("4 flows tested, 0 failed\n") and result.stdout.count("every node and menu choice is reached") == 4
+    assert result.stdout.endswith("5 flows tested, 0 failed\n") and result.stdout.count("every node and menu choice is reached") == 5
 
 
 def test_journeys_reach_every_limit() -> None:
@@ -371,3 +371,18 @@ def test_dot_renders_with_graphviz(name: str, tmp_path: Path) -> None:
     assert svg.returncode == 0 and svg.stderr == "" and "<svg" in svg.stdout
     flow = load_flow(FLOWS / f"{name}.yaml")
     assert all(f"<title>n_{node.replace('-', '_')}</title>" in svg.stdout for node in flow.nodes)
+
+
+def test_an_entry_is_typed_whole_at_the_terminal_and_scripted_with_keys() -> None:
+    typed = ivrflow("simulate", "flows/prescription-line.yaml", stdin="1\n1234567\n2\n7654321\n1\n")
+    assert typed.returncode == 0, typed.stderr
+    assert "pressed 1234567" in typed.stdout and "You entered 7 6 5 4 3 2 1." in typed.stdout and typed.stdout.endswith("Goodbye.\nhangs up\n")
+    scripted = json.loads(ivrflow("simulate", "flows/prescription-line.yaml", "--keys", "1123_12345672", "--json").stdout)
+    assert [step for step in scripted if "press" in step or "no_input" in step] == [{"press": "1"}, {"press": "123"}, {"press": "1234567"}, {"press": "2"}, {"no_input": True}]
+    assert {"say": "That is not a prescription number. It has 7 digits and does not start with 0."} in scripted
+
+
+def test_an_entry_with_an_end_key_stops_there_and_a_sensitive_one_is_masked() -> None:
+    steps = json.loads(ivrflow("simulate", "tests/flows/good/collect-digits.yaml", "--keys", "1123456#4539148803436467", "--json").stdout)
+    presses = [step["press"] for step in steps if "press" in step]
+    assert presses == ["1", "123456#", "•••"]

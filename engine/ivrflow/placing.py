@@ -21,6 +21,7 @@ from typing import Generic, Protocol, TypeVar
 from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
 from ivrflow.language.model import Flow
+from ivrflow.language.texts import hide_values
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import Store, failed, placed
 from ivrflow.telesign.auth import Credentials
@@ -143,8 +144,11 @@ def send_v1_call(
     # Telesign returns our id as external_id (unless the sender chose their own).
     fields = {**params, V1Field.EXTERNAL_ID: params.get(V1Field.EXTERNAL_ID, call_id)}
     variables = {**flow.vars, **given, "called": fields[V1Field.PHONE_NUMBER], **({"caller": fields[V1Field.CALLER_ID]} if V1Field.CALLER_ID in fields else {})}
+    # Telesign plays a v1 call by itself: the record never needs its sensitive values, so it never holds them.
+    secrets = [variables.pop(name) for name in flow.sensitive if name in variables]
+    kept = {key: hide_values(value, secrets) for key, value in fields.items()} if secrets else fields
     now = clock()
-    record = CallRecord(call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, fields))
+    record = CallRecord(call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, kept))
 
     def first_report(answer: V1Answer) -> V1Report:
         return V1Report(answer.reference_id, answer.status_code or V1Code.IN_PROGRESS, answer.description, "", None, call_id)

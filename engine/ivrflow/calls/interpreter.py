@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from ivrflow.language.model import DEFAULT_TIMEOUT, PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
+from ivrflow.language.model import CONFIRM_AGAIN, CONFIRM_YES, DEFAULT_TIMEOUT, PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.language.texts import MASK, fill
 
 # What a caller hears when they call a number no flow serves (the server says it; the simulator
 # recognises it when it drives a server).
@@ -65,8 +67,16 @@ Event = CallStarted | SpeakDone | DialDone | LegEnded | CallEnded
 class Speak:
     text: str
     language: str
-    collect: bool  # collect one key while and after speaking
+    collect: bool  # collect keys while and after speaking
     timeout: float | None = None  # when collecting: seconds to wait for the key (the menu's `timeout`)
+    most: int = 1  # when collecting: the most keys to take (a collect_digits entry and its end key)
+    end_key: str | None = None  # when collecting an entry: the key that ends it early
+    shown: str | None = None  # the text as transcripts show it, when it says a sensitive value
+
+    @property
+    def seen(self) -> str:
+        """The text as anything but the caller's ear may see it."""
+        return self.text if self.shown is None else self.shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +100,11 @@ class NoAction:
 Action = Speak | Transfer | HangUp | NoAction
 
 # What the call is waiting for after the last action.
-Waiting = Literal["start", "key", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
+Waiting = Literal["start", "key", "digits", "confirm", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
+# The waits at which the caller answers a question (their keys are transcript steps).
+ASKING: tuple[Waiting, ...] = ("key", "digits", "confirm")
+# What a `dial` without `on_fail` says when the transfer fails, so the call never ends in silence.
+TRANSFER_FAILED = "Sorry, we could not put your call through. Please call again later. Goodbye."
 # How an ended call ended: the flow ran to its end; the callee of an outbound call never answered;
 # the caller hung up mid-flow; the call was put through to the flow's `dial` (and that leg ended);
 # nobody answered the transfer; Telesign refused to place the call (set by the calls API). A v1
@@ -106,10 +120,11 @@ class CallState:
     version: str
     node: str = ""
     waiting: Waiting = "start"
-    tries: int = 0  # failed tries at the current prompt or menu
+    tries: int = 0  # failed tries at the current prompt, menu or collect_digits
     repeats: Mapping[str, int] = field(default_factory=dict)  # menu → times repeated
     variables: Mapping[str, str] = field(default_factory=dict)
     outcome: Outcome = ""  # set when the call ends
+    entry: str = ""  # a collect_digits entry being read back, not yet confirmed
 
     @property
     def ended(self) -> bool:
@@ -123,11 +138,19 @@ def new_call(flow: Flow, variables: Mapping[str, str] | None = None) -> CallStat
 
 
 def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]:
-    """The call's next state and the one action that answers `event`."""
+    """The call's next state and the one action that answers `event`. When the call ends, its
+    sensitive values are erased from the state."""
+    after, action = _step(flow, state, event)
+    if after.ended and (after.entry or not flow.sensitive.isdisjoint(after.variables)):
+        after = replace(after, entry="", variables={name: value for name, value in after.variables.items() if name not in flow.sensitive})
+    return after, action
+
+
+def _step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]:
     if state.ended:
         return state, NoAction()
     if isinstance(event, CallEnded):
-        return _end(state, _OUTCOME_OF_HANGING_UP.get(state.waiting, "caller_hung_up")), NoAction()
+        return _end(state, state.outcome or _OUTCOME_OF_HANGING_UP.get(state.waiting, "caller_hung_up")), NoAction()
     if isinstance(event, CallStarted):
         if state.waiting != "start":
             return state, NoAction()  # a second start changes nothing
@@ -137,7 +160,7 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     if isinstance(event, LegEnded):
         # The transferred-to party hung up: the flow has nothing more to say to the caller.
         return _hang_up(state, "transferred") if state.waiting == "transfer" else (state, NoAction())
-    return _after_speak(flow, state, event.digits[:1])
+    return _after_speak(flow, state, event.digits)
 
 
 # What a CallEnded means, by what the call was waiting for when it came.
@@ -152,23 +175,33 @@ def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[
 def _after_dial(flow: Flow, state: CallState, answered: bool) -> tuple[CallState, Action]:
     if state.waiting == "start":  # an outbound call: the callee answered, or it never connected
         return _start(flow, state, {}) if answered else _hang_up(state, "no_answer")
-    if state.waiting == "transfer" and not answered:  # the transfer failed: nobody to talk to
-        return _hang_up(state, "transfer_failed")
+    if state.waiting == "transfer" and not answered:  # the transfer failed: on_fail, or words and the end
+        dial = flow.nodes.get(state.node)
+        if isinstance(dial, Dial) and dial.on_fail:
+            return _enter(flow, state, dial.on_fail)
+        return _speak(flow, state, TRANSFER_FAILED, waiting="last-words", outcome="transfer_failed")
     return state, NoAction()  # a transfer that connected, or a dial result the call is not waiting for
 
 
 def _say(state: CallState, text: str) -> str:
-    values = state.variables
-    return VARIABLE.sub(lambda m: values.get(m.group(1), ""), text)
+    return fill(text, state.variables)
 
 
-def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | None = None, **changes: object) -> tuple[CallState, Action]:
-    """Say `text`; when `ask` names the prompt or menu, collect one key for it."""
+def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | Collect | None = None, **changes: object) -> tuple[CallState, Action]:
+    """Say `text`; when `ask` names the prompt, menu or collect_digits, collect its keys: one, or
+    a collect_digits entry (but one for its read-back)."""
     after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
+    values = state.variables
+    if isinstance(ask, Collect) and after.entry:  # the read-back says the entry before it is saved
+        values = {**values, ask.save_as: after.entry}
+    spoken = fill(text, values)
+    shown = fill(text, values, flow.sensitive) if flow.masked(text) else None
     if ask is None:
-        return after, Speak(_say(state, text), flow.language, False)
+        return after, Speak(spoken, flow.language, False, shown=shown)
     timeout = ask.timeout if isinstance(ask, Menu) else DEFAULT_TIMEOUT
-    return after, Speak(_say(state, text), flow.language, True, timeout)
+    if isinstance(ask, Collect) and waiting == "digits":
+        return after, Speak(spoken, flow.language, True, timeout, most=ask.most_keys, end_key=ask.end_key, shown=shown)
+    return after, Speak(spoken, flow.language, True, timeout, shown=shown)
 
 
 def _end(state: CallState, outcome: Outcome) -> CallState:
@@ -186,6 +219,8 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
     node: Node = flow.nodes[name]
     if isinstance(node, (Prompt, Menu)):
         return _speak(flow, state, node.message, ask=node, waiting="key", node=name, tries=0)
+    if isinstance(node, Collect):
+        return _speak(flow, state, node.message, ask=node, waiting="digits", node=name, tries=0, entry="")
     if isinstance(node, Message):
         return _speak_run(flow, state, node)
     if isinstance(node, Hangup):
@@ -208,16 +243,24 @@ def _speak_run(flow: Flow, state: CallState, first: Message) -> tuple[CallState,
     return _speak(flow, state, " ".join(run.texts), waiting=waiting, node=run.last.name)
 
 
-def _after_speak(flow: Flow, state: CallState, key: str) -> tuple[CallState, Action]:
+def _after_speak(flow: Flow, state: CallState, keys: str) -> tuple[CallState, Action]:
+    key = keys[:1]  # a prompt or a menu takes one key
     if state.waiting == "start":
         return state, NoAction()  # an outbound call that has not been answered has said nothing yet
     node = flow.nodes.get(state.node)
     if state.waiting == "spoken" and isinstance(node, Message):
         return _enter(flow, state, node.next)
     if state.waiting == "last-words" or node is None:
-        return _hang_up(state)
+        return _hang_up(state, state.outcome or "completed")
     if state.waiting in ("reprompt", "repeat") and isinstance(node, Menu):
         return _speak(flow, state, node.message, ask=node, waiting="key")
+    if isinstance(node, Collect):
+        if state.waiting == "reprompt":
+            return _speak(flow, state, node.message, ask=node, waiting="digits")
+        if state.waiting == "digits":
+            return _entered(flow, state, node, keys)
+        if state.waiting == "confirm":
+            return _confirmed(flow, state, node, key)
     if state.waiting == "key" and isinstance(node, Prompt):
         if key == node.digit:
             return _enter(flow, state, node.next)
@@ -251,22 +294,61 @@ def _choose(flow: Flow, state: CallState, menu: Menu, key: str) -> tuple[CallSta
     return _speak(flow, state, menu.message, ask=menu, waiting="key", tries=tries)
 
 
+def _entered(flow: Flow, state: CallState, node: Collect, collected: str) -> tuple[CallState, Action]:
+    digits = entry_digits(collected, node.end_key)
+    if not digits or not entry_ok(node, digits):
+        return _retry(flow, state, node, node.no_input if not collected else node.invalid)
+    if node.confirm:
+        return _speak(flow, state, node.confirm, ask=node, waiting="confirm", entry=digits)
+    return _saved(flow, state, node, digits)
+
+
+def _confirmed(flow: Flow, state: CallState, node: Collect, key: str) -> tuple[CallState, Action]:
+    """The read-back: 1 keeps the entry, 2 asks for it again, anything else (silence included)
+    reads it back again; each but 1 uses one of the node's attempts."""
+    if key == CONFIRM_YES:
+        return _saved(flow, state, node, state.entry)
+    tries = state.tries + 1
+    if tries >= node.attempts:
+        return _enter(flow, replace(state, tries=tries, entry=""), node.on_fail)
+    if key == CONFIRM_AGAIN:
+        return _speak(flow, state, node.message, ask=node, waiting="digits", tries=tries, entry="")
+    assert node.confirm is not None  # the call waits at a read-back only when there is one
+    return _speak(flow, state, node.confirm, ask=node, waiting="confirm", tries=tries)
+
+
+def _saved(flow: Flow, state: CallState, node: Collect, digits: str) -> tuple[CallState, Action]:
+    return _enter(flow, replace(state, variables={**state.variables, node.save_as: digits}, entry=""), node.next)
+
+
+def _retry(flow: Flow, state: CallState, node: Collect, sorry: str | None) -> tuple[CallState, Action]:
+    tries = state.tries + 1
+    if tries >= node.attempts:
+        return _enter(flow, replace(state, tries=tries, entry=""), node.on_fail)
+    if sorry:
+        return _speak(flow, state, sorry, waiting="reprompt", tries=tries)
+    return _speak(flow, state, node.message, ask=node, waiting="digits", tries=tries)
+
+
 MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; stop there
 
 Step = dict[str, object]
 
 
-def heard(before: CallState, event: Event, action: Action) -> list[Step]:
-    """What the caller did and heard in one step, as transcript steps: `{"press": key}` or
+def heard(before: CallState, event: Event, action: Action, flow: Flow | None = None) -> list[Step]:
+    """What the caller did and heard in one step, as transcript steps: `{"press": keys}` or
     `{"no_input": True}` when `event` answers a question, then `{"say": text}`, `{"dial": number}`
     or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both
-    made of these, so the two can be compared step for step."""
+    made of these, so the two can be compared step for step. Sensitive values show as MASK: the
+    keys of a sensitive collect_digits entry (`flow` says which), a text that says one."""
     steps: list[Step] = []
-    if isinstance(event, SpeakDone) and before.waiting == "key":
-        key = event.digits[:1]
-        steps.append({"press": key} if key else {"no_input": True})
+    if isinstance(event, SpeakDone) and before.waiting in ASKING:
+        keys = event.digits if before.waiting == "digits" else event.digits[:1]
+        if keys and before.waiting == "digits" and flow is not None and _secret_entry(flow, before.node):
+            keys = MASK
+        steps.append({"press": keys} if keys else {"no_input": True})
     if isinstance(action, Speak):
-        steps.append({"say": action.text})
+        steps.append({"say": action.seen})
     elif isinstance(action, Transfer):
         steps.append({"dial": action.to})
     elif isinstance(action, HangUp):
@@ -296,11 +378,16 @@ def walk(
         state, action = step(flow, state, event)
         if on_step is not None:
             on_step(state_before, event, state)
-        yield from heard(state_before, event, action)
+        yield from heard(state_before, event, action, flow)
         if isinstance(action, Speak):
-            events.append(SpeakDone((next(presses, None) or "") if action.collect else ""))
+            events.append(SpeakDone(take_keys(presses, action.most, action.end_key) if action.collect else ""))
         elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
             events += [DialDone(True), LegEnded()]
+
+
+def _secret_entry(flow: Flow, name: str) -> bool:
+    node = flow.nodes.get(name)
+    return isinstance(node, Collect) and node.save_as in flow.sensitive
 
 
 def transcript(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:

@@ -44,13 +44,15 @@ def simulate_parser(commands: Commands) -> None:
         help="hear a flow without placing a phone call",
         description=(
             "Play a flow as a caller would hear it. In a terminal it says each message and asks for a key (Enter alone: no key), until the call ends. "
-            "--keys plays a script instead: digits pressed in turn, _ for letting a question time out (9_1: press 9, stay silent once, press 1); "
-            "when the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), the server misbehaved or does not serve the flow's number, "
+            "--keys plays a script instead: keys pressed in turn (0-9, * and #), _ for letting a question time out (9_1: press 9, stay silent once, press 1); "
+            "a collect_digits question takes its whole entry from the script, up to its end key or its longest entry, or up to a _ that ends a shorter one (11234567_1: press 1, enter 1234567, wait, press 1). "
+            "Sensitive values show as •••. "
+            "When the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), the server misbehaved or does not serve the flow's number, "
             "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var the flow does not declare); 141: the output was closed early (`| head`)."
         ),
     )
     simulate_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
-    simulate_cmd.add_argument("--keys", metavar="KEYS", help="the keys to press, like 9_1 (default: ask in the terminal)")
+    simulate_cmd.add_argument("--keys", metavar="KEYS", help="the keys to press, like 9_1 or 11234567#1 (default: ask in the terminal)")
     simulate_cmd.add_argument("--json", action="store_true", help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup")
     simulate_cmd.add_argument("--mode", choices=["live", "v1"], default="live", help="live: the interpreter, as `ivrflow serve` runs it (default); v1: the compiled Telesign v1 fields, as Telesign plays them")
     var_argument(simulate_cmd)
@@ -146,18 +148,19 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _asked(quiet: bool) -> Iterator[str | None]:
-    """Keys typed at the terminal, one per question; Enter alone (or the input's end) is no key."""
+    """Keys typed at the terminal, one line per question (a number asked for is typed whole);
+    Enter alone (or the input's end) is no key."""
     while True:
         try:
             typed = input("" if quiet else "  your key> ").strip()
         except EOFError:
             typed = ""
-        if len(typed) == 1 and typed in "0123456789*#":
+        if typed and all(key in "0123456789*#" for key in typed):
             yield typed
         elif not typed:
             yield None
         else:
-            print("  (one key: 0-9, * or #; Enter alone for none)", flush=True)
+            print("  (keys: 0-9, * or #; Enter alone for none)", flush=True)
             yield from _asked(quiet)
             return
 

@@ -103,9 +103,11 @@ _RULES = [
     Rule(
         "bad-digit", "error", "Shape",
         "A key the caller presses that is not a single digit",
-        "A menu choice or a prompt `digit` that is not one of 0 to 9, such as `10`, `*` or `one`.",
-        "A phone keypad sends one digit at a time; a choice of `10` can never be pressed.",
-        "Use one digit from 0 to 9. Quotes are optional: `1:` and `\"1\":` mean the same.",
+        "A menu choice that is not one key of 0 to 9, `*` or `#`, or a prompt `digit` that is not "
+        "one of 0 to 9, such as `10` or `one`.",
+        "A phone keypad sends one key at a time; a choice of `10` can never be pressed.",
+        "Use one key: a digit from 0 to 9, or `*` or `#` for a menu on a live call (quote those: "
+        "`\"#\":`). Quotes are optional for digits: `1:` and `\"1\":` mean the same.",
     ),
     Rule(
         "phone-number", "error", "Shape",
@@ -220,7 +222,8 @@ _RULES = [
     Rule(
         "undeclared-variable", "error", "Meaning",
         "A `{{ variable }}` that is not declared",
-        "A name in `{{ }}` that is not under `vars:` and is not a built-in (`caller`, `called`).",
+        "A name in `{{ }}` that is not under `vars:`, not saved by a `collect_digits` node "
+        "(`save_as`) and not a built-in (`caller`, `called`).",
         "Found now, at lint time, instead of when a real caller hears a blank.",
         "Declare it under `vars:` with a default value, or fix the spelling.",
         "vars:\n  drug: your prescription\n...\nmessage: \"Your {{ durg }} is ready\"   # bad",
@@ -228,7 +231,8 @@ _RULES = [
     Rule(
         "variable-syntax", "error", "Meaning",
         "A `{{ }}` that is not a variable name",
-        "Braces that are not closed, or a name with spaces or punctuation (`{{ first name }}`).",
+        "Braces that are not closed, a name with spaces or punctuation (`{{ first name }}`), or a "
+        "filter that does not exist (`{{ rx | upper }}`; the one filter is `digits`).",
         "The caller would hear the braces read out.",
         "Write `{{ name }}` with a name of letters, digits and underscores.",
     ),
@@ -249,6 +253,65 @@ _RULES = [
         "A name under `vars:` that no `{{ }}` in the flow refers to.",
         "Often a sign of a typo in a message, where the intended variable is never filled in.",
         "Use it in a message, or remove it from `vars:`.",
+    ),
+    Rule(
+        "collect-length", "error", "Meaning",
+        "A `collect_digits` node that does not say clearly how many digits it takes",
+        "No `length` and no `min_length`/`max_length`; `length` together with either; only one of "
+        "`min_length` and `max_length`; or a `min_length` larger than `max_length`.",
+        "The engine asks Telesign for the longest entry and refuses shorter ones: without a clear "
+        "length, every caller would be told their number is not valid.",
+        "Write `length: 7` for exactly 7 digits, or `min_length: 4` and `max_length: 8` for a range.",
+        "rx:\n  type: collect_digits\n  length: 7\n  max_length: 9   # bad: which one?",
+    ),
+    Rule(
+        "collect-valid", "error", "Meaning",
+        "A `valid` check that no entry can pass, or that cannot be read",
+        "A `pattern` that is not a regular expression, a `between` whose low number is above its "
+        "high one or has more digits than the entry may have, a `luhn` check on a one-digit entry.",
+        "Every caller would be told their entry is not valid until their attempts run out.",
+        "Fix the check as the message says, or remove `valid`.",
+        "valid:\n  between: [100, 1]    # bad\nvalid:\n  between: [1, 100]    # good",
+    ),
+    Rule(
+        "unset-variable", "error", "Meaning",
+        "A variable set during the call is used where it may have no value",
+        "A `{{ name }}` whose `name` is saved by a `collect_digits` node (`save_as`), used at a node "
+        "that some way through the flow reaches without passing that node's `next` (for example its "
+        "`on_fail` way, or a menu choice that skips it). The message names one such way.",
+        "On that way the caller would hear a blank where the number should be.",
+        "Use the variable only after the node that saves it on every way there, or say something "
+        "else on the ways that skip it.",
+        "rx:\n  type: collect_digits\n  save_as: rx\n  next: found\n  on_fail: sorry\nsorry:\n  type: hangup\n"
+        "  message: \"We could not find {{ rx }}.\"   # bad: on_fail saves nothing",
+    ),
+    Rule(
+        "save-as-name", "error", "Meaning",
+        "`save_as` reuses the name of a declared variable or a built-in one",
+        "A `save_as` that is also a name under `vars:`, or `caller` or `called`.",
+        "Which value a message would say, the one given when the call started or the caller's entry, "
+        "would depend on the way the call went.",
+        "Give the entry a name of its own.",
+        "vars:\n  rx: \"\"\n...\n  save_as: rx    # bad: `rx` is declared under vars",
+    ),
+    Rule(
+        "sensitive-spoken", "error", "Meaning",
+        "A sensitive entry spoken outside its read-back",
+        "A `collect_digits` node with `sensitive: true` whose variable is used in any message but a "
+        "`confirm` (or in a dial number).",
+        "A sensitive entry (a PIN, a card number) is masked everywhere the engine keeps or shows it; "
+        "saying it again is what the flow author should decide once, in the read-back.",
+        "Say it back only in `confirm`; elsewhere say something that does not contain it.",
+    ),
+    Rule(
+        "dial-no-on-fail", "warning", "Meaning",
+        "A transfer without `on_fail` in a flow that is not in English",
+        "A `dial` node without `on_fail` in a flow whose `language` is not English.",
+        "When nobody answers, the line is busy or Telesign refuses the transfer, a `dial` without "
+        "`on_fail` ends the call with the engine's own English words, so it never ends in silence; "
+        "in another language's flow, those words are the wrong language.",
+        "Add `on_fail:` naming a node that says, in the flow's language, that the call could not be "
+        "put through.",
     ),
     Rule(
         "disable-comment", "error", "Project",
@@ -282,7 +345,7 @@ _RULES = [
     Rule(
         "v1-live-only", "error", "Telesign v1",
         "Something only the live engine can do (with `--target v1`)",
-        "A `dial` node, or a tuning key (`timeout`, `attempts` other than 1, `no_input`, `invalid`, "
+        "A `dial` or `collect_digits` node, a `*` or `#` menu key, or a tuning key (`timeout`, `attempts` other than 1, `no_input`, `invalid`, "
         "`on_fail`, a repeat `max` other than 3) whose behaviour Telesign's one-request v1 call does not offer.",
         "A v1 call is one request with fixed behaviour; it cannot transfer a call or wait longer.",
         "Remove the key to get v1's fixed behaviour, or run the flow live with `ivrflow serve`.",

@@ -7,13 +7,13 @@ so that any later check can still point at a line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from ivrflow.language.diagnostics import Span
+from ivrflow.language.texts import used_names
 from ivrflow.language.yamlstrict import SourceMap
 from ivrflow.telesign.facts import DEFAULT_LANGUAGE, DEFAULT_MESSAGE_TYPE, V1_MENU_CHANCES, V1_PROMPT_CHANCES, V1_REPEAT_MAX
 
@@ -24,10 +24,11 @@ DEFAULT_ATTEMPTS = V1_MENU_CHANCES
 DEFAULT_REPEAT_MAX = V1_REPEAT_MAX
 PROMPT_CHANCES = V1_PROMPT_CHANCES
 BUILTIN_VARS = ("called", "caller")
-
-VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-BRACES = re.compile(r"\{\{.*?(?:\}\}|$)|\}\}")
-
+# collect_digits has no v1 counterpart to match, so its default is the engine's own: three tries,
+# as most phone lines give for a number typed in.
+DEFAULT_COLLECT_ATTEMPTS = 3
+CONFIRM_YES, CONFIRM_AGAIN = "1", "2"  # the keys of a collect_digits read-back
+END_KEYS = ("#", "*")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
@@ -137,6 +138,49 @@ class Dial(Node):
     caller_id: str | None = None
     max_call_duration: int | None = None
     send_dtmf: str | None = None
+    on_fail: str | None = None  # where the call goes when the transfer is not answered or refused
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        if self.on_fail:
+            yield "on_fail", self.on_fail
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collect(Node):
+    """A `collect_digits` node: several keys, checked, optionally read back, saved as `save_as`."""
+
+    message: str
+    save_as: str
+    next: str
+    min_length: int
+    max_length: int
+    end_key: str | None = None
+    pattern: str | None = None  # `valid`: one of these three, or none
+    luhn: bool = False
+    between: tuple[int, int] | None = None
+    attempts: int = DEFAULT_COLLECT_ATTEMPTS
+    no_input: str | None = None
+    invalid: str | None = None
+    confirm: str | None = None
+    sensitive: bool = False
+    on_fail: str | None = None
+
+    def targets(self) -> Iterator[tuple[str, str]]:
+        yield "next", self.next
+        if self.on_fail:
+            yield "on_fail", self.on_fail
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        yield "message", self.message
+        for key in ("no_input", "invalid", "confirm"):
+            text = getattr(self, key)
+            if text:
+                yield key, text
+
+    @property
+    def most_keys(self) -> int:
+        """How many keys to ask Telesign for: the longest entry, and its end key."""
+        return self.max_length + (1 if self.end_key else 0)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,6 +208,7 @@ class Flow:
     caller_id: str | None = None
     numbers: tuple[str, ...] = ()
     vars: Mapping[str, str] = field(default_factory=dict)
+    sensitive: frozenset[str] = frozenset()  # declared vars and save_as names whose values are masked
     start_span: Span | None = None
     var_spans: Mapping[str, Span] = field(default_factory=dict)
     number_spans: tuple[Span, ...] = ()
@@ -172,6 +217,18 @@ class Flow:
     @property
     def start_node(self) -> Node:
         return self.nodes[self.start]
+
+    def saved(self) -> dict[str, Collect]:
+        """The variables set during a call, each with the first node that sets it."""
+        found: dict[str, Collect] = {}
+        for node in self.nodes.values():
+            if isinstance(node, Collect):
+                found.setdefault(node.save_as, node)
+        return found
+
+    def masked(self, text: str) -> bool:
+        """Whether `text` says a sensitive value."""
+        return bool(self.sensitive and used_names(text) & self.sensitive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,15 +321,53 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
             caller_id=text("caller_id"),
             max_call_duration=int(duration) if duration is not None else None,
             send_dtmf=text("send_dtmf"),
+            on_fail=data.get("on_fail"),
         )
+    if kind == "collect_digits":
+        return _build_collect(common, data, text("end_key"))
     return Hangup(**common, message=data.get("message"))
+
+
+def _build_collect(common: dict[str, Any], data: dict[str, Any], end_key: str | None) -> Collect:
+    length = data.get("length")
+    least, most = (length, length) if length is not None else (data.get("min_length", 1), data.get("max_length", data.get("min_length", 1)))
+    valid: dict[str, Any] = data.get("valid") or {}
+    between = valid.get("between")
+    return Collect(
+        **common,
+        message=data["message"],
+        save_as=data["save_as"],
+        next=data["next"],
+        min_length=int(least),
+        max_length=int(most),
+        end_key=end_key,
+        pattern=str(valid["pattern"]) if valid.get("pattern") is not None else None,
+        luhn=valid.get("luhn") is True,
+        between=(int(between[0]), int(between[1])) if isinstance(between, list) and len(between) == 2 else None,
+        attempts=int(data.get("attempts", DEFAULT_COLLECT_ATTEMPTS)),
+        no_input=data.get("no_input"),
+        invalid=data.get("invalid"),
+        confirm=data.get("confirm"),
+        sensitive=data.get("sensitive") is True,
+        on_fail=data.get("on_fail"),
+    )
+
+
+def _var_default(data: dict[str, Any], name: str, source: SourceMap) -> str:
+    """A declared var's default: the var itself (`drug: "x"`) or its mapping's `default`."""
+    value = data["vars"][name]
+    if isinstance(value, dict):
+        return _text(value, "default", source, ("vars", name)) or ""
+    return _text(data["vars"], name, source, ("vars",)) or ""
 
 
 def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: str) -> Flow:
     """The model of a flow whose data has passed the schema."""
     nodes = {name: _build_node(name, node, source) for name, node in data["nodes"].items()}
     numbers = tuple(_as_text(n, source.typed.get(("numbers", i))) for i, n in enumerate(data.get("numbers", [])))
-    variables = {name: _text(data["vars"], name, source, ("vars",)) or "" for name in data.get("vars", {})}
+    variables = {name: _var_default(data, name, source) for name in data.get("vars", {})}
+    sensitive = {name for name, value in data.get("vars", {}).items() if isinstance(value, dict) and value.get("sensitive") is True}
+    sensitive |= {node.save_as for node in nodes.values() if isinstance(node, Collect) and node.sensitive}
     return Flow(
         id=data["flow"],
         path=path,
@@ -284,6 +379,7 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         caller_id=_text(data, "caller_id", source, ()),
         numbers=numbers,
         vars=MappingProxyType(variables),
+        sensitive=frozenset(sensitive),
         nodes=MappingProxyType(nodes),
         start=data.get("start") or next(iter(nodes)),
         start_span=source.values.get(("start",)),

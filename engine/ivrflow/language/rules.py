@@ -11,39 +11,14 @@ import re
 from collections.abc import Callable, Iterator
 
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
-from ivrflow.language.model import BRACES, BUILTIN_VARS, VARIABLE, Dial, Flow, Menu, Message, Node, Prompt, Repeat
+from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Message, Node, Prompt, Repeat
+from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
+from ivrflow.language.presses import mentioned_digits
+from ivrflow.language.rules_calls import CALL_CHECKS
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX
 
 # When checking message length, a built-in variable is as long as the longest phone number.
 _BUILTIN_SAMPLE = "0" * PHONE_DIGITS_MAX
-
-_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
-_DIGIT = r"(?:[0-9]|zero|one|two|three|four|five|six|seven|eight|nine)"
-# "press 1", "press 1, 2 or 3", "dial the number 7", "enter 0"
-_PRESS = re.compile(
-    rf"\b(?:press|push|dial|enter|select|choose|hit|type|key in)\s+(?:the\s+)?(?:key\s+|number\s+|digit\s+|button\s+)?"
-    rf"({_DIGIT}(?:\s*(?:,\s*or|,|or|and)\s*{_DIGIT})*)\b",
-    re.IGNORECASE,
-)
-# "2 to cancel", "9 for the main menu", "8 or 9 to repeat"
-_FOR = re.compile(rf"(?<![\w.:/-])({_DIGIT}(?:\s*(?:,\s*or|,|or|and)\s*{_DIGIT})*)\s+(?:to|for)\b", re.IGNORECASE)
-_ANY_DIGIT = re.compile(_DIGIT, re.IGNORECASE)
-
-
-def mentioned_digits(text: str) -> set[str]:
-    """The keys an English message tells the caller to press."""
-    text = VARIABLE.sub(" ", text)
-    found: set[str] = set()
-    for match in _PRESS.finditer(text):
-        found.update(_to_digit(word) for word in _ANY_DIGIT.findall(match.group(1)))
-    for match in _FOR.finditer(text):
-        found.update(_to_digit(word) for word in _ANY_DIGIT.findall(match.group(1)))
-    return found
-
-
-def _to_digit(word: str) -> str:
-    return _WORDS.get(word.lower(), word)
-
 
 class Checker:
     """Runs every rule on one flow; `lines` is the file's text, for precise carets inside values."""
@@ -152,6 +127,8 @@ def ends_here(flow: Flow, node: Node) -> bool:
     if isinstance(node, Menu):
         # Attempts used up hang up; so does pressing a repeat key once more than its `max`.
         return node.on_fail is None or any(isinstance(flow.nodes.get(target), Repeat) for target in node.choices.values())
+    if isinstance(node, Collect):
+        return node.on_fail is None  # attempts used up hang up
     return True  # a hangup; a dial (the transfer ends the call's flow); a repeat (after its `max` the call ends)
 
 
@@ -189,7 +166,7 @@ def no_way_out(check: Checker) -> Iterator[Diagnostic]:
             continue
         shown = " → ".join(f"`{n}`" for n in [*circle, circle[0]][:8]) + (" → …" if len(circle) > 7 else "")
         first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
-        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu or prompt without `on_fail` (its tries used up hang up), a repeat key, or a `dial`"
+        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu, prompt or collect_digits without `on_fail` (its tries used up hang up), a repeat key, or a `dial`"
         yield Diagnostic("no-way-out", nodes[first].span, f"callers could never leave: {shown}, and no path from these nodes ends the call", hint)
 
 
@@ -252,7 +229,7 @@ def _texts(check: Checker) -> Iterator[tuple[Node, str, str]]:
 
 
 def variables(check: Checker) -> Iterator[Diagnostic]:
-    known = [*check.flow.vars, *BUILTIN_VARS]
+    known = [*check.flow.vars, *BUILTIN_VARS, *check.flow.saved()]
     for node, key, text in _texts(check):
         for match in BRACES.finditer(text):
             written = match.group(0)
@@ -261,6 +238,9 @@ def variables(check: Checker) -> Iterator[Diagnostic]:
             if name_match is None:
                 hint = "write `{{ name }}` with a name of letters, digits and underscores, and close it with `}}`"
                 yield Diagnostic("variable-syntax", span, f"`{written}` in {key} of node `{node.name}` is not a variable", hint)
+            elif name_match.group(2) is not None and name_match.group(2) not in FILTERS:
+                hint = suggestion(name_match.group(2), FILTERS) + f"The filters are: {', '.join(FILTERS)}, as in `{{{{ {name_match.group(1)} | digits }}}}` to say a number digit by digit."
+                yield Diagnostic("variable-syntax", span, f"`{written}` in {key} of node `{node.name}` uses the filter `{name_match.group(2)}`, which does not exist", hint)
             elif name_match.group(1) not in known:
                 name = name_match.group(1)
                 hint = suggestion(name, known) + f"Declare it under `vars:` with a default, such as `{name}: \"...\"`."
@@ -295,11 +275,13 @@ def unused_variables(check: Checker) -> Iterator[Diagnostic]:
 
 
 def message_length(check: Checker) -> Iterator[Diagnostic]:
-    values = {**{name: _BUILTIN_SAMPLE for name in BUILTIN_VARS}, **check.flow.vars}
+    # An entry is as long as the longest the node takes.
+    saved = {name: "0" * node.max_length for name, node in check.flow.saved().items()}
+    values = {**{name: _BUILTIN_SAMPLE for name in BUILTIN_VARS}, **saved, **check.flow.vars}
     for node, key, text in _texts(check):
         if key == "to" or len(text) > MAX_MESSAGE:  # over the limit as written: the schema said so
             continue
-        filled = VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+        filled = VARIABLE.sub(lambda m: filtered(values[m.group(1)], m.group(2)) if m.group(1) in values else m.group(0), text)
         if len(filled) > MAX_MESSAGE:
             message = f"{key} of node `{node.name}` is {len(filled)} characters long once its variables are filled in; Telesign speaks at most {MAX_MESSAGE}"
             yield Diagnostic("message-too-long", node.value_span(key), message, "shorten it, or split it into several `tts_message` nodes")
@@ -318,4 +300,5 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     single_braces,
     unused_variables,
     message_length,
+    *CALL_CHECKS,
 )

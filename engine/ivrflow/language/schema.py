@@ -263,7 +263,7 @@ class _Translator:
         rule = schema.get("x-ivrflow-rule", "invalid-value")
         child = (*path, name)
         if rule == "bad-digit":
-            return self.make(rule, child, f"`{name}` is not a key the caller can press", "a choice is one digit from 0 to 9", at_key=True)
+            return self.make(rule, child, f"`{name}` is not a key the caller can press", "a choice is one key: a digit from 0 to 9, or `*` or `#` (live calls only)", at_key=True)
         return self.make(rule, child, f"`{name}` cannot be used as a name in {where(path, self.data)}", self.described(schema), at_key=True)
 
     def custom(self, rule: str, path: Path, value: Any, schema: dict[str, Any]) -> Diagnostic:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivrflow.language.diagnostics import Diagnostic, Span
-from ivrflow.language.model import DEFAULT_ATTEMPTS, DEFAULT_REPEAT_MAX, Dial, Flow, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.language.model import DEFAULT_ATTEMPTS, DEFAULT_REPEAT_MAX, Collect, Dial, Flow, Menu, Message, Node, Prompt, Repeat, message_run
 
 RUN_LIVE = "run it live with `ivrflow serve` instead"
 
@@ -53,6 +53,8 @@ class _Planner:
     def not_a_message(self, node: Node, span: Span, what: str) -> None:
         if isinstance(node, Dial):
             self.reason("v1-live-only", span, f"{what} leads to the dial node `{node.name}`; a v1 call cannot transfer")
+        elif isinstance(node, Collect):
+            self.reason("v1-live-only", span, f"{what} leads to the collect_digits node `{node.name}`; a v1 call takes one key at a time and keeps none")
         elif isinstance(node, Menu):
             self.reason("v1-shape", span, f"{what} leads to the menu `{node.name}`; a v1 call has one menu, right at the start or after the prompt", "put the words said before it into the menu's own message")
         elif isinstance(node, Prompt):
@@ -86,6 +88,9 @@ class _Planner:
         for digit, target in menu.choices.items():
             node = self.flow.nodes.get(target)
             span = menu.target_span(digit)
+            if not digit.isdigit():
+                self.reason("v1-live-only", menu.choice_span(digit), f"choice `{digit}` of menu `{menu.name}` is a key v1 does not take; a v1 menu takes the digits 0 to 9", "use a digit")
+                continue
             if isinstance(node, Repeat):
                 if repeat is not None:
                     self.reason("v1-shape", span, f"choice `{digit}` of menu `{menu.name}` is a second repeat key; v1 has one (`{repeat_digit}`)", "keep one repeat key")

@@ -30,6 +30,7 @@ from ivrflow.calls.interpreter import Step, new_call
 from ivrflow.server.http import MAX_BODY, framing_problem, is_json, read_limited
 from ivrflow.server.metrics import Metrics
 from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
+from ivrflow.language.texts import MASK
 from ivrflow import placing, strictjson
 from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, lookup
@@ -171,6 +172,15 @@ def _variables(given: object, flow: Flow | None, builtin: dict[str, str], errors
     return {**variables, **builtin}
 
 
+def shown_variables(record: CallRecord, flow: Flow | None) -> dict[str, str]:
+    """A call's variables as the API shows them: sensitive ones as MASK (all but the call's own
+    numbers when the flow is no longer served, as nothing then says which are sensitive)."""
+    state = record.state
+    if flow is None:
+        return {name: value if name in BUILTIN_VARS else MASK for name, value in state.variables.items()}
+    return {name: MASK if name in flow.sensitive else value for name, value in state.variables.items()}
+
+
 def flow_summary(flow: Flow) -> dict[str, object]:
     plan, reasons = plan_v1(flow)
     return {
@@ -180,7 +190,7 @@ def flow_summary(flow: Flow) -> dict[str, object]:
         "file": flow.path,
         "numbers": list(flow.numbers),
         "caller_id": flow.caller_id,
-        "vars": dict(flow.vars),
+        "vars": {name: MASK if name in flow.sensitive else value for name, value in flow.vars.items()},
         "v1": {"compiles": plan is not None, "reasons": [str(reason.in_file(flow.path)) for reason in sorted(reasons, key=lambda d: d.sort_key()) if reason.level == "error"]},
     }
 
@@ -309,7 +319,7 @@ class Api:
         if record is None:
             raise ApiError(404, "CALL_NOT_FOUND", f"no call with reference_id {asked!r} (ours or Telesign's)", [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")])
         steps = await run_in_threadpool(self.store.transcript, record.reference_id)
-        shown = {**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]}
+        shown = {**call_summary(record), "variables": shown_variables(record, self.flows().get(record.state.flow)), "transcript": [_timed(step) for step in steps]}
         if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
             shown["v1"] = v1_summary(record.v1)
         return JSONResponse(shown)

@@ -159,7 +159,7 @@ class Webhook:
         answer = _answer(action)
         updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True, telesign_id=record.telesign_id or event.reference_id)
         ended = updated.status if state.ended and not record.state.ended else ""
-        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action))
+        return updated, heard(record.state, translated, action, flow), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action))
 
     def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
         called, caller = event.numbers
@@ -171,7 +171,7 @@ class Webhook:
         flow = self.flows.current[flow_id]
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
         state, action = step(flow, fresh, started)
-        return state, action, heard(fresh, started, action)
+        return state, action, heard(fresh, started, action, flow)
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:

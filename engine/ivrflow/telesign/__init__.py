@@ -130,4 +130,16 @@ tables of "Voice - Actions" and the later sections of "Voice - Events" could not
     (429 `rate_limit_exceeded`, v1 error 10019) or when no connection was made; after a 5xx, a
     timeout or a connection lost mid-request the call may have been placed (client.py).
     check-telesign cannot (it would take a failing Telesign).
+22. Several keys (a `collect_digits` node): only `collect_digits.max` is known; nothing says
+    whether Telesign ends a collection at `#` or `*`, whether it reports that key in
+    `collected_digits`, or how long it waits before reporting fewer keys than `max`. The engine
+    sends no end key; it asks for the node's longest entry plus one key when the node has an
+    `end_key` (so that a full entry and its end key fit in one collection), and reads what comes
+    back either way: with or without a trailing end key (anything after it dropped), and fewer
+    keys than `max` as a shorter entry, which the node's length and `valid` then judge. The test
+    carrier ends an entry at its end key and reports it with the key.
+    check-telesign cannot yet (its check flow asks for single keys).
+23. `*` and `#` as menu keys: the demo collects only digits, but DTMF has both and
+    `collected_digits` is a string; the engine takes either as one key of a menu on a live call.
+    check-telesign cannot yet (its check flow asks for digits).
 """

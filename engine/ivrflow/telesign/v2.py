@@ -123,7 +123,9 @@ def action_json(action: Action) -> dict[str, Any]:
     if isinstance(action, Speak):
         params: dict[str, Any] = {Param.TTS: {Param.TTS_MESSAGE: action.text, Param.TTS_LANGUAGE: action.language}}
         if action.collect:
-            params[Param.COLLECT_DIGITS] = {Param.COLLECT_MAX: 1}
+            # Only `max` is known (item 3 of this package's list): a collect_digits entry asks for
+            # its longest entry plus its end key, and the engine reads what comes back (item 18).
+            params[Param.COLLECT_DIGITS] = {Param.COLLECT_MAX: action.most}
     elif isinstance(action, Transfer):
         params = {Param.TO: digits_only(action.to), Param.CALLER_ID_NUMBER: digits_only(action.caller_id)}
         if action.max_call_duration is not None:

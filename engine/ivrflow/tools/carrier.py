@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from ivrflow.calls.interpreter import Step
+from ivrflow.language.model import END_KEYS
 from ivrflow.language.schema import validator
 from ivrflow.telesign.auth import callback_signature
 from ivrflow.telesign.facts import ALLOWED_ANSWERS, ANSWERED, HUNG_UP, JSON, NO_ANSWER, SPEAK_SUCCESSFUL, TSA, EventField, EventName, Header, Method, Param
@@ -35,6 +36,20 @@ class Phone:
     answers: bool = True
     keys: list[str | None] = field(default_factory=list)
     hangs_up_after: int | None = None
+
+    def entry(self, keys: Iterator[str | None], most: int) -> str:
+        """The keys pressed at one question that collects up to `most`: one for a menu; for an
+        entry, up to `most`, a pause (None) or an end key (`#` or `*`, sent with the entry, one of
+        the two readings the engine takes)."""
+        taken = ""
+        while len(taken) < most:
+            key = next(keys, None)
+            if key is None:
+                break
+            taken += key
+            if most > 1 and key in END_KEYS:
+                break
+        return taken
 
 
 @dataclass
@@ -125,9 +140,9 @@ class Carrier:
                     if phone.hangs_up_after is not None and questions >= phone.hangs_up_after:
                         break  # the caller hangs up instead of answering
                     questions += 1
-                    key = next(keys, None)
-                    call.heard.append({"press": key} if key is not None else {"no_input": True})
-                    data[EventField.COLLECTED_DIGITS] = key or ""
+                    key = phone.entry(keys, int(params[Param.COLLECT_DIGITS][Param.COLLECT_MAX]))
+                    call.heard.append({"press": key} if key else {"no_input": True})
+                    data[EventField.COLLECTED_DIGITS] = key
                 action = self._post(client, call, EventName.SPEAK_COMPLETED, data)
             elif method == Method.DIAL:  # a transfer: the far end answers or not; when it hangs up, the leg ends
                 call.heard.append({"dial": params[Param.TO]})

@@ -2,7 +2,7 @@
 
 Each node is labelled with its type and the start of its message; each edge with what takes the
 call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
-`after 3 attempts`, `after 3 repeats`, `transfer`. The call's end is one node of its own.
+`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`. The call's end is one node of its own.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterator
 
-from ivrflow.language.model import PROMPT_CHANCES, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
+from ivrflow.language.model import PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
 
 END = "(end)"
 LABEL_WORDS = 40  # characters of a message shown in its node
@@ -48,8 +48,18 @@ def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
             yield name, node.on_fail or END, f"after {node.attempts} attempt{'s' if node.attempts != 1 else ''}"
         elif isinstance(node, Message):
             yield name, node.next or END, "next" if node.next else ""
+        elif isinstance(node, Collect):
+            yield name, node.next, f"entered{' and confirmed' if node.confirm else ''} ({node.save_as})"
+            if node.no_input:
+                yield name, name, "no input"
+            if node.invalid:
+                yield name, name, "invalid"
+            if node.confirm:
+                yield name, name, "2: enter it again"
+            yield name, node.on_fail or END, f"after {node.attempts} attempt{'s' if node.attempts != 1 else ''}"
         elif isinstance(node, Dial):
             yield name, END, "transfer"
+            yield name, node.on_fail or END, "not answered"
         elif isinstance(node, Hangup):
             yield name, END, ""
     for name, node in flow.nodes.items():

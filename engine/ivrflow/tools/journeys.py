@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivrflow.calls.interpreter import CallStarted, CallState, DialDone, Event, LegEnded, Speak, SpeakDone, Step, Transfer, heard, new_call, step, walk
-from ivrflow.language.model import Flow, Menu, Message, Prompt, Repeat, message_run
+from ivrflow.calls.interpreter import ASKING, CallStarted, CallState, DialDone, Event, LegEnded, Speak, SpeakDone, Step, Transfer, heard, new_call, step, walk
+from ivrflow.calls.entries import entry_ok
+from ivrflow.language.model import CONFIRM_AGAIN, CONFIRM_YES, END_KEYS, Collect, Dial, Flow, Menu, Message, Prompt, Repeat, message_run
 from ivrflow.tools.simulate import call_numbers, keys_text
 
 MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
@@ -28,6 +29,7 @@ class Journey:
     steps: tuple[Step, ...]
     ends_at: str  # the node the call ended at ("" if none)
     loops_to: str = ""  # the call came back to this question, which it had left
+    transfer_failed: bool = False  # a transfer on this journey was not answered (a dial's on_fail way)
 
 
 @dataclass
@@ -69,12 +71,58 @@ def call_variables(flow: Flow) -> dict[str, str]:
     return {"called": called, "caller": caller}
 
 
-def options(flow: Flow, state: CallState, kind: str | None) -> list[tuple[str | None, str | None]]:
-    """What a caller can do at the question the call waits at, each with the kind of detour it is
-    (None: it answers the question). Every answer, always; and, so that the number of paths stays
-    one a person can review, one kind of detour per visit to a question, repeated up to the
-    question's limit: a wrong key (the lowest digit not accepted), no key, or a repeat key."""
+Keys = tuple[str | None, ...]
+
+
+def sample_entry(node: Collect, good: bool) -> str | None:
+    """An entry the node takes (good) or refuses (not good), as plain digits, or None when none
+    of the simple candidates is one (a `pattern` the journeys cannot guess)."""
+    candidates = [str(node.between[0]).zfill(node.min_length)] if node.between else []
+    for length in range(node.min_length, node.max_length + 1):
+        candidates += ["".join(str((first + i) % 10) for i in range(1, length + 1)) for first in range(10)]
+        candidates += [digit * length for digit in "0123456789"]
+        if node.luhn and length > 1:
+            base = "".join(str(i % 10) for i in range(1, length))
+            candidates += [base + check for check in "0123456789"]
+    if not good and node.min_length > 1:
+        return "".join(str(i % 10) for i in range(1, node.min_length))  # one digit short
+    return next((each for each in candidates if entry_ok(node, each) == good), None)
+
+
+def entry_keys(node: Collect, digits: str) -> Keys:
+    """The keys of an entry in a key script: it ends by itself at the most keys the question
+    takes, else with its end key, else with a pause (`_`)."""
+    keys: Keys = tuple(digits)
+    if len(digits) >= node.most_keys:
+        return keys
+    return (*keys, node.end_key) if node.end_key else (*keys, None)
+
+
+def _collect_options(node: Collect, waiting: str) -> tuple[list[Keys], list[tuple[Keys, str]]]:
+    """The answers and detours of a collect_digits question, or of its read-back."""
+    if waiting == "confirm":
+        return [(CONFIRM_YES,)], [((CONFIRM_AGAIN,), "again")]
+    good = sample_entry(node, True)
+    wrong = sample_entry(node, False)
+    if wrong is None:  # every entry of the right length passes: press a key that is no digit
+        wrong = next(key for key in END_KEYS if key != node.end_key)
+        detours: list[tuple[Keys, str]] = [((wrong,), "wrong")]
+    else:
+        detours = [(entry_keys(node, wrong), "wrong")]
+    return ([entry_keys(node, good)] if good is not None else []), [*detours, ((None,), "none")]
+
+
+def options(flow: Flow, state: CallState, kind: str | None) -> list[tuple[Keys, str | None]]:
+    """What a caller can do at the question the call waits at, as the keys of the script, each
+    with the kind of detour it is (None: it answers the question). Every answer, always; and, so
+    that the number of paths stays one a person can review, one kind of detour per visit to a
+    question, repeated up to the question's limit: a wrong key (the lowest digit not accepted), no
+    key, or a repeat key; at a collect_digits node, a good entry, a wrong one, none, and at its
+    read-back 1 and 2."""
     node = flow.nodes[state.node]
+    if isinstance(node, Collect):
+        answers_of, detours_of = _collect_options(node, state.waiting)
+        return [(keys, None) for keys in answers_of] + [(keys, each) for keys, each in detours_of if kind in (None, each)]
     if isinstance(node, Prompt):
         answers, repeats = [node.digit], []
     elif isinstance(node, Menu):
@@ -84,7 +132,7 @@ def options(flow: Flow, state: CallState, kind: str | None) -> list[tuple[str | 
         return []
     wrong = [d for d in "0123456789" if d not in answers and d not in repeats][:1]
     detours: list[tuple[str | None, str | None]] = [(key, key) for key in repeats] + [(key, "wrong") for key in wrong] + [(None, "none")]
-    return [(key, None) for key in answers] + [(key, each) for key, each in detours if kind in (None, each)]
+    return [((key,), None) for key in answers] + [((key,), each) for key, each in detours if kind in (None, each)]
 
 
 def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> Iterator[str]:
@@ -109,36 +157,39 @@ def walk_all(flow: Flow) -> Walked:
     order `options` lists them)."""
     walked = Walked()
 
-    def follow(state: CallState, event: Event, keys: tuple[str | None, ...], steps: tuple[Step, ...], left: frozenset[str], kind: str | None) -> None:
+    def follow(state: CallState, event: Event, keys: Keys, steps: tuple[Step, ...], left: frozenset[str], kind: str | None, failed: bool = False) -> None:
         """Go on from `event` until the next question, then down each of its options. `left`: the
         questions this journey has asked and moved on from; `kind`: the detour taken at the
-        question being asked, if any."""
+        question being asked, if any; `failed`: a transfer on the way was not answered."""
         pending: list[Event] = [event]
-        asking = state.node if state.waiting == "key" else ""
+        asking = state.node if state.waiting in ASKING else ""
         moved = False  # the call has left the question it was asking
         while pending and len(steps) < MAX_STEPS:
             event = pending.pop(0)
             after, action = step(flow, state, event)
-            steps += tuple(heard(state, event, action))
+            steps += tuple(heard(state, event, action, flow))
             walked.saw(flow, state, event, after)
             state = after
             moved = moved or state.node != asking
             if isinstance(action, Transfer):  # the agent answers, and hangs up when done
+                dial = flow.nodes.get(state.node)
+                if isinstance(dial, Dial) and dial.on_fail and len(walked.journeys) < MAX_JOURNEYS:  # or nobody answers: its own way
+                    follow(state, DialDone(False), keys, steps, left, kind, True)
                 pending += [DialDone(True), LegEnded()]
             elif isinstance(action, Speak) and action.collect:
                 if moved and state.node in left | {asking}:
-                    walked.journeys.append(Journey(keys, steps, state.node, loops_to=state.node))
+                    walked.journeys.append(Journey(keys, steps, state.node, loops_to=state.node, transfer_failed=failed))
                     return
                 now_left, now_kind = (left, kind) if not moved else (left | {asking} - {""}, None)
-                for key, detour in options(flow, state, now_kind):
+                for pressed, detour in options(flow, state, now_kind):
                     if len(walked.journeys) >= MAX_JOURNEYS:
                         walked.truncated = True
                         return
-                    follow(state, SpeakDone(key or ""), (*keys, key), steps, now_left, detour)
+                    follow(state, SpeakDone("".join(key for key in pressed if key)), (*keys, *pressed), steps, now_left, detour, failed)
                 return
             elif isinstance(action, Speak):
                 pending.append(SpeakDone(""))
-        walked.journeys.append(Journey(keys, steps, state.node))
+        walked.journeys.append(Journey(keys, steps, state.node, transfer_failed=failed))
 
     follow(new_call(flow), CallStarted(call_variables(flow)), (), (), frozenset(), None)
     return walked
@@ -173,6 +224,8 @@ def render(flow: Flow, walked: Walked) -> str:
     ]
     for journey in walked.journeys:
         lines.append(f"- keys: {_quoted(keys_text(journey.keys))}")
+        if journey.transfer_failed:
+            lines.append("  transfer: \"not answered\"")
         lines.append(f"  loops_back_to: {_quoted(journey.loops_to)}" if journey.loops_to else f"  ends_at: {_quoted(journey.ends_at)}")
         lines.append("  heard:")
         for each in journey.steps:

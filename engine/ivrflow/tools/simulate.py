@@ -95,9 +95,10 @@ def _ended(steps: Iterator[Step], track: _Track) -> Iterator[Step]:
 
 
 def v1_fields(flow: Flow, variables: Mapping[str, str] | None = None) -> dict[str, str] | list[Diagnostic]:
-    """The v1 fields of a simulated call with `flow`, or the reasons the flow does not fit v1."""
+    """The v1 fields of a simulated call with `flow`, or the reasons the flow does not fit v1;
+    sensitive values in them are masked, as in every transcript."""
     called, _ = call_numbers(flow)
-    params, reasons = compile_v1(flow, CallOptions(to=called, variables=dict(variables or {})))
+    params, reasons = compile_v1(flow, CallOptions(to=called, variables=dict(variables or {}), masked=True))
     return reasons if params is None else params
 
 

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ivrflow.language.diagnostics import Diagnostic, Span
-from ivrflow.language.model import VARIABLE, Flow, digits_only
+from ivrflow.language.model import Flow, digits_only
+from ivrflow.language.texts import MASK, VARIABLE, filtered
 from ivrflow.language.schema import validator
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, V1_MAX_SELECT_DIGITS, V1Field, tts_message, voice_tag
@@ -28,12 +29,14 @@ class CallOptions:
     callback_url: str | None = None
     external_id: str | None = None
     originating_ip: str | None = None
+    masked: bool = False  # sensitive values as MASK: fields to show (a simulation), not to send
 
 
 class _Filler:
-    def __init__(self, flow: Flow, values: Mapping[str, str]) -> None:
+    def __init__(self, flow: Flow, values: Mapping[str, str], masked: frozenset[str] = frozenset()) -> None:
         self.flow = flow
         self.values = values
+        self.masked = masked
         self.problems: list[Diagnostic] = []
 
     def fill(self, text: str, span: Span, where: str) -> str:
@@ -43,7 +46,7 @@ class _Filler:
                 message = f"the variable `{name}` in {where} has no value for this call"
                 self.problems.append(Diagnostic("undeclared-variable", span, message, f"give it with `--var {name}=...`"))
                 return match.group(0)
-            return self.values[name]
+            return MASK if name in self.masked else filtered(self.values[name], match.group(2))
 
         filled = VARIABLE.sub(value, text)
         if len(filled) > MAX_MESSAGE:
@@ -64,7 +67,7 @@ def compile_v1(flow: Flow, options: CallOptions) -> tuple[dict[str, str] | None,
     values = {**flow.vars, **dict(options.variables), "called": called}
     if flow.caller_id:
         values["caller"] = digits_only(flow.caller_id)
-    filler = _Filler(flow, values)
+    filler = _Filler(flow, values, flow.sensitive if options.masked else frozenset())
 
     params: dict[str, str] = {V1Field.PHONE_NUMBER: called}
     if plan.menu is not None:
