@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 from conftest import EXAMPLES, ROOT
 
-from ivrflow.language.catalog import RULES, rules_markdown
+from ivrflow.language.catalog import RULES
+from ivrflow.language.rulesdoc import rules_markdown
 from ivrflow.cli import main
 
 BAD = "tests/flows/bad/unknown-key.yaml"

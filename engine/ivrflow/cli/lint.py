@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from ivrflow.cli.common import EXIT_OK, check_paths, lines, use_color
 from ivrflow.errors import UsageError
-from ivrflow.language.catalog import RULES, rule_markdown, rules_markdown
+from ivrflow.language.catalog import RULES
+from ivrflow.language.rulesdoc import rule_markdown, rules_markdown
 from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.lint import lint
 from ivrflow.tools.reporters import REPORTERS
