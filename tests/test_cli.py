@@ -10,11 +10,11 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import EXAMPLES, ROOT
 
+from conftest import EXAMPLES, ROOT
+from ivrflow.cli import main
 from ivrflow.language.catalog import RULES
 from ivrflow.language.rulesdoc import rules_markdown
-from ivrflow.cli import main
 
 BAD = "tests/flows/bad/unknown-key.yaml"
 WARN_ONLY = "tests/flows/bad/unused-variable.yaml"
@@ -23,7 +23,9 @@ WARN_ONLY = "tests/flows/bad/unused-variable.yaml"
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real command, in a new process, as a user types it."""
     full_env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, check=False
+    )
 
 
 def test_bundled_flows_lint_clean_exit_0() -> None:
@@ -50,7 +52,16 @@ def test_warnings_pass_unless_strict() -> None:
     assert run("lint", "--strict", WARN_ONLY).returncode == 1
 
 
-@pytest.mark.parametrize("args", [["lint", "no/such/flow.yaml"], ["lint", "--format", "xml", "flows/"], ["lint"], ["explain", "no-such-rule"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lint", "no/such/flow.yaml"],
+        ["lint", "--format", "xml", "flows/"],
+        ["lint"],
+        ["explain", "no-such-rule"],
+        ["frobnicate"],
+    ],
+)
 def test_tool_failures_exit_2_with_a_reason(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2
@@ -64,7 +75,13 @@ def test_json_format() -> None:
     report = json.loads(result.stdout)
     assert report["summary"] == {"files": 6, "errors": 2, "warnings": 0, "infos": 0}
     first = report["diagnostics"][0]
-    assert {k: first[k] for k in ("file", "line", "column", "severity", "rule")} == {"file": "tests/flows/bad/unknown-key.yaml", "line": 7, "column": 5, "severity": "error", "rule": "unknown-key"}
+    assert {k: first[k] for k in ("file", "line", "column", "severity", "rule")} == {
+        "file": "tests/flows/bad/unknown-key.yaml",
+        "line": 7,
+        "column": 5,
+        "severity": "error",
+        "rule": "unknown-key",
+    }
     assert first["message"] and first["hint"]
 
 
@@ -112,7 +129,9 @@ SARIF_SHAPE = {
                                         "items": {
                                             "type": "object",
                                             "required": ["id", "shortDescription", "helpUri", "help"],
-                                            "properties": {"helpUri": {"type": "string", "format": "uri", "pattern": "^https://"}},
+                                            "properties": {
+                                                "helpUri": {"type": "string", "format": "uri", "pattern": "^https://"}
+                                            },
                                         },
                                     }
                                 },
@@ -140,7 +159,15 @@ SARIF_SHAPE = {
                                                     "region": {
                                                         "type": "object",
                                                         "required": ["startLine", "startColumn"],
-                                                        "properties": {k: {"type": "integer", "minimum": 1} for k in ("startLine", "startColumn", "endLine", "endColumn")},
+                                                        "properties": {
+                                                            k: {"type": "integer", "minimum": 1}
+                                                            for k in (
+                                                                "startLine",
+                                                                "startColumn",
+                                                                "endLine",
+                                                                "endColumn",
+                                                            )
+                                                        },
                                                     }
                                                 },
                                             }
@@ -182,7 +209,12 @@ def test_garbage_files_get_diagnostics_not_tracebacks(tmp_path: Path) -> None:
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["summary"]["files"] == 4
-    assert {d["file"].rsplit("/", 1)[1] for d in report["diagnostics"]} == {"binary.yaml", "empty.yaml", "scalar.yaml", "deep.yaml"}
+    assert {d["file"].rsplit("/", 1)[1] for d in report["diagnostics"]} == {
+        "binary.yaml",
+        "empty.yaml",
+        "scalar.yaml",
+        "deep.yaml",
+    }
     assert "Traceback" not in result.stderr
 
 
@@ -223,12 +255,19 @@ def test_help_lists_commands() -> None:
 def test_disable_comments_are_listed_as_suppressed_in_json_and_sarif() -> None:
     good = "tests/flows/good/disable-comments.yaml"
     text = run("lint", good)
-    assert text.returncode == 0 and text.stdout.strip() == "1 flow file checked: no problems (2 silenced by disable comments)."
+    assert (
+        text.returncode == 0
+        and text.stdout.strip() == "1 flow file checked: no problems (2 silenced by disable comments)."
+    )
     report = json.loads(run("lint", "--format", "json", good).stdout)
     assert report["summary"] == {"files": 1, "errors": 0, "warnings": 0, "infos": 0, "suppressed": 2}
     assert [(d["line"], d["rule"], d["suppressions"]) for d in report["diagnostics"]] == [
         (5, "unused-variable", [{"kind": "inSource", "justification": "# ivrflow: disable=unused-variable on line 5"}]),
-        (12, "menu-key-not-mentioned", [{"kind": "inSource", "justification": "# ivrflow: disable-file=menu-key-not-mentioned on line 1"}]),
+        (
+            12,
+            "menu-key-not-mentioned",
+            [{"kind": "inSource", "justification": "# ivrflow: disable-file=menu-key-not-mentioned on line 1"}],
+        ),
     ]
     sarif = json.loads(run("lint", "--format", "sarif", good).stdout)
     results = sarif["runs"][0]["results"]
@@ -241,7 +280,13 @@ def test_new_writes_a_starting_flow_that_lints_and_tests_clean(tmp_path: Path) -
     (tmp_path / "schemas" / "flow.schema.json").write_text((ROOT / "schemas" / "flow.schema.json").read_text())
     folder = tmp_path / "flows" / "pharmacy"
     folder.mkdir(parents=True)
-    made = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    made = subprocess.run(
+        [sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr
     flow = folder / "refill-line.yaml"
     text = flow.read_text()
@@ -249,9 +294,21 @@ def test_new_writes_a_starting_flow_that_lints_and_tests_clean(tmp_path: Path) -
     assert "flow: refill-line" in text and text.count("\n#") + text.count("  #") > 5  # it explains itself
     assert (folder / "refill-line.tests.yaml").exists() and (folder / "refill-line.journeys.yaml").exists()
     for command in (["lint", "--strict"], ["test"], ["journeys", "--check"]):
-        result = subprocess.run([sys.executable, "-m", "ivrflow", *command, str(flow)], capture_output=True, text=True, cwd=tmp_path, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "ivrflow", *command, str(flow)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
-    again = subprocess.run([sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"], capture_output=True, text=True, cwd=tmp_path, check=False)
+    again = subprocess.run(
+        [sys.executable, "-m", "ivrflow", "new", "flows/pharmacy/refill-line"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert again.returncode == 2 and "already exists" in again.stderr and flow.read_text() == text
     assert run("new", "Bad Name").returncode == 2
 
@@ -266,7 +323,11 @@ def test_serve_on_a_port_in_use_says_so_before_serving() -> None:
         result = run("serve", "--flows", "flows", "--store", "memory://", "--port", str(port))
     assert result.returncode == 2
     assert "serving" not in result.stdout
-    assert f"ivrflow serve: 127.0.0.1:{port} is already in use" in result.stderr and "--port" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        f"ivrflow serve: 127.0.0.1:{port} is already in use" in result.stderr
+        and "--port" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_simulate_piped_into_head_ends_quietly(tmp_path: Path) -> None:

@@ -52,14 +52,26 @@ def test_a_good_entry_is_read_back_and_confirmed_then_said_digit_by_digit() -> N
 def test_2_asks_again_and_other_keys_read_back_again_each_using_an_attempt() -> None:
     said = _said(transcript(RX, [*"11234567", "2", *"7654321", "9"]))
     # 3 attempts: the 2, the 9 (read back again), then the silence when the keys run out: on_fail.
-    assert said[3] == ASK and said[4].startswith("You entered 7 6 5 4 3 2 1.") and said[5] == said[4] and said[6].startswith("Please hold")
+    assert (
+        said[3] == ASK
+        and said[4].startswith("You entered 7 6 5 4 3 2 1.")
+        and said[5] == said[4]
+        and said[6].startswith("Please hold")
+    )
     said = _said(transcript(RX, [*"11234567", None, "1"]))
     assert said[2] == said[3] and said[4].startswith("Thank you. Your refill of prescription 1 2 3 4 5 6 7")
 
 
 def test_a_wrong_entry_or_none_says_so_and_asks_again_then_on_fail() -> None:
     said = _said(transcript(RX, ["1", "0", "1", None, None, None]))
-    assert said[1:] == [ASK, "That is not a prescription number. It has 7 digits and does not start with 0.", ASK, "Sorry, I did not hear a number.", ASK, "Please hold while I put you through to a pharmacist."]
+    assert said[1:] == [
+        ASK,
+        "That is not a prescription number. It has 7 digits and does not start with 0.",
+        ASK,
+        "Sorry, I did not hear a number.",
+        ASK,
+        "Please hold while I put you through to a pharmacist.",
+    ]
 
 
 def test_the_variable_is_saved_only_once_confirmed() -> None:
@@ -77,7 +89,9 @@ def test_a_dial_with_on_fail_goes_there_when_nobody_answers() -> None:
     state, action = step(RX, state, SpeakDone(""))
     assert isinstance(action, Transfer)
     state, action = step(RX, state, DialDone(answered=False))
-    assert isinstance(action, Speak) and action.text.startswith("Sorry, no pharmacist is free") and state.node == "closed"
+    assert (
+        isinstance(action, Speak) and action.text.startswith("Sorry, no pharmacist is free") and state.node == "closed"
+    )
 
 
 @given(st.text(alphabet="0123456789", min_size=2, max_size=19))

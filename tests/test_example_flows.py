@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, FLOWS
 
+from conftest import EXAMPLES, FLOWS
 from ivrflow.language.lint import flow_files, lint
 from ivrflow.language.loader import Target, check_bytes
 
@@ -17,7 +17,9 @@ EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z0-9-]+)(?: (.*))?$", re.MULTIL
 
 GOOD = sorted((EXAMPLES / "good").glob("*.yaml")) + sorted(flow_files([FLOWS]))
 # A bad case is a file, or a folder whose files are checked together (rules across files).
-BAD = sorted(p for p in (EXAMPLES / "bad").iterdir() if p.suffix == ".yaml" or (p.is_dir() and p.name != "v1")) + sorted((EXAMPLES / "bad" / "v1").glob("*.yaml"))
+BAD = sorted(
+    p for p in (EXAMPLES / "bad").iterdir() if p.suffix == ".yaml" or (p.is_dir() and p.name != "v1")
+) + sorted((EXAMPLES / "bad" / "v1").glob("*.yaml"))
 
 
 def _id(path: Path) -> str:
@@ -59,7 +61,9 @@ def test_load_flow_refuses_a_flow_with_errors_naming_the_first() -> None:
     from ivrflow.errors import FlowError
     from ivrflow.language.loader import load_flow
 
-    with pytest.raises(FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"):
+    with pytest.raises(
+        FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"
+    ):
         load_flow("tests/flows/bad/unknown-key.yaml")
 
 
@@ -78,10 +82,37 @@ def _broken(lines: list[str]) -> Iterator[tuple[str, list[str]]]:
             continue
         before, after = lines[:i], lines[i + 1 :]
         yield f"delete line {i + 1}", before + after
-        for changed in (" " + line, "  " + line, line[1:] if line.startswith(" ") else line, "\t" + line.lstrip(), line.replace(":", "", 1), line.replace('"', "", 1), line + "\n" + line):
+        for changed in (
+            " " + line,
+            "  " + line,
+            line[1:] if line.startswith(" ") else line,
+            "\t" + line.lstrip(),
+            line.replace(":", "", 1),
+            line.replace('"', "", 1),
+            line + "\n" + line,
+        ):
             yield f"line {i + 1} as {changed!r}", [*before, changed, *after]
         key, colon, _ = line.partition(": ")
-        for value in ("[]", "{}", "5", "true", "x y", "- a", "'", "1: 2", "[1, 2", "", "*a", "&", "!x y", "555", "@x", "`x`", "%x", '"a\\qb"'):
+        for value in (
+            "[]",
+            "{}",
+            "5",
+            "true",
+            "x y",
+            "- a",
+            "'",
+            "1: 2",
+            "[1, 2",
+            "",
+            "*a",
+            "&",
+            "!x y",
+            "555",
+            "@x",
+            "`x`",
+            "%x",
+            '"a\\qb"',
+        ):
             if colon:
                 yield f"line {i + 1} with the value {value!r}", [*before, f"{key}: {value}", *after]
 

@@ -53,7 +53,13 @@ def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iter
     flows = tmp_path_factory.mktemp("flows")
     shutil.copy(FLOWS / "otp-delivery.yaml", flows)
     shutil.copy(EXAMPLES / "good" / "collect-digits.yaml", flows)
-    serving = start(tmp_path_factory.mktemp("db") / "calls.db", api_key=KEY, telesign=fake.url, flows=flows, options=("--duplicate-window", "0"))
+    serving = start(
+        tmp_path_factory.mktemp("db") / "calls.db",
+        api_key=KEY,
+        telesign=fake.url,
+        flows=flows,
+        options=("--duplicate-window", "0"),
+    )
     fake.webhook = f"{serving.url}/webhook"
     yield serving
     stop(serving)
@@ -78,7 +84,9 @@ def _closed(server: Server, reference_id: str) -> dict[str, object]:
 
 def test_a_planted_code_card_and_pin_appear_in_no_output(server: Server, fake: FakeTelesign) -> None:
     # An outbound one-time code: the phone presses 5 and hears the code.
-    placed = _post(server, "/calls", {"flow": "otp-delivery", "to": PATIENT, "caller_id": "+15554441313", "vars": {"code": CODE}})
+    placed = _post(
+        server, "/calls", {"flow": "otp-delivery", "to": PATIENT, "caller_id": "+15554441313", "vars": {"code": CODE}}
+    )
     assert placed.status_code == 201, placed.text
     otp_id = placed.json()["reference_id"]
     played = fake.call_for(otp_id)
@@ -95,7 +103,9 @@ def test_a_planted_code_card_and_pin_appear_in_no_output(server: Server, fake: F
         answers.append(action(server.post(spoken(reference, keys))))
     shown_mid = _get(server, f"/calls/{reference}").text
     assert CARD not in shown_mid and f'"press":"{MASK}"' in shown_mid.replace(" ", "")
-    answers.append(action(server.post({"event": "call_completed", "reference_id": reference, "data": {"status": "hangup"}})))
+    answers.append(
+        action(server.post({"event": "call_completed", "reference_id": reference, "data": {"status": "hangup"}}))
+    )
     card_call = _closed(server, reference)
     assert "card" not in card_call["variables"]  # type: ignore[operator]
 
@@ -106,8 +116,22 @@ def test_a_planted_code_card_and_pin_appear_in_no_output(server: Server, fake: F
     # The channels: the calls API, the metrics, the stored database, the server's log, the
     # journeys file and the simulator's JSON (both in-process).
     simulated = subprocess.run(
-        [sys.executable, "-m", "ivrflow", "simulate", str(EXAMPLES / "good" / "collect-digits.yaml"), "--keys", f"1123456#{CARD}1", "--var", f"pin={PIN}", "--json"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "ivrflow",
+            "simulate",
+            str(EXAMPLES / "good" / "collect-digits.yaml"),
+            "--keys",
+            f"1123456#{CARD}1",
+            "--var",
+            f"pin={PIN}",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert MASK in simulated
     channels = {
@@ -129,13 +153,21 @@ def test_a_planted_code_card_and_pin_appear_in_no_output(server: Server, fake: F
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.text(alphabet="0123456789", min_size=16, max_size=16), st.lists(st.sampled_from(["1", "2", "5", ""]), max_size=4))
+@given(
+    st.text(alphabet="0123456789", min_size=16, max_size=16), st.lists(st.sampled_from(["1", "2", "5", ""]), max_size=4)
+)
 def test_the_interpreter_never_puts_a_sensitive_entry_in_a_transcript(card: str, answers: list[str]) -> None:
     """Whatever the caller types and answers at the read-back, no transcript step holds the card
     number, and the state forgets it when the call ends."""
     state = new_call(COLLECT)
     steps = []
-    events = [CallStarted({"pin": PIN}), SpeakDone("1"), SpeakDone("123456#"), SpeakDone(card), *(SpeakDone(a) for a in answers)]
+    events = [
+        CallStarted({"pin": PIN}),
+        SpeakDone("1"),
+        SpeakDone("123456#"),
+        SpeakDone(card),
+        *(SpeakDone(a) for a in answers),
+    ]
     for event in events:
         before = state
         state, action = step(COLLECT, state, event)

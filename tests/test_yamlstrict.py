@@ -97,12 +97,42 @@ def test_bad_yaml_is_a_diagnostic_never_an_exception(text: str, line: int, words
 @pytest.mark.parametrize(
     ("text", "line", "column", "words"),
     [
-        ('flow: x\nnodes:\n  bye:\n    type: hangup\n     message: "Hi"\n', 5, 6, "`message:` is indented 1 space more than `type:` on line 4"),
-        ("flow: x\nnodes:\n  bye:\n    type: hangup\n      message: Hi\n", 5, 7, "`message:` is indented 2 spaces more than `type:` on line 4"),
-        ('flow: x\nnodes:\n  bye:\n    type: hangup\n   message: "Hi"\n', 5, 4, "`message:` is indented 1 space less than `type:` on line 4"),
-        ("flow: x\n nodes:\n  a:\n    type: hangup\n", 2, 2, "`nodes:` is indented 1 space more than `flow:` on line 1"),
-        ("flow: x\nnodes:\n  a:\n    type: hangup\n    message: >\n      hi\n     next: b\n", 7, 6, "`next:` is indented 1 space more than `message:` on line 5"),
-        ('flow: x\nnodes:\n  a:\n    choices:\n      "1": a\n       "2": a\n', 6, 8, '`"2":` is indented 1 space more than `"1":` on line 5'),
+        (
+            'flow: x\nnodes:\n  bye:\n    type: hangup\n     message: "Hi"\n',
+            5,
+            6,
+            "`message:` is indented 1 space more than `type:` on line 4",
+        ),
+        (
+            "flow: x\nnodes:\n  bye:\n    type: hangup\n      message: Hi\n",
+            5,
+            7,
+            "`message:` is indented 2 spaces more than `type:` on line 4",
+        ),
+        (
+            'flow: x\nnodes:\n  bye:\n    type: hangup\n   message: "Hi"\n',
+            5,
+            4,
+            "`message:` is indented 1 space less than `type:` on line 4",
+        ),
+        (
+            "flow: x\n nodes:\n  a:\n    type: hangup\n",
+            2,
+            2,
+            "`nodes:` is indented 1 space more than `flow:` on line 1",
+        ),
+        (
+            "flow: x\nnodes:\n  a:\n    type: hangup\n    message: >\n      hi\n     next: b\n",
+            7,
+            6,
+            "`next:` is indented 1 space more than `message:` on line 5",
+        ),
+        (
+            'flow: x\nnodes:\n  a:\n    choices:\n      "1": a\n       "2": a\n',
+            6,
+            8,
+            '`"2":` is indented 1 space more than `"1":` on line 5',
+        ),
     ],
 )
 def test_a_key_indented_wrongly_is_said_to_be_indented_wrongly(text: str, line: int, column: int, words: str) -> None:

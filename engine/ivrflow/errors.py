@@ -1,15 +1,15 @@
 """ivrflow's exceptions, all in one file. Each carries what a person needs to act on it.
 
-    IvrflowError           base of every error ivrflow raises on purpose
-     ├── FlowError         a flow file has errors; `.diagnostics` says where and why
-     ├── UsageError        a command was given an argument it cannot use (exit 2)
-     ├── TelesignError     Telesign refused or did not answer a request
-     ├── BadJson           a body is not JSON as the server takes it (ivrflow/strictjson.py)
-     ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
-     ├── StoreUnavailable  the call store did not answer in time; nothing was changed
-     ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
-     ├── EndlessCall       a simulated call was still going after the simulator's step limit
-     └── ApiError          an answer of the calls API in its error shape
+IvrflowError           base of every error ivrflow raises on purpose
+ ├── FlowError         a flow file has errors; `.diagnostics` says where and why
+ ├── UsageError        a command was given an argument it cannot use (exit 2)
+ ├── TelesignError     Telesign refused or did not answer a request
+ ├── BadJson           a body is not JSON as the server takes it (ivrflow/strictjson.py)
+ ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
+ ├── StoreUnavailable  the call store did not answer in time; nothing was changed
+ ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
+ ├── EndlessCall       a simulated call was still going after the simulator's step limit
+ └── ApiError          an answer of the calls API in its error shape
 """
 
 from __future__ import annotations
@@ -49,7 +49,16 @@ class TelesignError(IvrflowError):
     answer in time, or a connection lost after it was sent), so a call may have been placed.
     `reference_id`: Telesign's id of the transaction, when its failed answer carried one."""
 
-    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "", in_doubt: bool = False, reference_id: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        codes: tuple[int, ...] = (),
+        reason: str = "",
+        in_doubt: bool = False,
+        reference_id: str = "",
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.codes = codes

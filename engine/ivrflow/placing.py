@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
 from ivrflow.language.model import Flow
 from ivrflow.language.texts import hide_values
-from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import Store, failed, placed
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, V1Answer, send_v1, v1_status
@@ -81,7 +81,12 @@ def mark_placed(record: CallRecord | None, answer: Sent) -> CallRecord | None:
     return placed(record, answer.reference_id)[0]
 
 
-def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callable[[CallRecord | None, A], CallRecord | None] = mark_placed) -> Placed[A] | Refused:
+def place(
+    store: Store,
+    record: CallRecord,
+    send: Callable[[], A],
+    mark: Callable[[CallRecord | None, A], CallRecord | None] = mark_placed,
+) -> Placed[A] | Refused:
     """Store `record` (a new call), then `send` it to Telesign, then `mark` it placed with
     Telesign's answer (by default: note Telesign's reference id), or failed with Telesign's
     reason. Raises StoreUnavailable, having sent nothing, when the call cannot be recorded."""
@@ -90,8 +95,11 @@ def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callabl
     try:
         answer = send()
     except TelesignError as error:
+        refusal = error  # the name the change below keeps (an `except` name ends with its block)
         try:
-            ended = store.update(call_id, lambda current: failed(current, str(error), ended=not _may_be_placed(error)))
+            ended = store.update(
+                call_id, lambda current: failed(current, str(refusal), ended=not _may_be_placed(refusal))
+            )
         except StoreUnavailable as problem:
             return Refused(error, False, problem, call_id)
         return Refused(error, ended, call_id=call_id)
@@ -102,7 +110,9 @@ def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callabl
     return Placed(answer, stored)
 
 
-def _marked(changed: CallRecord | None, current: CallRecord | None) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
+def _marked(
+    changed: CallRecord | None, current: CallRecord | None
+) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
     """A store change that keeps `changed` (if any) and gives back the call as it now stands."""
     return changed, [], changed or current
 
@@ -143,17 +153,31 @@ def send_v1_call(
     call_id = uuid.uuid4().hex.upper()
     # Telesign returns our id as external_id (unless the sender chose their own).
     fields = {**params, V1Field.EXTERNAL_ID: params.get(V1Field.EXTERNAL_ID, call_id)}
-    variables = {**flow.vars, **given, "called": fields[V1Field.PHONE_NUMBER], **({"caller": fields[V1Field.CALLER_ID]} if V1Field.CALLER_ID in fields else {})}
+    variables = {
+        **flow.vars,
+        **given,
+        "called": fields[V1Field.PHONE_NUMBER],
+        **({"caller": fields[V1Field.CALLER_ID]} if V1Field.CALLER_ID in fields else {}),
+    }
     # Telesign plays a v1 call by itself: the record never needs its sensitive values, so it never holds them.
     secrets = [variables.pop(name) for name in flow.sensitive if name in variables]
     kept = {key: hide_values(value, secrets) for key, value in fields.items()} if secrets else fields
     now = clock()
-    record = CallRecord(call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, kept))
+    record = CallRecord(
+        call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, kept)
+    )
 
     def first_report(answer: V1Answer) -> V1Report:
-        return V1Report(answer.reference_id, answer.status_code or V1Code.IN_PROGRESS, answer.description, "", None, call_id)
+        return V1Report(
+            answer.reference_id, answer.status_code or V1Code.IN_PROGRESS, answer.description, "", None, call_id
+        )
 
-    placing = place(store, record, lambda: send_v1(fields, credentials, how), lambda current, answer: apply_report(current, first_report(answer), clock())[0])
+    placing = place(
+        store,
+        record,
+        lambda: send_v1(fields, credentials, how),
+        lambda current, answer: apply_report(current, first_report(answer), clock())[0],
+    )
     if isinstance(placing, Refused):
         found = _found_out(store, record, placing, credentials, how, clock)
         return placing if found is None else SentV1(call_id, found[0], found[1])
@@ -163,7 +187,14 @@ def send_v1_call(
     return SentV1(call_id, placing.answer, placing.record or record)
 
 
-def _found_out(store: Store, record: CallRecord, refused: Refused, credentials: Credentials, how: Sending, clock: Callable[[], float]) -> tuple[V1Answer, CallRecord] | None:
+def _found_out(
+    store: Store,
+    record: CallRecord,
+    refused: Refused,
+    credentials: Credentials,
+    how: Sending,
+    clock: Callable[[], float],
+) -> tuple[V1Answer, CallRecord] | None:
     """After a request that may have placed the call, ask Telesign instead of sending it again.
     GET /v1/voice/{reference_id} needs Telesign's id: our external_id cannot be asked about. So
     only a failed answer that carried a reference id can be followed up; when Telesign then
@@ -192,11 +223,15 @@ def ask(reference_id: str, credentials: Credentials, how: Sending) -> V1Report:
         raise TelesignError(f"Telesign's answer is not a status report: {problem}", reason="bad_answer") from None
 
 
-def record_report(store: Store, record: CallRecord, report: V1Report, clock: Callable[[], float] = time.time) -> tuple[CallRecord, Unrecorded | None]:
+def record_report(
+    store: Store, record: CallRecord, report: V1Report, clock: Callable[[], float] = time.time
+) -> tuple[CallRecord, Unrecorded | None]:
     """Apply Telesign's report to the call in the store: the call as it now stands (as far as
     is known, when the store is not answering: then the report comes back as unrecorded)."""
     try:
-        return store.update(record.reference_id, lambda current: _marked(apply_report(current, report, clock())[0], current)) or record, None
+        return store.update(
+            record.reference_id, lambda current: _marked(apply_report(current, report, clock())[0], current)
+        ) or record, None
     except StoreUnavailable as problem:
         return _applied(record, report, clock()), Unrecorded(report, problem)
 
@@ -212,7 +247,15 @@ class Status:
     unrecorded: Unrecorded | None = None
 
 
-def check_status(store: Store, record: CallRecord | None, asked: str, credentials: Credentials, how: Sending, *, clock: Callable[[], float] = time.time) -> Status:
+def check_status(
+    store: Store,
+    record: CallRecord | None,
+    asked: str,
+    credentials: Credentials,
+    how: Sending,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Status:
     """Ask Telesign how the v1 call `asked` (ours, `record` when stored, or Telesign's reference
     id) went, and record the answer on it. Raises TelesignError when Telesign refuses."""
     reference_id = record.telesign_id if record is not None and record.telesign_id else asked

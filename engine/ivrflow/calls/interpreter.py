@@ -16,7 +16,22 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
-from ivrflow.language.model import CONFIRM_AGAIN, CONFIRM_YES, DEFAULT_TIMEOUT, PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.language.model import (
+    CONFIRM_AGAIN,
+    CONFIRM_YES,
+    DEFAULT_TIMEOUT,
+    PROMPT_CHANCES,
+    Collect,
+    Dial,
+    Flow,
+    Hangup,
+    Menu,
+    Message,
+    Node,
+    Prompt,
+    Repeat,
+    message_run,
+)
 from ivrflow.language.texts import MASK, fill
 
 # What a caller hears when they call a number no flow serves (the server says it; the simulator
@@ -100,7 +115,9 @@ class NoAction:
 Action = Speak | Transfer | HangUp | NoAction
 
 # What the call is waiting for after the last action.
-Waiting = Literal["start", "key", "digits", "confirm", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"]
+Waiting = Literal[
+    "start", "key", "digits", "confirm", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"
+]
 # The waits at which the caller answers a question (their keys are transcript steps).
 ASKING: tuple[Waiting, ...] = ("key", "digits", "confirm")
 # What a `dial` without `on_fail` says when the transfer fails, so the call never ends in silence.
@@ -142,7 +159,11 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
     sensitive values are erased from the state."""
     after, action = _step(flow, state, event)
     if after.ended and (after.entry or not flow.sensitive.isdisjoint(after.variables)):
-        after = replace(after, entry="", variables={name: value for name, value in after.variables.items() if name not in flow.sensitive})
+        after = replace(
+            after,
+            entry="",
+            variables={name: value for name, value in after.variables.items() if name not in flow.sensitive},
+        )
     return after, action
 
 
@@ -164,7 +185,11 @@ def _step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action
 
 
 # What a CallEnded means, by what the call was waiting for when it came.
-_OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {"start": "no_answer", "transfer": "transferred", "last-words": "completed"}
+_OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {
+    "start": "no_answer",
+    "transfer": "transferred",
+    "last-words": "completed",
+}
 
 
 def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[CallState, Action]:
@@ -187,7 +212,15 @@ def _say(state: CallState, text: str) -> str:
     return fill(text, state.variables)
 
 
-def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | Collect | None = None, **changes: object) -> tuple[CallState, Action]:
+def _speak(
+    flow: Flow,
+    state: CallState,
+    text: str,
+    *,
+    waiting: Waiting,
+    ask: Prompt | Menu | Collect | None = None,
+    **changes: object,
+) -> tuple[CallState, Action]:
     """Say `text`; when `ask` names the prompt, menu or collect_digits, collect its keys: one, or
     a collect_digits entry (but one for its read-back)."""
     after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
@@ -229,7 +262,9 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
         return _hang_up(replace(state, node=name))
     if isinstance(node, Dial):
         caller_id = node.caller_id or flow.caller_id or "{{ caller }}"
-        action = Transfer(_say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf)
+        action = Transfer(
+            _say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf
+        )
         return replace(state, node=name, waiting="transfer"), action
     raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
 

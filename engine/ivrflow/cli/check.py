@@ -33,13 +33,43 @@ def check_parser(commands: Commands) -> None:
         ),
     )
     check.add_argument("number", metavar="NUMBER", help="your phone, with country code, like +15551234567")
-    check.add_argument("--caller-id", required=True, metavar="NUMBER", help="one of your Telesign numbers, to call from")
-    check.add_argument("--transfer-to", metavar="NUMBER", help="a second phone of yours: the call is transferred to it after a menu (Telesign's documents and its demo disagree on whether that works)")
-    check.add_argument("--server", default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"), metavar="URL", help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)")
-    check.add_argument("--auth", choices=["basic", "hmac"], default="hmac", help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials")
-    check.add_argument("--out", type=Path, metavar="FILE", help="where to write the record (default: telesign-check-<check id>.json)")
-    check.add_argument("--wait-max", type=float, default=300.0, metavar="SECONDS", help="give up waiting for the call to end after this long (default 300)")
-    check.add_argument("--linger", type=float, default=10.0, metavar="SECONDS", help="after the call ends, keep recording this long for late posts and redeliveries (default 10)")
+    check.add_argument(
+        "--caller-id", required=True, metavar="NUMBER", help="one of your Telesign numbers, to call from"
+    )
+    check.add_argument(
+        "--transfer-to",
+        metavar="NUMBER",
+        help="a second phone of yours: the call is transferred to it after a menu (Telesign's documents and its demo disagree on whether that works)",
+    )
+    check.add_argument(
+        "--server",
+        default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"),
+        metavar="URL",
+        help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)",
+    )
+    check.add_argument(
+        "--auth",
+        choices=["basic", "hmac"],
+        default="hmac",
+        help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials",
+    )
+    check.add_argument(
+        "--out", type=Path, metavar="FILE", help="where to write the record (default: telesign-check-<check id>.json)"
+    )
+    check.add_argument(
+        "--wait-max",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="give up waiting for the call to end after this long (default 300)",
+    )
+    check.add_argument(
+        "--linger",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="after the call ends, keep recording this long for late posts and redeliveries (default 10)",
+    )
     check.add_argument("--poll", type=float, default=1.0, metavar="SECONDS", help=argparse.SUPPRESS)
     check.set_defaults(run=_check)
 
@@ -50,8 +80,14 @@ def _check(args: argparse.Namespace) -> int:
 
     credentials = Credentials.from_env()
     if credentials is None:
-        raise UsageError("ivrflow check-telesign: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (the server's, which sign the requests to it)")
-    request: dict[str, object] = {"to": args.number, **({"caller_id": args.caller_id} if args.caller_id else {}), **({"transfer_to": args.transfer_to} if args.transfer_to else {})}
+        raise UsageError(
+            "ivrflow check-telesign: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (the server's, which sign the requests to it)"
+        )
+    request: dict[str, object] = {
+        "to": args.number,
+        **({"caller_id": args.caller_id} if args.caller_id else {}),
+        **({"transfer_to": args.transfer_to} if args.transfer_to else {}),
+    }
 
     def ask(method: str, path: str, body: dict[str, object] | None = None, expect: int = 200) -> dict[str, Any]:
         try:
@@ -62,18 +98,26 @@ def _check(args: argparse.Namespace) -> int:
     try:
         started = ask("POST", "/checks", request, expect=201)
     except ApiError as refused:
-        print(f"ivrflow check-telesign: the test call was not placed: {refused.code} (HTTP {refused.status}): {refused.message}", file=sys.stderr)
+        print(
+            f"ivrflow check-telesign: the test call was not placed: {refused.code} (HTTP {refused.status}): {refused.message}",
+            file=sys.stderr,
+        )
         for field in refused.errors[1:]:
             print(f"  {field.field}: {field.message}", file=sys.stderr)
         return EXIT_PROBLEMS
     check_id = started["check_id"]
-    print(f"test call {check_id} placed to {args.number} (Telesign reference id {started['telesign']['reference_id']}): answer it and follow the instructions", flush=True)
+    print(
+        f"test call {check_id} placed to {args.number} (Telesign reference id {started['telesign']['reference_id']}): answer it and follow the instructions",
+        flush=True,
+    )
     record = _wait(ask, check_id, args)
     out = args.out or Path(f"telesign-check-{check_id}.json")
     out.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     found = [Verdict(**verdict) for verdict in record["verdicts"]]
     print(as_text(found), end="")
-    counts = {result: sum(verdict.result == result for verdict in found) for result in (HELD, NOT_HELD, NOT_SEEN, CANNOT)}
+    counts = {
+        result: sum(verdict.result == result for verdict in found) for result in (HELD, NOT_HELD, NOT_SEEN, CANNOT)
+    }
     print(
         f"{counts[HELD]} held, {counts[NOT_HELD]} did not hold, {counts[NOT_SEEN]} not seen, {counts[CANNOT]} a test call cannot tell; "
         f"{len(record['events'])} posts recorded in {out} (attach it to a ticket with Telesign support)"
@@ -88,12 +132,17 @@ def _wait(ask: Any, check_id: str, args: argparse.Namespace) -> dict[str, Any]:
     while True:
         record: dict[str, Any] = ask("GET", f"/checks/{check_id}")
         call = record.get("call") or {}
-        over = call.get("status") not in (None, "dialing", "in_progress") and any('"call_completed"' in event["body"] for event in record["events"])
+        over = call.get("status") not in (None, "dialing", "in_progress") and any(
+            '"call_completed"' in event["body"] for event in record["events"]
+        )
         now = time.monotonic()
         if over and ended_at is None:
             ended_at = now
         if (ended_at is not None and now - ended_at >= args.linger) or now >= deadline:
             if ended_at is None:
-                print(f"ivrflow check-telesign: the test call had not ended after {args.wait_max:g} s; what was recorded so far follows", file=sys.stderr)
+                print(
+                    f"ivrflow check-telesign: the test call had not ended after {args.wait_max:g} s; what was recorded so far follows",
+                    file=sys.stderr,
+                )
             return record
         time.sleep(args.poll)

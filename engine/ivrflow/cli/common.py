@@ -84,7 +84,9 @@ def check_paths(args: argparse.Namespace) -> None:
 
 
 def var_argument(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    command.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)"
+    )
 
 
 def variables(pairs: list[str]) -> dict[str, str]:
@@ -105,7 +107,9 @@ def call_variables(command: str, pairs: list[str], flow: Flow) -> dict[str, str]
     wrong = []
     for name in given:
         if name in BUILTIN_VARS:
-            wrong.append(f"ivrflow {command}: --var {name}: `{name}` is one of the call's own numbers, set by the call itself; leave it out")
+            wrong.append(
+                f"ivrflow {command}: --var {name}: `{name}` is one of the call's own numbers, set by the call itself; leave it out"
+            )
         elif name not in flow.vars:
             wrong.append(f"ivrflow {command}: --var {name}: {no_such_variable(flow.id, name, flow.vars)}")
     if wrong:
@@ -114,8 +118,15 @@ def call_variables(command: str, pairs: list[str], flow: Flow) -> dict[str, str]
 
 
 def telesign_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--auth", choices=["basic", "hmac"], default="basic", help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature")
-    command.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each of Telesign's answers (default 10)")
+    command.add_argument(
+        "--auth",
+        choices=["basic", "hmac"],
+        default="basic",
+        help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature",
+    )
+    command.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each of Telesign's answers (default 10)"
+    )
 
 
 def store_argument(command: argparse.ArgumentParser) -> None:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from ivrflow.cli.common import EXIT_OK, check_paths, lines, use_color
 from ivrflow.errors import UsageError
 from ivrflow.language.catalog import RULES
-from ivrflow.language.rulesdoc import rule_markdown, rules_markdown
 from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.lint import lint
+from ivrflow.language.rulesdoc import rule_markdown, rules_markdown
 from ivrflow.tools.reporters import REPORTERS
 
 if TYPE_CHECKING:
@@ -30,7 +30,9 @@ def lint_parser(commands: Commands) -> None:
             "Errors that leave a flow unrunnable cannot be silenced."
         ),
     )
-    lint_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="flow files, or folders to search for *.yaml flows")
+    lint_cmd.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="flow files, or folders to search for *.yaml flows"
+    )
     lint_cmd.add_argument(
         "--format",
         choices=sorted(REPORTERS),
@@ -38,13 +40,27 @@ def lint_parser(commands: Commands) -> None:
         help="output format (default: github when GITHUB_ACTIONS=true, else text)",
     )
     lint_cmd.add_argument("--strict", action="store_true", help="fail on warnings too")
-    lint_cmd.add_argument("--target", choices=["live", "v1"], default="live", help="v1: also report every reason a flow cannot compile to one Telesign v1 request")
-    lint_cmd.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour in the text format (auto: on a terminal, unless NO_COLOR is set)")
+    lint_cmd.add_argument(
+        "--target",
+        choices=["live", "v1"],
+        default="live",
+        help="v1: also report every reason a flow cannot compile to one Telesign v1 request",
+    )
+    lint_cmd.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour in the text format (auto: on a terminal, unless NO_COLOR is set)",
+    )
     lint_cmd.set_defaults(run=_lint)
 
 
 def explain_parser(commands: Commands) -> None:
-    explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
+    explain = commands.add_parser(
+        "explain",
+        help="explain a lint rule",
+        description="Print what a lint rule catches, why it matters and how to fix it.",
+    )
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
     explain.add_argument("--all", action="store_true", help="print every rule (this is docs/rules.md)")
     explain.set_defaults(run=_explain)
@@ -65,6 +81,8 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.rule or args.rule not in RULES:
         known = ", ".join(RULES)
-        raise UsageError(f"ivrflow explain: unknown rule `{args.rule or ''}`. {suggestion(args.rule or '', RULES)}Rules: {known}")
+        raise UsageError(
+            f"ivrflow explain: unknown rule `{args.rule or ''}`. {suggestion(args.rule or '', RULES)}Rules: {known}"
+        )
     print(rule_markdown(RULES[args.rule]), end="")
     return EXIT_OK

@@ -39,7 +39,9 @@ class Rule:
 
 _RULES = [
     Rule(
-        "yaml-syntax", "error", "YAML",
+        "yaml-syntax",
+        "error",
+        "YAML",
         "The file is not valid YAML",
         "A missing colon, a tab used for indenting, an unclosed quote, two documents in one file, "
         "or a YAML feature flows do not use (tags such as `!foo`, merge keys `<<`).",
@@ -50,7 +52,9 @@ _RULES = [
         'message: "Press 1: to confirm"    # good',
     ),
     Rule(
-        "duplicate-key", "error", "YAML",
+        "duplicate-key",
+        "error",
+        "YAML",
         "A key is written twice in the same place",
         "The same key twice in one node, or the same choice digit twice in one menu.",
         "Plain YAML keeps only the last one without a word, so the caller would hear something "
@@ -59,40 +63,49 @@ _RULES = [
         'choices:\n  "1": confirmed\n  "1": cancelled   # bad: which one should key 1 do?',
     ),
     Rule(
-        "not-a-flow", "error", "Shape",
+        "not-a-flow",
+        "error",
+        "Shape",
         "The file is not a flow",
         "An empty file, or a file whose top level is a list or a single value instead of `key: value` lines.",
         "A flow starts with `flow:` and `nodes:`; anything else cannot be run.",
         "Start from one of the bundled flows in `flows/` and change it.",
     ),
     Rule(
-        "unknown-key", "error", "Shape",
+        "unknown-key",
+        "error",
+        "Shape",
         "A key that the flow language does not have",
         "A misspelt key (`nxet` for `next`), or a key that belongs to another node type.",
-        "An unknown key is ignored by nothing and understood by nobody: a misspelt `next` would "
-        "silently end the call.",
+        "An unknown key is ignored by nothing and understood by nobody: a misspelt `next` would silently end the call.",
         "Use the suggested spelling, or remove the key. Each node type's keys are listed in docs/flows.md.",
         "gate:\n  type: prompt\n  nxet: menu     # bad\n  next: menu     # good",
     ),
     Rule(
-        "missing-key", "error", "Shape",
+        "missing-key",
+        "error",
+        "Shape",
         "A key that must be there is missing",
         "A node without `type`, a `prompt` without `digit`, a menu without `choices`, a flow without `nodes`.",
         "Without it the engine cannot know what to say or where to go.",
         "Add the key named in the message. The hint says what it is for.",
     ),
     Rule(
-        "wrong-type", "error", "Shape",
+        "wrong-type",
+        "error",
+        "Shape",
         "A value of the wrong kind",
         "Text where a number is needed (`timeout: five`), a number where text is needed, a list where "
         "one value is expected.",
         "The engine would not know how long to wait, or what to say.",
         "Write the kind of value the message asks for. If you meant text that looks like a number "
         "(`1.10`, `007`), put it in quotes.",
-        'timeout: five   # bad\ntimeout: 5      # good',
+        "timeout: five   # bad\ntimeout: 5      # good",
     ),
     Rule(
-        "invalid-value", "error", "Shape",
+        "invalid-value",
+        "error",
+        "Shape",
         "A value that is not one of the allowed ones",
         "A node `type`, `message_type` or `lifecycle_event` that does not exist, a number out of its "
         "range (`attempts: 0`), an empty message, or a name with characters that are not allowed.",
@@ -101,16 +114,20 @@ _RULES = [
         "type: select_digit    # bad\ntype: select_digits   # good",
     ),
     Rule(
-        "bad-digit", "error", "Shape",
+        "bad-digit",
+        "error",
+        "Shape",
         "A key the caller presses that is not a single digit",
         "A menu choice that is not one key of 0 to 9, `*` or `#`, or a prompt `digit` that is not "
         "one of 0 to 9, such as `10` or `one`.",
         "A phone keypad sends one key at a time; a choice of `10` can never be pressed.",
         "Use one key: a digit from 0 to 9, or `*` or `#` for a menu on a live call (quote those: "
-        "`\"#\":`). Quotes are optional for digits: `1:` and `\"1\":` mean the same.",
+        '`"#":`). Quotes are optional for digits: `1:` and `"1":` mean the same.',
     ),
     Rule(
-        "phone-number", "error", "Shape",
+        "phone-number",
+        "error",
+        "Shape",
         "A phone number Telesign will not accept",
         f"A number with spaces, dashes or brackets, without its country code, or not {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits long.",
         "Telesign rejects the call, or dials somebody else.",
@@ -119,21 +136,27 @@ _RULES = [
         'caller_id: "(555) 444-1313"   # bad\ncaller_id: "15554441313"       # good',
     ),
     Rule(
-        "unknown-language", "error", "Shape",
+        "unknown-language",
+        "error",
+        "Shape",
         "A language Telesign has no voice for",
         f"A `language` that is not one of Telesign's {len(LANGUAGES)} text-to-speech languages, such as `en` or `english`.",
-        "Telesign refuses the call (v1 error 11018 \"invalid voice\") instead of reading the message.",
+        'Telesign refuses the call (v1 error 11018 "invalid voice") instead of reading the message.',
         "Use a language tag from the list in the hint, such as `en-US`, `en-GB`, `es-MX` or `fr-FR`.",
     ),
     Rule(
-        "message-too-long", "error", "Meaning",
+        "message-too-long",
+        "error",
+        "Meaning",
         "A message longer than Telesign speaks",
         f"A message over {MAX_MESSAGE} characters, counted after `{{{{ variables }}}}` are filled in with their defaults.",
         "Telesign refuses a longer message; callers also stop listening long before that.",
         "Shorten the message or split it into several `tts_message` nodes.",
     ),
     Rule(
-        "unknown-target", "error", "Meaning",
+        "unknown-target",
+        "error",
+        "Meaning",
         "A `next`, `on_fail` or menu choice that names a node that does not exist",
         "A misspelt node name, or a node that was renamed or deleted.",
         "The caller would reach a dead end and the call would fail.",
@@ -141,22 +164,27 @@ _RULES = [
         "next: mnu    # bad: there is no node `mnu`\nnext: menu   # good",
     ),
     Rule(
-        "unknown-start", "error", "Meaning",
+        "unknown-start",
+        "error",
+        "Meaning",
         "`start` names a node that does not exist",
         "A misspelt `start`, or a start node that was renamed.",
         "The call could not begin.",
         "Use the suggested node name, or remove `start` to begin with the first node listed.",
     ),
     Rule(
-        "unreachable-node", "warning", "Meaning",
+        "unreachable-node",
+        "warning",
+        "Meaning",
         "A node that no caller can ever reach",
         "A node that no `start`, `next`, `on_fail` or menu choice leads to.",
-        "It is usually a sign of a missing choice or a typo in a target: a message you wrote that "
-        "nobody will hear.",
+        "It is usually a sign of a missing choice or a typo in a target: a message you wrote that nobody will hear.",
         "Point a choice or a `next` at it, or delete it.",
     ),
     Rule(
-        "endless-loop", "error", "Meaning",
+        "endless-loop",
+        "error",
+        "Meaning",
         "Messages that lead to each other forever",
         "`tts_message` nodes whose `next` keys form a circle with no menu, prompt or hangup in it.",
         "The caller could never leave: the same messages would play until the call hits Telesign's "
@@ -164,7 +192,9 @@ _RULES = [
         "Let one of the messages end the call (remove its `next`) or lead to a menu or a hangup.",
     ),
     Rule(
-        "no-way-out", "error", "Meaning",
+        "no-way-out",
+        "error",
+        "Meaning",
         "Callers who can never leave",
         "Nodes from which no path ends the call: a menu whose `on_fail` leads to a message that "
         "leads back to the menu, with no choice that ends the call, no repeat key and no hangup anywhere. "
@@ -176,60 +206,73 @@ _RULES = [
         "Give callers one way out of the circle: a choice that leads to a `hangup`, a message without "
         "`next`, or remove `on_fail` so that running out of tries ends the call.",
         'menu:\n  type: select_digits\n  message: "Press 1 for our hours."\n  choices:\n    "1": hours\n'
-        '  on_fail: sorry      # bad: sorry leads back to menu, and so does hours\n'
+        "  on_fail: sorry      # bad: sorry leads back to menu, and so does hours\n"
         'sorry:\n  type: tts_message\n  message: "Sorry."\n  next: menu\n'
         '# good: add a choice such as "2": goodbye (a hangup node), or remove on_fail',
     ),
     Rule(
-        "repeat-outside-menu", "error", "Meaning",
+        "repeat-outside-menu",
+        "error",
+        "Meaning",
         "A `repeat` node that is not a menu choice",
         "A `repeat` node reached through `start`, `next` or `on_fail`, or not reached by any menu choice.",
-        "A `repeat` replays the menu whose key the caller pressed; reached any other way, there is no "
-        "menu to replay.",
-        "Make the `repeat` node the target of a menu choice, such as `\"9\": again`.",
+        "A `repeat` replays the menu whose key the caller pressed; reached any other way, there is no menu to replay.",
+        'Make the `repeat` node the target of a menu choice, such as `"9": again`.',
     ),
     Rule(
-        "too-many-keys", "error", "Meaning",
+        "too-many-keys",
+        "error",
+        "Meaning",
         "A menu with more than 10 keys",
         "A `select_digits` menu with more than 10 choices in all, its repeat key included.",
         "A keypad has ten digits, and Telesign accepts at most ten.",
-        "Split the menu in two: put the rarer choices behind an \"other options\" key.",
+        'Split the menu in two: put the rarer choices behind an "other options" key.',
     ),
     Rule(
-        "menu-key-not-handled", "error", "Meaning",
+        "menu-key-not-handled",
+        "error",
+        "Meaning",
         "The menu message names a key that is not a choice",
-        "The message says \"press 3\" (or \"3 for\", \"3 to\") but the menu has no choice `\"3\"`.",
-        "The caller does as told and hears \"that is not one of the choices\", or is hung up on.",
+        'The message says "press 3" (or "3 for", "3 to") but the menu has no choice `"3"`.',
+        'The caller does as told and hears "that is not one of the choices", or is hung up on.',
         "Add the missing choice, or change the message.",
         'message: "Press 1 to confirm or 3 to cancel."\nchoices:\n  "1": confirmed\n  "2": cancelled   # bad: the caller is told 3',
     ),
     Rule(
-        "menu-key-not-mentioned", "warning", "Meaning",
+        "menu-key-not-mentioned",
+        "warning",
+        "Meaning",
         "A menu choice the message never mentions",
-        "A choice digit that the menu message does not name (\"press 2\", \"2 to\", \"2 for\").",
+        'A choice digit that the menu message does not name ("press 2", "2 to", "2 for").',
         "Callers cannot guess a key nobody told them about.",
         "Name every key in the message, or remove the choice. Checked for English messages only.",
     ),
     Rule(
-        "prompt-digit-mismatch", "error", "Meaning",
+        "prompt-digit-mismatch",
+        "error",
+        "Meaning",
         "A prompt that says a different digit than it waits for",
-        "A `prompt` whose message says \"press 7\" while its `digit` is `5` (an error), or whose message "
+        'A `prompt` whose message says "press 7" while its `digit` is `5` (an error), or whose message '
         "names no digit at all (a warning).",
         "The caller presses the key they were told and is hung up on.",
         "Make the message and `digit` agree.",
         'message: "Press 7 to hear your code."\ndigit: 5     # bad\ndigit: 7     # good',
     ),
     Rule(
-        "undeclared-variable", "error", "Meaning",
+        "undeclared-variable",
+        "error",
+        "Meaning",
         "A `{{ variable }}` that is not declared",
         "A name in `{{ }}` that is not under `vars:`, not saved by a `collect_digits` node "
         "(`save_as`) and not a built-in (`caller`, `called`).",
         "Found now, at lint time, instead of when a real caller hears a blank.",
         "Declare it under `vars:` with a default value, or fix the spelling.",
-        "vars:\n  drug: your prescription\n...\nmessage: \"Your {{ durg }} is ready\"   # bad",
+        'vars:\n  drug: your prescription\n...\nmessage: "Your {{ durg }} is ready"   # bad',
     ),
     Rule(
-        "variable-syntax", "error", "Meaning",
+        "variable-syntax",
+        "error",
+        "Meaning",
         "A `{{ }}` that is not a variable name",
         "Braces that are not closed, a name with spaces or punctuation (`{{ first name }}`), or a "
         "filter that does not exist (`{{ rx | upper }}`; the one filter is `digits`).",
@@ -237,25 +280,31 @@ _RULES = [
         "Write `{{ name }}` with a name of letters, digits and underscores.",
     ),
     Rule(
-        "single-braces", "warning", "Meaning",
+        "single-braces",
+        "warning",
+        "Meaning",
         "A name in single braces, which is spoken as typed",
         "`{drug}` in a message: one brace on each side of a name, as other template languages write a "
         "variable. ivrflow fills in `{{ drug }}` only. Braces around anything that is not a name (`{1 + 2}`) are left alone.",
-        "The caller hears the word and perhaps the braces, not the value: \"your refill of drug\" instead of "
-        "\"your refill of insulin\".",
+        'The caller hears the word and perhaps the braces, not the value: "your refill of drug" instead of '
+        '"your refill of insulin".',
         "Write `{{ drug }}`. If the name is not a variable yet, declare it under `vars:` with a default.",
         'message: "Your refill of {drug} is ready."      # bad: spoken as typed\n'
         'message: "Your refill of {{ drug }} is ready."  # good',
     ),
     Rule(
-        "unused-variable", "warning", "Meaning",
+        "unused-variable",
+        "warning",
+        "Meaning",
         "A variable that no message uses",
         "A name under `vars:` that no `{{ }}` in the flow refers to.",
         "Often a sign of a typo in a message, where the intended variable is never filled in.",
         "Use it in a message, or remove it from `vars:`.",
     ),
     Rule(
-        "collect-length", "error", "Meaning",
+        "collect-length",
+        "error",
+        "Meaning",
         "A `collect_digits` node that does not say clearly how many digits it takes",
         "No `length` and no `min_length`/`max_length`; `length` together with either; only one of "
         "`min_length` and `max_length`; or a `min_length` larger than `max_length`.",
@@ -265,7 +314,9 @@ _RULES = [
         "rx:\n  type: collect_digits\n  length: 7\n  max_length: 9   # bad: which one?",
     ),
     Rule(
-        "collect-valid", "error", "Meaning",
+        "collect-valid",
+        "error",
+        "Meaning",
         "A `valid` check that no entry can pass, or that cannot be read",
         "A `pattern` that is not a regular expression, a `between` whose low number is above its "
         "high one or has more digits than the entry may have, a `luhn` check on a one-digit entry.",
@@ -274,7 +325,9 @@ _RULES = [
         "valid:\n  between: [100, 1]    # bad\nvalid:\n  between: [1, 100]    # good",
     ),
     Rule(
-        "unset-variable", "error", "Meaning",
+        "unset-variable",
+        "error",
+        "Meaning",
         "A variable set during the call is used where it may have no value",
         "A `{{ name }}` whose `name` is saved by a `collect_digits` node (`save_as`), used at a node "
         "that some way through the flow reaches without passing that node's `next` (for example its "
@@ -283,19 +336,23 @@ _RULES = [
         "Use the variable only after the node that saves it on every way there, or say something "
         "else on the ways that skip it.",
         "rx:\n  type: collect_digits\n  save_as: rx\n  next: found\n  on_fail: sorry\nsorry:\n  type: hangup\n"
-        "  message: \"We could not find {{ rx }}.\"   # bad: on_fail saves nothing",
+        '  message: "We could not find {{ rx }}."   # bad: on_fail saves nothing',
     ),
     Rule(
-        "save-as-name", "error", "Meaning",
+        "save-as-name",
+        "error",
+        "Meaning",
         "`save_as` reuses the name of a declared variable or a built-in one",
         "A `save_as` that is also a name under `vars:`, or `caller` or `called`.",
         "Which value a message would say, the one given when the call started or the caller's entry, "
         "would depend on the way the call went.",
         "Give the entry a name of its own.",
-        "vars:\n  rx: \"\"\n...\n  save_as: rx    # bad: `rx` is declared under vars",
+        'vars:\n  rx: ""\n...\n  save_as: rx    # bad: `rx` is declared under vars',
     ),
     Rule(
-        "sensitive-spoken", "error", "Meaning",
+        "sensitive-spoken",
+        "error",
+        "Meaning",
         "A sensitive entry spoken outside its read-back",
         "A `collect_digits` node with `sensitive: true` whose variable is used in any message but a "
         "`confirm` (or in a dial number).",
@@ -304,17 +361,20 @@ _RULES = [
         "Say it back only in `confirm`; elsewhere say something that does not contain it.",
     ),
     Rule(
-        "dial-no-on-fail", "warning", "Meaning",
+        "dial-no-on-fail",
+        "warning",
+        "Meaning",
         "A transfer without `on_fail` in a flow that is not in English",
         "A `dial` node without `on_fail` in a flow whose `language` is not English.",
         "When nobody answers, the line is busy or Telesign refuses the transfer, a `dial` without "
         "`on_fail` ends the call with the engine's own English words, so it never ends in silence; "
         "in another language's flow, those words are the wrong language.",
-        "Add `on_fail:` naming a node that says, in the flow's language, that the call could not be "
-        "put through.",
+        "Add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through.",
     ),
     Rule(
-        "disable-comment", "error", "Project",
+        "disable-comment",
+        "error",
+        "Project",
         "A disable comment that names no rule, or a rule that cannot be silenced",
         "`# ivrflow: disable=rule-id` (on the line a problem is reported at) or `# ivrflow: disable-file=rule-id` "
         "(in the comments at the top of the file) naming a rule that does not exist, or one whose errors leave "
@@ -326,24 +386,30 @@ _RULES = [
         "Use a rule id from this page (several separated by commas), fix the errors that cannot be silenced, "
         "and remove disable comments that are no longer needed.",
         'message: "Press 1."   # ivrflow: disable=menu-key-not-mentioned\n'
-        '# ivrflow: disable-file=unused-variable, menu-key-not-mentioned   (at the top of the file)',
+        "# ivrflow: disable-file=unused-variable, menu-key-not-mentioned   (at the top of the file)",
     ),
     Rule(
-        "duplicate-flow-id", "error", "Project",
+        "duplicate-flow-id",
+        "error",
+        "Project",
         "Two flow files with the same `flow` id",
         "The same `flow:` value in two files checked together.",
         "Calls and reports name flows by id; two flows with one id cannot be told apart.",
         "Give each flow its own id; the file name is a good choice.",
     ),
     Rule(
-        "duplicate-number", "error", "Project",
+        "duplicate-number",
+        "error",
+        "Project",
         "One inbound number listed by two flows",
         "The same phone number under `numbers:` in two flow files checked together.",
         "An incoming call to that number could start either flow.",
         "Keep each number in exactly one flow.",
     ),
     Rule(
-        "v1-live-only", "error", "Telesign v1",
+        "v1-live-only",
+        "error",
+        "Telesign v1",
         "Something only the live engine can do (with `--target v1`)",
         "A `dial` or `collect_digits` node, a `*` or `#` menu key, or a tuning key (`timeout`, `attempts` other than 1, `no_input`, `invalid`, "
         "`on_fail`, a repeat `max` other than 3) whose behaviour Telesign's one-request v1 call does not offer.",
@@ -351,7 +417,9 @@ _RULES = [
         "Remove the key to get v1's fixed behaviour, or run the flow live with `ivrflow serve`.",
     ),
     Rule(
-        "v1-shape", "error", "Telesign v1",
+        "v1-shape",
+        "error",
+        "Telesign v1",
         "A flow shape one v1 request cannot express (with `--target v1`)",
         "More than one menu, a prompt that is not the first node, a message before the menu, a choice "
         "that leads to another menu, two repeat keys, or a choice with nothing to say.",
@@ -367,5 +435,12 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 # engine would then load a flow it cannot run (a missing node, a call with two flows to start).
 UNSILENCEABLE = frozenset(
     {rule.id for rule in _RULES if rule.group in ("YAML", "Shape")}
-    | {"unknown-target", "unknown-start", "repeat-outside-menu", "duplicate-flow-id", "duplicate-number", "disable-comment"}
+    | {
+        "unknown-target",
+        "unknown-start",
+        "repeat-outside-menu",
+        "duplicate-flow-id",
+        "duplicate-number",
+        "disable-comment",
+    }
 )

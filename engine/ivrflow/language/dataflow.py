@@ -76,5 +76,5 @@ def path_words(path: list[tuple[str, str]], most: int = 8) -> str:
     """A path as a reader follows it: "`gate` (7) → `menu` (2) → `done`"."""
     shown = [f"`{name}` ({key})" if key else f"`{name}`" for name, key in path]
     if len(shown) > most:
-        shown = [*shown[:3], "…", *shown[-(most - 4):]]
+        shown = [*shown[:3], "…", *shown[-(most - 4) :]]
     return " → ".join(shown)

@@ -15,7 +15,13 @@ from typing import Any
 from ivrflow.language.diagnostics import Span
 from ivrflow.language.texts import used_names
 from ivrflow.language.yamlstrict import SourceMap
-from ivrflow.telesign.facts import DEFAULT_LANGUAGE, DEFAULT_MESSAGE_TYPE, V1_MENU_CHANCES, V1_PROMPT_CHANCES, V1_REPEAT_MAX
+from ivrflow.telesign.facts import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_MESSAGE_TYPE,
+    V1_MENU_CHANCES,
+    V1_PROMPT_CHANCES,
+    V1_REPEAT_MAX,
+)
 
 # Live defaults that equal Telesign v1's fixed behaviour (flow-language.md), except TIMEOUT:
 # v1 does not document how long it waits for a key, so 5 s is the engine's own choice.
@@ -29,6 +35,7 @@ BUILTIN_VARS = ("called", "caller")
 DEFAULT_COLLECT_ATTEMPTS = 3
 CONFIRM_YES, CONFIRM_AGAIN = "1", "2"  # the keys of a collect_digits read-back
 END_KEYS = ("#", "*")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Node:
@@ -88,8 +95,7 @@ class Menu(Node):
     target_spans: Mapping[str, Span] = field(default_factory=dict)  # the node names they lead to
 
     def targets(self) -> Iterator[tuple[str, str]]:
-        for digit, target in self.choices.items():
-            yield digit, target
+        yield from self.choices.items()
         if self.on_fail:
             yield "on_fail", self.on_fail
 
@@ -212,7 +218,7 @@ class Flow:
     start_span: Span | None = None
     var_spans: Mapping[str, Span] = field(default_factory=dict)
     number_spans: tuple[Span, ...] = ()
-    id_span: Span = Span(1, 1, 1, 2)
+    id_span: Span = Span(1, 1, 1, 2)  # noqa: RUF009 (a Span is frozen: one shared default is safe)
 
     @property
     def start_node(self) -> Node:
@@ -294,7 +300,9 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
 
     kind = data["type"]
     if kind == "prompt":
-        return Prompt(**common, message=data["message"], digit=text("digit") or "", next=data["next"], on_fail=data.get("on_fail"))
+        return Prompt(
+            **common, message=data["message"], digit=text("digit") or "", next=data["next"], on_fail=data.get("on_fail")
+        )
     if kind == "select_digits":
         choices = dict(data["choices"])
         return Menu(
@@ -330,7 +338,11 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
 
 def _build_collect(common: dict[str, Any], data: dict[str, Any], end_key: str | None) -> Collect:
     length = data.get("length")
-    least, most = (length, length) if length is not None else (data.get("min_length", 1), data.get("max_length", data.get("min_length", 1)))
+    least, most = (
+        (length, length)
+        if length is not None
+        else (data.get("min_length", 1), data.get("max_length", data.get("min_length", 1)))
+    )
     valid: dict[str, Any] = data.get("valid") or {}
     between = valid.get("between")
     return Collect(
@@ -366,7 +378,11 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
     nodes = {name: _build_node(name, node, source) for name, node in data["nodes"].items()}
     numbers = tuple(_as_text(n, source.typed.get(("numbers", i))) for i, n in enumerate(data.get("numbers", [])))
     variables = {name: _var_default(data, name, source) for name in data.get("vars", {})}
-    sensitive = {name for name, value in data.get("vars", {}).items() if isinstance(value, dict) and value.get("sensitive") is True}
+    sensitive = {
+        name
+        for name, value in data.get("vars", {}).items()
+        if isinstance(value, dict) and value.get("sensitive") is True
+    }
     sensitive |= {node.save_as for node in nodes.values() if isinstance(node, Collect) and node.sensitive}
     return Flow(
         id=data["flow"],

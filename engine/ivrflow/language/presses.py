@@ -7,7 +7,21 @@ import re
 
 from ivrflow.language.texts import VARIABLE
 
-_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
+_WORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "star": "*",
+    "pound": "#",
+    "hash": "#",
+}
 _DIGIT = r"(?:[0-9*#]|zero|one|two|three|four|five|six|seven|eight|nine|star|pound|hash)"
 # "press 1", "press 1, 2 or 3", "dial the number 7", "enter 0"
 _PRESS = re.compile(

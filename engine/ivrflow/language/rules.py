@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterator
 
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
 from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Message, Node, Prompt, Repeat
-from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
 from ivrflow.language.presses import mentioned_digits
 from ivrflow.language.rules_calls import CALL_CHECKS
+from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX
 
 # When checking message length, a built-in variable is as long as the longest phone number.
 _BUILTIN_SAMPLE = "0" * PHONE_DIGITS_MAX
+
 
 class Checker:
     """Runs every rule on one flow; `lines` is the file's text, for precise carets inside values."""
@@ -56,15 +57,28 @@ def unknown_target(check: Checker) -> Iterator[Diagnostic]:
         for key, target in node.targets():
             if target not in names:
                 where = f"choice `{key}`" if isinstance(node, Menu) and key != "on_fail" else f"`{key}`"
-                hint = suggestion(target, names) + "Add a node with that name under `nodes:`, or point to an existing node."
-                yield Diagnostic("unknown-target", check.target_span(node, key), f"{where} of node `{node.name}` leads to `{target}`, but there is no node `{target}`", hint)
+                hint = (
+                    suggestion(target, names)
+                    + "Add a node with that name under `nodes:`, or point to an existing node."
+                )
+                yield Diagnostic(
+                    "unknown-target",
+                    check.target_span(node, key),
+                    f"{where} of node `{node.name}` leads to `{target}`, but there is no node `{target}`",
+                    hint,
+                )
 
 
 def unknown_start(check: Checker) -> Iterator[Diagnostic]:
     flow = check.flow
     if flow.start not in flow.nodes:
         hint = suggestion(flow.start, flow.nodes) + "Or remove `start` to begin with the first node listed."
-        yield Diagnostic("unknown-start", flow.start_span or Span(1, 1, 1, 2), f"`start` is `{flow.start}`, but there is no node `{flow.start}`", hint)
+        yield Diagnostic(
+            "unknown-start",
+            flow.start_span or Span(1, 1, 1, 2),
+            f"`start` is `{flow.start}`, but there is no node `{flow.start}`",
+            hint,
+        )
 
 
 def reachable(flow: Flow) -> set[str]:
@@ -87,7 +101,9 @@ def unreachable_node(check: Checker) -> Iterator[Diagnostic]:
     for node in check.flow.nodes.values():
         if node.name not in seen:
             hint = "point a menu choice or a `next` at it, or delete it"
-            yield Diagnostic("unreachable-node", node.span, f"no caller can reach node `{node.name}`: nothing leads to it", hint)
+            yield Diagnostic(
+                "unreachable-node", node.span, f"no caller can reach node `{node.name}`: nothing leads to it", hint
+            )
 
 
 def endless_loop(check: Checker) -> Iterator[Diagnostic]:
@@ -108,11 +124,17 @@ def endless_loop(check: Checker) -> Iterator[Diagnostic]:
             chain.append(current)
             current = link.next
         if current is not None and state.get(current) == 1:
-            circle = chain[chain.index(current):]
-            shown = " → ".join(f"`{n}`" for n in [*circle[:6], circle[0]]) if len(circle) <= 6 else " → ".join(f"`{n}`" for n in circle[:6]) + " → …"
+            circle = chain[chain.index(current) :]
+            shown = (
+                " → ".join(f"`{n}`" for n in [*circle[:6], circle[0]])
+                if len(circle) <= 6
+                else " → ".join(f"`{n}`" for n in circle[:6]) + " → …"
+            )
             first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
             hint = "let one of these messages end the call (remove its `next`), or lead to a menu or a hangup"
-            yield Diagnostic("endless-loop", nodes[first].span, f"these messages lead to each other forever: {shown}", hint)
+            yield Diagnostic(
+                "endless-loop", nodes[first].span, f"these messages lead to each other forever: {shown}", hint
+            )
         for done in chain:
             state[done] = 2
 
@@ -126,7 +148,9 @@ def ends_here(flow: Flow, node: Node) -> bool:
         return node.on_fail is None  # two wrong tries hang up
     if isinstance(node, Menu):
         # Attempts used up hang up; so does pressing a repeat key once more than its `max`.
-        return node.on_fail is None or any(isinstance(flow.nodes.get(target), Repeat) for target in node.choices.values())
+        return node.on_fail is None or any(
+            isinstance(flow.nodes.get(target), Repeat) for target in node.choices.values()
+        )
     if isinstance(node, Collect):
         return node.on_fail is None  # attempts used up hang up
     return True  # a hangup; a dial (the transfer ends the call's flow); a repeat (after its `max` the call ends)
@@ -142,7 +166,11 @@ def no_way_out(check: Checker) -> Iterator[Diagnostic]:
         for _, target in node.targets():
             if target in leads_here:
                 leads_here[target].append(node.name)
-    can_end = {name for name, node in nodes.items() if ends_here(check.flow, node) or any(target not in nodes for _, target in node.targets())}
+    can_end = {
+        name
+        for name, node in nodes.items()
+        if ends_here(check.flow, node) or any(target not in nodes for _, target in node.targets())
+    }
     todo = list(can_end)
     while todo:
         for before in leads_here[todo.pop()]:
@@ -150,7 +178,9 @@ def no_way_out(check: Checker) -> Iterator[Diagnostic]:
                 can_end.add(before)
                 todo.append(before)
     done: set[str] = set()
-    for name in sorted((n for n in nodes if n not in can_end), key=lambda n: (nodes[n].span.line, nodes[n].span.column)):
+    for name in sorted(
+        (n for n in nodes if n not in can_end), key=lambda n: (nodes[n].span.line, nodes[n].span.column)
+    ):
         # Follow one way on from each trapped node (the last: a menu's `on_fail`, what a silent
         # caller gets) until a node comes back; that circle is what the message names.
         path: list[str] = []
@@ -161,13 +191,18 @@ def no_way_out(check: Checker) -> Iterator[Diagnostic]:
         done.update(path)
         if current not in path:
             continue  # it leads into a trap already reported
-        circle = path[path.index(current):]
+        circle = path[path.index(current) :]
         if all(isinstance(nodes[n], Message) for n in circle):
             continue
         shown = " → ".join(f"`{n}`" for n in [*circle, circle[0]][:8]) + (" → …" if len(circle) > 7 else "")
         first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
         hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu, prompt or collect_digits without `on_fail` (its tries used up hang up), a repeat key, or a `dial`"
-        yield Diagnostic("no-way-out", nodes[first].span, f"callers could never leave: {shown}, and no path from these nodes ends the call", hint)
+        yield Diagnostic(
+            "no-way-out",
+            nodes[first].span,
+            f"callers could never leave: {shown}, and no path from these nodes ends the call",
+            hint,
+        )
 
 
 def repeat_outside_menu(check: Checker) -> Iterator[Diagnostic]:
@@ -181,13 +216,28 @@ def repeat_outside_menu(check: Checker) -> Iterator[Diagnostic]:
                 chosen.add(target)
             else:
                 message = f"`{key}` of node `{node.name}` leads to the repeat node `{target}`, but only a menu choice can repeat a menu"
-                yield Diagnostic("repeat-outside-menu", node.value_span(key), message, "make a menu choice lead to it instead, such as `\"9\": " + target + "`")
+                yield Diagnostic(
+                    "repeat-outside-menu",
+                    node.value_span(key),
+                    message,
+                    'make a menu choice lead to it instead, such as `"9": ' + target + "`",
+                )
     start = flow.nodes.get(flow.start)
     if isinstance(start, Repeat):
-        yield Diagnostic("repeat-outside-menu", flow.start_span or start.span, f"the call starts at the repeat node `{start.name}`, but there is no menu yet to repeat", "start at a menu, a prompt or a message")
+        yield Diagnostic(
+            "repeat-outside-menu",
+            flow.start_span or start.span,
+            f"the call starts at the repeat node `{start.name}`, but there is no menu yet to repeat",
+            "start at a menu, a prompt or a message",
+        )
     for node in check.nodes(Repeat):
         if node.name not in chosen:
-            yield Diagnostic("repeat-outside-menu", node.span, f"no menu choice leads to the repeat node `{node.name}`", "add a choice such as `\"9\": " + node.name + "` to the menu it should repeat")
+            yield Diagnostic(
+                "repeat-outside-menu",
+                node.span,
+                f"no menu choice leads to the repeat node `{node.name}`",
+                'add a choice such as `"9": ' + node.name + "` to the menu it should repeat",
+            )
 
 
 def menu_keys(check: Checker) -> Iterator[Diagnostic]:
@@ -199,11 +249,18 @@ def menu_keys(check: Checker) -> Iterator[Diagnostic]:
         for digit in sorted(said - set(node.choices)):
             span = check.within(node.value_span("message"), digit)
             message = f"the message of menu `{node.name}` tells the caller to press {digit}, but {digit} is not one of its choices"
-            yield Diagnostic("menu-key-not-handled", span, message, f"add a choice `\"{digit}\": some-node`, or change the message")
+            yield Diagnostic(
+                "menu-key-not-handled", span, message, f'add a choice `"{digit}": some-node`, or change the message'
+            )
         for digit in node.choices:
             if digit not in said:
                 message = f"choice `{digit}` of menu `{node.name}` is never mentioned in its message"
-                yield Diagnostic("menu-key-not-mentioned", node.choice_span(digit), message, f"tell the caller about it, such as \"press {digit} to …\", or remove the choice")
+                yield Diagnostic(
+                    "menu-key-not-mentioned",
+                    node.choice_span(digit),
+                    message,
+                    f'tell the caller about it, such as "press {digit} to …", or remove the choice',
+                )
 
 
 def prompt_digit(check: Checker) -> Iterator[Diagnostic]:
@@ -213,11 +270,24 @@ def prompt_digit(check: Checker) -> Iterator[Diagnostic]:
         assert isinstance(node, Prompt)
         said = mentioned_digits(node.message)
         if not said:
-            yield Diagnostic("prompt-digit-mismatch", node.value_span("message"), f"the message of prompt `{node.name}` never says which key to press", f"say it, such as \"Press {node.digit} to continue.\"", severity="warning")
+            yield Diagnostic(
+                "prompt-digit-mismatch",
+                node.value_span("message"),
+                f"the message of prompt `{node.name}` never says which key to press",
+                f'say it, such as "Press {node.digit} to continue."',
+                severity="warning",
+            )
         elif node.digit not in said:
             other = ", ".join(sorted(said))
-            message = f"the message of prompt `{node.name}` says to press {other}, but the prompt waits for {node.digit}"
-            yield Diagnostic("prompt-digit-mismatch", node.value_span("digit"), message, f"make them agree: change `digit` to {other}, or change the message")
+            message = (
+                f"the message of prompt `{node.name}` says to press {other}, but the prompt waits for {node.digit}"
+            )
+            yield Diagnostic(
+                "prompt-digit-mismatch",
+                node.value_span("digit"),
+                message,
+                f"make them agree: change `digit` to {other}, or change the message",
+            )
 
 
 def _texts(check: Checker) -> Iterator[tuple[Node, str, str]]:
@@ -237,14 +307,26 @@ def variables(check: Checker) -> Iterator[Diagnostic]:
             name_match = VARIABLE.fullmatch(written)
             if name_match is None:
                 hint = "write `{{ name }}` with a name of letters, digits and underscores, and close it with `}}`"
-                yield Diagnostic("variable-syntax", span, f"`{written}` in {key} of node `{node.name}` is not a variable", hint)
+                yield Diagnostic(
+                    "variable-syntax", span, f"`{written}` in {key} of node `{node.name}` is not a variable", hint
+                )
             elif name_match.group(2) is not None and name_match.group(2) not in FILTERS:
-                hint = suggestion(name_match.group(2), FILTERS) + f"The filters are: {', '.join(FILTERS)}, as in `{{{{ {name_match.group(1)} | digits }}}}` to say a number digit by digit."
-                yield Diagnostic("variable-syntax", span, f"`{written}` in {key} of node `{node.name}` uses the filter `{name_match.group(2)}`, which does not exist", hint)
+                hint = (
+                    suggestion(name_match.group(2), FILTERS)
+                    + f"The filters are: {', '.join(FILTERS)}, as in `{{{{ {name_match.group(1)} | digits }}}}` to say a number digit by digit."
+                )
+                yield Diagnostic(
+                    "variable-syntax",
+                    span,
+                    f"`{written}` in {key} of node `{node.name}` uses the filter `{name_match.group(2)}`, which does not exist",
+                    hint,
+                )
             elif name_match.group(1) not in known:
                 name = name_match.group(1)
-                hint = suggestion(name, known) + f"Declare it under `vars:` with a default, such as `{name}: \"...\"`."
-                yield Diagnostic("undeclared-variable", span, f"the variable `{name}` in node `{node.name}` is not declared", hint)
+                hint = suggestion(name, known) + f'Declare it under `vars:` with a default, such as `{name}: "..."`.'
+                yield Diagnostic(
+                    "undeclared-variable", span, f"the variable `{name}` in node `{node.name}` is not declared", hint
+                )
 
 
 # `{drug}`: one brace each side around a name, as other template languages write a variable. Braces
@@ -268,23 +350,40 @@ def single_braces(check: Checker) -> Iterator[Diagnostic]:
 
 def unused_variables(check: Checker) -> Iterator[Diagnostic]:
     # A name written `{drug}` counts as used: single-braces says what is wrong with it.
-    used = {match.group(1) for _, _, text in _texts(check) for pattern in (VARIABLE, _SINGLE_BRACES) for match in pattern.finditer(text)}
+    used = {
+        match.group(1)
+        for _, _, text in _texts(check)
+        for pattern in (VARIABLE, _SINGLE_BRACES)
+        for match in pattern.finditer(text)
+    }
     for name, span in check.flow.var_spans.items():
         if name not in used:
-            yield Diagnostic("unused-variable", span, f"the variable `{name}` is declared but no message uses it", f"use it as {{{{ {name} }}}} in a message, or remove it")
+            yield Diagnostic(
+                "unused-variable",
+                span,
+                f"the variable `{name}` is declared but no message uses it",
+                f"use it as {{{{ {name} }}}} in a message, or remove it",
+            )
 
 
 def message_length(check: Checker) -> Iterator[Diagnostic]:
     # An entry is as long as the longest the node takes.
     saved = {name: "0" * node.max_length for name, node in check.flow.saved().items()}
-    values = {**{name: _BUILTIN_SAMPLE for name in BUILTIN_VARS}, **saved, **check.flow.vars}
+    values = {**dict.fromkeys(BUILTIN_VARS, _BUILTIN_SAMPLE), **saved, **check.flow.vars}
     for node, key, text in _texts(check):
         if key == "to" or len(text) > MAX_MESSAGE:  # over the limit as written: the schema said so
             continue
-        filled = VARIABLE.sub(lambda m: filtered(values[m.group(1)], m.group(2)) if m.group(1) in values else m.group(0), text)
+        filled = VARIABLE.sub(
+            lambda m: filtered(values[m.group(1)], m.group(2)) if m.group(1) in values else m.group(0), text
+        )
         if len(filled) > MAX_MESSAGE:
             message = f"{key} of node `{node.name}` is {len(filled)} characters long once its variables are filled in; Telesign speaks at most {MAX_MESSAGE}"
-            yield Diagnostic("message-too-long", node.value_span(key), message, "shorten it, or split it into several `tts_message` nodes")
+            yield Diagnostic(
+                "message-too-long",
+                node.value_span(key),
+                message,
+                "shorten it, or split it into several `tts_message` nodes",
+            )
 
 
 RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (

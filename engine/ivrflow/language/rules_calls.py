@@ -28,14 +28,34 @@ def collect_length(check: Checker) -> Iterator[Diagnostic]:
         where = f"collect_digits node `{node.name}`"
         if "length" in given and len(given) > 1:
             other = given[1]
-            yield Diagnostic("collect-length", node.key_span(other), f"{where} has both `length` and `{other}`", f"give `length` for an exact number of digits, or `min_length` and `max_length` for a range, not both; remove `{other}` or `length`")
+            yield Diagnostic(
+                "collect-length",
+                node.key_span(other),
+                f"{where} has both `length` and `{other}`",
+                f"give `length` for an exact number of digits, or `min_length` and `max_length` for a range, not both; remove `{other}` or `length`",
+            )
         elif not given:
-            yield Diagnostic("collect-length", node.span, f"{where} does not say how many digits to take", "add `length: 7` for exactly 7 digits, or `min_length` and `max_length` for a range")
+            yield Diagnostic(
+                "collect-length",
+                node.span,
+                f"{where} does not say how many digits to take",
+                "add `length: 7` for exactly 7 digits, or `min_length` and `max_length` for a range",
+            )
         elif "length" not in given and len(given) == 1:
             missing = "max_length" if given[0] == "min_length" else "min_length"
-            yield Diagnostic("collect-length", node.key_span(given[0]), f"{where} has `{given[0]}` but no `{missing}`", f"add `{missing}`, or write `length` for an exact number of digits")
+            yield Diagnostic(
+                "collect-length",
+                node.key_span(given[0]),
+                f"{where} has `{given[0]}` but no `{missing}`",
+                f"add `{missing}`, or write `length` for an exact number of digits",
+            )
         elif node.min_length > node.max_length:
-            yield Diagnostic("collect-length", node.value_span("min_length"), f"{where} takes at least {node.min_length} digits but at most {node.max_length}", "make `min_length` no larger than `max_length`")
+            yield Diagnostic(
+                "collect-length",
+                node.value_span("min_length"),
+                f"{where} takes at least {node.min_length} digits but at most {node.max_length}",
+                "make `min_length` no larger than `max_length`",
+            )
 
 
 def collect_valid(check: Checker) -> Iterator[Diagnostic]:
@@ -46,15 +66,35 @@ def collect_valid(check: Checker) -> Iterator[Diagnostic]:
             try:
                 re.compile(node.pattern)
             except re.error as problem:
-                yield Diagnostic("collect-valid", span, f"{where}: the pattern `{node.pattern}` is not a regular expression: {problem}", 'write a regular expression the whole entry must match, such as "[1-9][0-9]*"')
+                yield Diagnostic(
+                    "collect-valid",
+                    span,
+                    f"{where}: the pattern `{node.pattern}` is not a regular expression: {problem}",
+                    'write a regular expression the whole entry must match, such as "[1-9][0-9]*"',
+                )
         if node.between is not None:
             low, high = node.between
             if low > high:
-                yield Diagnostic("collect-valid", span, f"{where}: `between` goes from {low} down to {high}, so no entry passes", f"write the low number first: [{high}, {low}]")
+                yield Diagnostic(
+                    "collect-valid",
+                    span,
+                    f"{where}: `between` goes from {low} down to {high}, so no entry passes",
+                    f"write the low number first: [{high}, {low}]",
+                )
             elif len(str(low)) > node.max_length:
-                yield Diagnostic("collect-valid", span, f"{where}: no entry of at most {node.max_length} digits is {low} or more", "raise `max_length`, or lower the numbers of `between`")
+                yield Diagnostic(
+                    "collect-valid",
+                    span,
+                    f"{where}: no entry of at most {node.max_length} digits is {low} or more",
+                    "raise `max_length`, or lower the numbers of `between`",
+                )
         if node.luhn and node.max_length < 2:
-            yield Diagnostic("collect-valid", span, f"{where}: a Luhn check needs at least 2 digits, but the entry has at most {node.max_length}", "raise the length, or remove `luhn`")
+            yield Diagnostic(
+                "collect-valid",
+                span,
+                f"{where}: a Luhn check needs at least 2 digits, but the entry has at most {node.max_length}",
+                "raise the length, or remove `luhn`",
+            )
 
 
 def confirm_keys(check: Checker) -> Iterator[Diagnostic]:
@@ -68,10 +108,20 @@ def confirm_keys(check: Checker) -> Iterator[Diagnostic]:
         span = node.value_span("confirm")
         for key in sorted(said - {CONFIRM_YES, CONFIRM_AGAIN}):
             message = f"the read-back of `{node.name}` tells the caller to press {key}, but a read-back takes only {CONFIRM_YES} (right) and {CONFIRM_AGAIN} (enter it again)"
-            yield Diagnostic("menu-key-not-handled", check.within(span, key), message, f'say "Press {CONFIRM_YES} if that is right, or {CONFIRM_AGAIN} to enter it again."')
+            yield Diagnostic(
+                "menu-key-not-handled",
+                check.within(span, key),
+                message,
+                f'say "Press {CONFIRM_YES} if that is right, or {CONFIRM_AGAIN} to enter it again."',
+            )
         for key, meaning in ((CONFIRM_YES, "that is right"), (CONFIRM_AGAIN, "to enter it again")):
             if key not in said:
-                yield Diagnostic("menu-key-not-mentioned", span, f"the read-back of `{node.name}` never says to press {key} ({meaning})", f'say "Press {CONFIRM_YES} if that is right, or {CONFIRM_AGAIN} to enter it again."')
+                yield Diagnostic(
+                    "menu-key-not-mentioned",
+                    span,
+                    f"the read-back of `{node.name}` never says to press {key} ({meaning})",
+                    f'say "Press {CONFIRM_YES} if that is right, or {CONFIRM_AGAIN} to enter it again."',
+                )
 
 
 def _uses(node: Node) -> Iterator[tuple[str, str, re.Match[str]]]:
@@ -89,9 +139,19 @@ def save_as_name(check: Checker) -> Iterator[Diagnostic]:
     for node in _collects(check):
         name = node.save_as
         if name in check.flow.vars:
-            yield Diagnostic("save-as-name", node.value_span("save_as"), f"`save_as` of `{node.name}` is `{name}`, a variable already declared under `vars`", f"give the entry its own name, such as `{name}_entered`, or remove `{name}` from `vars`")
+            yield Diagnostic(
+                "save-as-name",
+                node.value_span("save_as"),
+                f"`save_as` of `{node.name}` is `{name}`, a variable already declared under `vars`",
+                f"give the entry its own name, such as `{name}_entered`, or remove `{name}` from `vars`",
+            )
         elif name in BUILTIN_VARS:
-            yield Diagnostic("save-as-name", node.value_span("save_as"), f"`save_as` of `{node.name}` is `{name}`, the built-in variable that holds the call's own number", f"give the entry its own name, such as `{name}_number`")
+            yield Diagnostic(
+                "save-as-name",
+                node.value_span("save_as"),
+                f"`save_as` of `{node.name}` is `{name}`, the built-in variable that holds the call's own number",
+                f"give the entry its own name, such as `{name}_number`",
+            )
 
 
 def unset_variable(check: Checker) -> Iterator[Diagnostic]:
@@ -105,7 +165,9 @@ def unset_variable(check: Checker) -> Iterator[Diagnostic]:
         seen: set[tuple[str, str]] = set()
         for key, _, match in _uses(node):
             variable = match.group(1)
-            own = isinstance(node, Collect) and key == "confirm" and node.save_as == variable  # a read-back says the entry it reads back
+            own = (
+                isinstance(node, Collect) and key == "confirm" and node.save_as == variable
+            )  # a read-back says the entry it reads back
             if variable not in saved or variable in have or own or (key, variable) in seen:
                 continue
             seen.add((key, variable))
@@ -128,7 +190,12 @@ def sensitive_spoken(check: Checker) -> Iterator[Diagnostic]:
             if name in secret and key != "confirm":
                 where = f"{key} of node `{node.name}`"
                 message = f"`{name}` is a sensitive entry (`{secret[name].name}`), but {where} would say it"
-                yield Diagnostic("sensitive-spoken", check.within(node.value_span(key), match.group(0)), message, "say a sensitive entry back only in a `confirm`; elsewhere, say something that does not contain it")
+                yield Diagnostic(
+                    "sensitive-spoken",
+                    check.within(node.value_span(key), match.group(0)),
+                    message,
+                    "say a sensitive entry back only in a `confirm`; elsewhere, say something that does not contain it",
+                )
 
 
 def dial_on_fail(check: Checker) -> Iterator[Diagnostic]:
@@ -137,7 +204,20 @@ def dial_on_fail(check: Checker) -> Iterator[Diagnostic]:
     for node in check.flow.nodes.values():
         if isinstance(node, Dial) and node.on_fail is None:
             message = f"if nobody answers the transfer of `{node.name}`, the caller hears the engine's English words before the call ends, in this {check.flow.language} flow"
-            yield Diagnostic("dial-no-on-fail", node.span, message, "add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through")
+            yield Diagnostic(
+                "dial-no-on-fail",
+                node.span,
+                message,
+                "add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through",
+            )
 
 
-CALL_CHECKS = (collect_length, collect_valid, confirm_keys, save_as_name, unset_variable, sensitive_spoken, dial_on_fail)
+CALL_CHECKS = (
+    collect_length,
+    collect_valid,
+    confirm_keys,
+    save_as_name,
+    unset_variable,
+    sensitive_spoken,
+    dial_on_fail,
+)

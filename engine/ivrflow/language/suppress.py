@@ -70,10 +70,19 @@ def _add(found: Disables, rule: str, span: Span, *, whole_file: bool, at_top: bo
         found.problems.append(Diagnostic("disable-comment", span, f"there is no rule `{rule}` to disable", hint))
     elif rule in UNSILENCEABLE:
         message = f"`{rule}` cannot be silenced: with this error the flow cannot be read or run"
-        found.problems.append(Diagnostic("disable-comment", span, message, "fix what it reports, and remove the disable comment"))
+        found.problems.append(
+            Diagnostic("disable-comment", span, message, "fix what it reports, and remove the disable comment")
+        )
     elif whole_file and not at_top:
         message = f"`disable-file={rule}` counts only in the comments at the top of the file"
-        found.problems.append(Diagnostic("disable-comment", span, message, "move the comment above the first line of the flow, or use `disable=` on the line the problem is reported at"))
+        found.problems.append(
+            Diagnostic(
+                "disable-comment",
+                span,
+                message,
+                "move the comment above the first line of the flow, or use `disable=` on the line the problem is reported at",
+            )
+        )
     else:
         found.entries.append(_Disable(rule, span, whole_file))
 
@@ -89,11 +98,21 @@ def apply(disables: Disables, diagnostics: list[Diagnostic]) -> tuple[list[Diagn
             kept.append(diagnostic)
         else:
             entry.used = True
-            comment = f"# ivrflow: {'disable-file' if entry.whole_file else 'disable'}={entry.rule} on line {entry.span.line}"
+            comment = (
+                f"# ivrflow: {'disable-file' if entry.whole_file else 'disable'}={entry.rule} on line {entry.span.line}"
+            )
             silenced.append(replace(diagnostic, suppressed_by=comment))
     for entry in disables.entries:
         if not entry.used:
             where = "in this file" if entry.whole_file else "on this line"
             message = f"this disable comment silences nothing: `{entry.rule}` reports no problem {where}"
-            kept.append(Diagnostic("disable-comment", entry.span, message, "remove it, so that the rule can warn again when it should", severity="warning"))
+            kept.append(
+                Diagnostic(
+                    "disable-comment",
+                    entry.span,
+                    message,
+                    "remove it, so that the rule can warn again when it should",
+                    severity="warning",
+                )
+            )
     return kept, silenced

@@ -29,7 +29,9 @@ def filtered(value: str, name: str | None) -> str:
 def fill(text: str, values: Mapping[str, str], masked: frozenset[str] | set[str] = frozenset()) -> str:
     """`text` with its variables filled in from `values` (a missing one: nothing), each name in
     `masked` shown as MASK whatever its filter."""
-    return VARIABLE.sub(lambda m: MASK if m.group(1) in masked else filtered(values.get(m.group(1), ""), m.group(2)), text)
+    return VARIABLE.sub(
+        lambda m: MASK if m.group(1) in masked else filtered(values.get(m.group(1), ""), m.group(2)), text
+    )
 
 
 def hide_values(text: str, values: Iterable[str]) -> str:

@@ -46,7 +46,7 @@ _SEQ = "tag:yaml.org,2002:seq"
 class _StrictResolver(yaml.resolver.BaseResolver):
     """Implicit types: only the spellings a non-programmer would expect to be non-text."""
 
-    yaml_implicit_resolvers: dict[Any, Any] = {}
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 (PyYAML reads this class attribute; its stubs call it an instance one)
 
 
 _StrictResolver.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|false)$"), list("tf"))
@@ -174,18 +174,27 @@ class _Builder:
 
     def sequence(self, node: SequenceNode, path: Path) -> list[Any]:
         if node.tag != _SEQ:
-            self.problem("yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag")
+            self.problem(
+                "yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag"
+            )
         return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
 
     def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         if node.tag != _MAP:
-            self.problem("yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag")
+            self.problem(
+                "yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag"
+            )
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             key_span = _span(key_node)
             if not isinstance(key_node, ScalarNode):
-                self.problem("yaml-syntax", key_span, "a key must be a plain word, not a list or a mapping", "write the key as one word followed by `:`")
+                self.problem(
+                    "yaml-syntax",
+                    key_span,
+                    "a key must be a plain word, not a list or a mapping",
+                    "write the key as one word followed by `:`",
+                )
                 continue
             key = key_node.value  # always the typed text: `1:` is "1", `on:` is "on"
             if key == "<<" and not key_node.style:  # plain: None from PyYAML, "" from libyaml
@@ -223,7 +232,12 @@ def parse(text: str) -> Document:
     except yaml.MarkedYAMLError as error:
         return Document(text, None, SourceMap(), [syntax_error(error, text.splitlines())])
     except RecursionError:
-        diagnostic = Diagnostic("yaml-syntax", Span(1, 1, 1, 2), "the file nests lists or mappings too deeply to be a flow", "a flow is at most a few levels deep: flow, nodes, node, choices")
+        diagnostic = Diagnostic(
+            "yaml-syntax",
+            Span(1, 1, 1, 2),
+            "the file nests lists or mappings too deeply to be a flow",
+            "a flow is at most a few levels deep: flow, nodes, node, choices",
+        )
         return Document(text, None, SourceMap(), [diagnostic])
     except yaml.YAMLError as error:  # reader errors: bad bytes, control characters
         return Document(text, None, SourceMap(), [reader_error(error, text)])
@@ -235,5 +249,10 @@ def parse(text: str) -> Document:
     except _TooBig as too_big:
         span = _span(too_big.node)
         message = "the file nests or repeats aliases too deeply to be a flow"
-        return Document(text, None, SourceMap(), [Diagnostic("yaml-syntax", span, message, "write the flow out without `*aliases` that include themselves")])
+        return Document(
+            text,
+            None,
+            SourceMap(),
+            [Diagnostic("yaml-syntax", span, message, "write the flow out without `*aliases` that include themselves")],
+        )
     return Document(text, data, builder.source, builder.diagnostics)

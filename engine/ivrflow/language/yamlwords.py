@@ -83,39 +83,87 @@ def syntax_error(error: yaml.MarkedYAMLError, lines: list[str]) -> Diagnostic:
         at_line, at_column = where or (line, column)
         return Diagnostic("yaml-syntax", Span(at_line, at_column, at_line, at_column + 1), message, hint)
 
-    if "mapping values are not allowed" in problem or "expected key" in problem or "expected <document start>" in problem:
+    if (
+        "mapping values are not allowed" in problem
+        or "expected key" in problem
+        or "expected <document start>" in problem
+    ):
         wrongly = misindented(lines, line - 1)
         if wrongly is not None:
             return wrongly
     if "\t" in text[: max(column, 1)] or "'\\t'" in problem:
-        return said("a tab is used for indenting here; YAML allows only spaces", "indent with spaces, not tabs (most editors can turn tabs into spaces)")
+        return said(
+            "a tab is used for indenting here; YAML allows only spaces",
+            "indent with spaces, not tabs (most editors can turn tabs into spaces)",
+        )
     if "mapping values are not allowed" in problem:
-        return said("a second `: ` on this line: YAML reads the text after it as another key", _quoted(text) or "a value that contains `: ` must be written in quotes")
+        return said(
+            "a second `: ` on this line: YAML reads the text after it as another key",
+            _quoted(text) or "a value that contains `: ` must be written in quotes",
+        )
     if "cannot start any token" in problem:
         char = text[column - 1] if 0 < column <= len(text) else "this character"
-        return said(f"a value cannot start with `{char}`" if char != "`" else "a value cannot start with a backquote", f'put the value in quotes: "{text[column - 1 :].strip()}"' if text else "put the value in quotes")
+        return said(
+            f"a value cannot start with `{char}`" if char != "`" else "a value cannot start with a backquote",
+            f'put the value in quotes: "{text[column - 1 :].strip()}"' if text else "put the value in quotes",
+        )
     if "end of stream" in problem and "quoted scalar" in context:
-        return said(f"the quote opened on line {since} is never closed", "close it with the same quote mark at the end of the value", _at(error.context_mark))
+        return said(
+            f"the quote opened on line {since} is never closed",
+            "close it with the same quote mark at the end of the value",
+            _at(error.context_mark),
+        )
     if "escape character" in problem:
-        return said("a backslash `\\` inside double quotes starts an escape YAML does not know", "write the text in single quotes, or write the backslash twice: `\\\\`")
+        return said(
+            "a backslash `\\` inside double quotes starts an escape YAML does not know",
+            "write the text in single quotes, or write the backslash twice: `\\\\`",
+        )
     if "could not find expected ':'" in problem:
-        return said("this line has no `:` after its key", "each line needs a key, a colon and a space: `key: value`; text that runs over several lines must be in quotes", _at(error.context_mark))
+        return said(
+            "this line has no `:` after its key",
+            "each line needs a key, a colon and a space: `key: value`; text that runs over several lines must be in quotes",
+            _at(error.context_mark),
+        )
     if "expected key" in problem:
-        return said(f"this line does not fit the keys that start on line {since}", "check that the quotes on the lines above are closed, and that keys of one node line up under each other")
+        return said(
+            f"this line does not fit the keys that start on line {since}",
+            "check that the quotes on the lines above are closed, and that keys of one node line up under each other",
+        )
     if "expected <document start>" in problem:
-        return said("this line does not belong to any key above it", "check its indentation: the flow's own keys (`flow:`, `nodes:`, ...) start at the left margin")
+        return said(
+            "this line does not belong to any key above it",
+            "check its indentation: the flow's own keys (`flow:`, `nodes:`, ...) start at the left margin",
+        )
     if "block sequence entries are not allowed" in problem:
-        return said("a list item (`- `) cannot follow a key on the same line", "start the list on the next line, indented, one `- item` a line, or write it as `[a, b]`")
+        return said(
+            "a list item (`- `) cannot follow a key on the same line",
+            "start the list on the next line, indented, one `- item` a line, or write it as `[a, b]`",
+        )
     if "expected ',' or ']'" in problem:
-        return said(f"the list opened with `[` on line {since} is not closed with `]`, or two items have no comma between them", "write lists as `[a, b]`, and put quotes around items that contain `,` or `: `")
+        return said(
+            f"the list opened with `[` on line {since} is not closed with `]`, or two items have no comma between them",
+            "write lists as `[a, b]`, and put quotes around items that contain `,` or `: `",
+        )
     if "expected ',' or '}'" in problem:
-        return said(f"the group opened with `{{` on line {since} is not closed with `}}`, or two keys have no comma between them", "write it as `{a: 1, b: 2}`, or as `key: value` lines")
+        return said(
+            f"the group opened with `{{` on line {since} is not closed with `}}`, or two keys have no comma between them",
+            "write it as `{a: 1, b: 2}`, or as `key: value` lines",
+        )
     if "single document" in problem + context:
-        return said("this file holds more than one YAML document (a `---` line)", "keep one flow per file: remove the `---` line")
+        return said(
+            "this file holds more than one YAML document (a `---` line)",
+            "keep one flow per file: remove the `---` line",
+        )
     if "undefined alias" in problem:
-        return said(f"`{text[column - 1 :].split()[0] if text else '*'}` refers to an `&anchor` that is not defined above it", "an `*alias` needs a matching `&anchor` earlier in the file; or put the value in quotes if it is text")
+        return said(
+            f"`{text[column - 1 :].split()[0] if text else '*'}` refers to an `&anchor` that is not defined above it",
+            "an `*alias` needs a matching `&anchor` earlier in the file; or put the value in quotes if it is text",
+        )
     if "alphabetic or numeric character" in problem:
-        return said("`&` or `*` must be followed by a name here", "put the value in quotes if it is text that starts with & or *")
+        return said(
+            "`&` or `*` must be followed by a name here",
+            "put the value in quotes if it is text that starts with & or *",
+        )
     return said("this is not valid YAML", _GENERAL_HINT)
 
 
@@ -127,4 +175,9 @@ def reader_error(error: yaml.YAMLError, text: str) -> Diagnostic:
     column = position - (text.rfind("\n", 0, position) + 1) + 1
     code = ord(character) if isinstance(character, str) else character  # PyYAML gives the code point
     shown = f" (U+{code:04X})" if isinstance(code, int) else ""
-    return Diagnostic("yaml-syntax", Span(line, column, line, column + 1), f"this line holds a character that cannot be in a flow file{shown}", "delete it: it is often left over from copying text out of another program")
+    return Diagnostic(
+        "yaml-syntax",
+        Span(line, column, line, column + 1),
+        f"this line holds a character that cannot be in a flow file{shown}",
+        "delete it: it is often left over from copying text out of another program",
+    )

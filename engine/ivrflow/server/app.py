@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -74,7 +74,9 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         healthy = bool(flows.current) and await run_in_threadpool(store.healthy)
-        return JSONResponse({"flows": len(flows.current), "store": "ok" if healthy else "down"}, status_code=200 if healthy else 503)
+        return JSONResponse(
+            {"flows": len(flows.current), "store": "ok" if healthy else "down"}, status_code=200 if healthy else 503
+        )
 
     async def metrics_text(request: Request) -> Response:
         return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE)
@@ -103,7 +105,10 @@ def create_app(
         await run_in_threadpool(writer.close)
 
     # With a secret, events come to /webhook/<secret>; the bare paths stay, to refuse and say why.
-    secret_routes = [Route("/webhook/{secret}", webhook.handle, methods=["POST"]), Route("/callbacks/v1/{secret}", callbacks.handle, methods=["POST"])]
+    secret_routes = [
+        Route("/webhook/{secret}", webhook.handle, methods=["POST"]),
+        Route("/callbacks/v1/{secret}", callbacks.handle, methods=["POST"]),
+    ]
     routes = [
         Route("/webhook", webhook.handle, methods=["POST"]),
         Route("/callbacks/v1", callbacks.handle, methods=["POST"]),
@@ -113,7 +118,12 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: gone}, middleware=[Middleware(RecordingMiddleware, checks=checks)])
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ClientDisconnect: gone},
+        middleware=[Middleware(RecordingMiddleware, checks=checks)],
+    )
     app.state.flows = flows
     return app
 

@@ -16,7 +16,6 @@ from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics
 from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
-from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.v1.outcomes import Reported, apply_report
 
@@ -68,7 +67,9 @@ class V1Callbacks:
             applied = await self.writer.run(lambda: self.locate_and_apply(report))
         except StoreUnavailable as problem:
             log.error("v1 callback for call %s not applied: %s", report.reference_id, problem)
-            return "store_unavailable", refuse(503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"})
+            return "store_unavailable", refuse(
+                503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"}
+            )
         if applied.outcome == "unknown":
             # Telesign delivers again after a failure, so a callback that overtook `ivrflow send`'s
             # record of the call still lands; one for a call placed elsewhere stops after a few tries.

@@ -110,7 +110,10 @@ _TRANSFER = """  transfer-menu:
 def check_flow(transfer: bool) -> Flow:
     """The built-in flow of the test call: with a transfer to a second number at the end, or a hang-up."""
     if transfer:
-        text = _STEPS.format(id="telesign-check-transfer", vars='vars:\n  transfer: "15550000000"\n', last="transfer-menu") + _TRANSFER
+        text = (
+            _STEPS.format(id="telesign-check-transfer", vars='vars:\n  transfer: "15550000000"\n', last="transfer-menu")
+            + _TRANSFER
+        )
     else:
         text = _STEPS.format(id="telesign-check", vars="", last="hang-up") + _HANG_UP
     checked = check_bytes(text.encode(), "<ivrflow check-telesign>")
@@ -153,14 +156,22 @@ def _signing(headers: dict[str, str], body: bytes, account: Credentials | None) 
     if authorization is None:
         said["authorization"] = "absent"
     elif authorization.startswith(f"{TSA} ") and ":" in authorization:
-        said["authorization"] = "TSA " + ("valid" if account and verify_callback(account.api_key, body, authorization, customer_id=account.customer_id) else "not valid for TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY")
+        said["authorization"] = "TSA " + (
+            "valid"
+            if account and verify_callback(account.api_key, body, authorization, customer_id=account.customer_id)
+            else "not valid for TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY"
+        )
     else:
         said["authorization"] = f"other scheme ({authorization.partition(' ')[0][:20]})"
     bare = headers.get(Header.TS_AUTHORIZATION.lower())
     if bare is None:
         said["x-ts-authorization"] = "absent"
     else:
-        said["x-ts-authorization"] = "valid" if account and verify_callback(account.api_key, body, None, bare, customer_id=account.customer_id) else "not valid with TELESIGN_API_KEY"
+        said["x-ts-authorization"] = (
+            "valid"
+            if account and verify_callback(account.api_key, body, None, bare, customer_id=account.customer_id)
+            else "not valid with TELESIGN_API_KEY"
+        )
     return said
 
 
@@ -189,21 +200,50 @@ class Checks:
         except ValueError:
             raise ApiError(400, "PARAMETER_INVALID", "the body is not JSON") from None
         if not isinstance(data, dict):
-            raise ApiError(400, "PARAMETER_INVALID", 'the body must be a JSON object like {"to": "+15551234567", "caller_id": "+15554441313"}')
-        unknown = [FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CHECK_FIELDS)}") for name in data if name not in CHECK_FIELDS]
+            raise ApiError(
+                400,
+                "PARAMETER_INVALID",
+                'the body must be a JSON object like {"to": "+15551234567", "caller_id": "+15554441313"}',
+            )
+        unknown = [
+            FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CHECK_FIELDS)}")
+            for name in data
+            if name not in CHECK_FIELDS
+        ]
         if unknown:
             raise ApiError.of_fields(400, unknown)
         transfer = data.get("transfer_to")
         if transfer is not None and (not isinstance(transfer, str) or not NUMBER.fullmatch(transfer.strip())):
-            raise ApiError.of_fields(400, [FieldError("transfer_to", "INVALID_PHONENUMBER_FORMAT", f"{transfer!r} is not a phone number: write it with its country code, like +15551234567")])
+            raise ApiError.of_fields(
+                400,
+                [
+                    FieldError(
+                        "transfer_to",
+                        "INVALID_PHONENUMBER_FORMAT",
+                        f"{transfer!r} is not a phone number: write it with its country code, like +15551234567",
+                    )
+                ],
+            )
         flow = self.flows[bool(transfer)]
         given = {"vars": {"transfer": digits_only(transfer)}} if transfer else {}
-        call = parse_call_request({"flow": flow.id, "to": data.get("to"), **({"caller_id": data["caller_id"]} if data.get("caller_id") else {}), **given}, {flow.id: flow})
+        call = parse_call_request(
+            {
+                "flow": flow.id,
+                "to": data.get("to"),
+                **({"caller_id": data["caller_id"]} if data.get("caller_id") else {}),
+                **given,
+            },
+            {flow.id: flow},
+        )
         if self.api.credentials is None:
-            raise ApiError(500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place the test call")
+            raise ApiError(
+                500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place the test call"
+            )
         check_id = uuid.uuid4().hex.upper()
         recording = Recording(check_id, time.time(), call.variables.get("transfer"))
-        self.recordings[check_id] = recording  # before the call is placed: its first event may come before Telesign's answer
+        self.recordings[check_id] = (
+            recording  # before the call is placed: its first event may come before Telesign's answer
+        )
         while len(self.recordings) > KEPT:
             self.recordings.popitem(last=False)
         try:
@@ -215,31 +255,39 @@ class Checks:
         recording.placing = {"http": placed.status_code, **answer}
         if answer.get("telesign", {}).get("reference_id"):
             recording.telesign_ids.add(answer["telesign"]["reference_id"])
-        return JSONResponse({"check_id": check_id, **answer}, status_code=201, headers={"Location": f"/checks/{check_id}"})
+        return JSONResponse(
+            {"check_id": check_id, **answer}, status_code=201, headers={"Location": f"/checks/{check_id}"}
+        )
 
     async def show(self, request: Request, body: bytes) -> Response:
         check_id = request.path_params["check_id"]
         recording = self.recordings.get(check_id)
         if recording is None:
-            raise ApiError(404, "CHECK_NOT_FOUND", f"no check {check_id!r} is recorded here (only the last {KEPT} are kept, in the worker that started them)")
+            raise ApiError(
+                404,
+                "CHECK_NOT_FOUND",
+                f"no check {check_id!r} is recorded here (only the last {KEPT} are kept, in the worker that started them)",
+            )
         record = await run_in_threadpool(self.store.get, check_id)
         steps = await run_in_threadpool(self.store.transcript, check_id) if record is not None else []
         call = {**call_summary(record), "transcript": steps} if record is not None else None
         shown: dict[str, Any] = {
-                "check_id": check_id,
-                "started": recording.started,
-                "recording": recording.open,
-                "webhook_auth": self.auth.mode,
-                "transfer_to": recording.transfer_to,
-                "placing": recording.placing,
-                "telesign_reference_ids": sorted(recording.telesign_ids),
-                "call": call,
-                "events": recording.events,
-                "left_out": recording.left_out,
+            "check_id": check_id,
+            "started": recording.started,
+            "recording": recording.open,
+            "webhook_auth": self.auth.mode,
+            "transfer_to": recording.transfer_to,
+            "placing": recording.placing,
+            "telesign_reference_ids": sorted(recording.telesign_ids),
+            "call": call,
+            "events": recording.events,
+            "left_out": recording.left_out,
         }
         return JSONResponse({**shown, "verdicts": as_json(verdicts(shown))})
 
-    def observe(self, path: str, headers: dict[str, str], body: bytes, arrived: float, status: int, answer: bytes) -> None:
+    def observe(
+        self, path: str, headers: dict[str, str], body: bytes, arrived: float, status: int, answer: bytes
+    ) -> None:
         """Keep a post if it names a test call being recorded."""
         try:
             data = json.loads(body)
@@ -256,7 +304,11 @@ class Checks:
             # questions in a row also makes two identical posts; the check's steps alternate
             # keys and silences, so only a caller who presses nothing makes them.)
             previous = recording.events[-1] if recording.events else None
-            again = previous["n"] if previous is not None and previous["body"] == text and previous["path"] == path else None
+            again = (
+                previous["n"]
+                if previous is not None and previous["body"] == text and previous["path"] == path
+                else None
+            )
             recording.size += len(body)
             recording.events.append(
                 {
@@ -266,7 +318,11 @@ class Checks:
                     "header_names": sorted(headers),
                     "signed": _signing(headers, body, self.api.credentials),
                     "body": text,
-                    "answered": {"status": status, "body": answer.decode("utf-8", errors="replace"), "ms": round((time.time() - arrived) * 1000, 1)},
+                    "answered": {
+                        "status": status,
+                        "body": answer.decode("utf-8", errors="replace"),
+                        "ms": round((time.time() - arrived) * 1000, 1),
+                    },
                     "same_bytes_as": again,  # a redelivery: the same bytes as post number `again`
                 }
             )
@@ -283,7 +339,11 @@ class RecordingMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if scope.get("method") != "POST" or not path.startswith(("/webhook", "/callbacks/v1")) or not self.checks.recording():
+        if (
+            scope.get("method") != "POST"
+            or not path.startswith(("/webhook", "/callbacks/v1"))
+            or not self.checks.recording()
+        ):
             await self.app(scope, receive, send)
             return
         arrived = time.time()

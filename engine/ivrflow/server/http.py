@@ -61,8 +61,14 @@ async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
                 return None
     except ClientDisconnect:
         if not request.scope.get(TIMED_OUT):  # else the server closed it, and said so in its own line
-            fields = {"path": request.url.path, "received": len(body), "declared": int(declared) if declared is not None and declared.isdigit() else None}
-            log.warning("request aborted: the client left after %d bytes of its body", len(body), extra={"fields": fields})
+            fields = {
+                "path": request.url.path,
+                "received": len(body),
+                "declared": int(declared) if declared is not None and declared.isdigit() else None,
+            }
+            log.warning(
+                "request aborted: the client left after %d bytes of its body", len(body), extra={"fields": fields}
+            )
         raise
     return body
 
@@ -91,7 +97,13 @@ async def signed_body(request: Request, auth: WebhookAuth, metrics: Metrics) -> 
     framed two ways, too large, or not authenticated as the server's `auth` wants (Telesign's
     signature for this account, or the secret in the path: ivrflow/server/webhook_auth.py)."""
     if not is_json(request):
-        return Refused("invalid", refuse(415, "the body must be JSON in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)"))
+        return Refused(
+            "invalid",
+            refuse(
+                415,
+                "the body must be JSON in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)",
+            ),
+        )
     if (problem := framing_problem(request)) is not None:
         return Refused("invalid", refuse(400, problem))
     body = await read_limited(request)

@@ -47,7 +47,9 @@ class WebhookAuth:
         cannot work: a signature without the API key, a secret missing, short or not URL-safe."""
         mode = asked or (SIGNATURE if credentials else NONE)
         if mode == SIGNATURE and not credentials:
-            raise UsageError("ivrflow serve: --webhook-auth signature needs TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (the signature is made with the API key)")
+            raise UsageError(
+                "ivrflow serve: --webhook-auth signature needs TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (the signature is made with the API key)"
+            )
         if mode == SECRET:
             if not secret or len(secret) < MIN_SECRET or not SECRET_CHARACTERS.fullmatch(secret):
                 raise UsageError(
@@ -72,11 +74,19 @@ class WebhookAuth:
         if self.mode == SECRET:
             if path_secret is None:
                 return "no secret in the path"
-            return None if hmac.compare_digest(path_secret.encode(), self.secret.encode()) else "wrong secret in the path"
+            return (
+                None if hmac.compare_digest(path_secret.encode(), self.secret.encode()) else "wrong secret in the path"
+            )
         if self.mode != SIGNATURE or self.credentials is None:
             return None
         account = self.credentials
-        signed = verify_callback(account.api_key, body, headers.get(Header.AUTHORIZATION.lower()), headers.get(Header.TS_AUTHORIZATION.lower()), customer_id=account.customer_id)
+        signed = verify_callback(
+            account.api_key,
+            body,
+            headers.get(Header.AUTHORIZATION.lower()),
+            headers.get(Header.TS_AUTHORIZATION.lower()),
+            customer_id=account.customer_id,
+        )
         return None if signed else "missing or wrong Telesign signature"
 
     def advice(self, problem: str, headers: dict[str, str]) -> str:

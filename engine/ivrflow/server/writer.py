@@ -9,6 +9,7 @@ update itself. One thread taking whatever has queued pays for one hop and one co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -16,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ivrflow.stores import Store
 from ivrflow.errors import StoreUnavailable
+from ivrflow.stores import Store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -83,7 +84,13 @@ class Writer:
             with self.store.batch():
                 for work, future, queued in batch:
                     if time.monotonic() - queued > PATIENCE:
-                        done.append((future, None, StoreUnavailable(f"the store took more than {PATIENCE:g} s to get to this update")))
+                        done.append(
+                            (
+                                future,
+                                None,
+                                StoreUnavailable(f"the store took more than {PATIENCE:g} s to get to this update"),
+                            )
+                        )
                         continue
                     try:
                         done.append((future, work(), None))
@@ -103,10 +110,8 @@ class Writer:
         for item in done:
             by_loop.setdefault(item[0].get_loop(), []).append(item)
         for loop, items in by_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
                 loop.call_soon_threadsafe(_resolve, items)
-            except RuntimeError:  # that loop is closed: nobody is waiting any more
-                pass
 
 
 def _resolve(items: list[Done]) -> None:

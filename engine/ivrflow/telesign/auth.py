@@ -32,7 +32,9 @@ def basic_authorization(customer_id: str, api_key: str) -> str:
     return f"{BASIC} " + base64.b64encode(f"{customer_id}:{api_key}".encode()).decode()
 
 
-def string_to_sign(method: str, content_type: str, date: str, nonce: str, body: str, resource: str, *, ts_date: str | None = None) -> str:
+def string_to_sign(
+    method: str, content_type: str, date: str, nonce: str, body: str, resource: str, *, ts_date: str | None = None
+) -> str:
     """What Telesign's `TSA` scheme signs, lines joined by newlines: the SDK's layout, with the
     `x-ts-date` line of Telesign's sample signer when that header is used instead of `Date`."""
     lines = [method, content_type, date, f"{Header.TS_AUTH_METHOD}:{HMAC_SHA256}"]
@@ -82,7 +84,15 @@ def hmac_headers(
     }
 
 
-def check_request(credentials: Credentials, method: str, resource: str, headers: Mapping[str, str], body: str, *, now: float | None = None) -> str | None:
+def check_request(
+    credentials: Credentials,
+    method: str,
+    resource: str,
+    headers: Mapping[str, str],
+    body: str,
+    *,
+    now: float | None = None,
+) -> str | None:
     """Why a request to us does not carry these credentials (None: it does), in Telesign's
     Basic or `TSA` scheme. `headers` are looked up by lower-case name; `resource` is the path
     without the query string, as the SDK signs it. The caller still has to refuse a reused
@@ -110,8 +120,18 @@ def check_request(credentials: Credentials, method: str, resource: str, headers:
         return f"the request's date is {skew / 60:.0f} minutes from now; it must be within {DATE_TOLERANCE // 60} (is the sender's clock right?)"
     if not headers.get(Header.TS_NONCE):
         return "the x-ts-nonce header is missing: send a new random value with each request"
-    text = string_to_sign(method, headers.get(Header.CONTENT_TYPE.lower(), ""), date, headers[Header.TS_NONCE], body, resource, ts_date=ts_date)
-    if customer_id != credentials.customer_id or not hmac.compare_digest(signature.encode(), tsa_signature(credentials.api_key, text).encode()):
+    text = string_to_sign(
+        method,
+        headers.get(Header.CONTENT_TYPE.lower(), ""),
+        date,
+        headers[Header.TS_NONCE],
+        body,
+        resource,
+        ts_date=ts_date,
+    )
+    if customer_id != credentials.customer_id or not hmac.compare_digest(
+        signature.encode(), tsa_signature(credentials.api_key, text).encode()
+    ):
         return "wrong customer id or signature"
     return None
 
@@ -121,7 +141,9 @@ def callback_signature(api_key: str, body: bytes) -> str:
     return _hmac_base64(api_key, body)
 
 
-def verify_callback(api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None, *, customer_id: str) -> bool:
+def verify_callback(
+    api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None, *, customer_id: str
+) -> bool:
     """Whether a callback carries Telesign's signature for the account `customer_id`, in
     `Authorization: TSA <customer id>:<sig>` or the bare `X-TS-Authorization: <sig>`. Compared in
     constant time; accepts the signatures the official SDK's `verify_telesign_callback_signature`

@@ -16,7 +16,17 @@ import httpx
 
 from ivrflow.errors import TelesignError
 from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
-from ivrflow.telesign.facts import DEFAULT_BASE_URL, DIAL_STATUSES, FORM, JSON, V1_RATE_LIMITED, V1_VOICE, V2_VOICE, DialStatus, Header
+from ivrflow.telesign.facts import (
+    DEFAULT_BASE_URL,
+    DIAL_STATUSES,
+    FORM,
+    JSON,
+    V1_RATE_LIMITED,
+    V1_VOICE,
+    V2_VOICE,
+    DialStatus,
+    Header,
+)
 from ivrflow.telesign.v1 import status_code
 
 
@@ -58,15 +68,22 @@ class Sending:
     retries: int = 3
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
-    on_retry: Callable[[str], None] = lambda code: None  # Telesign's code of each answer retried (answer_code), for metrics
+    on_retry: Callable[[str], None] = lambda code: (
+        None
+    )  # Telesign's code of each answer retried (answer_code), for metrics
 
 
 def _rate_limited(response: httpx.Response) -> bool:
     """Whether the answer is Telesign's documented refusal for a rate limit, which acted on nothing."""
-    return response.status_code == 429 and answer_code(response) in (DialStatus.RATE_LIMIT_EXCEEDED, str(V1_RATE_LIMITED))
+    return response.status_code == 429 and answer_code(response) in (
+        DialStatus.RATE_LIMIT_EXCEEDED,
+        str(V1_RATE_LIMITED),
+    )
 
 
-def _request(method: str, resource: str, credentials: Credentials, how: Sending, body: str = "", content_type: str = "") -> httpx.Response:
+def _request(
+    method: str, resource: str, credentials: Credentials, how: Sending, body: str = "", content_type: str = ""
+) -> httpx.Response:
     """Send one request to Telesign, retrying what is safe to retry (see RETRY_STATUSES); the last
     answer whatever its status. A POST that may have taken effect without an answer raises
     TelesignError with `in_doubt`."""
@@ -76,7 +93,9 @@ def _request(method: str, resource: str, credentials: Credentials, how: Sending,
     for attempt in range(how.retries + 1):
         last = attempt == how.retries
         if how.auth == "hmac":
-            headers = hmac_headers(credentials.customer_id, credentials.api_key, method, resource, body, content_type=content_type)
+            headers = hmac_headers(
+                credentials.customer_id, credentials.api_key, method, resource, body, content_type=content_type
+            )
         else:
             headers = {Header.AUTHORIZATION: basic_authorization(credentials.customer_id, credentials.api_key)}
             if content_type:
@@ -90,11 +109,19 @@ def _request(method: str, resource: str, credentials: Credentials, how: Sending,
                 how.sleep(how.backoff * 2**attempt)
                 continue
             nothing = " (nothing was sent: the call was not placed)" if post else ""
-            raise TelesignError(f"could not reach Telesign at {url}: {error or type(error).__name__}{nothing}", reason=UNREACHABLE) from None
+            raise TelesignError(
+                f"could not reach Telesign at {url}: {error or type(error).__name__}{nothing}", reason=UNREACHABLE
+            ) from None
         except httpx.TimeoutException:
-            raise TelesignError(f"Telesign did not answer within {how.timeout:g} s ({url}){maybe}", reason=TIMEOUT, in_doubt=post) from None
+            raise TelesignError(
+                f"Telesign did not answer within {how.timeout:g} s ({url}){maybe}", reason=TIMEOUT, in_doubt=post
+            ) from None
         except httpx.HTTPError as error:
-            raise TelesignError(f"the connection to Telesign at {url} broke before its answer ({error or type(error).__name__}){maybe}", reason=CUT_OFF, in_doubt=post) from None
+            raise TelesignError(
+                f"the connection to Telesign at {url} broke before its answer ({error or type(error).__name__}){maybe}",
+                reason=CUT_OFF,
+                in_doubt=post,
+            ) from None
         retry = _rate_limited(response) if post else response.status_code in RETRY_STATUSES
         if retry and not last:
             how.on_retry(answer_code(response))
@@ -114,7 +141,10 @@ def v1_status(reference_id: str, credentials: Credentials, how: Sending = Sendin
     """Telesign's status answer for a v1 call (GET /v1/voice/{reference_id}), as its JSON object.
     Anything that is not a success raises TelesignError with Telesign's code and words."""
     if not reference_id or not all(c.isalnum() or c in "-_" for c in reference_id):
-        raise TelesignError(f"{reference_id!r} is not a Telesign reference id (letters and digits, like 0123456789ABCDEF0123456789ABCDEF)", reason="reference_id")
+        raise TelesignError(
+            f"{reference_id!r} is not a Telesign reference id (letters and digits, like 0123456789ABCDEF0123456789ABCDEF)",
+            reason="reference_id",
+        )
     response = _request("GET", f"{V1_VOICE}/{reference_id}", credentials, how)
     data = _json_object(response)
     if response.is_success and isinstance(data.get("status"), dict):
@@ -158,15 +188,31 @@ def _refusal(response: httpx.Response, data: dict[str, Any]) -> TelesignError:
     status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
     errors = [e for e in data["errors"] if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
     codes = tuple(code for e in errors if (code := status_code(e.get("code"))) is not None)
-    said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(status.get("description") or response.reason_phrase)
+    said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(
+        status.get("description") or response.reason_phrase
+    )
     posted = response.request.method == "POST"
     in_doubt = posted and response.status_code >= 500
-    what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit" + (" (retries used up)" if _rate_limited(response) else "")}.get(response.status_code)
+    what = {
+        401: "Telesign did not accept the credentials",
+        429: "Telesign's rate limit was hit" + (" (retries used up)" if _rate_limited(response) else ""),
+    }.get(response.status_code)
     if what is None:
-        what = "Telesign refused the request" if response.status_code < 500 else ("Telesign failed" if posted else "Telesign failed (retries used up)")
+        what = (
+            "Telesign refused the request"
+            if response.status_code < 500
+            else ("Telesign failed" if posted else "Telesign failed (retries used up)")
+        )
     maybe = f"; {MAY_BE_PLACED}" if in_doubt else ""
     reference_id = str(data.get("reference_id") or "")
-    return TelesignError(f"{what}: HTTP {response.status_code}, {said}{maybe}", status=response.status_code, codes=codes, reason=answer_code(response), in_doubt=in_doubt, reference_id=reference_id)
+    return TelesignError(
+        f"{what}: HTTP {response.status_code}, {said}{maybe}",
+        status=response.status_code,
+        codes=codes,
+        reason=answer_code(response),
+        in_doubt=in_doubt,
+        reference_id=reference_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,5 +240,11 @@ def send_dial(action: dict[str, Any], credentials: Credentials, how: Sending = S
             in_doubt=True,
             reference_id=str(data.get("reference_id") or ""),
         )
-    said = DIAL_STATUSES.get(status) or f"Telesign answered HTTP {response.status_code} {status or response.reason_phrase}"
-    raise TelesignError(f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})", status=response.status_code, reason=answer_code(response))
+    said = (
+        DIAL_STATUSES.get(status) or f"Telesign answered HTTP {response.status_code} {status or response.reason_phrase}"
+    )
+    raise TelesignError(
+        f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})",
+        status=response.status_code,
+        reason=answer_code(response),
+    )

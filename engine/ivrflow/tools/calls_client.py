@@ -28,7 +28,16 @@ class Started:
     telesign_reference_id: str
 
 
-def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, caller_id: str | None, credentials: Credentials | None, auth: str = "hmac") -> Started:
+def start_call(
+    server: str,
+    flow: str,
+    to: str,
+    variables: dict[str, str],
+    *,
+    caller_id: str | None,
+    credentials: Credentials | None,
+    auth: str = "hmac",
+) -> Started:
     """Ask the server at `server` to call `to` with `flow`. Requests are signed with `credentials`
     (Telesign's TSA HMAC scheme, or Basic with `auth="basic"`) when there are any. Raises ApiError,
     as the server answered it, when the server or Telesign refused the call; ServerProblem when
@@ -40,13 +49,29 @@ def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, ca
     return Started(answer["reference_id"], answer["status"], answer["telesign"]["reference_id"])
 
 
-def api_request(server: str, method: str, path: str, request: dict[str, object] | None, *, credentials: Credentials | None, auth: str = "hmac", expect: int = 200) -> dict[str, Any]:
+def api_request(
+    server: str,
+    method: str,
+    path: str,
+    request: dict[str, object] | None,
+    *,
+    credentials: Credentials | None,
+    auth: str = "hmac",
+    expect: int = 200,
+) -> dict[str, Any]:
     """One request to the server's API, signed as `start_call` says: its JSON answer when its
     status is `expect`; else ApiError as the server answered it, or ServerProblem."""
     body = json.dumps(request) if request is not None else ""
     headers = {"Content-Type": "application/json"} if request is not None else {}
     if credentials is not None and auth == "hmac":
-        headers = hmac_headers(credentials.customer_id, credentials.api_key, method, path, body, content_type="application/json" if request is not None else "")
+        headers = hmac_headers(
+            credentials.customer_id,
+            credentials.api_key,
+            method,
+            path,
+            body,
+            content_type="application/json" if request is not None else "",
+        )
     elif credentials is not None:
         headers[Header.AUTHORIZATION] = basic_authorization(credentials.customer_id, credentials.api_key)
     url = server.rstrip("/") + path
@@ -63,6 +88,9 @@ def api_request(server: str, method: str, path: str, request: dict[str, object] 
     status = answer.get("ResponseStatus") if isinstance(answer, dict) else None
     if not isinstance(status, dict) or not isinstance(answer, dict):
         raise ServerProblem(f"the server answered HTTP {response.status_code}: {response.text[:500]}")
-    errors = [FieldError(field["FieldName"], field.get("ErrorCode", ""), field["Message"]) for field in status.get("Errors", [])]
+    errors = [
+        FieldError(field["FieldName"], field.get("ErrorCode", ""), field["Message"])
+        for field in status.get("Errors", [])
+    ]
     extra = {"reference_id": answer["reference_id"]} if answer.get("reference_id") else {}
     raise ApiError(response.status_code, status["ErrorCode"], status["Message"], errors, extra=extra)

@@ -15,17 +15,17 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ivrflow.calls.interpreter import Step
-from ivrflow.tools.annotations import annotation
-from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
+from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
 from ivrflow.language.model import Flow
-from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.schema import kind_of, validator
-from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
-from ivrflow.v1.playback import play
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import Document, parse
+from ivrflow.tools.annotations import annotation
+from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
+from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
+from ivrflow.v1.playback import play
 
 MAX_DIFF_LINES = 60
 
@@ -59,8 +59,13 @@ class FlowResult:
             "flow": self.flow or None,
             "journeys": self.journeys,
             "cases": self.cases,
-            "failures": [{"file": f.file, "line": f.line, "column": f.column, "message": f.message} for f in self.failures],
-            "uncovered": {"nodes": self.uncovered_nodes, "choices": [{"menu": menu, "key": key} for menu, key in self.uncovered_choices]},
+            "failures": [
+                {"file": f.file, "line": f.line, "column": f.column, "message": f.message} for f in self.failures
+            ],
+            "uncovered": {
+                "nodes": self.uncovered_nodes,
+                "choices": [{"menu": menu, "key": key} for menu, key in self.uncovered_choices],
+            },
         }
 
 
@@ -74,7 +79,9 @@ def check_flow(path: Path) -> FlowResult:
     checked = check_file(path)
     errors = [d for d in checked.diagnostics if d.level == "error"]
     if checked.flow is None or errors:
-        result.failures += [Failure(shown, d.span.line, d.span.column, f"{d.message} (run `ivrflow lint {shown}`)") for d in errors]
+        result.failures += [
+            Failure(shown, d.span.line, d.span.column, f"{d.message} (run `ivrflow lint {shown}`)") for d in errors
+        ]
         return result
     flow = checked.flow
     result.flow = flow.id
@@ -94,14 +101,32 @@ def _journeys_file(path: Path, flow: Flow, walked: Walked) -> list[Failure]:
     kept = journeys_path(path)
     shown = display_path(kept)
     if not kept.exists():
-        return [Failure(shown, 1, 1, f"there is no journeys file for {flow.id}: run `ivrflow journeys {display_path(path)}`, review it and commit it")]
+        return [
+            Failure(
+                shown,
+                1,
+                1,
+                f"there is no journeys file for {flow.id}: run `ivrflow journeys {display_path(path)}`, review it and commit it",
+            )
+        ]
     now = render(flow, walked)
     before = kept.read_text(encoding="utf-8", errors="replace")
     if before == now:
         return []
-    diff = list(difflib.unified_diff(before.splitlines(), now.splitlines(), f"{shown} (kept)", f"{shown} (what the flow does now)", lineterm="", n=2))
+    diff = list(
+        difflib.unified_diff(
+            before.splitlines(),
+            now.splitlines(),
+            f"{shown} (kept)",
+            f"{shown} (what the flow does now)",
+            lineterm="",
+            n=2,
+        )
+    )
     first = next((int(line.split()[1].split(",")[0].lstrip("-")) for line in diff if line.startswith("@@")), 1)
-    shown_diff = "\n".join(diff[:MAX_DIFF_LINES]) + (f"\n... {len(diff) - MAX_DIFF_LINES} more lines" if len(diff) > MAX_DIFF_LINES else "")
+    shown_diff = "\n".join(diff[:MAX_DIFF_LINES]) + (
+        f"\n... {len(diff) - MAX_DIFF_LINES} more lines" if len(diff) > MAX_DIFF_LINES else ""
+    )
     message = f"callers now hear something else than the journeys file says; if that is intended, run `ivrflow journeys {display_path(path)}` and commit the file:\n{shown_diff}"
     return [Failure(shown, max(first, 1), 1, message)]
 
@@ -114,11 +139,21 @@ def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
     fields = v1_fields(flow)  # once: each journey only plays them with other keys
     if isinstance(fields, list):
         reason = fields[0].message if fields else "another error"
-        return [Failure(flow.path, flow.id_span.line, flow.id_span.column, f"the flow fits v1 but does not compile for a sample call: {reason}")]
+        return [
+            Failure(
+                flow.path,
+                flow.id_span.line,
+                flow.id_span.column,
+                f"the flow fits v1 but does not compile for a sample call: {reason}",
+            )
+        ]
     for journey in walked.journeys:
         heard_v1 = list(play(fields, journey.keys))
         if heard_v1 != list(journey.steps):
-            at = next((i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b), min(len(journey.steps), len(heard_v1)))
+            at = next(
+                (i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b),
+                min(len(journey.steps), len(heard_v1)),
+            )
             live_step = journey.steps[at] if at < len(journey.steps) else "the end of the call"
             v1_step = heard_v1[at] if at < len(heard_v1) else "the end of the call"
             message = f"live and v1 differ for keys {keys_text(journey.keys)!r} at step {at + 1}: live {live_step}, v1 {v1_step}"
@@ -131,7 +166,14 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
     document = parse(path.read_text(encoding="utf-8", errors="replace"))
     if document.diagnostics:
         return 0, [Failure(shown, d.span.line, d.span.column, d.message) for d in document.diagnostics]
-    wrong = sorted((failure for error in validator("flow-tests").iter_errors(document.data) for failure in _in_words(error, document, shown)), key=lambda f: (f.line, f.column))
+    wrong = sorted(
+        (
+            failure
+            for error in validator("flow-tests").iter_errors(document.data)
+            for failure in _in_words(error, document, shown)
+        ),
+        key=lambda f: (f.line, f.column),
+    )
     if wrong:
         return 0, wrong
     failures = []
@@ -154,7 +196,9 @@ def _in_words(error: ValidationError, document: Document, file: str) -> Iterator
     instance: Any = error.instance
     case = ""
     if len(path) >= 2 and path[0] == "tests" and isinstance(path[1], int):
-        named = document.data["tests"][path[1]].get("name") if isinstance(document.data["tests"][path[1]], dict) else None
+        named = (
+            document.data["tests"][path[1]].get("name") if isinstance(document.data["tests"][path[1]], dict) else None
+        )
         case = f"test {path[1] + 1}" + (f" ({named!r})" if isinstance(named, str) else "") + ": "
     key = f"`{path[2]}`" if len(path) > 2 else ("`tests`" if path else "the file")
     typed = document.source.typed.get(path)
@@ -169,13 +213,26 @@ def _in_words(error: ValidationError, document: Document, file: str) -> Iterator
         owner = "a test case" if len(path) == 2 else "a tests file"
         for extra in (k for k in instance if k not in allowed):
             hint = suggestion(extra, allowed)
-            yield at((*path, extra), f"`{extra}` is not a key of {owner}. {hint[:1].upper() + hint[1:]}The keys of {owner} are: {', '.join(allowed)}", on_key=True)
+            yield at(
+                (*path, extra),
+                f"`{extra}` is not a key of {owner}. {hint[:1].upper() + hint[1:]}The keys of {owner} are: {', '.join(allowed)}",
+                on_key=True,
+            )
     elif error.validator == "required":
         for missing in (k for k in schema["required"] if k not in instance):
-            yield at(path, f"has no `{missing}`: {schema['properties'][missing]['description']}" if case else f"the file has no `{missing}:` list of cases", on_key=True)
+            yield at(
+                path,
+                f"has no `{missing}`: {schema['properties'][missing]['description']}"
+                if case
+                else f"the file has no `{missing}:` list of cases",
+                on_key=True,
+            )
     elif error.validator == "type":
         wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        yield at(path, f"{key} must be {' or '.join(_WANTED.get(str(kind), str(kind)) for kind in wanted)}, but it is {shown}")
+        yield at(
+            path,
+            f"{key} must be {' or '.join(_WANTED.get(str(kind), str(kind)) for kind in wanted)}, but it is {shown}",
+        )
     elif error.validator == "enum":
         yield at(path, f"{key} is {shown}, but it is one of: {', '.join(map(str, schema['enum']))}")
     elif error.validator == "pattern":
@@ -183,7 +240,10 @@ def _in_words(error: ValidationError, document: Document, file: str) -> Iterator
     elif error.validator in ("minItems", "minLength"):
         yield at(path, f"{key} is empty")
     else:
-        yield at(path, f"{key} is not written as a tests file needs it here: {schema.get('description', 'each step of `heard` is one of say, press, no_input, dial, hangup')}")
+        yield at(
+            path,
+            f"{key} is not written as a tests file needs it here: {schema.get('description', 'each step of `heard` is one of say, press, no_input, dial, hangup')}",
+        )
 
 
 def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
@@ -205,7 +265,11 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
     for words in case.get("says", []):
         found = everything.find(words, at)
         if found < 0:
-            problems.append(f"expected to hear {words!r}" + (" after what came before it" if words in everything else "") + f"; heard: {json.dumps(said, ensure_ascii=False)}")
+            problems.append(
+                f"expected to hear {words!r}"
+                + (" after what came before it" if words in everything else "")
+                + f"; heard: {json.dumps(said, ensure_ascii=False)}"
+            )
             break
         at = found + len(words)
     for words in case.get("never_says", []):
@@ -213,18 +277,28 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
             problems.append(f"expected never to hear {words!r}, but it was said")
     if "dials" in case and {"dial": case["dials"]} not in heard:
         dialled = [step["dial"] for step in heard if "dial" in step]
-        problems.append(f"expected the call to be put through to {case['dials']}, but it was {'put through to ' + ', '.join(map(str, dialled)) if dialled else 'not put through'}")
+        problems.append(
+            f"expected the call to be put through to {case['dials']}, but it was {'put through to ' + ', '.join(map(str, dialled)) if dialled else 'not put through'}"
+        )
     if "ends_at" in case and ended != case["ends_at"]:
-        problems.append(f"expected the call to end at `{case['ends_at']}`, but it ended at `{ended}`" if case.get("mode") != "v1" else "ends_at is for live cases")
+        problems.append(
+            f"expected the call to end at `{case['ends_at']}`, but it ended at `{ended}`"
+            if case.get("mode") != "v1"
+            else "ends_at is for live cases"
+        )
     if "heard" in case and case["heard"] != heard:
-        problems.append(f"heard differs: expected {json.dumps(case['heard'], ensure_ascii=False)}, heard {json.dumps(heard, ensure_ascii=False)}")
+        problems.append(
+            f"heard differs: expected {json.dumps(case['heard'], ensure_ascii=False)}, heard {json.dumps(heard, ensure_ascii=False)}"
+        )
     return problems
 
 
 def coverage_line(result: FlowResult) -> str:
     if not result.uncovered_nodes and not result.uncovered_choices:
         return "every node and menu choice is reached"
-    parts = [f"node `{name}`" for name in result.uncovered_nodes] + [f"choice `{key}` of menu `{menu}`" for menu, key in result.uncovered_choices]
+    parts = [f"node `{name}`" for name in result.uncovered_nodes] + [
+        f"choice `{key}` of menu `{menu}`" for menu, key in result.uncovered_choices
+    ]
     return "not reached by any journey or test: " + ", ".join(parts)
 
 
@@ -234,7 +308,9 @@ def render_text(results: list[FlowResult], *, coverage: bool) -> str:
         for failure in result.failures:
             lines.append(str(failure))
         verdict = "FAILED" if result.failures else "ok"
-        lines.append(f"{result.path}: {verdict} ({result.journeys} journeys, {result.cases} test{'s' if result.cases != 1 else ''})")
+        lines.append(
+            f"{result.path}: {verdict} ({result.journeys} journeys, {result.cases} test{'s' if result.cases != 1 else ''})"
+        )
         if coverage and result.flow:
             lines.append(f"  coverage: {coverage_line(result)}")
     failed = sum(1 for r in results if r.failures)
@@ -243,15 +319,29 @@ def render_text(results: list[FlowResult], *, coverage: bool) -> str:
 
 
 def render_github(results: list[FlowResult], *, coverage: bool) -> str:
-    lines = [annotation("error", f.message, file=f.file, line=f.line, col=f.column, title="ivrflow test") for r in results for f in r.failures]
+    lines = [
+        annotation("error", f.message, file=f.file, line=f.line, col=f.column, title="ivrflow test")
+        for r in results
+        for f in r.failures
+    ]
     if coverage:
-        lines += [annotation("warning", coverage_line(r), file=r.path, title="ivrflow coverage") for r in results if r.flow and (r.uncovered_nodes or r.uncovered_choices)]
+        lines += [
+            annotation("warning", coverage_line(r), file=r.path, title="ivrflow coverage")
+            for r in results
+            if r.flow and (r.uncovered_nodes or r.uncovered_choices)
+        ]
     return "".join(line + "\n" for line in lines) + render_text(results, coverage=coverage)
 
 
 def render_json(results: list[FlowResult], *, coverage: bool) -> str:
-    return json.dumps({"flows": [r.to_json() for r in results], "failed": sum(1 for r in results if r.failures)}, indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            {"flows": [r.to_json() for r in results], "failed": sum(1 for r in results if r.failures)},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 RENDERERS = {"text": render_text, "github": render_github, "json": render_json}
-
