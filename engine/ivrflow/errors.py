@@ -43,13 +43,16 @@ class UsageError(IvrflowError):
 class TelesignError(IvrflowError):
     """Telesign refused or did not answer a request; the message says which and why, in one line.
     `reason` is Telesign's code for it (a v2 status such as `invalid_phone_number`, a v1 error
-    number), or `timeout`, `unreachable`, `http_<status>` when Telesign gave none."""
+    number), or `timeout`, `unreachable`, `http_<status>` when Telesign gave none.
+    `clock_offset`: how many seconds this computer's clock is ahead of Telesign's (negative:
+    behind), read from the answer's Date header; None when there was none to read."""
 
-    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "") -> None:
+    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "", clock_offset: float | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.codes = codes
         self.reason = reason
+        self.clock_offset = clock_offset
 
 
 class BadJson(IvrflowError):
@@ -87,6 +90,9 @@ class ApiError(IvrflowError):
     errors: list[FieldError] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # such as the reference_id of a call that failed
     headers: dict[str, str] = field(default_factory=dict)
+    # Where a client received the error: how many seconds this computer's clock is ahead of the
+    # server's, from the answer's Date header (None: none to read). Not part of the answer.
+    clock_offset: float | None = None
 
     def __str__(self) -> str:
         return self.message

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ivrflow import __version__
 from ivrflow.cli import authoring, live, lint, v1
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error, print_telesign_error
 from ivrflow.errors import FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
 
 if TYPE_CHECKING:
@@ -64,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FlowError as error:
         print_flow_error(error)
         return EXIT_PROBLEMS
-    except (TelesignError, ServerProblem) as error:
+    except TelesignError as error:
+        print_telesign_error(args.command, error)
+        return EXIT_PROBLEMS
+    except ServerProblem as error:
         print(f"ivrflow {args.command}: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except StoreUnavailable as problem:

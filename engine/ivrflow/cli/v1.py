@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ivrflow import placing
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, load_flow, opened_store, store_argument, telesign_arguments, var_argument, variables
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, load_flow, opened_store, print_telesign_error, store_argument, telesign_arguments, var_argument, variables
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
@@ -157,7 +157,7 @@ def _send(args: argparse.Namespace) -> int:
     except StoreUnavailable as problem:
         raise UsageError(f"ivrflow send: the call was not placed: it could not be recorded: {problem}") from None
     if isinstance(sent, placing.Refused):
-        print(f"ivrflow send: {sent.error}", file=sys.stderr)
+        print_telesign_error("send", sent.error)
         if sent.problem is not None:
             print(f"ivrflow send: the failure could not be recorded: {sent.problem}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 
 from ivrflow.errors import TelesignError
-from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.auth import Credentials, basic_authorization, clock_offset, hmac_headers
 from ivrflow.telesign.facts import DEFAULT_BASE_URL, DIAL_STATUSES, FORM, JSON, V1_VOICE, V2_VOICE, DialStatus, Header
 
 
@@ -134,7 +134,8 @@ def _refusal(response: httpx.Response, data: dict[str, Any]) -> TelesignError:
     what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(response.status_code)
     if what is None:
         what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
-    return TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=answer_code(response))
+    offset = clock_offset(response.headers.get("date"))
+    return TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=answer_code(response), clock_offset=offset)
 
 
 @dataclass(frozen=True, slots=True)

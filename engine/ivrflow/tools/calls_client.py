@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 
 from ivrflow.errors import ApiError, FieldError, ServerProblem
-from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.auth import Credentials, basic_authorization, clock_offset, hmac_headers
 from ivrflow.telesign.facts import Header
 
 # Telesign may take its retries before it answers the server: wait longer than they do.
@@ -56,4 +56,4 @@ def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, ca
         raise ServerProblem(f"the server answered HTTP {response.status_code}: {response.text[:500]}")
     errors = [FieldError(field["FieldName"], field.get("ErrorCode", ""), field["Message"]) for field in status.get("Errors", [])]
     extra = {"reference_id": answer["reference_id"]} if answer.get("reference_id") else {}
-    raise ApiError(response.status_code, status["ErrorCode"], status["Message"], errors, extra=extra)
+    raise ApiError(response.status_code, status["ErrorCode"], status["Message"], errors, extra=extra, clock_offset=clock_offset(response.headers.get("date")))
