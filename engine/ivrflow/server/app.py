@@ -2,7 +2,8 @@
 
 POST /webhook: Telesign's call events (ivrflow/server/webhook.py).
 POST /callbacks/v1: Telesign's status callbacks for v1 calls (ivrflow/server/callbacks.py), signed alike.
-GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. The
+GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. GET /openapi.json:
+all of this in OpenAPI 3.1 (ivrflow/server/openapi.py). The
 management API (ivrflow/server/calls_api.py) shares the flows and the store. The flows folder
 (ivrflow/server/flows.py) is reloaded on SIGHUP and when a file in it changes. Several worker
 processes on one port: ivrflow/server/workers.py.
@@ -30,6 +31,7 @@ from ivrflow.server.calls_api import Api
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
+from ivrflow.server.openapi import document
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
@@ -66,6 +68,9 @@ def create_app(
     async def metrics_text(request: Request) -> Response:
         return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE)
 
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(document(flows.current))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
@@ -95,6 +100,7 @@ def create_app(
         *api.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),  # every route has its piece in ivrflow/server/openapi.py
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ClientDisconnect: gone})
     app.state.flows = flows
