@@ -13,15 +13,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fake_telesign import NEGATIVE, FakeTelesign, running
-from inprocess import listening
-from live_server import CUSTOMER_ID
 
 import ivrflow.telesign.auth
+from fake_telesign import NEGATIVE, FakeTelesign, running
+from inprocess import listening
 from ivrflow.cli import main
 from ivrflow.cli.common import auth_advice
 from ivrflow.telesign.auth import basic_authorization, hmac_headers
 from ivrflow.telesign.auth_codes import AUTH_CODES, BY_CODE, auth_code
+from live_server import CUSTOMER_ID
 
 KEY = base64.b64encode(b"auth-errors-test-key-of-32-bytes").decode()
 WRONG_KEY = base64.b64encode(b"not-the-key").decode()
@@ -45,7 +45,7 @@ def _signed(**changes: str | None) -> dict[str, str]:
 
 # Each check of the fake, failed: the request's headers and the positive code Telesign answers.
 FAILED_CHECKS = {
-    "no Authorization": (lambda: {}, 10009),
+    "no Authorization": (dict, 10009),
     "Basic, not base64 of a pair": (lambda: {"Authorization": "Basic bm8tY29sb24="}, 10028),
     "Basic, other customer": (lambda: {"Authorization": basic_authorization("someone-else", KEY)}, 10015),
     "Basic, wrong key": (lambda: {"Authorization": basic_authorization(CUSTOMER_ID, WRONG_KEY)}, 10022),

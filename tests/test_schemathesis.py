@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,31 +22,34 @@ import httpx
 import pytest
 import requests
 import schemathesis
-from fake_telesign import FakeTelesign, running
 from hypothesis import HealthCheck, settings
-from live_server import CUSTOMER_ID, Server, start, stop
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
+    missing_required_header,
     negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
     use_after_free,
 )
 
+import openapi_check
 from conftest import FLOWS
+from fake_telesign import FakeTelesign, running
 from ivrflow.server.flows import Flows
 from ivrflow.server.openapi import document
 from ivrflow.telesign.auth import basic_authorization, callback_signature, hmac_headers
 from ivrflow.tools.carrier import Phone
+from live_server import CUSTOMER_ID, Server, start, stop
 
 KEY = base64.b64encode(b"schemathesis-test-key-32-bytes!!").decode()
-FUZZ = 50  # examples per operation in the fuzzing phase
+FUZZ = int(os.environ.get("IVRFLOW_FUZZ_EXAMPLES", "100"))  # examples per operation in the fuzzing phase
 STEPS = 6  # calls in one stateful scenario
-SCENARIOS = 25
+SCENARIOS = 40
 PATIENT = "+15552010200"  # answers, and presses 1
 SIGNED_BY_TELESIGN = {"/webhook", "/callbacks/v1"}
 OPEN = {"/healthz", "/metrics", "/openapi.json"}
@@ -59,7 +62,12 @@ CHECKS = [
     negative_data_rejection,
     ignored_auth,
     use_after_free,
+    unsupported_method,
+    missing_required_header,
 ]
+
+
+SENT: dict[str, int] = {}  # requests sent, by method and path (for the report: `pytest -s` prints them)
 
 
 class Signed(requests.auth.AuthBase):
@@ -72,6 +80,9 @@ class Signed(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         path = urlsplit(request.url or "").path
+        found = openapi_check.operation(request.method or "", path)
+        name = f"{request.method} {found[0]}" if found else "other methods"
+        SENT[name] = SENT.get(name, 0) + 1
         body = request.body or b""
         raw = body.encode() if isinstance(body, str) else body
         if path in SIGNED_BY_TELESIGN:
@@ -107,6 +118,7 @@ def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iter
     try:
         yield running_server
     finally:
+        print(f"\nSchemathesis sent {sum(SENT.values())} requests (auth probes not counted):", dict(sorted(SENT.items())))
         log = stop(running_server)
         assert "Traceback" not in log, log
 
@@ -122,7 +134,7 @@ def _config() -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(
         {
             "generation": {"mode": "all", "max-examples": FUZZ, "database": "none", "deterministic": True},
-            "phases": {"coverage": {"enabled": False}, "stateful": {"max-steps": STEPS, "inference": {"algorithms": ["location-headers"]}}},
+            "phases": {"coverage": {"enabled": True}, "examples": {"enabled": True}, "fuzzing": {"enabled": True}, "stateful": {"max-steps": STEPS, "inference": {"algorithms": ["location-headers"]}}},
         }
     )
 

@@ -132,7 +132,7 @@ def schemas() -> Doc:
         "HookError": {**closed(error={"type": "string", "minLength": 1}), "description": "A refusal of POST /webhook or POST /callbacks/v1: the reason, in words."},
         "PlacedCall": closed(reference_id=TEXT, status={"enum": list(STATUSES)}, flow=TEXT, telesign=closed(reference_id=TEXT, status=TEXT)),
         "CallSummary": closed(**SUMMARY),
-        "Call": closed(list(SUMMARY) + ["variables", "transcript"], **SUMMARY, variables={"type": "object", "additionalProperties": TEXT}, transcript={"type": "array", "items": STEP}, v1=V1_PART),
+        "Call": closed([*SUMMARY, "variables", "transcript"], **SUMMARY, variables={"type": "object", "additionalProperties": TEXT}, transcript={"type": "array", "items": STEP}, v1=V1_PART),
         "CallList": closed(calls={"type": "array", "items": {"$ref": "#/components/schemas/CallSummary"}}),
         "Flow": FLOW,
         "FlowList": closed(flows={"type": "array", "items": {"$ref": "#/components/schemas/Flow"}}),
