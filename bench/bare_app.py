@@ -19,9 +19,12 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))  # ivrflow, for how it runs workers
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # this module, for the workers to import
-from ivrflow.server.workers import run_workers, uvicorn_config  # noqa: E402
+from ivrflow.server.workers import run_workers, uvicorn_config
 
-ACTION = {"method": "speak", "params": {"tts": {"message": "Thanks for calling.", "language": "en-US"}, "collect_digits": {"max": 1}}}
+ACTION = {
+    "method": "speak",
+    "params": {"tts": {"message": "Thanks for calling.", "language": "en-US"}, "collect_digits": {"max": 1}},
+}
 
 
 async def webhook(request: Request) -> Response:

@@ -25,7 +25,9 @@ def redis_url() -> Iterator[str | None]:
         yield None
         return
     port = free_port()
-    server = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
+    )
     try:
         time.sleep(0.5)
         yield f"redis://127.0.0.1:{port}/0"

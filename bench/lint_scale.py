@@ -12,9 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
-from flowgen import flow_text  # noqa: E402
-
-from ivrflow.language.loader import check_bytes  # noqa: E402
+from flowgen import flow_text
+from ivrflow.language.loader import check_bytes
 
 
 def best_time(data: bytes, rounds: int = 5) -> float:

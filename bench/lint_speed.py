@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from flowgen import flow_text  # noqa: E402
+from flowgen import flow_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,7 +34,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3, help="best of this many runs of each tool")
     args = parser.parse_args()
-    baseline = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which("check-jsonschema")
+    baseline = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which(
+        "check-jsonschema"
+    )
     if baseline is None:
         sys.exit("check-jsonschema is not installed: pip install -e '.[bench]'")
     with tempfile.TemporaryDirectory() as folder:

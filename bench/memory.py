@@ -19,8 +19,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "engine"))
 from ivrflow.calls.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
-from ivrflow.language.loader import load_flow  # noqa: E402
 from ivrflow.calls.record import CallRecord  # noqa: E402
+from ivrflow.language.loader import load_flow  # noqa: E402
 from ivrflow.stores import RedisStore, SqliteStore, Store, Update  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -41,7 +41,15 @@ def fill(store: Store, calls: int = CALLS) -> int:
         after, action = step(FLOW, state, SpeakDone("7"))
         steps += heard(state, SpeakDone("7"), action)
         now = time.time()  # as the server stamps a record: the bytes of a real time
-        record = CallRecord(f"CALL{n:08d}{'X' * 20}", after, last_event="e" * 64, last_answer='{"method": "speak"}', updated=now, created=now, telesign_id=f"T{n:031d}")
+        record = CallRecord(
+            f"CALL{n:08d}{'X' * 20}",
+            after,
+            last_event="e" * 64,
+            last_answer='{"method": "speak"}',
+            updated=now,
+            created=now,
+            telesign_id=f"T{n:031d}",
+        )
         total += len(record.to_json().encode())
         store.update(record.reference_id, _put(record, steps))
     return total
@@ -85,10 +93,14 @@ def main() -> None:
         file_bytes = db.stat().st_size + sum(p.stat().st_size for p in db.parent.glob("calls.db-*"))
         empty = Path(folder) / "empty.db"
         SqliteStore(empty).close()
-        print(f"record per active call (the state the next event needs): {record_bytes / CALLS:,.0f} bytes (target: under 2,048)")
+        print(
+            f"record per active call (the state the next event needs): {record_bytes / CALLS:,.0f} bytes (target: under 2,048)"
+        )
         print(f"SQLite file per call (record, transcript so far, indexes): {file_bytes / CALLS:,.0f} bytes")
         idle, full = served_rss(f"sqlite:///{empty}"), served_rss(f"sqlite:///{db}")
-        print(f"ivrflow serve RSS, SQLite: {idle / 2**20:.1f} MiB with no calls, {full / 2**20:.1f} MiB with {CALLS:,} active calls ({(full - idle) / CALLS:,.0f} bytes per call)")
+        print(
+            f"ivrflow serve RSS, SQLite: {idle / 2**20:.1f} MiB with no calls, {full / 2**20:.1f} MiB with {CALLS:,} active calls ({(full - idle) / CALLS:,.0f} bytes per call)"
+        )
 
         with redis_url() as url:
             if url is None:
@@ -97,8 +109,11 @@ def main() -> None:
             before = int(redis_store.client.info("memory")["used_memory"])
             fill(redis_store)
             after = int(redis_store.client.info("memory")["used_memory"])
-            print(f"Redis memory per active call (record, transcript, alias, indexes): {(after - before) / CALLS:,.0f} bytes")
+            print(
+                f"Redis memory per active call (record, transcript, alias, indexes): {(after - before) / CALLS:,.0f} bytes"
+            )
             print(f"ivrflow serve RSS, Redis, {CALLS:,} active calls: {served_rss(url) / 2**20:.1f} MiB")
+
 
 if __name__ == "__main__":
     main()

@@ -14,11 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
-from flowgen import flow_text  # noqa: E402
-
-from ivrflow.calls.interpreter import CallStarted, Event, Speak, SpeakDone, new_call, step  # noqa: E402
-from ivrflow.language.loader import check_bytes  # noqa: E402
-from ivrflow.language.model import Flow  # noqa: E402
+from flowgen import flow_text
+from ivrflow.calls.interpreter import CallStarted, Event, Speak, SpeakDone, new_call, step
+from ivrflow.language.loader import check_bytes
+from ivrflow.language.model import Flow
 
 STEPS = 200_000
 
@@ -44,7 +43,10 @@ def main() -> None:
     small = check_bytes(flow_text("small", 10).encode(), "small.yaml").flow
     large = check_bytes(flow_text("large", 10_000).encode(), "large.yaml").flow
     assert small is not None and large is not None
-    rates = {name: max(steps_per_second(flow) for _ in range(3)) for name, flow in (("10 nodes", small), ("10,000 nodes", large))}
+    rates = {
+        name: max(steps_per_second(flow) for _ in range(3))
+        for name, flow in (("10 nodes", small), ("10,000 nodes", large))
+    }
     for name, rate in rates.items():
         print(f"step() on {name}: {rate:,.0f} steps/s")
     print(f"ratio 10,000 / 10 nodes: {rates['10,000 nodes'] / rates['10 nodes']:.2f} (target: close to 1)")

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from benchkit import free_port, redis_url  # noqa: E402
+from benchkit import free_port, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE = Path(__file__).resolve().parent / "bare_app.py"
@@ -35,11 +35,21 @@ SCRIPT = ["3", "9", "1"]  # hours, the menu again, billing: six events a call
 
 def events(reference: str) -> list[bytes]:
     """The bodies of one support-line call, as Telesign posts them."""
-    bodies = [{"event": "incoming_call", "reference_id": reference, "data": {"to": "15558675309", "from": "15551230000"}}]
+    bodies = [
+        {"event": "incoming_call", "reference_id": reference, "data": {"to": "15558675309", "from": "15551230000"}}
+    ]
     for key in SCRIPT:
-        bodies.append({"event": "speak_completed", "reference_id": reference, "data": {"status": "speak_successful", "collected_digits": key}})
+        bodies.append(
+            {
+                "event": "speak_completed",
+                "reference_id": reference,
+                "data": {"status": "speak_successful", "collected_digits": key},
+            }
+        )
         if key == "3":  # the hours message, then the menu again
-            bodies.append({"event": "speak_completed", "reference_id": reference, "data": {"status": "speak_successful"}})
+            bodies.append(
+                {"event": "speak_completed", "reference_id": reference, "data": {"status": "speak_successful"}}
+            )
     bodies.append({"event": "call_completed", "reference_id": reference, "data": {"status": "hangup"}})
     return [json.dumps(body).encode() for body in bodies]
 
@@ -51,7 +61,10 @@ async def caller(port: int, name: str, until: float, latencies: list[float], err
         while time.perf_counter() < until:
             calls += 1
             for body in events(f"{name}-{calls}"):
-                request = b"POST /webhook HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+                request = (
+                    b"POST /webhook HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(body), body)
+                )
                 began = time.perf_counter()
                 writer.write(request)
                 status_line = await reader.readline()
@@ -75,13 +88,20 @@ async def load(port: int, seconds: float, callers: int) -> tuple[float, float, f
     await asyncio.gather(*(caller(port, f"c{n}-{began}", began + seconds, latencies, errors) for n in range(callers)))
     took = time.perf_counter() - began
     latencies.sort()
-    return len(latencies) / took, latencies[len(latencies) // 2] * 1000, latencies[int(len(latencies) * 0.99)] * 1000, len(errors)
+    return (
+        len(latencies) / took,
+        latencies[len(latencies) // 2] * 1000,
+        latencies[int(len(latencies) * 0.99)] * 1000,
+        len(errors),
+    )
 
 
 def serve(command: list[str]) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
-    process = subprocess.Popen([*command, "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(400):
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -114,13 +134,38 @@ def main() -> None:
     workers = ["--workers", str(args.workers)]
     with tempfile.TemporaryDirectory() as folder:
         bare = measure("bare Starlette", [python, str(BARE), *workers], args.seconds, args.callers)
-        sqlite = measure("ivrflow, SQLite", [python, "-m", "ivrflow", "serve", "--store", f"sqlite:///{folder}/calls.db", "--log-format", "json", *workers], args.seconds, args.callers)
-        print(f"ivrflow/bare with SQLite: {sqlite[0] / bare[0]:.2f} of the requests per second (target: at least 0.60), p99 {sqlite[1] / bare[1]:.2f} times (target: at most 3)")
+        sqlite = measure(
+            "ivrflow, SQLite",
+            [
+                python,
+                "-m",
+                "ivrflow",
+                "serve",
+                "--store",
+                f"sqlite:///{folder}/calls.db",
+                "--log-format",
+                "json",
+                *workers,
+            ],
+            args.seconds,
+            args.callers,
+        )
+        print(
+            f"ivrflow/bare with SQLite: {sqlite[0] / bare[0]:.2f} of the requests per second (target: at least 0.60), p99 {sqlite[1] / bare[1]:.2f} times (target: at most 3)"
+        )
         with redis_url() as store:
             if store is None:
                 return
-            with_redis = measure("ivrflow, Redis", [python, "-m", "ivrflow", "serve", "--store", store, "--log-format", "json", *workers], args.seconds, args.callers)
-            print(f"ivrflow/bare with Redis: {with_redis[0] / bare[0]:.2f} of the requests per second, p99 {with_redis[1] / bare[1]:.2f} times")
+            with_redis = measure(
+                "ivrflow, Redis",
+                [python, "-m", "ivrflow", "serve", "--store", store, "--log-format", "json", *workers],
+                args.seconds,
+                args.callers,
+            )
+            print(
+                f"ivrflow/bare with Redis: {with_redis[0] / bare[0]:.2f} of the requests per second, p99 {with_redis[1] / bare[1]:.2f} times"
+            )
+
 
 if __name__ == "__main__":
     main()

@@ -52,14 +52,26 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telesign.rest import RestClient
 
-from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.language.schema import validator
 from ivrflow.telesign.auth import callback_signature
 from ivrflow.telesign.facts import V1_STATUS_CODES
+from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.v1.playback import hear
 
 # The negative twin of each positive auth code (the reference's section 7.3).
-NEGATIVE = {10009: -30004, 10028: -30005, 10008: -30006, 10007: -30007, 10006: -30008, 10005: -30009, 10004: -30010, 10003: -30011, 10002: -30012, 10022: -30015, 10015: -30000}
+NEGATIVE = {
+    10009: -30004,
+    10028: -30005,
+    10008: -30006,
+    10007: -30007,
+    10006: -30008,
+    10005: -30009,
+    10004: -30010,
+    10003: -30011,
+    10002: -30012,
+    10022: -30015,
+    10015: -30000,
+}
 
 
 class _Dated:
@@ -71,14 +83,25 @@ class _Dated:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def dated(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"date", formatdate(self.clock(), usegmt=True).encode())]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"date", formatdate(self.clock(), usegmt=True).encode()),
+                ]
             await send(message)
 
         await self.app(scope, receive, dated)
 
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).
-INVALID = {"phone_number": 11000, "account_lifecycle_event": 11003, "callback_url": 11004, "message": 11009, "originating_ip": 11010, "message_type": 11017, "voice": 11018}
+INVALID = {
+    "phone_number": 11000,
+    "account_lifecycle_event": 11003,
+    "callback_url": 11004,
+    "message": 11009,
+    "originating_ip": 11010,
+    "message_type": 11017,
+    "voice": 11018,
+}
 MISSING = {"phone_number": 12000, "message": 12009, "message_type": 12017}
 
 
@@ -122,12 +145,24 @@ class V1Call:
     def report(self, code: int) -> dict[str, Any]:
         """Telesign's status answer (and callback body) for the call at `code`."""
         final = code == self.final
-        description = {100: "Call answered", 101: "Not answered", 103: "Call in progress", 104: "Wrong/invalid phone number", 106: "Call failed", 107: "Line busy", 130: "Call blocked by Telesign"}.get(code, V1_STATUS_CODES.get(code, ("",))[0])
+        description = {
+            100: "Call answered",
+            101: "Not answered",
+            103: "Call in progress",
+            104: "Wrong/invalid phone number",
+            106: "Call failed",
+            107: "Line busy",
+            130: "Call blocked by Telesign",
+        }.get(code, V1_STATUS_CODES.get(code, ("",))[0])
         return {
             "reference_id": self.reference_id,
             "external_id": self.fields.get("external_id"),
             "submit_timestamp": self.started_on,
-            "status": {"code": code, "description": description, "updated_on": self.ended_on if final else self.started_on},
+            "status": {
+                "code": code,
+                "description": description,
+                "updated_on": self.ended_on if final else self.started_on,
+            },
             "errors": [],
             "voice": {"caller_id": self.fields.get("caller_id"), "user_input": self.user_input if final else None},
         }
@@ -142,7 +177,13 @@ def _last_key_after_message(fields: dict[str, str], keys: list[str | None]) -> s
 
 
 def _error(http: int, code: int, description: str) -> JSONResponse:
-    return JSONResponse({"status": {"code": 501 if http == 401 else 500, "description": description}, "errors": [{"code": code, "description": description}]}, status_code=http)
+    return JSONResponse(
+        {
+            "status": {"code": 501 if http == 401 else 500, "description": description},
+            "errors": [{"code": code, "description": description}],
+        },
+        status_code=http,
+    )
 
 
 @dataclass
@@ -166,7 +207,9 @@ class FakeTelesign:
     # answer), how many status queries say "in progress" first, and the order callbacks go in.
     v1_codes: dict[str, int] = field(default_factory=dict)
     v1_polls: int = 1
-    v1_callbacks: str = "in_order"  # "in_order" (103, final), "reversed" (final, 103), "twice" (103, final, final), "none"
+    v1_callbacks: str = (
+        "in_order"  # "in_order" (103, final), "reversed" (final, 103), "twice" (103, final, final), "none"
+    )
     v1_calls: dict[str, V1Call] = field(default_factory=dict)
     callback_retry_wait: float = 0.2  # Telesign waits 5, 10, 15 s between attempts; tests cannot
     clock_offset: float = 0.0  # seconds the fake's clock is ahead of this machine's (its Date header, its date checks)
@@ -232,7 +275,16 @@ class FakeTelesign:
             return 10002, "not_authorized", "Nonce already used"
         if value.partition(":")[0] != self.customer_id:
             return 10015, "not_authorized", "Invalid Customer ID"
-        expected = RestClient.generate_telesign_headers(self.customer_id, self.api_key, request.method, request.url.path, body, date_rfc2616=date, nonce=nonce, content_type=request.headers.get("content-type"))
+        expected = RestClient.generate_telesign_headers(
+            self.customer_id,
+            self.api_key,
+            request.method,
+            request.url.path,
+            body,
+            date_rfc2616=date,
+            nonce=nonce,
+            content_type=request.headers.get("content-type"),
+        )
         if header != expected["Authorization"]:
             return 10008, "not_authorized", "Invalid signature"
         self.nonces.add(nonce)
@@ -259,18 +311,28 @@ class FakeTelesign:
             name = str(error.absolute_path[0]) if error.absolute_path else "message"
             return _error(400, INVALID.get(name, 11009), f"Invalid value for parameter {name}")
         digits, repeat = fields.get("select_digits", ""), fields.get("repeat_digit")
-        if repeat and repeat in digits or len(set(digits)) != len(digits):
+        if (repeat and repeat in digits) or len(set(digits)) != len(digits):
             return _error(400, 11009, "Invalid value for parameter select_digits")
         self.received.append(fields)
         reference = uuid.uuid4().hex.upper()
         phone = self.phones.get(fields["phone_number"], Phone())
         final = self.v1_codes.get(fields["phone_number"], 100 if phone.answers else 101)
-        call = V1Call(reference, fields, final, _last_key_after_message(fields, phone.keys) if final == 100 else None, self.v1_polls)
+        call = V1Call(
+            reference,
+            fields,
+            final,
+            _last_key_after_message(fields, phone.keys) if final == 100 else None,
+            self.v1_polls,
+        )
         self.v1_calls[reference] = call
         answer = JSONResponse(call.report(103))
         if fields.get("callback_url") and self.v1_callbacks != "none":
-            order = {"in_order": [103, final], "reversed": [final, 103], "twice": [103, final, final]}[self.v1_callbacks]
-            answer.background = BackgroundTask(threading.Thread(target=self._post_callbacks, args=(call, order), daemon=True).start)
+            order = {"in_order": [103, final], "reversed": [final, 103], "twice": [103, final, final]}[
+                self.v1_callbacks
+            ]
+            answer.background = BackgroundTask(
+                threading.Thread(target=self._post_callbacks, args=(call, order), daemon=True).start
+            )
         return answer
 
     async def voice_status(self, request: Request) -> JSONResponse:
@@ -291,10 +353,16 @@ class FakeTelesign:
         for code in codes:
             body = json.dumps(call.report(code)).encode()
             signature = callback_signature(self.api_key, body)
-            headers = {"Content-Type": "application/json", "Authorization": f"TSA {self.customer_id}:{signature}", "X-TS-Authorization": signature}
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": f"TSA {self.customer_id}:{signature}",
+                "X-TS-Authorization": signature,
+            }
             for _ in range(4):
                 try:
-                    status = httpx.post(call.fields["callback_url"], content=body, headers=headers, timeout=5).status_code
+                    status = httpx.post(
+                        call.fields["callback_url"], content=body, headers=headers, timeout=5
+                    ).status_code
                 except httpx.HTTPError:
                     status = 0
                 call.callbacks.append((code, status))
@@ -309,7 +377,6 @@ class FakeTelesign:
         while len(call.callbacks) < count and time.time() < deadline:
             time.sleep(0.02)
         return list(call.callbacks)
-
 
     async def voice_v2(self, request: Request) -> JSONResponse:
         late = False
@@ -350,7 +417,10 @@ class FakeTelesign:
         reference = uuid.uuid4().hex.upper()
         for status, refused_here in (
             ("premium_to_number_rejected", to.startswith(PREMIUM_PREFIXES)),
-            ("to_number_blocked_by_country", to.startswith(self.blocked_countries) if self.blocked_countries else False),
+            (
+                "to_number_blocked_by_country",
+                to.startswith(self.blocked_countries) if self.blocked_countries else False,
+            ),
             ("to_number_blocked_by_customer", to in self.blocked_by_customer),
             ("to_number_blocked_by_telesign", to in self.blocked_by_telesign),
         ):
@@ -359,7 +429,9 @@ class FakeTelesign:
         self.received.append(params)
         call = CarriedCall(reference, to, caller_id, external_id=external_id)
         self.calls[reference] = call
-        carrier = threading.Thread(target=Carrier(self.webhook, self.customer_id, self.api_key, self.phones).play, args=(call,), daemon=True)
+        carrier = threading.Thread(
+            target=Carrier(self.webhook, self.customer_id, self.api_key, self.phones).play, args=(call,), daemon=True
+        )
         if late:  # the call goes ahead, but its answer comes after any client has stopped waiting
             carrier.start()
             await asyncio.sleep(30)
@@ -376,7 +448,9 @@ class FakeTelesign:
             if found and found[0].done.wait(max(0.0, deadline - time.time())):
                 return found[0]
             time.sleep(0.02)
-        raise AssertionError(f"no call with external_id {external_id} ended within {timeout} s: {list(self.calls.values())}")
+        raise AssertionError(
+            f"no call with external_id {external_id} ended within {timeout} s: {list(self.calls.values())}"
+        )
 
 
 @contextmanager
@@ -384,7 +458,9 @@ def running(fake: FakeTelesign) -> Iterator[FakeTelesign]:
     """Serve the fake on a free loopback port for the duration of the block."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning", lifespan="off", date_header=False))  # the fake says its own date
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app(), log_level="warning", lifespan="off", date_header=False)
+    )  # the fake says its own date
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

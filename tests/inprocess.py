@@ -12,8 +12,8 @@ Every answer either gives a test is checked against the server's OpenAPI documen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -25,18 +25,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import openapi_check
 import pytest
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
-from conftest import FLOWS
-from live_server import CUSTOMER_ID, place_outbound, webhook_headers
 from starlette.applications import Starlette
 
+import openapi_check
+from conftest import FLOWS
 from ivrflow.language.model import Flow
 from ivrflow.server.app import app_from_options
 from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
 from ivrflow.telesign.auth import basic_authorization, callback_signature
+from live_server import CUSTOMER_ID, place_outbound, webhook_headers
 
 T = TypeVar("T")
 
@@ -71,9 +71,23 @@ class App:
     store: Store  # the app's own store, to look at what a request changed
     asgi: Starlette
 
-    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
+    def post(
+        self,
+        event: dict[str, object],
+        *,
+        sign: bool = True,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> httpx.Response:
         body = raw if raw is not None else json.dumps(event).encode()
-        return self.request("POST", "/webhook", content=body, headers=webhook_headers(self.api_key if sign else None, body, headers), timeout=timeout)
+        return self.request(
+            "POST",
+            "/webhook",
+            content=body,
+            headers=webhook_headers(self.api_key if sign else None, body, headers),
+            timeout=timeout,
+        )
 
     def get(self, path: str, **options: Any) -> httpx.Response:
         return self.request("GET", path, **options)
@@ -83,13 +97,27 @@ class App:
 
 
 @contextmanager
-def _app(db: Path, api_key: str | None, flows: Path, duplicate_window: float, dial_timeout: float, telesign: str | None, store: str | None) -> Iterator[tuple[Starlette, Store]]:
+def _app(
+    db: Path,
+    api_key: str | None,
+    flows: Path,
+    duplicate_window: float,
+    dial_timeout: float,
+    telesign: str | None,
+    store: str | None,
+) -> Iterator[tuple[Starlette, Store]]:
     """The app `ivrflow serve --store sqlite:///DB --flows FLOWS` runs (or --store STORE), its Telesign account taken
     from the environment as live_server.start sets it for its process. The account is in the
     environment only while the app is built (it reads it then); Telesign's base URL, read at each
     dial, for as long as the app runs."""
     url = store or f"sqlite:///{db}"
-    options = {"flows": str(flows), "store": url, "watch": 0, "duplicate_window": duplicate_window, "dial_timeout": dial_timeout}  # watch 0: file watching is tested on a real process
+    options = {
+        "flows": str(flows),
+        "store": url,
+        "watch": 0,
+        "duplicate_window": duplicate_window,
+        "dial_timeout": dial_timeout,
+    }  # watch 0: file watching is tested on a real process
     with pytest.MonkeyPatch.context() as env:
         for name in [name for name in os.environ if name.startswith("TELESIGN_")]:
             env.delenv(name)
@@ -120,17 +148,38 @@ async def _conforms_async(response: httpx.Response) -> None:
 
 @contextmanager
 def serving(
-    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None, store: str | None = None
+    db: Path,
+    api_key: str | None = None,
+    flows: Path = FLOWS,
+    *,
+    duplicate_window: float = DUPLICATE_WINDOW,
+    dial_timeout: float = 10.0,
+    telesign: str | None = None,
+    store: str | None = None,
 ) -> Iterator[App]:
     """The app with its lifespan running, reached through httpx's ASGI transport (no socket)."""
-    with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as (app, opened), _loop_thread() as run:
+    with (
+        _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as (app, opened),
+        _loop_thread() as run,
+    ):
         url = "http://testserver"
         # A failure inside the app comes back as its 500 answer, as a client would see it.
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app, raise_app_exceptions=False), base_url=url, event_hooks={"response": [_conforms_async]})
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app, raise_app_exceptions=False),
+            base_url=url,
+            event_hooks={"response": [_conforms_async]},
+        )
         lifespan = app.router.lifespan_context(app)
         run(lifespan.__aenter__())
         try:
-            yield App(url, lambda method, path, **options: run(client.request(method, path, **options)), api_key, db, opened, app)
+            yield App(
+                url,
+                lambda method, path, **options: run(client.request(method, path, **options)),
+                api_key,
+                db,
+                opened,
+                app,
+            )
         finally:
             run(client.aclose())
             run(lifespan.__aexit__(None, None, None))
@@ -138,7 +187,14 @@ def serving(
 
 @contextmanager
 def listening(
-    db: Path, api_key: str | None = None, flows: Path = FLOWS, *, duplicate_window: float = DUPLICATE_WINDOW, dial_timeout: float = 10.0, telesign: str | None = None, store: str | None = None
+    db: Path,
+    api_key: str | None = None,
+    flows: Path = FLOWS,
+    *,
+    duplicate_window: float = DUPLICATE_WINDOW,
+    dial_timeout: float = 10.0,
+    telesign: str | None = None,
+    store: str | None = None,
 ) -> Iterator[App]:
     """The app served by uvicorn on a thread, on a free loopback port."""
     with _app(db, api_key, flows, duplicate_window, dial_timeout, telesign, store) as (app, opened):
@@ -201,16 +257,25 @@ class InProcess:
         return self.client.post("/callbacks/v1", content=body, headers=signed(body) if headers is None else headers)
 
     def api(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> httpx.Response:
-        return self.client.request(method, path, content=body or None, headers={**JSON, **BASIC} if headers is None else headers)
+        return self.client.request(
+            method, path, content=body or None, headers={**JSON, **BASIC} if headers is None else headers
+        )
 
     def calls(self) -> dict[str, tuple[object, list[dict[str, object]]]]:
         """Every call in the store: its record and its transcript."""
-        return {record.reference_id: (record, self.store.transcript(record.reference_id)) for record in self.store.recent(limit=None)}
+        return {
+            record.reference_id: (record, self.store.transcript(record.reference_id))
+            for record in self.store.recent(limit=None)
+        }
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         answer = self.client.get("/metrics")
         assert answer.status_code == 200, answer.text
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(answer.text) for s in family.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(answer.text)
+            for s in family.samples
+        }
 
 
 @contextlib.contextmanager

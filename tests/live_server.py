@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
-from conftest import ROOT
 
+from conftest import ROOT
 from ivrflow.calls.interpreter import new_call
+from ivrflow.calls.record import CallRecord
 from ivrflow.language.model import Flow
 from ivrflow.language.schema import validator
-from ivrflow.calls.record import CallRecord
 from ivrflow.stores import SqliteStore
 from ivrflow.telesign.auth import callback_signature
 
@@ -42,9 +42,22 @@ class Server:
     db: Path
     log: Path  # what the server printed and logged
 
-    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response:
+    def post(
+        self,
+        event: dict[str, object],
+        *,
+        sign: bool = True,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> httpx.Response:
         body = raw if raw is not None else json.dumps(event).encode()
-        return httpx.post(f"{self.url}/webhook", content=body, headers=webhook_headers(self.api_key if sign else None, body, headers), timeout=timeout)
+        return httpx.post(
+            f"{self.url}/webhook",
+            content=body,
+            headers=webhook_headers(self.api_key if sign else None, body, headers),
+            timeout=timeout,
+        )
 
     def place_outbound(self, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
         """Store an outbound call as placed and waiting for Telesign's `dial_completed`, in the
@@ -66,7 +79,10 @@ def place_outbound(db: Path, flow: Flow, reference: str, to: str, variables: dic
     store = SqliteStore(db)
     try:
         now = time.time()  # as the server would stamp it
-        store.update(reference, lambda old: (CallRecord(reference, state, updated=now, created=now, direction="outbound"), [], None))
+        store.update(
+            reference,
+            lambda old: (CallRecord(reference, state, updated=now, created=now, direction="outbound"), [], None),
+        )
     finally:
         store.close()
 
@@ -74,7 +90,15 @@ def place_outbound(db: Path, flow: Flow, reference: str, to: str, variables: dic
 CUSTOMER_ID = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
 
 
-def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *, options: tuple[str, ...] = (), telesign: str | None = None, errors: Path | None = None) -> Server:
+def start(
+    db: Path,
+    api_key: str | None = None,
+    flows: Path = ROOT / "flows",
+    *,
+    options: tuple[str, ...] = (),
+    telesign: str | None = None,
+    errors: Path | None = None,
+) -> Server:
     """Start `ivrflow serve`; with `api_key`, as account CUSTOMER_ID; `telesign`: the base URL it
     dials through; `errors`: a file for its stderr (the log lines) apart from its stdout."""
     port = free_port()
@@ -83,11 +107,25 @@ def start(db: Path, api_key: str | None = None, flows: Path = ROOT / "flows", *,
         env |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": api_key}
     if telesign:
         env["TELESIGN_BASE_URL"] = telesign
-    command = [sys.executable, "-m", "ivrflow", "serve", "--port", str(port), "--store", f"sqlite:///{db}", "--flows", str(flows), *options]
+    command = [
+        sys.executable,
+        "-m",
+        "ivrflow",
+        "serve",
+        "--port",
+        str(port),
+        "--store",
+        f"sqlite:///{db}",
+        "--flows",
+        str(flows),
+        *options,
+    ]
     # Output goes to files: a server logs a line per event, and a pipe nobody reads would fill and stop it.
     log = db.with_name(f"{db.name}.{port}.log")
     with open(log, "w") as sink, open(errors or os.devnull, "w") as apart:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=apart if errors else subprocess.STDOUT, text=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=sink, stderr=apart if errors else subprocess.STDOUT, text=True
+        )
     url = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:
@@ -119,7 +157,11 @@ def spoken(reference: str, digits: str | None = "") -> dict[str, object]:
 
 
 def dialled(reference: str, status: str = "answered", to: str = "15550100200") -> dict[str, object]:
-    return {"event": "dial_completed", "reference_id": reference, "data": {"to": to, "from": "15554441313", "status": status}}
+    return {
+        "event": "dial_completed",
+        "reference_id": reference,
+        "data": {"to": to, "from": "15554441313", "status": status},
+    }
 
 
 def completed(reference: str) -> dict[str, object]:
@@ -148,10 +190,20 @@ Post = Callable[[dict[str, object]], dict[str, object]]  # deliver an event; the
 class Posts(Protocol):
     """A server to post events to: a real process (Server) or an app in this process (inprocess.App)."""
 
-    def post(self, event: dict[str, object], *, sign: bool = True, raw: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 10) -> httpx.Response: ...
+    def post(
+        self,
+        event: dict[str, object],
+        *,
+        sign: bool = True,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 10,
+    ) -> httpx.Response: ...
 
 
-def call(server: Posts, reference: str, first: dict[str, object], keys: list[str | None], post: Post | None = None) -> list[dict[str, object]]:
+def call(
+    server: Posts, reference: str, first: dict[str, object], keys: list[str | None], post: Post | None = None
+) -> list[dict[str, object]]:
     """Carry out a whole call as Telesign would: post `first`, then answer each `speak` with its
     `speak_completed` (the next of `keys` when it collects one; None: no key pressed), and a
     transfer with the agent answering and then hanging up. The transcript has the interpreter's

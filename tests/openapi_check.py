@@ -48,7 +48,11 @@ def problems(method: str, path: str, status: int, headers: httpx.Headers, body: 
     answer = described["responses"].get(str(status))
     if answer is None:
         return [f"{method} {template}: status {status} is not in the document ({', '.join(described['responses'])})"]
-    wrong = [f"{method} {template} {status}: no {name} header" for name, header in answer.get("headers", {}).items() if header.get("required") and name not in headers]
+    wrong = [
+        f"{method} {template} {status}: no {name} header"
+        for name, header in answer.get("headers", {}).items()
+        if header.get("required") and name not in headers
+    ]
     content = answer.get("content")
     if not content:
         return wrong
@@ -61,9 +65,15 @@ def problems(method: str, path: str, status: int, headers: httpx.Headers, body: 
         data = json.loads(body)
     except ValueError as error:
         return [*wrong, f"{method} {template} {status}: not JSON ({error}): {body[:200]!r}"]
-    root = {**_document(), "$ref": _pointer("paths", template, method.lower(), "responses", str(status), "content", media, "schema")}
+    root = {
+        **_document(),
+        "$ref": _pointer("paths", template, method.lower(), "responses", str(status), "content", media, "schema"),
+    }
     validator = jsonschema.Draft202012Validator(root, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    return [*wrong, *(f"{method} {template} {status}: {error.json_path}: {error.message}" for error in validator.iter_errors(data))]
+    return [
+        *wrong,
+        *(f"{method} {template} {status}: {error.json_path}: {error.message}" for error in validator.iter_errors(data)),
+    ]
 
 
 def check(response: httpx.Response) -> None:

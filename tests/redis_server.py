@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+
 from live_server import free_port
 
 
@@ -30,7 +31,18 @@ class RedisServer:
         binary = shutil.which("redis-server")
         assert binary is not None, "redis-server is needed for these tests: apt-get install redis-server (.ci/run does)"
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
-        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", str(self.folder), *persistence]
+        command = [
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(self.folder),
+            *persistence,
+        ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         for _ in range(200):

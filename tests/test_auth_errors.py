@@ -63,7 +63,9 @@ FAILED_CHECKS = {
 
 @pytest.mark.parametrize("family", ["positive", "negative"])
 @pytest.mark.parametrize("case", FAILED_CHECKS, ids=list(FAILED_CHECKS))
-def test_the_fake_answers_each_of_telesigns_auth_codes_where_its_check_fails(fake: FakeTelesign, case: str, family: str) -> None:
+def test_the_fake_answers_each_of_telesigns_auth_codes_where_its_check_fails(
+    fake: FakeTelesign, case: str, family: str
+) -> None:
     headers, positive = FAILED_CHECKS[case]
     fake.error_family = family
     answer = httpx.get(f"{fake.url}/v1/voice/ABC", headers=headers())
@@ -92,11 +94,20 @@ def _stderr(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[s
 
 
 @pytest.mark.parametrize("family", ["positive", "negative"])
-def test_send_says_how_far_the_clock_is_off_when_telesign_refuses_the_date(fake: FakeTelesign, capsys: pytest.CaptureFixture[str], family: str) -> None:
-    fake.clock_offset, fake.error_family = 20 * 60, family  # Telesign's clock 20 minutes ahead: this computer's is 20 behind
+def test_send_says_how_far_the_clock_is_off_when_telesign_refuses_the_date(
+    fake: FakeTelesign, capsys: pytest.CaptureFixture[str], family: str
+) -> None:
+    fake.clock_offset, fake.error_family = (
+        20 * 60,
+        family,
+    )  # Telesign's clock 20 minutes ahead: this computer's is 20 behind
     code, lines = _stderr(capsys, "send", "flows/appointment-reminder.yaml", "--to", "15550100200", "--auth", "hmac")
     number = 10004 if family == "positive" else -30010
-    assert code == 1 and lines[0] == f"ivrflow send: Telesign did not accept the credentials: HTTP 401, error {number}: Date header is not within tolerable range"
+    assert (
+        code == 1
+        and lines[0]
+        == f"ivrflow send: Telesign did not accept the credentials: HTTP 401, error {number}: Date header is not within tolerable range"
+    )
     assert lines[1:] == [
         f"  error {number} means the request's date is more than 15 minutes away from Telesign's clock: this computer's clock is 20 minutes off (behind Telesign's); Telesign allows 15. Set it right: turn on automatic time sync (NTP)"
     ]
@@ -108,39 +119,90 @@ def test_send_says_how_far_the_clock_is_off_when_telesign_refuses_the_date(fake:
 @pytest.mark.parametrize(
     ("argv", "key", "customer", "said"),
     [
-        (["send", "flows/appointment-reminder.yaml", "--to", "15550100200", "--auth", "hmac"], WRONG_KEY, CUSTOMER_ID, "  error 10008 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY"),
-        (["send", "flows/appointment-reminder.yaml", "--to", "15550100200"], WRONG_KEY, CUSTOMER_ID, "  error 10022 means Telesign does not accept this API key for the customer id: check TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY"),
-        (["send", "flows/appointment-reminder.yaml", "--to", "15550100200"], KEY, "someone-else", "  error 10015 means Telesign does not know this customer id: check TELESIGN_CUSTOMER_ID"),
-        (["status", "0123456789ABCDEF0123456789ABCDEF", "--auth", "hmac"], WRONG_KEY, CUSTOMER_ID, "  error 10008 means the signature does not match"),
-        (["status", "0123456789ABCDEF0123456789ABCDEF"], KEY, "someone-else", "  error 10015 means Telesign does not know this customer id"),
+        (
+            ["send", "flows/appointment-reminder.yaml", "--to", "15550100200", "--auth", "hmac"],
+            WRONG_KEY,
+            CUSTOMER_ID,
+            "  error 10008 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY",
+        ),
+        (
+            ["send", "flows/appointment-reminder.yaml", "--to", "15550100200"],
+            WRONG_KEY,
+            CUSTOMER_ID,
+            "  error 10022 means Telesign does not accept this API key for the customer id: check TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY",
+        ),
+        (
+            ["send", "flows/appointment-reminder.yaml", "--to", "15550100200"],
+            KEY,
+            "someone-else",
+            "  error 10015 means Telesign does not know this customer id: check TELESIGN_CUSTOMER_ID",
+        ),
+        (
+            ["status", "0123456789ABCDEF0123456789ABCDEF", "--auth", "hmac"],
+            WRONG_KEY,
+            CUSTOMER_ID,
+            "  error 10008 means the signature does not match",
+        ),
+        (
+            ["status", "0123456789ABCDEF0123456789ABCDEF"],
+            KEY,
+            "someone-else",
+            "  error 10015 means Telesign does not know this customer id",
+        ),
     ],
-    ids=["send hmac wrong key", "send basic wrong key", "send other customer", "status hmac wrong key", "status other customer"],
+    ids=[
+        "send hmac wrong key",
+        "send basic wrong key",
+        "send other customer",
+        "status hmac wrong key",
+        "status other customer",
+    ],
 )
 def test_send_and_status_say_what_telesigns_refusal_means_and_what_to_do(
-    fake: FakeTelesign, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], key: str, customer: str, said: str
+    fake: FakeTelesign,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    key: str,
+    customer: str,
+    said: str,
 ) -> None:
     monkeypatch.setenv("TELESIGN_API_KEY", key)
     monkeypatch.setenv("TELESIGN_CUSTOMER_ID", customer)
     code, lines = _stderr(capsys, *argv)
-    assert code == 1 and lines[0].startswith(f"ivrflow {argv[0]}: Telesign did not accept the credentials: HTTP 401, error ")
+    assert code == 1 and lines[0].startswith(
+        f"ivrflow {argv[0]}: Telesign did not accept the credentials: HTTP 401, error "
+    )
     assert len(lines) == 2 and lines[1].startswith(said), lines
 
 
-def test_send_says_a_nonce_was_used_recently(fake: FakeTelesign, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_send_says_a_nonce_was_used_recently(
+    fake: FakeTelesign, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     used = uuid.UUID("5f0c1d5e-1111-4c2b-9a55-000000000001")
     fake.nonces.add(str(used))
     monkeypatch.setattr(ivrflow.telesign.auth.uuid, "uuid4", lambda: used)
     code, lines = _stderr(capsys, "send", "flows/appointment-reminder.yaml", "--to", "15550100200", "--auth", "hmac")
-    assert code == 1 and lines[1].startswith("  error 10002 means this x-ts-nonce was used recently: send a new random value with each request")
+    assert code == 1 and lines[1].startswith(
+        "  error 10002 means this x-ts-nonce was used recently: send a new random value with each request"
+    )
 
 
-def test_call_says_what_the_servers_refusal_means(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_call_says_what_the_servers_refusal_means(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with listening(tmp_path / "calls.db", api_key=KEY) as server:
         monkeypatch.setenv("TELESIGN_CUSTOMER_ID", CUSTOMER_ID)
         monkeypatch.setenv("TELESIGN_API_KEY", WRONG_KEY)
         code, lines = _stderr(capsys, "call", "+15552010200", "--flow", "appointment-reminder", "--server", server.url)
-    assert code == 1 and lines[0] == "ivrflow call: UNAUTHORIZED (HTTP 401): wrong customer id or signature: the signature is not this request's, made with the account's API key"
-    assert lines[1:] == ["  error -30006 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY: copy it again from the Telesign portal (it is base64, ending in = as a rule); or try --auth basic"]
+    assert (
+        code == 1
+        and lines[0]
+        == "ivrflow call: UNAUTHORIZED (HTTP 401): wrong customer id or signature: the signature is not this request's, made with the account's API key"
+    )
+    assert lines[1:] == [
+        "  error -30006 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY: copy it again from the Telesign portal (it is base64, ending in = as a rule); or try --auth basic"
+    ]
 
 
 def test_every_code_has_words_and_the_clock_is_said_when_it_can_be() -> None:
@@ -149,7 +211,10 @@ def test_every_code_has_words_and_the_clock_is_said_when_it_can_be() -> None:
             [line] = auth_advice([str(either)], None, "Telesign")
             assert line.startswith(f"  error {either} means ") and "{who}" not in line
     [unknown] = auth_advice([-30010], None, "the server")
-    assert "how far this computer's clock is off cannot be told (the server's answer had no readable Date header); the server allows 15" in unknown
+    assert (
+        "how far this computer's clock is off cannot be told (the server's answer had no readable Date header); the server allows 15"
+        in unknown
+    )
     [ahead] = auth_advice(["-30010"], 31 * 60, "the server")
     assert "this computer's clock is 31 minutes off (ahead of the server's); the server allows 15" in ahead
     assert auth_advice(["PARAMETER_INVALID", 11000], 0, "Telesign") == []

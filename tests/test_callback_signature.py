@@ -23,10 +23,19 @@ def _signature(body: str) -> str:
     return base64.b64encode(hmac.new(base64.b64decode(KEY), body.encode(), hashlib.sha256).digest()).decode()
 
 
-@given(st.text(max_size=400), st.one_of(st.none(), st.text(max_size=60)), st.sampled_from(["right", "other", "truncated", "flipped"]))
+@given(
+    st.text(max_size=400),
+    st.one_of(st.none(), st.text(max_size=60)),
+    st.sampled_from(["right", "other", "truncated", "flipped"]),
+)
 def test_same_verdict_as_the_sdk(body: str, noise: str | None, kind: str) -> None:
     right = _signature(body)
-    signature = {"right": right, "other": noise or "", "truncated": right[:-1], "flipped": right[:5] + ("A" if right[5] != "A" else "B") + right[6:]}[kind]
+    signature = {
+        "right": right,
+        "other": noise or "",
+        "truncated": right[:-1],
+        "flipped": right[:5] + ("A" if right[5] != "A" else "B") + right[6:],
+    }[kind]
     sdk = verify_telesign_callback_signature(KEY, signature, body)
     assert verify_callback(KEY, body.encode(), f"TSA FFFF-CUSTOMER:{signature}", customer_id="FFFF-CUSTOMER") is sdk
     assert verify_callback(KEY, body.encode(), None, signature, customer_id="FFFF-CUSTOMER") is sdk

@@ -22,24 +22,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FLOWS, ROOT
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from fake_telesign import FakeTelesign, running
-from inprocess import App, listening, serving
-from live_server import CUSTOMER_ID
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.rest import RestClient
 
-from ivrflow.server.calls_api import TELESIGN_REFUSALS
-from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
+from conftest import FLOWS, ROOT
+from fake_telesign import FakeTelesign, running
+from inprocess import App, listening, serving
 from ivrflow.calls.interpreter import transcript
+from ivrflow.errors import TelesignError
 from ivrflow.language.loader import load_flow
+from ivrflow.server.calls_api import TELESIGN_REFUSALS
 from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
 from ivrflow.telesign.auth_codes import AUTH_CODES
 from ivrflow.telesign.client import send_dial
 from ivrflow.telesign.facts import DIAL_STATUSES
-from ivrflow.errors import TelesignError
+from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
+from live_server import CUSTOMER_ID
 
 KEY = base64.b64encode(b"calls-api-test-key-of-32-bytes!!").decode()
 PATIENT = "+15552010200"
@@ -51,7 +51,11 @@ APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeTelesign]:
-    phones = {PATIENT.lstrip("+"): Phone(keys=["9", "1"]), SILENT.lstrip("+"): Phone(answers=False), HANGS_UP.lstrip("+"): Phone(hangs_up_after=0)}
+    phones = {
+        PATIENT.lstrip("+"): Phone(keys=["9", "1"]),
+        SILENT.lstrip("+"): Phone(answers=False),
+        HANGS_UP.lstrip("+"): Phone(hangs_up_after=0),
+    }
     with running(FakeTelesign(CUSTOMER_ID, KEY, phones=phones)) as serving:
         yield serving
 
@@ -59,7 +63,13 @@ def fake() -> Iterator[FakeTelesign]:
 @pytest.fixture(scope="module")
 def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The server on a loopback port: the fake's carrier plays the calls it places against its webhook."""
-    with listening(tmp_path_factory.mktemp("calls") / "calls.db", api_key=KEY, telesign=fake.url, duplicate_window=0, dial_timeout=1) as app:
+    with listening(
+        tmp_path_factory.mktemp("calls") / "calls.db",
+        api_key=KEY,
+        telesign=fake.url,
+        duplicate_window=0,
+        dial_timeout=1,
+    ) as app:
         fake.webhook = f"{app.url}/webhook"
         yield app
 
@@ -67,7 +77,9 @@ def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="module")
 def api(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The same server, reached through the ASGI transport, for requests whose call (if any) Telesign refuses or never places."""
-    with serving(tmp_path_factory.mktemp("api") / "calls.db", api_key=KEY, telesign=fake.url, duplicate_window=0, dial_timeout=1) as app:
+    with serving(
+        tmp_path_factory.mktemp("api") / "calls.db", api_key=KEY, telesign=fake.url, duplicate_window=0, dial_timeout=1
+    ) as app:
         yield app
 
 
@@ -113,7 +125,9 @@ def test_an_outbound_call_runs_its_flow_and_its_transcript_is_kept_with_times(se
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert body["status"] in ("dialing", "in_progress") and body["flow"] == "appointment-reminder"
-    assert body["telesign"]["status"] == "dial_accepted" and answer.headers["location"] == f"/calls/{body['reference_id']}"
+    assert (
+        body["telesign"]["status"] == "dial_accepted" and answer.headers["location"] == f"/calls/{body['reference_id']}"
+    )
     played, shown = finished(server, fake, body["reference_id"])
     menu = (
         "Hello, this is Riverside Clinic with a reminder of your appointment tomorrow at 9 in the morning. "
@@ -130,21 +144,42 @@ def test_an_outbound_call_runs_its_flow_and_its_transcript_is_kept_with_times(se
     ]
     assert played.heard == expected
     assert untimed(shown) == expected
-    assert played.events == ["dial_completed", "speak_completed", "speak_completed", "speak_completed", "speak_completed", "call_completed"]
+    assert played.events == [
+        "dial_completed",
+        "speak_completed",
+        "speak_completed",
+        "speak_completed",
+        "speak_completed",
+        "call_completed",
+    ]
     # What the engine sent Telesign: the flow's caller id, our id as external_id.
-    assert fake.received[-1] == {"to": "15552010200", "caller_id_number": "15554441313", "external_id": body["reference_id"]}
+    assert fake.received[-1] == {
+        "to": "15552010200",
+        "caller_id_number": "15554441313",
+        "external_id": body["reference_id"],
+    }
     assert shown["status"] == "completed" and shown["direction"] == "outbound"
     assert (shown["flow"], shown["version"]) == ("appointment-reminder", APPOINTMENT.version)
-    assert (shown["to"], shown["from"], shown["telesign_reference_id"]) == ("15552010200", "15554441313", body["telesign"]["reference_id"])
+    assert (shown["to"], shown["from"], shown["telesign_reference_id"]) == (
+        "15552010200",
+        "15554441313",
+        body["telesign"]["reference_id"],
+    )
     # Telesign's reference id finds the call as well as ours.
     assert get(server, f"/calls/{body['telesign']['reference_id']}").json()["reference_id"] == body["reference_id"]
 
 
 @pytest.mark.parametrize(
     ("flow", "variables", "caller_id"),
-    [("otp-delivery", {"code": "7 7 3"}, "+15558675309"), ("refill-reminder", {"drug": "insulin"}, None), ("support-menu", {}, "+15554441313")],
+    [
+        ("otp-delivery", {"code": "7 7 3"}, "+15558675309"),
+        ("refill-reminder", {"drug": "insulin"}, None),
+        ("support-menu", {}, "+15554441313"),
+    ],
 )
-def test_every_bundled_flow_sounds_over_telesign_as_in_process(server: App, fake: FakeTelesign, flow: str, variables: dict[str, str], caller_id: str | None) -> None:
+def test_every_bundled_flow_sounds_over_telesign_as_in_process(
+    server: App, fake: FakeTelesign, flow: str, variables: dict[str, str], caller_id: str | None
+) -> None:
     request: dict[str, object] = {"flow": flow, "to": PATIENT, "vars": variables}
     if caller_id:
         request["caller_id"] = caller_id
@@ -154,7 +189,9 @@ def test_every_bundled_flow_sounds_over_telesign_as_in_process(server: App, fake
     loaded = load_flow(FLOWS / f"{flow}.yaml")
     called = {"caller": (caller_id or loaded.caller_id or "").lstrip("+"), "called": PATIENT.lstrip("+")}
     expected = transcript(loaded, ["9", "1"], {**variables, **called})
-    if "dial" in expected[-1]:  # in-process, a transfer ends the transcript; here the agent hangs up later, and so does the engine
+    if (
+        "dial" in expected[-1]
+    ):  # in-process, a transfer ends the transcript; here the agent hangs up later, and so does the engine
         expected.append({"hangup": True})
     assert played.heard == untimed(shown) == expected
 
@@ -171,14 +208,24 @@ def test_a_callee_who_hangs_up_mid_menu_ends_caller_hung_up(server: App, fake: F
     assert [list(step) for step in played.heard] == [["say"]] and shown["status"] == "caller_hung_up"
 
 
-def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transfer_failed(server: App, fake: FakeTelesign) -> None:
+def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transfer_failed(
+    server: App, fake: FakeTelesign
+) -> None:
     fake.phones["15552010203"] = Phone(keys=["1"])  # billing: 15550001111 answers (the default phone)
     fake.phones["15552010204"] = Phone(keys=["2"])  # technical: 15550002222 does not
     fake.phones["15550002222"] = Phone(answers=False)
-    connected = place(server, {"flow": "support-menu", "to": "+15552010203", "caller_id": "+15558675309"}).json()["reference_id"]
-    unanswered = place(server, {"flow": "support-menu", "to": "+15552010204", "caller_id": "+15558675309"}).json()["reference_id"]
+    connected = place(server, {"flow": "support-menu", "to": "+15552010203", "caller_id": "+15558675309"}).json()[
+        "reference_id"
+    ]
+    unanswered = place(server, {"flow": "support-menu", "to": "+15552010204", "caller_id": "+15558675309"}).json()[
+        "reference_id"
+    ]
     played, shown = finished(server, fake, connected)
-    assert played.heard[-2:] == [{"dial": "15550001111"}, {"hangup": True}] and played.events[-3:] == ["dial_completed", "call_leg_completed", "call_completed"]
+    assert played.heard[-2:] == [{"dial": "15550001111"}, {"hangup": True}] and played.events[-3:] == [
+        "dial_completed",
+        "call_leg_completed",
+        "call_completed",
+    ]
     assert shown["status"] == "transferred"
     played, shown = finished(server, fake, unanswered)
     assert played.heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}] and shown["status"] == "transfer_failed"
@@ -188,7 +235,11 @@ def test_the_carrier_plays_an_inbound_call_too(server: App) -> None:
     """What a simulator does against a running server: an incoming call, signed as Telesign's."""
     carrier = Carrier(f"{server.url}/webhook", CUSTOMER_ID, KEY, {"15552010206": Phone(keys=["3", "1"])})
     played = carrier.play(CarriedCall("INBOUND-1", "15558675309", "15552010206", direction="inbound"))
-    assert played.violations == [] and played.events[0] == "incoming_call" and played.events[-3:] == ["dial_completed", "call_leg_completed", "call_completed"]
+    assert (
+        played.violations == []
+        and played.events[0] == "incoming_call"
+        and played.events[-3:] == ["dial_completed", "call_leg_completed", "call_completed"]
+    )
     shown = get(server, "/calls/INBOUND-1").json()
     assert untimed(shown) == played.heard and shown["status"] == "transferred" and shown["direction"] == "inbound"
     expected = transcript(load_flow(FLOWS / "support-menu.yaml"), ["3", "1"], {"caller": "15552010206"})
@@ -209,7 +260,12 @@ REFUSED = [
 
 @pytest.mark.parametrize(("status", "change", "expected"), REFUSED, ids=[case[0] for case in REFUSED])
 def test_each_refusal_is_a_clear_error_and_the_call_is_kept_as_failed(
-    api: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch, status: str, change: dict[str, str], expected: tuple[int, str, list[str]]
+    api: App,
+    fake: FakeTelesign,
+    monkeypatch: pytest.MonkeyPatch,
+    status: str,
+    change: dict[str, str],
+    expected: tuple[int, str, list[str]],
 ) -> None:
     monkeypatch.setattr(fake, "blocked_countries", ("44",))
     monkeypatch.setattr(fake, "blocked_by_customer", {"15552010299"})
@@ -222,7 +278,9 @@ def test_each_refusal_is_a_clear_error_and_the_call_is_kept_as_failed(
     assert shown["status"] == "failed" and status in shown["error"] and shown["transcript"] == []
 
 
-def test_telesign_refusing_the_servers_credentials_is_the_servers_problem_not_the_callers(api: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_telesign_refusing_the_servers_credentials_is_the_servers_problem_not_the_callers(
+    api: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(fake, "api_key", base64.b64encode(b"another key").decode())
     assert refusal(place(api, {"flow": "appointment-reminder", "to": PATIENT})) == (502, "TELESIGN_AUTH_FAILED", [])
 
@@ -234,7 +292,11 @@ def test_rate_limits_and_failures_are_retried_a_bounded_number_of_times(server: 
     finished(server, fake, answer.json()["reference_id"])
     fake.script = ["429"] * 5  # four tries in all, all limited
     limited = place(server, {"flow": "appointment-reminder", "to": PATIENT})
-    assert refusal(limited) == (503, "TELESIGN_RATE_LIMITED", []) and limited.headers["retry-after"] == "1" and fake.script == ["429"]
+    assert (
+        refusal(limited) == (503, "TELESIGN_RATE_LIMITED", [])
+        and limited.headers["retry-after"] == "1"
+        and fake.script == ["429"]
+    )
     fake.script = ["503"] * 4
     assert refusal(place(server, {"flow": "appointment-reminder", "to": PATIENT})) == (502, "TELESIGN_UNAVAILABLE", [])
     fake.script = []
@@ -254,7 +316,11 @@ def test_a_call_placed_whose_answer_was_lost_still_runs_when_its_events_come(ser
     answer = place(server, {"flow": "appointment-reminder", "to": PATIENT})
     assert refusal(answer) == (504, "TELESIGN_TIMEOUT", [])
     played, shown = finished(server, fake, answer.json()["reference_id"])  # found by the external_id its events carry
-    assert played.heard[-1] == {"hangup": True} and shown["status"] == "completed" and shown["telesign_reference_id"] == played.reference_id
+    assert (
+        played.heard[-1] == {"hangup": True}
+        and shown["status"] == "completed"
+        and shown["telesign_reference_id"] == played.reference_id
+    )
 
 
 @pytest.mark.parametrize(
@@ -265,7 +331,9 @@ def test_a_call_placed_whose_answer_was_lost_still_runs_when_its_events_come(ser
         ({"method": "speak", "params": {"tts": {"message": "hi", "language": "en-US"}}}, "unsupported_call_state"),
     ],
 )
-def test_refusals_the_api_never_provokes_are_still_explained(fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch, action: dict[str, object], status: str) -> None:
+def test_refusals_the_api_never_provokes_are_still_explained(
+    fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch, action: dict[str, object], status: str
+) -> None:
     """POST /calls checks `to` and `caller_id` itself and only ever dials, so these come from the
     adapter's own call, as a request built by hand would get them."""
     monkeypatch.setenv("TELESIGN_BASE_URL", fake.url)
@@ -280,7 +348,10 @@ def test_every_documented_dial_status_has_a_clear_answer_for_the_api() -> None:
 
 
 def test_without_credentials_telesign_says_so(fake: FakeTelesign) -> None:
-    answer = httpx.post(f"{fake.url}/v2/voice", json={"method": "dial", "params": {"to": "15552010200", "caller_id_number": "15554441313"}})
+    answer = httpx.post(
+        f"{fake.url}/v2/voice",
+        json={"method": "dial", "params": {"to": "15552010200", "caller_id_number": "15554441313"}},
+    )
     assert (answer.status_code, answer.json()["status"]) == (401, "credentials_not_provided")
 
 
@@ -290,18 +361,29 @@ BAD_REQUESTS = [
     ({}, (400, "PARAMETER_REQUIRED", ["flow", "to"])),
     ({"flow": "appointment-remindr", "to": PATIENT}, (404, "FLOW_NOT_FOUND", ["flow"])),
     ({"flow": "appointment-reminder", "to": "555-0100"}, (400, "INVALID_PHONENUMBER_FORMAT", ["to"])),
-    ({"flow": "appointment-reminder", "to": PATIENT, "caller_id": "nope"}, (400, "INVALID_PHONENUMBER_FORMAT", ["caller_id"])),
+    (
+        {"flow": "appointment-reminder", "to": PATIENT, "caller_id": "nope"},
+        (400, "INVALID_PHONENUMBER_FORMAT", ["caller_id"]),
+    ),
     ({"flow": "otp-delivery", "to": PATIENT}, (400, "PARAMETER_REQUIRED", ["caller_id"])),
     ({"flow": "refill-reminder", "to": PATIENT, "vars": {"durg": "x"}}, (400, "PARAMETER_INVALID", ["vars.durg"])),
-    ({"flow": "refill-reminder", "to": PATIENT, "vars": {"drug": "x" * 501}}, (400, "PARAMETER_TOO_LONG", ["vars.drug"])),
-    ({"flow": "refill-reminder", "to": PATIENT, "vars": {"called": "15550000000"}}, (400, "CONFLICTING_PARAMETERS", ["vars.called"])),
+    (
+        {"flow": "refill-reminder", "to": PATIENT, "vars": {"drug": "x" * 501}},
+        (400, "PARAMETER_TOO_LONG", ["vars.drug"]),
+    ),
+    (
+        {"flow": "refill-reminder", "to": PATIENT, "vars": {"called": "15550000000"}},
+        (400, "CONFLICTING_PARAMETERS", ["vars.called"]),
+    ),
     ({"flow": "refill-reminder", "to": PATIENT, "vars": ["drug"]}, (400, "PARAMETER_INVALID", ["vars"])),
     ({"flow": "refill-reminder", "to": PATIENT, "when": "now"}, (400, "PARAMETER_INVALID", ["when"])),
 ]
 
 
 @pytest.mark.parametrize(("request_body", "expected"), BAD_REQUESTS)
-def test_a_bad_request_names_every_wrong_field_and_places_no_call(api: App, fake: FakeTelesign, request_body: dict[str, object], expected: tuple[int, str, list[str]]) -> None:
+def test_a_bad_request_names_every_wrong_field_and_places_no_call(
+    api: App, fake: FakeTelesign, request_body: dict[str, object], expected: tuple[int, str, list[str]]
+) -> None:
     dialled = len(fake.received)
     before = len(get(api, "/calls", limit="500").json()["calls"])
     assert refusal(place(api, request_body)) == expected
@@ -311,12 +393,16 @@ def test_a_bad_request_names_every_wrong_field_and_places_no_call(api: App, fake
 def test_the_hints_say_what_to_write(api: App) -> None:
     unknown_flow = place(api, {"flow": "appointment-remindr", "to": PATIENT}).json()["ResponseStatus"]["Message"]
     assert "Did you mean `appointment-reminder`?" in unknown_flow and "otp-delivery" in unknown_flow
-    unknown_var = place(api, {"flow": "refill-reminder", "to": PATIENT, "vars": {"durg": "x"}}).json()["ResponseStatus"]["Message"]
+    unknown_var = place(api, {"flow": "refill-reminder", "to": PATIENT, "vars": {"durg": "x"}}).json()[
+        "ResponseStatus"
+    ]["Message"]
     assert "Did you mean `drug`?" in unknown_var and "drug, pharmacy" in unknown_var
 
 
 def test_a_body_that_is_not_json_is_refused_in_the_same_shape(api: App) -> None:
-    answer = api.request("POST", "/calls", content=b"flow=x", headers={**BASIC, "Content-Type": "application/x-www-form-urlencoded"})
+    answer = api.request(
+        "POST", "/calls", content=b"flow=x", headers={**BASIC, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert refusal(answer) == (400, "PARAMETER_INVALID", [])
     answer = api.request("POST", "/calls", content=b"{not json", headers={**BASIC, "Content-Type": "application/json"})
     assert refusal(answer) == (400, "PARAMETER_INVALID", [])
@@ -333,7 +419,9 @@ def test_calls_are_listed_newest_first_by_flow_and_status(server: App, fake: Fak
     listed = [call["reference_id"] for call in get(server, "/calls", flow="refill-reminder").json()["calls"]]
     assert listed[:2] == [second, first]
     unanswered = get(server, "/calls", flow="refill-reminder", status="no_answer").json()["calls"]
-    assert second in [call["reference_id"] for call in unanswered] and first not in [call["reference_id"] for call in unanswered]
+    assert second in [call["reference_id"] for call in unanswered] and first not in [
+        call["reference_id"] for call in unanswered
+    ]
     assert all(call["status"] == "no_answer" and call["flow"] == "refill-reminder" for call in unanswered)
     assert len(get(server, "/calls", limit="1").json()["calls"]) == 1
     assert refusal(get(server, "/calls", status="finished")) == (400, "PARAMETER_INVALID", ["status"])
@@ -347,8 +435,13 @@ def test_flows_are_listed_with_version_v1_fit_and_numbers(api: App) -> None:
     for flow_id, flow in flows.items():
         assert flow["version"] == load_flow(FLOWS / f"{flow_id}.yaml").version
     assert flows["appointment-reminder"]["v1"] == {"compiles": True, "reasons": []}
-    assert flows["support-menu"]["v1"]["compiles"] is False and any("dial" in reason for reason in flows["support-menu"]["v1"]["reasons"])
-    assert flows["support-menu"]["numbers"] == ["+15558675309"] and flows["refill-reminder"]["vars"] == {"drug": "your prescription", "pharmacy": "City Pharmacy"}
+    assert flows["support-menu"]["v1"]["compiles"] is False and any(
+        "dial" in reason for reason in flows["support-menu"]["v1"]["reasons"]
+    )
+    assert flows["support-menu"]["numbers"] == ["+15558675309"] and flows["refill-reminder"]["vars"] == {
+        "drug": "your prescription",
+        "pharmacy": "City Pharmacy",
+    }
 
 
 # --- authentication -----------------------------------------------------------------------------
@@ -357,7 +450,10 @@ def test_flows_are_listed_with_version_v1_fit_and_numbers(api: App) -> None:
 def test_the_official_sdk_is_a_client_as_it_is_of_telesign(server: App, fake: FakeTelesign) -> None:
     for auth_method in (None, "Basic"):  # the SDK's default TSA signature, and Basic
         client = RestClient(CUSTOMER_ID, KEY, rest_endpoint=server.url, auth_method=auth_method)
-        placed = client.post("/calls", json_fields={"flow": "otp-delivery", "to": PATIENT, "caller_id": "+15558675309", "vars": {"code": "1 2"}})
+        placed = client.post(
+            "/calls",
+            json_fields={"flow": "otp-delivery", "to": PATIENT, "caller_id": "+15558675309", "vars": {"code": "1 2"}},
+        )
         assert placed.status_code == 201, placed.body
         reference_id = placed.json["reference_id"]
         fake.call_for(reference_id)
@@ -368,32 +464,90 @@ def test_the_official_sdk_is_a_client_as_it_is_of_telesign(server: App, fake: Fa
 
 
 def _signed(method: str, path: str, body: str = "", **changes: str) -> dict[str, str]:
-    headers = hmac_headers(CUSTOMER_ID, KEY, method, path, body, content_type="application/json" if body else None, date=changes.get("date"))
+    headers = hmac_headers(
+        CUSTOMER_ID,
+        KEY,
+        method,
+        path,
+        body,
+        content_type="application/json" if body else None,
+        date=changes.get("date"),
+    )
     return {k: v for k, v in headers.items() if v}
 
 
 @pytest.mark.parametrize(
     ("headers", "why", "code"),
     [
-        (lambda: {}, "Authorization header is missing", "-30004"),
-        (lambda: {"Authorization": basic_authorization(CUSTOMER_ID, base64.b64encode(b"wrong").decode())}, "wrong customer id or API key", "-30015"),
+        (dict, "Authorization header is missing", "-30004"),
+        (
+            lambda: {"Authorization": basic_authorization(CUSTOMER_ID, base64.b64encode(b"wrong").decode())},
+            "wrong customer id or API key",
+            "-30015",
+        ),
         (lambda: {"Authorization": basic_authorization("someone-else", KEY)}, "wrong customer id or API key", "-30000"),
         (lambda: {"Authorization": "Basic bm8tY29sb24="}, "not the base64 of `customer id:API key`", "-30005"),
-        (lambda: _signed("GET", "/flows", date=formatdate(time.time() - 20 * 60, usegmt=True)), "20 minutes from now; it must be within 15", "-30010"),
-        (lambda: _signed("GET", "/flows", date=formatdate(time.time() + 20 * 60, usegmt=True)), "20 minutes from now; it must be within 15", "-30010"),
-        (lambda: {k: v for k, v in _signed("GET", "/flows").items() if k != "Date"}, "Date (or x-ts-date) header is missing", "-30007"),
+        (
+            lambda: _signed("GET", "/flows", date=formatdate(time.time() - 20 * 60, usegmt=True)),
+            "20 minutes from now; it must be within 15",
+            "-30010",
+        ),
+        (
+            lambda: _signed("GET", "/flows", date=formatdate(time.time() + 20 * 60, usegmt=True)),
+            "20 minutes from now; it must be within 15",
+            "-30010",
+        ),
+        (
+            lambda: {k: v for k, v in _signed("GET", "/flows").items() if k != "Date"},
+            "Date (or x-ts-date) header is missing",
+            "-30007",
+        ),
         (lambda: {**_signed("GET", "/flows"), "Date": "yesterday"}, "not a date like", "-30009"),
-        (lambda: {k: v for k, v in _signed("GET", "/flows").items() if k != "x-ts-nonce"}, "x-ts-nonce header is missing", "-30011"),
-        (lambda: {**_signed("GET", "/flows"), "x-ts-nonce": "n" * 129}, "x-ts-nonce header is longer than 128", "-30011"),
+        (
+            lambda: {k: v for k, v in _signed("GET", "/flows").items() if k != "x-ts-nonce"},
+            "x-ts-nonce header is missing",
+            "-30011",
+        ),
+        (
+            lambda: {**_signed("GET", "/flows"), "x-ts-nonce": "n" * 129},
+            "x-ts-nonce header is longer than 128",
+            "-30011",
+        ),
         (lambda: {**_signed("GET", "/flows"), "x-ts-auth-method": "HMAC-SHA1"}, "must be HMAC-SHA256", "-30008"),
-        (lambda: {**_signed("GET", "/flows"), "Authorization": "TSA " + CUSTOMER_ID + ":AAAA"}, "wrong customer id or signature", "-30006"),
-        (lambda: {**_signed("GET", "/flows"), "Authorization": "TSA someone-else:AAAA"}, "wrong customer id or signature", "-30000"),
+        (
+            lambda: {**_signed("GET", "/flows"), "Authorization": "TSA " + CUSTOMER_ID + ":AAAA"},
+            "wrong customer id or signature",
+            "-30006",
+        ),
+        (
+            lambda: {**_signed("GET", "/flows"), "Authorization": "TSA someone-else:AAAA"},
+            "wrong customer id or signature",
+            "-30000",
+        ),
         (lambda: _signed("GET", "/calls"), "wrong customer id or signature", "-30006"),  # signed for another resource
         (lambda: {"Authorization": "Bearer x"}, "neither", "-30005"),
     ],
-    ids=["no header", "wrong key", "other customer", "basic not base64 pair", "stale date", "future date", "no date", "date not rfc 822", "no nonce", "nonce too long", "other auth method", "bad signature", "other customer signed", "other resource", "other scheme"],
+    ids=[
+        "no header",
+        "wrong key",
+        "other customer",
+        "basic not base64 pair",
+        "stale date",
+        "future date",
+        "no date",
+        "date not rfc 822",
+        "no nonce",
+        "nonce too long",
+        "other auth method",
+        "bad signature",
+        "other customer signed",
+        "other resource",
+        "other scheme",
+    ],
 )
-def test_requests_without_the_accounts_credentials_are_refused_with_telesigns_code(api: App, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str, code: str) -> None:
+def test_requests_without_the_accounts_credentials_are_refused_with_telesigns_code(
+    api: App, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str, code: str
+) -> None:
     answer = api.get("/flows", headers=headers())
     assert refusal(answer)[:2] == (401, "UNAUTHORIZED") and why in answer.json()["ResponseStatus"]["Message"]
     [error] = answer.json()["ResponseStatus"]["Errors"]
@@ -408,7 +562,10 @@ def test_a_signed_request_is_accepted_once_and_its_nonce_refused_after(api: App)
     headers = _signed("GET", "/flows")
     assert api.get("/flows", headers=headers).status_code == 200
     replayed = api.get("/flows", headers=headers)
-    assert refusal(replayed) == (401, "UNAUTHORIZED", ["x-ts-nonce"]) and "x-ts-nonce was used before" in replayed.json()["ResponseStatus"]["Message"]
+    assert (
+        refusal(replayed) == (401, "UNAUTHORIZED", ["x-ts-nonce"])
+        and "x-ts-nonce was used before" in replayed.json()["ResponseStatus"]["Message"]
+    )
     assert replayed.json()["ResponseStatus"]["Errors"][0]["ErrorCode"] == "-30012"
 
 
@@ -418,7 +575,12 @@ def test_x_ts_date_may_stand_in_for_date(api: App) -> None:
 
     when, nonce = formatdate(usegmt=True), "5f0c1d5e-1111-4c2b-9a55-000000000001"
     signature = tsa_signature(KEY, string_to_sign("GET", "", "", nonce, "", "/flows", ts_date=when))
-    headers = {"Authorization": f"TSA {CUSTOMER_ID}:{signature}", "x-ts-date": when, "x-ts-nonce": nonce, "x-ts-auth-method": "HMAC-SHA256"}
+    headers = {
+        "Authorization": f"TSA {CUSTOMER_ID}:{signature}",
+        "x-ts-date": when,
+        "x-ts-nonce": nonce,
+        "x-ts-auth-method": "HMAC-SHA256",
+    }
     assert api.get("/flows", headers=headers).status_code == 200
 
 
@@ -427,7 +589,11 @@ def test_x_ts_date_may_stand_in_for_date(api: App) -> None:
 
 def _samples(server: App) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = server.get("/metrics").text
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_metrics_count_events_calls_signatures_and_telesign_errors(fake: FakeTelesign, tmp_path: Path) -> None:
@@ -441,7 +607,11 @@ def test_metrics_count_events_calls_signatures_and_telesign_errors(fake: FakeTel
             place(app, {"flow": "appointment-reminder", "to": "+19005550100"})  # a retry, then premium: refused
             fake.script = ["hang"]
             place(app, {"flow": "appointment-reminder", "to": PATIENT})  # times out: still dialing
-            forged = app.request("POST", "/webhook", json={"event": "incoming_call", "reference_id": "x", "data": {"to": "1", "from": "2"}})
+            forged = app.request(
+                "POST",
+                "/webhook",
+                json={"event": "incoming_call", "reference_id": "x", "data": {"to": "1", "from": "2"}},
+            )
             assert forged.status_code == 401
             seen = _samples(app)
             assert seen[("ivrflow_calls_started_total", (("direction", "outbound"),))] == 4
@@ -466,18 +636,27 @@ def test_metrics_count_events_calls_signatures_and_telesign_errors(fake: FakeTel
 
 
 def _ivrflow(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": KEY}
-    return subprocess.run([sys.executable, "-m", "ivrflow", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | {
+        "TELESIGN_CUSTOMER_ID": CUSTOMER_ID,
+        "TELESIGN_API_KEY": KEY,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ivrflow", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_ivrflow_call_places_a_call_and_says_why_not(server: App, fake: FakeTelesign) -> None:
     fake.phones["15552010205"] = Phone(keys=["7", "1"])  # past the gate, to the menu that names the drug
-    placed = _ivrflow("call", "+15552010205", "--flow", "refill-reminder", "--var", "drug=aspirin", "--server", server.url)
+    placed = _ivrflow(
+        "call", "+15552010205", "--flow", "refill-reminder", "--var", "drug=aspirin", "--server", server.url
+    )
     assert placed.returncode == 0, placed.stderr
     reference_id = placed.stdout.split("reference id ")[1].split()[0]
     played, _ = finished(server, fake, reference_id)
     assert "aspirin" in json.dumps(played.heard)
-    refused = _ivrflow("call", PATIENT, "--flow", "refill-reminder", "--var", "durg=x", "--var", "called=1", "--server", server.url)
+    refused = _ivrflow(
+        "call", PATIENT, "--flow", "refill-reminder", "--var", "durg=x", "--var", "called=1", "--server", server.url
+    )
     assert refused.returncode == 1 and "PARAMETER_INVALID" in refused.stderr and "vars.called" in refused.stderr
     unreachable = _ivrflow("call", PATIENT, "--flow", "refill-reminder", "--server", "http://127.0.0.1:9")
     assert unreachable.returncode == 2 and "could not reach the server" in unreachable.stderr
@@ -495,23 +674,34 @@ def test_a_store_that_cannot_take_the_call_means_no_dial(api: App, fake: FakeTel
 
 
 TEXT = st.text(max_size=20)
-VALUES = st.one_of(st.none(), st.booleans(), st.integers(), TEXT, st.lists(TEXT, max_size=2), st.dictionaries(TEXT, TEXT, max_size=2))
+VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), TEXT, st.lists(TEXT, max_size=2), st.dictionaries(TEXT, TEXT, max_size=2)
+)
 NUMBERS = st.sampled_from([PATIENT, SILENT, "+19005550100", "+10005550100", "+1555", "15552010200 "])
 # Mostly well-formed calls (some accepted, some refused by Telesign), and anything at all.
 LIKELY = st.fixed_dictionaries(
-    {"flow": st.sampled_from(["appointment-reminder", "otp-delivery", "refill-reminder", "support-menu", "nope"]), "to": NUMBERS},
+    {
+        "flow": st.sampled_from(["appointment-reminder", "otp-delivery", "refill-reminder", "support-menu", "nope"]),
+        "to": NUMBERS,
+    },
     optional={
         "caller_id": st.one_of(st.sampled_from(["+15554441313", "+15558675309", "+15559990000"]), VALUES),
-        "vars": st.dictionaries(st.sampled_from(["drug", "code", "called", "caller", "x"]), st.one_of(TEXT, VALUES), max_size=3),
+        "vars": st.dictionaries(
+            st.sampled_from(["drug", "code", "called", "caller", "x"]), st.one_of(TEXT, VALUES), max_size=3
+        ),
     },
 )
-ANYTHING = st.fixed_dictionaries({}, optional={"flow": VALUES, "to": VALUES, "caller_id": VALUES, "vars": VALUES, "extra": VALUES})
+ANYTHING = st.fixed_dictionaries(
+    {}, optional={"flow": VALUES, "to": VALUES, "caller_id": VALUES, "vars": VALUES, "extra": VALUES}
+)
 BODIES = st.one_of(LIKELY, ANYTHING)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(BODIES)
-def test_any_body_gets_a_call_or_a_clear_error_never_a_failure(server: App, fake: FakeTelesign, body: dict[str, object]) -> None:
+def test_any_body_gets_a_call_or_a_clear_error_never_a_failure(
+    server: App, fake: FakeTelesign, body: dict[str, object]
+) -> None:
     answer = place(server, body)
     event(f"HTTP {answer.status_code}")
     if answer.status_code == 201:
@@ -519,4 +709,12 @@ def test_any_body_gets_a_call_or_a_clear_error_never_a_failure(server: App, fake
         return
     assert answer.status_code in (400, 403, 404), answer.text
     status, code, fields = refusal(answer)
-    assert code in ("PARAMETER_REQUIRED", "PARAMETER_INVALID", "PARAMETER_TOO_LONG", "INVALID_PHONENUMBER_FORMAT", "FLOW_NOT_FOUND", "CONFLICTING_PARAMETERS", "FORBIDDEN")
+    assert code in (
+        "PARAMETER_REQUIRED",
+        "PARAMETER_INVALID",
+        "PARAMETER_TOO_LONG",
+        "INVALID_PHONENUMBER_FORMAT",
+        "FLOW_NOT_FOUND",
+        "CONFLICTING_PARAMETERS",
+        "FORBIDDEN",
+    )

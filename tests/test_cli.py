@@ -10,10 +10,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import EXAMPLES, ROOT
 
-from ivrflow.language.catalog import RULES, rules_markdown
+from conftest import EXAMPLES, ROOT
 from ivrflow.cli import main
+from ivrflow.language.catalog import RULES, rules_markdown
 
 BAD = "tests/flows/bad/unknown-key.yaml"
 WARN_ONLY = "tests/flows/bad/unused-variable.yaml"
@@ -22,7 +22,9 @@ WARN_ONLY = "tests/flows/bad/unused-variable.yaml"
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real command, in a new process, as a user types it."""
     full_env = {k: v for k, v in os.environ.items() if k != "GITHUB_ACTIONS"} | (env or {})
-    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, check=False
+    )
 
 
 def test_bundled_flows_lint_clean_exit_0() -> None:
@@ -49,7 +51,16 @@ def test_warnings_pass_unless_strict() -> None:
     assert run("lint", "--strict", WARN_ONLY).returncode == 1
 
 
-@pytest.mark.parametrize("args", [["lint", "no/such/flow.yaml"], ["lint", "--format", "xml", "flows/"], ["lint"], ["explain", "no-such-rule"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lint", "no/such/flow.yaml"],
+        ["lint", "--format", "xml", "flows/"],
+        ["lint"],
+        ["explain", "no-such-rule"],
+        ["frobnicate"],
+    ],
+)
 def test_tool_failures_exit_2_with_a_reason(args: list[str]) -> None:
     result = run(*args)
     assert result.returncode == 2
@@ -63,7 +74,13 @@ def test_json_format() -> None:
     report = json.loads(result.stdout)
     assert report["summary"] == {"files": 5, "errors": 2, "warnings": 0, "infos": 0}
     first = report["diagnostics"][0]
-    assert {k: first[k] for k in ("file", "line", "column", "severity", "rule")} == {"file": "tests/flows/bad/unknown-key.yaml", "line": 7, "column": 5, "severity": "error", "rule": "unknown-key"}
+    assert {k: first[k] for k in ("file", "line", "column", "severity", "rule")} == {
+        "file": "tests/flows/bad/unknown-key.yaml",
+        "line": 7,
+        "column": 5,
+        "severity": "error",
+        "rule": "unknown-key",
+    }
     assert first["message"] and first["hint"]
 
 
@@ -111,7 +128,9 @@ SARIF_SHAPE = {
                                         "items": {
                                             "type": "object",
                                             "required": ["id", "shortDescription", "helpUri", "help"],
-                                            "properties": {"helpUri": {"type": "string", "format": "uri", "pattern": "^https://"}},
+                                            "properties": {
+                                                "helpUri": {"type": "string", "format": "uri", "pattern": "^https://"}
+                                            },
                                         },
                                     }
                                 },
@@ -139,7 +158,15 @@ SARIF_SHAPE = {
                                                     "region": {
                                                         "type": "object",
                                                         "required": ["startLine", "startColumn"],
-                                                        "properties": {k: {"type": "integer", "minimum": 1} for k in ("startLine", "startColumn", "endLine", "endColumn")},
+                                                        "properties": {
+                                                            k: {"type": "integer", "minimum": 1}
+                                                            for k in (
+                                                                "startLine",
+                                                                "startColumn",
+                                                                "endLine",
+                                                                "endColumn",
+                                                            )
+                                                        },
                                                     }
                                                 },
                                             }
@@ -181,7 +208,12 @@ def test_garbage_files_get_diagnostics_not_tracebacks(tmp_path: Path) -> None:
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["summary"]["files"] == 4
-    assert {d["file"].rsplit("/", 1)[1] for d in report["diagnostics"]} == {"binary.yaml", "empty.yaml", "scalar.yaml", "deep.yaml"}
+    assert {d["file"].rsplit("/", 1)[1] for d in report["diagnostics"]} == {
+        "binary.yaml",
+        "empty.yaml",
+        "scalar.yaml",
+        "deep.yaml",
+    }
     assert "Traceback" not in result.stderr
 
 

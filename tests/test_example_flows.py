@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, FLOWS
 
+from conftest import EXAMPLES, FLOWS
 from ivrflow.language.lint import flow_files, lint
 from ivrflow.language.loader import Target
 
@@ -16,7 +16,9 @@ EXPECT = re.compile(r"^# expect: (\d+):(\d+) ([a-z0-9-]+)(?: (.*))?$", re.MULTIL
 
 GOOD = sorted((EXAMPLES / "good").glob("*.yaml")) + sorted(flow_files([FLOWS]))
 # A bad case is a file, or a folder whose files are checked together (rules across files).
-BAD = sorted(p for p in (EXAMPLES / "bad").iterdir() if p.suffix == ".yaml" or (p.is_dir() and p.name != "v1")) + sorted((EXAMPLES / "bad" / "v1").glob("*.yaml"))
+BAD = sorted(
+    p for p in (EXAMPLES / "bad").iterdir() if p.suffix == ".yaml" or (p.is_dir() and p.name != "v1")
+) + sorted((EXAMPLES / "bad" / "v1").glob("*.yaml"))
 
 
 def _id(path: Path) -> str:
@@ -58,5 +60,7 @@ def test_load_flow_refuses_a_flow_with_errors_naming_the_first() -> None:
     from ivrflow.errors import FlowError
     from ivrflow.language.loader import load_flow
 
-    with pytest.raises(FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"):
+    with pytest.raises(
+        FlowError, match=r"^tests/flows/bad/unknown-key\.yaml:7:5: error unknown-key `nxet` .* \(and 1 more\)$"
+    ):
         load_flow("tests/flows/bad/unknown-key.yaml")

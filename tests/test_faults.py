@@ -15,13 +15,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from conftest import FLOWS
 from inprocess import serving
-from live_server import CALLER, Server, call, incoming, start, stop
-from redis_server import running_redis
-
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
+from live_server import CALLER, Server, call, incoming, start, stop
+from redis_server import running_redis
 
 SUPPORT = load_flow(FLOWS / "support-menu.yaml")
 # No script presses the same key twice in a row: a repeat that close would be a redelivery.
@@ -52,10 +52,14 @@ def play(server: Server, reference: str, keys: list[str | None], seen: dict[str,
 def check_all(server: Server, calls: dict[str, list[str | None]]) -> None:
     for reference, keys in calls.items():
         steps = httpx.get(f"{server.url}/calls/{reference}", timeout=10).json()["transcript"]
-        assert [{k: v for k, v in s.items() if k != "at"} for s in steps] == transcript(SUPPORT, keys, {"caller": CALLER}), reference
+        assert [{k: v for k, v in s.items() if k != "at"} for s in steps] == transcript(
+            SUPPORT, keys, {"caller": CALLER}
+        ), reference
 
 
-def run_calls(server: Server, calls: dict[str, list[str | None]], seen: dict[str, int], fault: Callable[[], None]) -> None:
+def run_calls(
+    server: Server, calls: dict[str, list[str | None]], seen: dict[str, int], fault: Callable[[], None]
+) -> None:
     """Play all `calls` at once, 40 at a time; once 60 are under way, bring on the `fault`."""
     started = threading.Semaphore(0)
 

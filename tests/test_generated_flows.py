@@ -30,7 +30,11 @@ class Generated:
 def _node(draw: st.DrawFn, flow: Generated, depth: int, menus: list[str]) -> str:
     """Draw one node and everything below it; return its name. Every node is reachable."""
     name = f"n{len(flow.order)}-{draw(st.sampled_from(['a', 'menu', 'x_1']))}"
-    kinds = ["hangup", "dial", "tts_message"] if depth >= 3 else ["hangup", "dial", "tts_message", "prompt", "select_digits"]
+    kinds = (
+        ["hangup", "dial", "tts_message"]
+        if depth >= 3
+        else ["hangup", "dial", "tts_message", "prompt", "select_digits"]
+    )
     kind = draw(st.sampled_from(kinds))
     node: dict[str, Any] = {"type": kind}
     flow.add(name, node)
@@ -138,11 +142,20 @@ def test_renamed_target_is_an_error_at_its_line(generated: tuple[Generated, Writ
     assert line in _errors_at("\n".join(lines) + "\n", "unknown-target")
 
 
-REQUIRED = {"prompt": ["type", "message", "digit", "next"], "select_digits": ["type", "message", "choices"], "tts_message": ["type", "message"], "dial": ["type", "to"], "hangup": ["type"], "repeat": ["type"]}
+REQUIRED = {
+    "prompt": ["type", "message", "digit", "next"],
+    "select_digits": ["type", "message", "choices"],
+    "tts_message": ["type", "message"],
+    "dial": ["type", "to"],
+    "hangup": ["type"],
+    "repeat": ["type"],
+}
 
 
 @given(flows(), st.data())
-def test_dropped_required_key_is_an_error_at_its_node(generated: tuple[Generated, Written], data: st.DataObject) -> None:
+def test_dropped_required_key_is_an_error_at_its_node(
+    generated: tuple[Generated, Written], data: st.DataObject
+) -> None:
     flow, written = generated
     name = data.draw(st.sampled_from(flow.order))
     key = data.draw(st.sampled_from(REQUIRED[flow.nodes[name]["type"]]))
@@ -154,9 +167,13 @@ def test_dropped_required_key_is_an_error_at_its_node(generated: tuple[Generated
 
 
 @given(flows(), st.data())
-def test_duplicated_key_is_an_error_at_the_second_line(generated: tuple[Generated, Written], data: st.DataObject) -> None:
+def test_duplicated_key_is_an_error_at_the_second_line(
+    generated: tuple[Generated, Written], data: st.DataObject
+) -> None:
     flow, written = generated
-    scalar_keys = [key for key in written.lines if len(key) == 2 and key[1] != "choices"] + [key for key in written.lines if len(key) == 3]
+    scalar_keys = [key for key in written.lines if len(key) == 2 and key[1] != "choices"] + [
+        key for key in written.lines if len(key) == 3
+    ]
     key = data.draw(st.sampled_from(scalar_keys))
     line = written.lines[key]
     lines = written.text.splitlines()

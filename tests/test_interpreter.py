@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivrflow.calls.interpreter import CallEnded, CallStarted, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer, new_call, step, transcript
+from conftest import FLOWS
+from ivrflow.calls.interpreter import (
+    CallEnded,
+    CallStarted,
+    DialDone,
+    HangUp,
+    LegEnded,
+    NoAction,
+    Speak,
+    SpeakDone,
+    Transfer,
+    new_call,
+    step,
+    transcript,
+)
 from ivrflow.language.loader import load_flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import hear
@@ -20,28 +33,47 @@ MENU = "Your refill of your prescription is ready. Press 1 to confirm pickup, 2 
 
 
 def test_refill_confirm() -> None:
-    assert transcript(REFILL, ["7", "1"]) == [{"say": GATE}, {"press": "7"}, {"say": MENU}, {"press": "1"}, {"say": "Thank you. Your pickup is confirmed."}, {"hangup": True}]
+    assert transcript(REFILL, ["7", "1"]) == [
+        {"say": GATE},
+        {"press": "7"},
+        {"say": MENU},
+        {"press": "1"},
+        {"say": "Thank you. Your pickup is confirmed."},
+        {"hangup": True},
+    ]
 
 
 def test_refill_variables_from_the_call() -> None:
     heard = transcript(REFILL, ["7"], {"drug": "amoxicillin", "pharmacy": "Main Street Pharmacy"})
     assert heard[0] == {"say": "Press 7 to hear a message from Main Street Pharmacy."}
-    assert heard[2] == {"say": "Your refill of amoxicillin is ready. Press 1 to confirm pickup, 2 to cancel, or 9 to hear this again."}
+    assert heard[2] == {
+        "say": "Your refill of amoxicillin is ready. Press 1 to confirm pickup, 2 to cancel, or 9 to hear this again."
+    }
 
 
 def test_refill_no_input_and_wrong_keys_up_to_attempts_then_on_fail() -> None:
     heard = transcript(REFILL, ["7", None, "4", "5"])
     assert heard == [
-        {"say": GATE}, {"press": "7"},
-        {"say": MENU}, {"no_input": True}, {"say": "Sorry, I did not hear a choice."},
-        {"say": MENU}, {"press": "4"}, {"say": "Sorry, that is not one of the choices."},
-        {"say": MENU}, {"press": "5"},
-        {"say": "Goodbye."}, {"hangup": True},
+        {"say": GATE},
+        {"press": "7"},
+        {"say": MENU},
+        {"no_input": True},
+        {"say": "Sorry, I did not hear a choice."},
+        {"say": MENU},
+        {"press": "4"},
+        {"say": "Sorry, that is not one of the choices."},
+        {"say": MENU},
+        {"press": "5"},
+        {"say": "Goodbye."},
+        {"hangup": True},
     ]
 
 
 def test_refill_cancel_and_last_words_are_one_text() -> None:
-    assert transcript(REFILL, ["7", "2"])[-2:] == [{"say": "Your refill has been cancelled. Goodbye."}, {"hangup": True}]
+    assert transcript(REFILL, ["7", "2"])[-2:] == [
+        {"say": "Your refill has been cancelled. Goodbye."},
+        {"hangup": True},
+    ]
 
 
 def test_refill_repeats_up_to_the_limit() -> None:
@@ -51,15 +83,28 @@ def test_refill_repeats_up_to_the_limit() -> None:
 
 
 def test_prompt_two_chances_then_hang_up() -> None:
-    assert transcript(REFILL, ["1", None]) == [{"say": GATE}, {"press": "1"}, {"say": GATE}, {"no_input": True}, {"hangup": True}]
+    assert transcript(REFILL, ["1", None]) == [
+        {"say": GATE},
+        {"press": "1"},
+        {"say": GATE},
+        {"no_input": True},
+        {"hangup": True},
+    ]
 
 
 def test_support_transfer_and_loop_back() -> None:
-    assert transcript(SUPPORT, ["1"])[-2:] == [{"dial": "15550001111"}, {"hangup": True}]  # the agent hangs up in the end
+    assert transcript(SUPPORT, ["1"])[-2:] == [
+        {"dial": "15550001111"},
+        {"hangup": True},
+    ]  # the agent hangs up in the end
     heard = transcript(SUPPORT, ["3", "2"])
     assert heard[2] == {"say": "We are open Monday to Friday, 8 in the morning to 6 in the evening."}
     assert heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}]
-    assert transcript(SUPPORT, [None, None, None])[-3:] == [{"say": "Let me put you through to someone who can help."}, {"dial": "15550003333"}, {"hangup": True}]
+    assert transcript(SUPPORT, [None, None, None])[-3:] == [
+        {"say": "Let me put you through to someone who can help."},
+        {"dial": "15550003333"},
+        {"hangup": True},
+    ]
 
 
 def test_transfer_action_carries_dial_options() -> None:

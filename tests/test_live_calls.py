@@ -9,14 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from inprocess import App, serving
-from live_server import CALLER, action, call, completed, dialled, incoming, said, spoken
 
+from conftest import FLOWS
+from inprocess import App, serving
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
+from live_server import CALLER, action, call, completed, dialled, incoming, said, spoken
 
 APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")
 OTP = load_flow(FLOWS / "otp-delivery.yaml")
@@ -43,12 +43,42 @@ APPOINTMENT_MENU = say(
 )
 APPOINTMENT_AGAIN = say("Here is that message again.")
 APPOINTMENT_CALLS = {
-    "confirm": (["1"], [APPOINTMENT_MENU, press("1"), say("Thank you. Your appointment is confirmed. We look forward to seeing you."), HANGUP]),
-    "cancel, with last words": (["2"], [APPOINTMENT_MENU, press("2"), say("Your appointment has been cancelled. To book a new time, call us during opening hours. Goodbye."), HANGUP]),
+    "confirm": (
+        ["1"],
+        [
+            APPOINTMENT_MENU,
+            press("1"),
+            say("Thank you. Your appointment is confirmed. We look forward to seeing you."),
+            HANGUP,
+        ],
+    ),
+    "cancel, with last words": (
+        ["2"],
+        [
+            APPOINTMENT_MENU,
+            press("2"),
+            say("Your appointment has been cancelled. To book a new time, call us during opening hours. Goodbye."),
+            HANGUP,
+        ],
+    ),
     "no key": ([None], [APPOINTMENT_MENU, NO_KEY, HANGUP]),
     "wrong key": (["5"], [APPOINTMENT_MENU, press("5"), HANGUP]),
-    "repeat then confirm": (["9", "1"], [APPOINTMENT_MENU, press("9"), APPOINTMENT_AGAIN, APPOINTMENT_MENU, press("1"), say("Thank you. Your appointment is confirmed. We look forward to seeing you."), HANGUP]),
-    "repeats up to the limit": (["9"] * 4, [APPOINTMENT_MENU, *[press("9"), APPOINTMENT_AGAIN, APPOINTMENT_MENU] * 3, press("9"), HANGUP]),
+    "repeat then confirm": (
+        ["9", "1"],
+        [
+            APPOINTMENT_MENU,
+            press("9"),
+            APPOINTMENT_AGAIN,
+            APPOINTMENT_MENU,
+            press("1"),
+            say("Thank you. Your appointment is confirmed. We look forward to seeing you."),
+            HANGUP,
+        ],
+    ),
+    "repeats up to the limit": (
+        ["9"] * 4,
+        [APPOINTMENT_MENU, *[press("9"), APPOINTMENT_AGAIN, APPOINTMENT_MENU] * 3, press("9"), HANGUP],
+    ),
 }
 
 OTP_GATE = say("This is Acme Bank with your sign-in code. Press 5 to hear it.")
@@ -61,38 +91,115 @@ OTP_CALLS = {
 }
 
 REFILL_GATE = say("Press 7 to hear a message from City Pharmacy.")
-REFILL_MENU = say("Your refill of amoxicillin is ready. Press 1 to confirm pickup, 2 to cancel, or 9 to hear this again.")
+REFILL_MENU = say(
+    "Your refill of amoxicillin is ready. Press 1 to confirm pickup, 2 to cancel, or 9 to hear this again."
+)
 NOT_HEARD = say("Sorry, I did not hear a choice.")
 NOT_A_CHOICE = say("Sorry, that is not one of the choices.")
 REFILL_AGAIN = say("Here is that message again.")
 REFILL_CALLS = {
-    "confirm": (["7", "1"], [REFILL_GATE, press("7"), REFILL_MENU, press("1"), say("Thank you. Your pickup is confirmed."), HANGUP]),
-    "cancel, with last words": (["7", "2"], [REFILL_GATE, press("7"), REFILL_MENU, press("2"), say("Your refill has been cancelled. Goodbye."), HANGUP]),
+    "confirm": (
+        ["7", "1"],
+        [REFILL_GATE, press("7"), REFILL_MENU, press("1"), say("Thank you. Your pickup is confirmed."), HANGUP],
+    ),
+    "cancel, with last words": (
+        ["7", "2"],
+        [REFILL_GATE, press("7"), REFILL_MENU, press("2"), say("Your refill has been cancelled. Goodbye."), HANGUP],
+    ),
     "no key, wrong key, wrong key: on_fail": (
         ["7", None, "4", "5"],
-        [REFILL_GATE, press("7"), REFILL_MENU, NO_KEY, NOT_HEARD, REFILL_MENU, press("4"), NOT_A_CHOICE, REFILL_MENU, press("5"), say("Goodbye."), HANGUP],
+        [
+            REFILL_GATE,
+            press("7"),
+            REFILL_MENU,
+            NO_KEY,
+            NOT_HEARD,
+            REFILL_MENU,
+            press("4"),
+            NOT_A_CHOICE,
+            REFILL_MENU,
+            press("5"),
+            say("Goodbye."),
+            HANGUP,
+        ],
     ),
-    "no key three times: on_fail": (["7", None, None, None], [REFILL_GATE, press("7"), REFILL_MENU, NO_KEY, NOT_HEARD, REFILL_MENU, NO_KEY, NOT_HEARD, REFILL_MENU, NO_KEY, say("Goodbye."), HANGUP]),
-    "wrong key then confirm": (["7", "0", "1"], [REFILL_GATE, press("7"), REFILL_MENU, press("0"), NOT_A_CHOICE, REFILL_MENU, press("1"), say("Thank you. Your pickup is confirmed."), HANGUP]),
-    "repeats up to the limit": (["7", *["9"] * 4], [REFILL_GATE, press("7"), REFILL_MENU, *[press("9"), REFILL_AGAIN, REFILL_MENU] * 3, press("9"), HANGUP]),
+    "no key three times: on_fail": (
+        ["7", None, None, None],
+        [
+            REFILL_GATE,
+            press("7"),
+            REFILL_MENU,
+            NO_KEY,
+            NOT_HEARD,
+            REFILL_MENU,
+            NO_KEY,
+            NOT_HEARD,
+            REFILL_MENU,
+            NO_KEY,
+            say("Goodbye."),
+            HANGUP,
+        ],
+    ),
+    "wrong key then confirm": (
+        ["7", "0", "1"],
+        [
+            REFILL_GATE,
+            press("7"),
+            REFILL_MENU,
+            press("0"),
+            NOT_A_CHOICE,
+            REFILL_MENU,
+            press("1"),
+            say("Thank you. Your pickup is confirmed."),
+            HANGUP,
+        ],
+    ),
+    "repeats up to the limit": (
+        ["7", *["9"] * 4],
+        [REFILL_GATE, press("7"), REFILL_MENU, *[press("9"), REFILL_AGAIN, REFILL_MENU] * 3, press("9"), HANGUP],
+    ),
     "gate missed twice": (["1", None], [REFILL_GATE, press("1"), REFILL_GATE, NO_KEY, HANGUP]),
 }
 
-SUPPORT_MENU = say("Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9.")
+SUPPORT_MENU = say(
+    "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
+)
 HOURS = say("We are open Monday to Friday, 8 in the morning to 6 in the evening.")
 SUPPORT_CALLS = {
     "billing": (["1"], [SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}]),
     "technical": (["2"], [SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}]),
-    "hours, then technical": (["3", "2"], [SUPPORT_MENU, press("3"), HOURS, SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}]),
+    "hours, then technical": (
+        ["3", "2"],
+        [SUPPORT_MENU, press("3"), HOURS, SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}],
+    ),
     "no key, wrong key, no key: the operator": (
         [None, "7", None],
-        [SUPPORT_MENU, NO_KEY, NOT_HEARD, SUPPORT_MENU, press("7"), say("Sorry, that is not one of the options."), SUPPORT_MENU, NO_KEY, say("Let me put you through to someone who can help."), {"dial": "15550003333"}, {"hangup": True}],
+        [
+            SUPPORT_MENU,
+            NO_KEY,
+            NOT_HEARD,
+            SUPPORT_MENU,
+            press("7"),
+            say("Sorry, that is not one of the options."),
+            SUPPORT_MENU,
+            NO_KEY,
+            say("Let me put you through to someone who can help."),
+            {"dial": "15550003333"},
+            {"hangup": True},
+        ],
     ),
     "repeats up to the limit": (["9"] * 4, [SUPPORT_MENU, *[press("9"), SUPPORT_MENU] * 3, press("9"), HANGUP]),
-    "repeat, then billing": (["9", "1"], [SUPPORT_MENU, press("9"), SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}]),
+    "repeat, then billing": (
+        ["9", "1"],
+        [SUPPORT_MENU, press("9"), SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}],
+    ),
 }
 
-OUTBOUND = {"appointment-reminder": (APPOINTMENT, APPOINTMENT_CALLS, {}), "otp-delivery": (OTP, OTP_CALLS, {"code": "4 8 1 5"}), "refill-reminder": (REFILL, REFILL_CALLS, {"drug": "amoxicillin"})}
+OUTBOUND = {
+    "appointment-reminder": (APPOINTMENT, APPOINTMENT_CALLS, {}),
+    "otp-delivery": (OTP, OTP_CALLS, {"code": "4 8 1 5"}),
+    "refill-reminder": (REFILL, REFILL_CALLS, {"drug": "amoxicillin"}),
+}
 _numbers = itertools.count()
 
 
@@ -108,7 +215,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield running
 
 
-@pytest.mark.parametrize(("flow_id", "case"), [(flow_id, case) for flow_id, (_, calls, _) in OUTBOUND.items() for case in calls])
+@pytest.mark.parametrize(
+    ("flow_id", "case"), [(flow_id, case) for flow_id, (_, calls, _) in OUTBOUND.items() for case in calls]
+)
 def test_outbound_calls_through_every_v1_style_flow(server: App, flow_id: str, case: str) -> None:
     flow, calls, variables = OUTBOUND[flow_id]
     keys, expected = calls[case]
@@ -130,7 +239,10 @@ def test_inbound_calls_through_the_support_line(server: App, case: str) -> None:
 def test_transfer_carries_caller_id_and_dial_options(server: App) -> None:
     reference = _reference()
     assert said(server.post(incoming(reference))) == SUPPORT_MENU["say"]
-    assert action(server.post(spoken(reference, "1"))) == {"method": "dial", "params": {"to": "15550001111", "caller_id_number": CALLER, "max_call_duration": "1800"}}
+    assert action(server.post(spoken(reference, "1"))) == {
+        "method": "dial",
+        "params": {"to": "15550001111", "caller_id_number": CALLER, "max_call_duration": "1800"},
+    }
 
 
 def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_leaves(server: App) -> None:
@@ -138,7 +250,10 @@ def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_l
     action(server.post(incoming(reference)))
     assert action(server.post(spoken(reference, "2")))["method"] == "dial"
     assert action(server.post(dialled(reference, "answered", to="15550002222"))) == {}
-    assert action(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {}})) == {"method": "hangup", "params": {}}
+    assert action(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {}})) == {
+        "method": "hangup",
+        "params": {},
+    }
     assert action(server.post(completed(reference))) == {}
 
 
@@ -204,7 +319,11 @@ def test_telesigns_documented_events_drive_a_call_to_hangup(tmp_path: Path) -> N
         late = running.post(spoken("BC96D7B0D1800164898350B4E71B005C", "1"))
         assert (late.status_code, late.json()) == (200, {})  # the record is closed
         seen = running.get("/calls/BC96D7B0D1800164898350B4E71B005C").json()
-        assert (seen["reference_id"], seen["telesign_reference_id"], seen["status"]) == (ours, "BC96D7B0D1800164898350B4E71B005C", "completed")
+        assert (seen["reference_id"], seen["telesign_reference_id"], seen["status"]) == (
+            ours,
+            "BC96D7B0D1800164898350B4E71B005C",
+            "completed",
+        )
         assert [{k: v for k, v in step.items() if k != "at"} for step in seen["transcript"]] == [{"hangup": True}]
 
 

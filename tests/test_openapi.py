@@ -25,12 +25,22 @@ from ivrflow.stores import MemoryStore
 def _routes() -> set[tuple[str, str]]:
     app = create_app(ROOT / "flows", MemoryStore(), credentials=None, watch=0)
     # Starlette answers HEAD for every GET route itself; the document lists the GET.
-    return {(method, route.path) for route in app.routes if isinstance(route, Route) for method in route.methods or () if method != "HEAD"}
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
 
 
 def test_the_document_has_exactly_the_routes_of_the_app() -> None:
-    described = {(method.upper(), path) for path, operations in document().get("paths", {}).items() for method in operations}
-    assert described == _routes() == set(OPERATIONS), "a route was added or removed: give it (or take away) its piece in ivrflow/server/openapi.py"
+    described = {
+        (method.upper(), path) for path, operations in document().get("paths", {}).items() for method in operations
+    }
+    assert described == _routes() == set(OPERATIONS), (
+        "a route was added or removed: give it (or take away) its piece in ivrflow/server/openapi.py"
+    )
 
 
 def test_the_document_is_valid_openapi_31_and_its_schemas_valid_json_schema() -> None:
@@ -47,15 +57,24 @@ def test_every_operation_says_who_may_call_it_and_every_status_it_answers() -> N
     assert schemes == {"basic", "tsa", "telesignSignature", "telesignSignatureBare"}
     for path, operations in built["paths"].items():
         for method, operation in operations.items():
-            assert "security" in operation and {name for need in operation["security"] for name in need} <= schemes, (method, path)
-            assert "503" in operation["responses"], f"{method} {path}: the slow-client 503 (--max-connections) is missing"
+            assert "security" in operation and {name for need in operation["security"] for name in need} <= schemes, (
+                method,
+                path,
+            )
+            assert "503" in operation["responses"], (
+                f"{method} {path}: the slow-client 503 (--max-connections) is missing"
+            )
             if path.startswith(("/calls", "/flows")):
                 assert {"400", "401", "500", "503"} <= set(operation["responses"]), (method, path)
 
 
 def test_the_placed_call_links_to_reading_it() -> None:
     placed = document()["paths"]["/calls"]["post"]["responses"]["201"]
-    assert placed["links"]["GetPlacedCall"] == {"operationId": "getCall", "parameters": {"reference_id": "$response.body#/reference_id"}, "description": "The call just placed."}
+    assert placed["links"]["GetPlacedCall"] == {
+        "operationId": "getCall",
+        "parameters": {"reference_id": "$response.body#/reference_id"},
+        "description": "The call just placed.",
+    }
     assert document()["paths"]["/calls/{reference_id}"]["get"]["operationId"] == "getCall"
 
 
@@ -64,14 +83,18 @@ def test_it_is_served_as_built_with_the_flows_served_as_examples(tmp_path: Path)
         served = app.get("/openapi.json")
         flows = [flow["id"] for flow in app.get("/flows").json()["flows"]]
     assert served.status_code == 200 and served.json() == document(flows)
-    assert served.json()["paths"]["/calls"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]["flow"]["examples"] == sorted(flows)
+    assert served.json()["paths"]["/calls"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "properties"
+    ]["flow"]["examples"] == sorted(flows)
 
 
 def test_docs_api_md_links_the_document_and_names_every_operation() -> None:
     text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
     assert "/openapi.json" in text
     for method, path in OPERATIONS:
-        assert re.search(rf"{method} {re.escape(path)}(?![\w/{{])", text), f"docs/api.md does not mention {method} {path}"
+        assert re.search(rf"{method} {re.escape(path)}(?![\w/{{])", text), (
+            f"docs/api.md does not mention {method} {path}"
+        )
 
 
 # --- the document and the code agree where they could drift ------------------------------------
@@ -90,10 +113,14 @@ def test_a_number_with_spaces_around_is_taken_as_the_document_says(app: App) -> 
     that a request it accepts is never one the document calls invalid."""
     from inprocess import BASIC
 
-    answer = app.request("POST", "/calls", json={"flow": "nope", "to": " +15552010200 ", "caller_id": None}, headers=BASIC)
+    answer = app.request(
+        "POST", "/calls", json={"flow": "nope", "to": " +15552010200 ", "caller_id": None}, headers=BASIC
+    )
     assert answer.status_code == 404  # past the number checks: only the flow is wrong
     body = {"flow": "appointment-reminder", "to": " +15552010200 ", "caller_id": None}
-    validator = jsonschema.Draft202012Validator({**document(), "$ref": "#/paths/~1calls/post/requestBody/content/application~1json/schema"})
+    validator = jsonschema.Draft202012Validator(
+        {**document(), "$ref": "#/paths/~1calls/post/requestBody/content/application~1json/schema"}
+    )
     assert not list(validator.iter_errors(body))
 
 
@@ -103,4 +130,6 @@ def test_each_refusal_of_the_calls_api_conforms_with_its_www_authenticate_header
     assert openapi_check.problems("GET", "/flows", 401, answer.headers, answer.content) == []
     without = answer.headers.copy()
     del without["WWW-Authenticate"]
-    assert openapi_check.problems("GET", "/flows", 401, without, answer.content) == ["GET /flows 401: no WWW-Authenticate header"]
+    assert openapi_check.problems("GET", "/flows", 401, without, answer.content) == [
+        "GET /flows 401: no WWW-Authenticate header"
+    ]

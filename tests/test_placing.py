@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import pytest
-from conftest import FLOWS
 
+from conftest import FLOWS
 from ivrflow.calls.interpreter import new_call
+from ivrflow.calls.record import CallRecord
 from ivrflow.errors import StoreUnavailable, TelesignError
 from ivrflow.language.loader import load_flow
 from ivrflow.placing import Placed, Refused, SentV1, place, send_v1_call
-from ivrflow.calls.record import CallRecord
 from ivrflow.stores import MemoryStore, Update
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import DialAnswer, Sending, V1Answer
@@ -64,7 +64,9 @@ def test_placed_is_recorded_first_then_marked_with_telesigns_id() -> None:
     assert store.find("TS1") == "CALL1"
 
 
-@pytest.mark.parametrize(("reason", "ended", "status"), [("invalid_phone_number", True, "failed"), ("timeout", False, "dialing")])
+@pytest.mark.parametrize(
+    ("reason", "ended", "status"), [("invalid_phone_number", True, "failed"), ("timeout", False, "dialing")]
+)
 def test_refused_keeps_the_call_with_telesigns_reason(reason: str, ended: bool, status: str) -> None:
     store = MemoryStore()
     error = TelesignError("Telesign did not place the call", reason=reason)
@@ -95,7 +97,9 @@ def test_a_mark_or_a_failure_the_store_does_not_take_is_said() -> None:
 
 
 @pytest.mark.parametrize("fail_at", [(), (2,)])
-def test_a_v1_call_keeps_telesigns_first_report_even_when_the_store_does_not(monkeypatch: pytest.MonkeyPatch, fail_at: tuple[int, ...]) -> None:
+def test_a_v1_call_keeps_telesigns_first_report_even_when_the_store_does_not(
+    monkeypatch: pytest.MonkeyPatch, fail_at: tuple[int, ...]
+) -> None:
     sent: list[dict[str, str]] = []
 
     def send_v1(params: dict[str, str], credentials: Credentials, how: Sending) -> V1Answer:
@@ -107,9 +111,11 @@ def test_a_v1_call_keeps_telesigns_first_report_even_when_the_store_does_not(mon
     params = {"phone_number": "15551234567", "message": "hello"}
     outcome = send_v1_call(store, APPOINTMENT, params, {}, Credentials("C", "K"), Sending(), clock=lambda: 1000.0)
     assert isinstance(outcome, SentV1)
-    assert sent == [{**params, "external_id": outcome.call_id}] and params == {"phone_number": "15551234567", "message": "hello"}
+    assert sent == [{**params, "external_id": outcome.call_id}] and params == {
+        "phone_number": "15551234567",
+        "message": "hello",
+    }
     assert outcome.record.telesign_id == "TS1" and outcome.record.v1 is not None and outcome.record.v1.code == 103
     assert (outcome.unrecorded is None) == (not fail_at)
     stored = store.get(outcome.call_id)
     assert stored is not None and stored.v1 is not None and stored.v1.code == (None if fail_at else 103)
-

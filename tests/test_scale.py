@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FLOWS
-from live_server import CALLER, Server, action, call, incoming, spoken, start, stop
-from redis_server import RedisServer
 
+from conftest import FLOWS
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.stores import RedisStore
+from live_server import CALLER, Server, action, call, incoming, spoken, start, stop
+from redis_server import RedisServer
 
 SUPPORT = load_flow(FLOWS / "support-menu.yaml")
 SCRIPTS = [["1"], ["3", "2"], [None, "9", "1"], ["7", None, None], ["9", "9", "3", "1"], ["3", "3"]]
@@ -59,7 +59,9 @@ def two_hosts(redis_server: RedisServer, tmp_path: Path) -> Iterator[list[Server
         stop(server)
 
 
-def test_two_servers_on_one_redis_run_calls_whose_events_alternate_between_them(two_hosts: list[Server], redis_server: RedisServer) -> None:
+def test_two_servers_on_one_redis_run_calls_whose_events_alternate_between_them(
+    two_hosts: list[Server], redis_server: RedisServer
+) -> None:
     calls = {f"TWO-{uuid.uuid4().hex[:8]}-{n}": SCRIPTS[n % len(SCRIPTS)] for n in range(24)}
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda item: play(two_hosts, *item), calls.items()))
@@ -67,7 +69,10 @@ def test_two_servers_on_one_redis_run_calls_whose_events_alternate_between_them(
         expected = transcript(SUPPORT, keys, {"caller": CALLER})
         assert kept(two_hosts[0], reference) == expected == kept(two_hosts[1], reference)
     store = RedisStore(redis_server.url)
-    assert store.active() == 0 and {r.status for r in store.recent(flow="support-menu", limit=None)} <= {"transferred", "completed"}
+    assert store.active() == 0 and {r.status for r in store.recent(flow="support-menu", limit=None)} <= {
+        "transferred",
+        "completed",
+    }
 
 
 def test_the_same_event_at_both_servers_at_once_is_applied_once(two_hosts: list[Server]) -> None:
@@ -94,7 +99,9 @@ def test_workers_share_one_port_and_one_store(tmp_path: Path) -> None:
     finally:
         log = stop(server)
     assert len(workers) == 3  # uvicorn's worker processes
-    served_by = {json.loads(line)["pid"] for line in log.splitlines() if line.startswith("{") and '"ivrflow.events"' in line}
+    served_by = {
+        json.loads(line)["pid"] for line in log.splitlines() if line.startswith("{") and '"ivrflow.events"' in line
+    }
     assert len(served_by) >= 2  # the events really were spread over several workers
 
 
@@ -106,7 +113,9 @@ def test_each_event_is_one_json_log_line(tmp_path: Path) -> None:
     log = stop(server)
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
     handled = [line for line in lines if line["logger"] == "ivrflow.events"]
-    assert [(h["reference_id"], h["flow"], h["node"], h["event"], h["outcome"], h["action"], h["status"]) for h in handled] == [
+    assert [
+        (h["reference_id"], h["flow"], h["node"], h["event"], h["outcome"], h["action"], h["status"]) for h in handled
+    ] == [
         ("LOG-1", "support-menu", "welcome", "incoming_call", "answered", "speak", 200),
         ("LOG-1", "support-menu", "hours", "speak_completed", "answered", "speak", 200),
         ("NOPE", None, None, "speak_completed", "unknown_call", None, 404),

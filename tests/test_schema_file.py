@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema
-from conftest import FLOWS
 
+from conftest import FLOWS
 from ivrflow.language.lint import flow_files
 from ivrflow.language.schema import load_schema
 
@@ -64,12 +64,15 @@ def test_fast_node_dispatch_reports_exactly_what_the_full_schema_reports() -> No
     """The linter validates each node against its own type's definition (for speed); on every
     example flow that must give the very errors the whole schema file gives."""
     from conftest import EXAMPLES
-
     from ivrflow.language.schema import flow_errors, validator
     from ivrflow.language.yamlstrict import parse
 
-    documents = [parse(p.read_text(errors="replace")) for p in sorted(EXAMPLES.rglob("*.yaml")) + sorted(flow_files([FLOWS]))]
-    documents.append(parse("flow: x\nnodes:\n  a: 5\n  b: {type: nope}\n  c: {}\n  d: {type: prompt, digit: 12, extra: 1}\n"))
+    documents = [
+        parse(p.read_text(errors="replace")) for p in sorted(EXAMPLES.rglob("*.yaml")) + sorted(flow_files([FLOWS]))
+    ]
+    documents.append(
+        parse("flow: x\nnodes:\n  a: 5\n  b: {type: nope}\n  c: {}\n  d: {type: prompt, digit: 12, extra: 1}\n")
+    )
     compared = 0
     for document in documents:
         if document.data is None:

@@ -90,7 +90,14 @@ class Signed(requests.auth.AuthBase):
             request.headers.pop("X-TS-Authorization", None)
         elif path not in OPEN and next(self.turn) % 2:
             content_type = request.headers.get("Content-Type", "")
-            signing = hmac_headers(CUSTOMER_ID, KEY, request.method or "GET", path, raw.decode("utf-8", "replace"), content_type=content_type)
+            signing = hmac_headers(
+                CUSTOMER_ID,
+                KEY,
+                request.method or "GET",
+                path,
+                raw.decode("utf-8", "replace"),
+                content_type=content_type,
+            )
             request.headers.update({name: value for name, value in signing.items() if name != "Content-Type"})
         elif path not in OPEN:
             request.headers["Authorization"] = basic_authorization(CUSTOMER_ID, KEY)
@@ -113,12 +120,19 @@ def fake() -> Iterator[FakeTelesign]:
 
 @pytest.fixture(scope="module")
 def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running_server = start(tmp_path_factory.mktemp("schemathesis") / "calls.db", api_key=KEY, telesign=fake.url, options=("--log-format", "text", "--dial-timeout", "5"))
+    running_server = start(
+        tmp_path_factory.mktemp("schemathesis") / "calls.db",
+        api_key=KEY,
+        telesign=fake.url,
+        options=("--log-format", "text", "--dial-timeout", "5"),
+    )
     fake.webhook = f"{running_server.url}/webhook"
     try:
         yield running_server
     finally:
-        print(f"\nSchemathesis sent {sum(SENT.values())} requests (auth probes not counted):", dict(sorted(SENT.items())))
+        print(
+            f"\nSchemathesis sent {sum(SENT.values())} requests (auth probes not counted):", dict(sorted(SENT.items()))
+        )
         log = stop(running_server)
         assert "Traceback" not in log, log
 
@@ -134,7 +148,12 @@ def _config() -> SchemathesisConfig:
     return SchemathesisConfig.from_dict(
         {
             "generation": {"mode": "all", "max-examples": FUZZ, "database": "none", "deterministic": True},
-            "phases": {"coverage": {"enabled": True}, "examples": {"enabled": True}, "fuzzing": {"enabled": True}, "stateful": {"max-steps": STEPS, "inference": {"algorithms": ["location-headers"]}}},
+            "phases": {
+                "coverage": {"enabled": True},
+                "examples": {"enabled": True},
+                "fuzzing": {"enabled": True},
+                "stateful": {"max-steps": STEPS, "inference": {"algorithms": ["location-headers"]}},
+            },
         }
     )
 
@@ -157,8 +176,12 @@ def test_the_document_is_the_one_served(server: Server) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=FUZZ, deadline=None, suppress_health_check=list(HealthCheck))  # explicit: the CI profile's 200 would take minutes
-def test_every_operation_answers_as_its_document_says(case: schemathesis.Case, server: Server, session: requests.Session) -> None:
+@settings(
+    max_examples=FUZZ, deadline=None, suppress_health_check=list(HealthCheck)
+)  # explicit: the CI profile's 200 would take minutes
+def test_every_operation_answers_as_its_document_says(
+    case: schemathesis.Case, server: Server, session: requests.Session
+) -> None:
     response = case.call(base_url=server.url, session=session, timeout=30)
     case.validate_response(response, checks=CHECKS, headers=credentials(response))
 
@@ -178,10 +201,20 @@ def test_a_placed_call_is_then_read(server: Server, session: requests.Session, f
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
             return {"base_url": server.url, "session": session, "timeout": 30}
 
-        def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any) -> None:
+        def validate_response(
+            self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
             # Without the signing session: the auth probes of `ignored_auth` must go unsigned.
             case.validate_response(response, checks=CHECKS, headers=credentials(response), recorder=self.recorder)
 
     before = len(fake.received)
-    Scenario.run(settings=settings(max_examples=SCENARIOS, stateful_step_count=STEPS, deadline=None, suppress_health_check=list(HealthCheck), database=None))
+    Scenario.run(
+        settings=settings(
+            max_examples=SCENARIOS,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+    )
     assert len(fake.received) > before, "no call was placed, so the link to reading it was never followed"

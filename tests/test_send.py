@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FLOWS, ROOT
-from fake_telesign import FakeTelesign, running
 from telesign.voice import VoiceClient
 
+from conftest import FLOWS, ROOT
+from fake_telesign import FakeTelesign, running
+from ivrflow.errors import TelesignError
 from ivrflow.language.loader import load_flow
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, send_v1
-from ivrflow.errors import TelesignError
 from ivrflow.v1.compiler import CallOptions, compile_v1
 
 CUSTOMER = "FFFFFFFF-EEEE-DDDD-1234-AB1234567890"
@@ -47,7 +47,9 @@ def _params() -> dict[str, str]:
 
 def send(*args: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "TELESIGN_CUSTOMER_ID": CUSTOMER, "TELESIGN_API_KEY": key}
-    return subprocess.run([sys.executable, "-m", "ivrflow", "send", *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "ivrflow", "send", *args], capture_output=True, text=True, cwd=ROOT, env=env, check=False
+    )
 
 
 @pytest.mark.parametrize("auth", ["basic", "hmac"])
@@ -64,14 +66,18 @@ def test_wrong_key_is_a_clear_401(fake: FakeTelesign) -> None:
     assert result.returncode == 1
     first, advice = result.stderr.strip().splitlines()
     assert first == "ivrflow send: Telesign did not accept the credentials: HTTP 401, error 10008: Invalid signature"
-    assert advice.startswith("  error 10008 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY")
+    assert advice.startswith(
+        "  error 10008 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY"
+    )
     assert fake.received == []
 
 
 def test_telesign_400_is_one_line_with_its_code(fake: FakeTelesign) -> None:
     with pytest.raises(TelesignError) as refused:
         send_v1({**_params(), "voice": "f-xx-XX"}, Credentials(CUSTOMER, KEY))
-    assert str(refused.value) == "Telesign refused the request: HTTP 400, error 11018: Invalid value for parameter voice"
+    assert (
+        str(refused.value) == "Telesign refused the request: HTTP 400, error 11018: Invalid value for parameter voice"
+    )
     assert refused.value.codes == (11018,)
 
 
@@ -99,7 +105,14 @@ def test_a_server_that_never_answers_is_a_clear_timeout(fake: FakeTelesign) -> N
 
 def test_missing_credentials_exit_2() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
-    result = subprocess.run([sys.executable, "-m", "ivrflow", "send", "flows/appointment-reminder.yaml", "--to", "15550100200"], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivrflow", "send", "flows/appointment-reminder.yaml", "--to", "15550100200"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
     assert result.returncode == 2 and "TELESIGN_API_KEY" in result.stderr
 
 

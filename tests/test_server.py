@@ -20,9 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from conftest import ROOT
 from inprocess import App, serving
 from live_server import incoming, said, spoken, start, stop
 
@@ -40,7 +41,10 @@ def test_whole_inbound_call_hours_then_transfer(server: App) -> None:
     assert said(server.post(spoken("c1", "3"))).startswith("We are open Monday to Friday")
     assert said(server.post(spoken("c1"))) == MENU
     dial = server.post(spoken("c1", "2")).json()
-    assert dial == {"method": "dial", "params": {"to": "15550002222", "caller_id_number": "15551230000", "send_dtmf": "ww204"}}
+    assert dial == {
+        "method": "dial",
+        "params": {"to": "15550002222", "caller_id_number": "15551230000", "send_dtmf": "ww204"},
+    }
     assert server.post({"event": "call_completed", "reference_id": "c1", "data": {"status": "hangup"}}).json() == {}
 
 
@@ -111,7 +115,15 @@ def test_call_survives_sigkill_and_restart(tmp_path: Path) -> None:
 
 def test_refuses_to_listen_beyond_loopback_without_a_key() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")}
-    result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--host", "0.0.0.0", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivrflow", "serve", "--host", "0.0.0.0", "--store", "memory://"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2
     assert "TELESIGN_API_KEY" in result.stderr and "--insecure" in result.stderr
 
@@ -120,7 +132,15 @@ def test_refuses_half_the_credentials() -> None:
     """An API key without its customer id could check signatures but not the calls API's
     credentials, nor dial: say so rather than serve half-checked."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELESIGN_")} | {"TELESIGN_API_KEY": KEY}
-    result = subprocess.run([sys.executable, "-m", "ivrflow", "serve", "--store", "memory://"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "ivrflow", "serve", "--store", "memory://"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert result.returncode == 2 and "set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY" in result.stderr
 
 
@@ -141,10 +161,32 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         yield running
 
 
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20), lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 EVENTS = st.fixed_dictionaries(
-    {"event": st.sampled_from(["incoming_call", "speak_completed", "dial_completed", "call_completed", "call_leg_completed", "play_completed", "nonsense"]) | st.text(max_size=10), "reference_id": st.sampled_from(["known", "other"]) | st.text(max_size=10) | st.integers()},
-    optional={"data": st.dictionaries(st.sampled_from(["to", "from", "status", "collected_digits", "x"]), JSONISH, max_size=4) | JSONISH, "external_id": JSONISH},
+    {
+        "event": st.sampled_from(
+            [
+                "incoming_call",
+                "speak_completed",
+                "dial_completed",
+                "call_completed",
+                "call_leg_completed",
+                "play_completed",
+                "nonsense",
+            ]
+        )
+        | st.text(max_size=10),
+        "reference_id": st.sampled_from(["known", "other"]) | st.text(max_size=10) | st.integers(),
+    },
+    optional={
+        "data": st.dictionaries(st.sampled_from(["to", "from", "status", "collected_digits", "x"]), JSONISH, max_size=4)
+        | JSONISH,
+        "external_id": JSONISH,
+    },
 )
 
 
@@ -167,7 +209,9 @@ def test_sighup_reload_new_calls_new_version_old_calls_keep_theirs(tmp_path: Pat
         support.write_text(support.read_text().replace("Thanks for calling Acme support.", "Welcome to Acme."))
         running.process.send_signal(signal.SIGHUP)
         time.sleep(1)
-        assert said(running.post(incoming("new"))) == MENU.replace("Thanks for calling Acme support.", "Welcome to Acme.")
+        assert said(running.post(incoming("new"))) == MENU.replace(
+            "Thanks for calling Acme support.", "Welcome to Acme."
+        )
         assert said(running.post(spoken("old", "9"))) == MENU  # the call in progress keeps its version
         support.write_text(support.read_text().replace("    type: dial\n    to:", "    type: dail\n    to:", 1))
         running.process.send_signal(signal.SIGHUP)
@@ -215,7 +259,9 @@ def test_same_body_after_the_window_is_the_caller_again(tmp_path: Path) -> None:
         assert said(running.post(spoken("w1"))) == MENU  # the same body, after the window: the caller again
 
 
-def test_store_that_does_not_answer_gets_503_then_the_event_applies_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_store_that_does_not_answer_gets_503_then_the_event_applies_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     db = tmp_path / "calls.db"
     with serving(db) as running:
         assert said(running.post(incoming("l1"))) == MENU
@@ -274,7 +320,9 @@ def test_a_changed_flow_file_is_reloaded_without_a_signal(tmp_path: Path) -> Non
 def test_a_flow_whose_id_is_taken_is_not_served(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     flows = tmp_path / "flows"
     shutil.copytree(ROOT / "flows", flows)
-    (flows / "zz-copy.yaml").write_text((flows / "support-menu.yaml").read_text().replace("+15558675309", "+15558670000"))
+    (flows / "zz-copy.yaml").write_text(
+        (flows / "support-menu.yaml").read_text().replace("+15558675309", "+15558670000")
+    )
     with caplog.at_level(logging.INFO), serving(tmp_path / "calls.db", flows=flows) as running:
         assert said(running.post(incoming("d1", to="15558670000"))) == "Sorry, this number is not in service. Goodbye."
         assert said(running.post(incoming("d2"))) == MENU

@@ -16,16 +16,16 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import FLOWS, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from live_server import Server, start, stop
 
-from ivrflow.tools.flowtests import FlowResult, live_matches_v1, check_flow
-from ivrflow.tools.journeys import Journey, journeys_path, walk_all
+from conftest import FLOWS, ROOT
 from ivrflow.language.loader import check_bytes, load_flow
-from ivrflow.tools.simulate import live, over_http, parse_keys, v1
 from ivrflow.language.v1plan import plan_v1
+from ivrflow.tools.flowtests import FlowResult, check_flow, live_matches_v1
+from ivrflow.tools.journeys import Journey, journeys_path, walk_all
+from ivrflow.tools.simulate import live, over_http, parse_keys, v1
+from live_server import Server, start, stop
 
 APPOINTMENT_MENU = "Hello, this is Riverside Clinic with a reminder of your appointment tomorrow at 9 in the morning. Press 1 to confirm, press 2 to cancel, or press 9 to hear this message again."
 SUPPORT_MENU = "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
@@ -33,7 +33,16 @@ SUPPORT_MENU = "Thanks for calling Acme support. For billing, press 1. For techn
 
 def ivrflow(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "GITHUB_"))}
-    return subprocess.run([sys.executable, "-m", "ivrflow", *args], input=stdin, capture_output=True, text=True, cwd=cwd, env=env, check=False, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "ivrflow", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+        timeout=60,
+    )
 
 
 # --- ivrflow simulate: the bundled flows, literally -------------------------------------------------
@@ -81,9 +90,18 @@ def test_refill_reminder_with_variables() -> None:
 
 
 def test_otp_gate_twice_wrong_hangs_up_on_both_modes() -> None:
-    expected = [{"say": "This is Acme Bank with your sign-in code. Press 5 to hear it."}, {"press": "1"}, {"say": "This is Acme Bank with your sign-in code. Press 5 to hear it."}, {"no_input": True}, {"hangup": True}]
+    expected = [
+        {"say": "This is Acme Bank with your sign-in code. Press 5 to hear it."},
+        {"press": "1"},
+        {"say": "This is Acme Bank with your sign-in code. Press 5 to hear it."},
+        {"no_input": True},
+        {"hangup": True},
+    ]
     for mode in ("live", "v1"):
-        assert json.loads(ivrflow("simulate", "flows/otp-delivery.yaml", "--keys", "1_", "--json", "--mode", mode).stdout) == expected
+        assert (
+            json.loads(ivrflow("simulate", "flows/otp-delivery.yaml", "--keys", "1_", "--json", "--mode", mode).stdout)
+            == expected
+        )
 
 
 def test_terminal_asks_for_each_key() -> None:
@@ -99,7 +117,11 @@ def test_terminal_asks_for_each_key() -> None:
 
 def test_simulate_refuses_what_it_cannot_do() -> None:
     not_v1 = ivrflow("simulate", "flows/support-menu.yaml", "--mode", "v1", "--keys", "1")
-    assert not_v1.returncode == 1 and "error v1-live-only" in not_v1.stderr and "simulate it with --mode live" in not_v1.stderr
+    assert (
+        not_v1.returncode == 1
+        and "error v1-live-only" in not_v1.stderr
+        and "simulate it with --mode live" in not_v1.stderr
+    )
     bad_keys = ivrflow("simulate", "flows/support-menu.yaml", "--keys", "1a")
     assert bad_keys.returncode == 2 and "not 'a'" in bad_keys.stderr
     no_numbers = ivrflow("simulate", "flows/appointment-reminder.yaml", "--server", "http://127.0.0.1:9", "--keys", "1")
@@ -115,7 +137,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, P
     folder = tmp_path_factory.mktemp("flows")
     for name in ("support-menu.yaml", "refill-reminder.yaml"):
         shutil.copy(FLOWS / name, folder / name)
-    server = start(tmp_path_factory.mktemp("db") / "calls.db", flows=folder, options=("--watch", "0.1", "--duplicate-window", "0.3"))
+    server = start(
+        tmp_path_factory.mktemp("db") / "calls.db",
+        flows=folder,
+        options=("--watch", "0.1", "--duplicate-window", "0.3"),
+    )
     yield server, folder
     stop(server)
 
@@ -199,7 +225,9 @@ def test_live_and_v1_sound_the_same(data: dict[str, Any], keys: list[str | None]
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flows(live_only=True), KEYS)
-def test_server_and_in_process_give_the_same_transcript(served: tuple[Server, Path], data: dict[str, Any], keys: list[str | None]) -> None:
+def test_server_and_in_process_give_the_same_transcript(
+    served: tuple[Server, Path], data: dict[str, Any], keys: list[str | None]
+) -> None:
     server, folder = served
     number = f"1555{time.monotonic_ns() % 10_000_000:07d}"
     data = {**data, "flow": f"generated-{number}", "numbers": [number]}
@@ -224,12 +252,17 @@ def test_committed_journeys_are_what_the_flows_do_and_stable() -> None:
         assert [j.keys for j in again.journeys] == [j.keys for j in walk_all(flow).journeys]  # deterministic
     result = ivrflow("test", "flows", "--coverage")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.endswith("4 flows tested, 0 failed\n") and result.stdout.count("every node and menu choice is reached") == 4
+    assert (
+        result.stdout.endswith("4 flows tested, 0 failed\n")
+        and result.stdout.count("every node and menu choice is reached") == 4
+    )
 
 
 def test_journeys_reach_every_limit() -> None:
     keys = {"".join(k or "_" for k in j.keys): j for j in walk_all(load_flow(FLOWS / "support-menu.yaml")).journeys}
-    assert {"1", "2", "3", "9999", "000", "___", "__1", "0_"} - set(keys) == {"0_"}  # detours are not mixed at one question
+    assert {"1", "2", "3", "9999", "000", "___", "__1", "0_"} - set(keys) == {
+        "0_"
+    }  # detours are not mixed at one question
     assert keys["3"].loops_to == "welcome" and keys["000"].steps[-2:] == ({"dial": "15550003333"}, {"hangup": True})
     assert keys["9999"].steps[-2:] == ({"press": "9"}, {"hangup": True})  # after 3 repeats
 
@@ -241,7 +274,10 @@ def test_a_flow_change_fails_its_test_with_the_difference(tmp_path: Path) -> Non
     flow.write_text(flow.read_text().replace("We look forward to seeing you.", "See you soon."))
     result = ivrflow("test", str(tmp_path))
     assert result.returncode == 1
-    assert "appointment-reminder.journeys.yaml:" in result.stdout and "callers now hear something else than the journeys file says" in result.stdout
+    assert (
+        "appointment-reminder.journeys.yaml:" in result.stdout
+        and "callers now hear something else than the journeys file says" in result.stdout
+    )
     assert '-  - say: "Thank you. Your appointment is confirmed. We look forward to seeing you."' in result.stdout
     assert '+  - say: "Thank you. Your appointment is confirmed. See you soon."' in result.stdout
     updated = ivrflow("journeys", str(flow))
@@ -249,14 +285,18 @@ def test_a_flow_change_fails_its_test_with_the_difference(tmp_path: Path) -> Non
     assert ivrflow("test", str(tmp_path)).returncode == 0
     journeys_path(flow).unlink()
     missing = ivrflow("test", str(tmp_path), "--format", "github")
-    assert missing.returncode == 1 and missing.stdout.startswith(f"::error file={tmp_path}/appointment-reminder.journeys.yaml,line=1,col=1,title=ivrflow test::there is no journeys file")
+    assert missing.returncode == 1 and missing.stdout.startswith(
+        f"::error file={tmp_path}/appointment-reminder.journeys.yaml,line=1,col=1,title=ivrflow test::there is no journeys file"
+    )
 
 
 def test_failing_and_malformed_cases_name_their_line(tmp_path: Path) -> None:
     shutil.copy(FLOWS / "support-menu.yaml", tmp_path / "support-menu.yaml")
     ivrflow("journeys", str(tmp_path))
     cases = tmp_path / "support-menu.tests.yaml"
-    cases.write_text('tests:\n  - name: billing\n    keys: "1"\n    dials: "15550002222"\n    ends_at: technical\n  - name: fine\n    keys: "2"\n')
+    cases.write_text(
+        'tests:\n  - name: billing\n    keys: "1"\n    dials: "15550002222"\n    ends_at: technical\n  - name: fine\n    keys: "2"\n'
+    )
     result = ivrflow("test", str(tmp_path), "--format", "json")
     assert result.returncode == 1
     (found,) = json.loads(result.stdout)["flows"]
@@ -267,7 +307,11 @@ def test_failing_and_malformed_cases_name_their_line(tmp_path: Path) -> None:
     ]
     cases.write_text('tests:\n  - name: typo\n    keys: "1"\n    say: ["hello"]\n')
     malformed = ivrflow("test", str(tmp_path))
-    assert malformed.returncode == 1 and f"{tmp_path}/support-menu.tests.yaml:2:5: tests.0: Additional properties are not allowed ('say' was unexpected)" in malformed.stdout
+    assert (
+        malformed.returncode == 1
+        and f"{tmp_path}/support-menu.tests.yaml:2:5: tests.0: Additional properties are not allowed ('say' was unexpected)"
+        in malformed.stdout
+    )
     cases.write_text('tests:\n  - name: keys\n    keys: "1x"\n')
     assert "tests.0.keys: '1x' does not match" in ivrflow("test", str(tmp_path)).stdout
     assert ivrflow("test", str(tmp_path / "nope")).returncode == 2
@@ -278,9 +322,13 @@ def test_live_against_v1_reports_the_first_difference() -> None:
     walked = walk_all(flow)
     assert live_matches_v1(flow, walked) == []
     first = walked.journeys[0]
-    walked.journeys[0] = Journey(first.keys, (*first.steps[:2], {"say": "something else"}, *first.steps[3:]), first.ends_at)
+    walked.journeys[0] = Journey(
+        first.keys, (*first.steps[:2], {"say": "something else"}, *first.steps[3:]), first.ends_at
+    )
     (failure,) = live_matches_v1(flow, walked)
-    assert failure.message.startswith("live and v1 differ for keys '1' at step 3: live {'say': 'something else'}, v1 {'say': 'Thank you.")
+    assert failure.message.startswith(
+        "live and v1 differ for keys '1' at step 3: live {'say': 'something else'}, v1 {'say': 'Thank you."
+    )
 
 
 def test_coverage_names_what_nothing_reaches(tmp_path: Path) -> None:
@@ -289,7 +337,10 @@ def test_coverage_names_what_nothing_reaches(tmp_path: Path) -> None:
     ivrflow("journeys", str(tmp_path / "otp.yaml"))
     result: FlowResult = check_flow(tmp_path / "otp.yaml")
     assert result.failures == [] and result.uncovered_nodes == ["spare"]
-    assert "coverage: not reached by any journey or test: node `spare`" in ivrflow("test", str(tmp_path), "--coverage").stdout
+    assert (
+        "coverage: not reached by any journey or test: node `spare`"
+        in ivrflow("test", str(tmp_path), "--coverage").stdout
+    )
 
 
 # --- ivrflow graph -----------------------------------------------------------------------------------

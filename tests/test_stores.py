@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from redis_server import RedisServer
 
 from ivrflow.calls.interpreter import CallState, Step
 from ivrflow.calls.record import CallRecord
-from ivrflow.stores import MemoryStore, RedisStore, SqliteStore, Store, open_store
 from ivrflow.errors import StoreUnavailable
+from ivrflow.stores import MemoryStore, RedisStore, SqliteStore, Store, open_store
+from redis_server import RedisServer
 
 
 @pytest.fixture(params=["sqlite", "memory", "redis"])
@@ -39,7 +39,20 @@ NOW = 1_700_000_000.0  # the records' clock
 
 
 def _record(reference_id: str, tries: int = 0) -> CallRecord:
-    return CallRecord(reference_id, CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries, repeats={"menu": 1}, variables={"drug": "Grüße"}), updated=NOW, created=NOW)
+    return CallRecord(
+        reference_id,
+        CallState(
+            flow="f",
+            version="v1",
+            node="menu",
+            waiting="key",
+            tries=tries,
+            repeats={"menu": 1},
+            variables={"drug": "Grüße"},
+        ),
+        updated=NOW,
+        created=NOW,
+    )
 
 
 def test_round_trip(store: Store) -> None:
@@ -75,7 +88,9 @@ def test_in_a_batch_a_failing_change_stores_nothing_and_the_others_are_kept(stor
         store.update("b", lambda old: (_record("b", 1), [{"press": "2"}], None))
         with pytest.raises(RuntimeError):
             store.update("b", boom)
-        store.update("a", lambda old: (replace(old, state=replace(old.state, tries=2)) if old else None, [{"press": "3"}], None))
+        store.update(
+            "a", lambda old: (replace(old, state=replace(old.state, tries=2)) if old else None, [{"press": "3"}], None)
+        )
     assert store.get("a").state.tries == 2  # type: ignore[union-attr]  # a change sees the one before it
     assert [step["press"] for step in store.transcript("a")] == ["1", "3"]
     assert store.get("b").state.tries == 1  # type: ignore[union-attr]  # b's first change kept, not its failed one
@@ -142,7 +157,9 @@ def test_a_sqlite_batch_stores_all_of_its_updates_or_none(tmp_path: Path) -> Non
     assert store.get("a") is None
     with store.batch():
         store.update("a", lambda old: (_record("a"), [], None))
-        with contextlib.closing(sqlite3.connect(tmp_path / "calls.db")) as other:  # not visible elsewhere before the commit
+        with contextlib.closing(
+            sqlite3.connect(tmp_path / "calls.db")
+        ) as other:  # not visible elsewhere before the commit
             assert other.execute("SELECT count(*) FROM calls").fetchone() == (0,)
     assert store.get("a") is not None
     store.close()
@@ -173,7 +190,11 @@ def test_transcript_steps_are_kept_in_order_with_their_time(store: Store) -> Non
     store.update("a", lambda old: (replace(_record("a"), updated=100.0), [{"say": "Hello"}, {"no_input": True}], None))
     store.update("a", lambda old: (None, [{"say": "not stored: no record was written"}], None))
     store.update("a", lambda old: (replace(_record("a"), updated=101.5), [{"hangup": True}], None))
-    assert store.transcript("a") == [{"at": 100.0, "say": "Hello"}, {"at": 100.0, "no_input": True}, {"at": 101.5, "hangup": True}]
+    assert store.transcript("a") == [
+        {"at": 100.0, "say": "Hello"},
+        {"at": 100.0, "no_input": True},
+        {"at": 101.5, "hangup": True},
+    ]
     assert store.transcript("b") == []
 
 
@@ -199,7 +220,10 @@ def test_recent_calls_by_flow_and_status_and_the_active_count(store: Store) -> N
     assert [r.reference_id for r in store.recent(limit=2)] == ["other", "unanswered"]
     assert store.active() == 3
     # A status change is what the listing filters by, not the status the call was created with.
-    store.update("talking", lambda old: (replace(old, state=replace(old.state, waiting="ended", outcome="caller_hung_up")), [], None))  # type: ignore[arg-type]
+    store.update(
+        "talking",
+        lambda old: (replace(old, state=replace(old.state, waiting="ended", outcome="caller_hung_up")), [], None),
+    )  # type: ignore[arg-type]
     assert [r.reference_id for r in store.recent(status="caller_hung_up")] == ["talking"]
     assert store.active() == 2
 
@@ -243,7 +267,13 @@ def test_a_record_stored_before_calls_had_a_creation_time_loads(tmp_path: Path) 
         del old[name]
     old["updated"] = 123.5
     loaded = CallRecord.from_json(json.dumps(old))
-    assert (loaded.state.tries, loaded.updated, loaded.created, loaded.direction, loaded.v1) == (2, 123.5, 123.5, "inbound", None)
+    assert (loaded.state.tries, loaded.updated, loaded.created, loaded.direction, loaded.v1) == (
+        2,
+        123.5,
+        123.5,
+        "inbound",
+        None,
+    )
 
 
 def test_a_redis_call_is_kept_while_on_the_line_and_expires_after_it_ends(redis_server: RedisServer) -> None:
@@ -252,7 +282,11 @@ def test_a_redis_call_is_kept_while_on_the_line_and_expires_after_it_ends(redis_
     on_line = _record("r")
     store.update("r", lambda old: (on_line, [{"say": "hello"}], None))
     time.sleep(1.2)
-    assert store.get("r") is not None and store.transcript("r") == [{"at": on_line.updated, "say": "hello"}] and store.active() == 1
+    assert (
+        store.get("r") is not None
+        and store.transcript("r") == [{"at": on_line.updated, "say": "hello"}]
+        and store.active() == 1
+    )
     ended = replace(on_line, state=replace(on_line.state, waiting="ended", outcome="completed"), telesign_id="T-r")
     store.update("r", lambda old: (ended, [{"hangup": True}], None))
     assert store.find("T-r") == "r" and store.active() == 0

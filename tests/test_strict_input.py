@@ -23,7 +23,11 @@ def incoming(reference: str = "c1", **data: object) -> dict[str, object]:
 
 
 def spoken(reference: str, digits: object) -> dict[str, object]:
-    return {"event": "speak_completed", "reference_id": reference, "data": {"status": "speak_successful", "collected_digits": digits}}
+    return {
+        "event": "speak_completed",
+        "reference_id": reference,
+        "data": {"status": "speak_successful", "collected_digits": digits},
+    }
 
 
 def raw(event: dict[str, object]) -> bytes:
@@ -32,7 +36,12 @@ def raw(event: dict[str, object]) -> bytes:
 
 
 def v1_report(reference_id: str, user_input: str | None = None) -> dict[str, object]:
-    return {"reference_id": reference_id, "status": {"code": 150, "description": "", "updated_on": "2026-11-23T10:00:00.000000Z"}, "errors": [], "voice": {"user_input": user_input}}
+    return {
+        "reference_id": reference_id,
+        "status": {"code": 150, "description": "", "updated_on": "2026-11-23T10:00:00.000000Z"},
+        "errors": [],
+        "voice": {"user_input": user_input},
+    }
 
 
 @pytest.fixture
@@ -109,13 +118,15 @@ def test_nul_in_an_id_is_a_400(app: InProcess) -> None:
 
 def test_an_odd_event_name_is_counted_as_other_and_metrics_keep_answering(app: InProcess) -> None:
     refused(app.webhook(raw({"event": "x\udc00", "reference_id": "n1", "data": {}})), 400)
-    assert app.webhook(raw({"event": "x<\"\n>", "reference_id": "n2", "data": {}})).status_code == 200
+    assert app.webhook(raw({"event": 'x<"\n>', "reference_id": "n2", "data": {}})).status_code == 200
     seen = app.metrics()
     assert seen[("ivrflow_events_total", (("event", "other"), ("outcome", "ignored")))] == 1
-    assert not [labels for (name, labels) in seen if name == "ivrflow_events_total" and ("event", "x<\"\n>") in labels]
+    assert not [labels for (name, labels) in seen if name == "ivrflow_events_total" and ("event", 'x<"\n>') in labels]
 
 
-def test_a_webhook_failure_is_a_500_in_its_shape_logged_and_counted(app: InProcess, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_webhook_failure_is_a_500_in_its_shape_logged_and_counted(
+    app: InProcess, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("a bug")
 
@@ -137,8 +148,13 @@ def test_deep_nesting_and_surrogates_on_the_callbacks_are_a_400(app: InProcess) 
 
 def test_deep_nesting_surrogates_and_nan_on_post_calls_are_a_400(app: InProcess) -> None:
     api_refused(app.api("POST", "/calls", DEEP), 400)
-    api_refused(app.api("POST", "/calls", raw({"flow": "refill-reminder", "to": "+15552010200", "vars": {"drug": "\ud800"}})), 400)
-    api_refused(app.api("POST", "/calls", b'{"flow": "refill-reminder", "to": "+15552010200", "vars": {"drug": NaN}}'), 400)
+    api_refused(
+        app.api("POST", "/calls", raw({"flow": "refill-reminder", "to": "+15552010200", "vars": {"drug": "\ud800"}})),
+        400,
+    )
+    api_refused(
+        app.api("POST", "/calls", b'{"flow": "refill-reminder", "to": "+15552010200", "vars": {"drug": NaN}}'), 400
+    )
     assert app.calls() == {}
 
 
@@ -156,7 +172,12 @@ def test_a_surrogate_reaches_no_redis_store(tmp_path: Path, redis_server: RedisS
     with in_process(tmp_path / "unused.db", store_url=redis_server.url) as app:
         refused(app.webhook(raw(incoming("\ud800"))), 400)
         refused(app.callback(raw(v1_report("\ud800"))), 400)
-        api_refused(app.api("POST", "/calls", raw({"flow": "refill-reminder", "to": "+15552010200", "vars": {"drug": "\ud800"}})), 400)
+        api_refused(
+            app.api(
+                "POST", "/calls", raw({"flow": "refill-reminder", "to": "+15552010200", "vars": {"drug": "\ud800"}})
+            ),
+            400,
+        )
         assert app.calls() == {}
 
 
@@ -166,20 +187,37 @@ def test_a_surrogate_reaches_no_redis_store(tmp_path: Path, redis_server: RedisS
 def test_media_types_are_case_insensitive(app: InProcess) -> None:
     body = raw(incoming("case"))
     assert app.webhook(body, {**signed(body), "Content-Type": "APPLICATION/JSON; Charset=UTF-8"}).status_code == 200
-    answer = app.api("POST", "/calls", raw({"flow": "nope", "to": "+15552010200"}), {**BASIC, "Content-Type": "Application/Json"})
+    answer = app.api(
+        "POST", "/calls", raw({"flow": "nope", "to": "+15552010200"}), {**BASIC, "Content-Type": "Application/Json"}
+    )
     assert answer.json()["ResponseStatus"]["ErrorCode"] == "FLOW_NOT_FOUND"  # read as JSON
 
 
 @pytest.mark.parametrize("charset", ["latin-1", "utf-16", "ascii", '"iso-8859-1"'])
 def test_a_charset_other_than_utf8_is_refused(app: InProcess, charset: str) -> None:
     body = raw(incoming("cs"))
-    assert "UTF-8" in refused(app.webhook(body, {**signed(body), "Content-Type": f"application/json; charset={charset}"}), 415)
+    assert "UTF-8" in refused(
+        app.webhook(body, {**signed(body), "Content-Type": f"application/json; charset={charset}"}), 415
+    )
     refused(app.callback(body, {**signed(body), "Content-Type": f"application/json; charset={charset}"}), 415)
-    api_refused(app.api("POST", "/calls", raw({"flow": "nope"}), {**BASIC, "Content-Type": f"application/json; charset={charset}"}), 400)
+    api_refused(
+        app.api(
+            "POST", "/calls", raw({"flow": "nope"}), {**BASIC, "Content-Type": f"application/json; charset={charset}"}
+        ),
+        400,
+    )
     assert app.calls() == {}
 
 
-@pytest.mark.parametrize("encoded", [json.dumps(incoming("u16")).encode("utf-16"), json.dumps(incoming("u16")).encode("utf-16-le"), b"\xef\xbb\xbf" + raw(incoming("bom"))], ids=["utf-16", "utf-16-le", "bom"])
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        json.dumps(incoming("u16")).encode("utf-16"),
+        json.dumps(incoming("u16")).encode("utf-16-le"),
+        b"\xef\xbb\xbf" + raw(incoming("bom")),
+    ],
+    ids=["utf-16", "utf-16-le", "bom"],
+)
 def test_a_utf16_body_or_a_bom_is_refused_with_a_reason(app: InProcess, encoded: bytes) -> None:
     assert "UTF-8" in refused(app.webhook(encoded), 400)
     refused(app.callback(encoded), 400)
@@ -199,7 +237,9 @@ def test_content_length_with_chunked_is_refused(app: InProcess) -> None:
 # --- the account's customer id ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("customer_id", ["evil", "", "AAAAAAAA-BBBB-CCCC-1234-AB1234567890", CUSTOMER_ID.lower(), CUSTOMER_ID + " "])
+@pytest.mark.parametrize(
+    "customer_id", ["evil", "", "AAAAAAAA-BBBB-CCCC-1234-AB1234567890", CUSTOMER_ID.lower(), CUSTOMER_ID + " "]
+)
 def test_a_signature_naming_another_account_is_a_401(app: InProcess, customer_id: str) -> None:
     body = raw(incoming("cid"))
     refused(app.webhook(body, signed(body, customer_id)), 401)
@@ -235,7 +275,11 @@ def test_a_v1_report_of_a_key_no_phone_sends_is_refused(app: InProcess, user_inp
 
 
 def _lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[dict[str, object]]:
-    return [record.fields for record in caplog.records if record.name == logger and isinstance(getattr(record, "fields", None), dict)]  # type: ignore[attr-defined]
+    return [
+        record.fields
+        for record in caplog.records
+        if record.name == logger and isinstance(getattr(record, "fields", None), dict)
+    ]  # type: ignore[attr-defined]
 
 
 def test_callback_refusals_are_one_log_line_each_and_counted(app: InProcess, caplog: pytest.LogCaptureFixture) -> None:
@@ -243,7 +287,10 @@ def test_callback_refusals_are_one_log_line_each_and_counted(app: InProcess, cap
         app.callback(DEEP)
         app.callback(b"{}", {"Content-Type": "text/plain"})
     lines = _lines(caplog, "ivrflow.events")
-    assert [(line["event"], line["outcome"], line["status"]) for line in lines] == [("v1_callback", "invalid", 400), ("v1_callback", "invalid", 415)]
+    assert [(line["event"], line["outcome"], line["status"]) for line in lines] == [
+        ("v1_callback", "invalid", 400),
+        ("v1_callback", "invalid", 415),
+    ]
     assert app.metrics()[("ivrflow_events_total", (("event", "v1_callback"), ("outcome", "invalid")))] == 2
 
 
@@ -253,7 +300,11 @@ def test_calls_api_refusals_are_one_log_line_each_and_counted(app: InProcess, ca
         app.client.get("/calls", params={"limit": "²"}, headers=BASIC)
         app.client.get("/flows")  # no credentials
     lines = _lines(caplog, "ivrflow.api")
-    assert [(line["route"], line["status"], line["code"]) for line in lines] == [("POST /calls", 400, "PARAMETER_INVALID"), ("GET /calls", 400, "PARAMETER_INVALID"), ("GET /flows", 401, "UNAUTHORIZED")]
+    assert [(line["route"], line["status"], line["code"]) for line in lines] == [
+        ("POST /calls", 400, "PARAMETER_INVALID"),
+        ("GET /calls", 400, "PARAMETER_INVALID"),
+        ("GET /flows", 401, "UNAUTHORIZED"),
+    ]
     seen = app.metrics()
     assert seen[("ivrflow_api_refusals_total", (("route", "POST /calls"), ("status", "400")))] == 1
     assert seen[("ivrflow_api_refusals_total", (("route", "GET /calls"), ("status", "400")))] == 1

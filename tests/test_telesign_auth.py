@@ -32,21 +32,32 @@ def test_telesign_sdk_test_vectors(method: str, body: str, expected: str) -> Non
     ("method", "resource", "fields", "content_type"),
     [
         ("POST", "/v1/voice", {"phone_number": "15550100200", "message": "Hello", "message_type": "ARN"}, None),
-        ("POST", "/v1/voice", {"phone_number": "15550100200", "message": "Grüße, ¿qué tal? 你好 — press 1", "message_type": "ARN"}, None),
+        (
+            "POST",
+            "/v1/voice",
+            {"phone_number": "15550100200", "message": "Grüße, ¿qué tal? 你好 — press 1", "message_type": "ARN"},
+            None,
+        ),
         ("POST", "/v1/voice", {"message": "a+b=c&d %", "tts_message_1": "line\nbreak"}, None),
         ("GET", "/v1/voice/0123456789ABCDEF0123456789ABCDEF", {}, None),
         ("POST", "/v2/voice", {}, "application/json"),
         ("PUT", "/v1/thing", {"x": "y"}, None),
     ],
 )
-def test_hmac_headers_equal_the_official_sdk(method: str, resource: str, fields: dict[str, str], content_type: str | None) -> None:
+def test_hmac_headers_equal_the_official_sdk(
+    method: str, resource: str, fields: dict[str, str], content_type: str | None
+) -> None:
     body = urlencode(fields) if content_type is None else '{"method": "dial", "params": {"to": "15550100200"}}'
     ours = hmac_headers(CUSTOMER, KEY, method, resource, body, content_type=content_type, date=DATE, nonce=NONCE)
-    sdk = RestClient.generate_telesign_headers(CUSTOMER, KEY, method, resource, body, date_rfc2616=DATE, nonce=NONCE, content_type=content_type)
+    sdk = RestClient.generate_telesign_headers(
+        CUSTOMER, KEY, method, resource, body, date_rfc2616=DATE, nonce=NONCE, content_type=content_type
+    )
     for name, value in ours.items():
         assert sdk[name] == value, name
 
 
 def test_basic_equals_the_official_sdk() -> None:
-    sdk = RestClient.generate_telesign_headers(CUSTOMER, KEY, "POST", "/v1/voice", "a=b", date_rfc2616=DATE, nonce=NONCE, auth_method="Basic")
+    sdk = RestClient.generate_telesign_headers(
+        CUSTOMER, KEY, "POST", "/v1/voice", "a=b", date_rfc2616=DATE, nonce=NONCE, auth_method="Basic"
+    )
     assert basic_authorization(CUSTOMER, KEY) == sdk["Authorization"]

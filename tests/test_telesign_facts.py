@@ -55,7 +55,9 @@ def test_the_schemas_list_telesigns_languages_voices_and_types() -> None:
 
 def test_the_facts_load_no_io() -> None:
     code = "import ivrflow.telesign.facts, sys; print(sorted(m for m in ('httpx', 'starlette', 'uvicorn', 'redis', 'sqlite3', 'prometheus_client') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 def _event(name: str, **data: object) -> WebhookEvent:

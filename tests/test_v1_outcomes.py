@@ -17,25 +17,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import FLOWS, ROOT
-from fake_telesign import FakeTelesign, running
 from hypothesis import given
 from hypothesis import strategies as st
-from inprocess import App, listening, serving
-from live_server import CUSTOMER_ID
 from prometheus_client.parser import text_string_to_metric_families
 from telesign.voice import VoiceClient
 
+from conftest import FLOWS, ROOT
+from fake_telesign import FakeTelesign, running
+from inprocess import App, listening, serving
 from ivrflow.calls.interpreter import new_call
-from ivrflow.language.loader import load_flow
 from ivrflow.calls.record import CallRecord, V1Call
+from ivrflow.language.loader import load_flow
 from ivrflow.stores import MemoryStore, SqliteStore, Store
 from ivrflow.telesign.auth import Credentials, basic_authorization, callback_signature
 from ivrflow.telesign.client import Sending, v1_status
 from ivrflow.telesign.facts import V1_STATUS_CODES
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
-from ivrflow.v1.outcomes import apply_report, choice, in_words, outcomes, outcomes_text, v1_call
 from ivrflow.v1.compiler import CallOptions, compile_v1
+from ivrflow.v1.outcomes import apply_report, choice, in_words, outcomes, outcomes_text, v1_call
+from live_server import CUSTOMER_ID
 
 KEY = base64.b64encode(b"v1-outcomes-test-key-of-32-bytes").decode()
 BASIC = {"Authorization": basic_authorization(CUSTOMER_ID, KEY)}
@@ -46,7 +46,12 @@ CASES = {
     "15552020100": ("presses 1", "completed", "answered; pressed 1 → confirmed", "confirmed"),
     "15552020101": ("presses 2", "completed", "answered; pressed 2 → cancelled", "cancelled"),
     "15552020102": ("presses nothing", "completed", "answered; no key pressed after the message (no choice)", None),
-    "15552020103": ("presses 9, then nothing", "completed", "answered; pressed 9 to repeat the message, then chose nothing", None),
+    "15552020103": (
+        "presses 9, then nothing",
+        "completed",
+        "answered; pressed 9 to repeat the message, then chose nothing",
+        None,
+    ),
     "15552020104": ("presses 7", "completed", "answered; pressed 7, which is not a choice (no choice)", None),
     "15552020105": ("does not answer (101)", "no_answer", "not answered", None),
     "15552020106": ("104", "failed", "wrong or invalid phone number", None),
@@ -92,18 +97,45 @@ def reachable_server(fake: FakeTelesign, tmp_path: Path) -> Iterator[App]:
         yield app
 
 
-def ivrflow(server: App, fake: FakeTelesign, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def ivrflow(
+    server: App, fake: FakeTelesign, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the `ivrflow` command line with the server's store and the fake as Telesign."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("TELESIGN_", "IVRFLOW_"))}
-    base |= {"TELESIGN_CUSTOMER_ID": CUSTOMER_ID, "TELESIGN_API_KEY": KEY, "TELESIGN_BASE_URL": fake.url, "IVRFLOW_STORE": f"sqlite:///{server.db}"}
-    return subprocess.run([sys.executable, "-m", "ivrflow", *args], capture_output=True, text=True, cwd=ROOT, env=base | (env or {}), check=False, timeout=60)
+    base |= {
+        "TELESIGN_CUSTOMER_ID": CUSTOMER_ID,
+        "TELESIGN_API_KEY": KEY,
+        "TELESIGN_BASE_URL": fake.url,
+        "IVRFLOW_STORE": f"sqlite:///{server.db}",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ivrflow", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=base | (env or {}),
+        check=False,
+        timeout=60,
+    )
 
 
 def send(server: App, fake: FakeTelesign, number: str, *options: str) -> tuple[str, str]:
     """Send the appointment reminder to `number`, its callbacks to the server; (Telesign's reference id, ours)."""
-    result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", number, *options, env={"IVRFLOW_PUBLIC_URL": server.url})
+    result = ivrflow(
+        server,
+        fake,
+        "send",
+        "flows/appointment-reminder.yaml",
+        "--to",
+        number,
+        *options,
+        env={"IVRFLOW_PUBLIC_URL": server.url},
+    )
     assert result.returncode == 0, result.stderr
-    found = re.search(r"reference id ([0-9A-F]{32}), status 103 \(Call in progress\)\nrecorded as call ([0-9A-F]{32}) in ", result.stdout)
+    found = re.search(
+        r"reference id ([0-9A-F]{32}), status 103 \(Call in progress\)\nrecorded as call ([0-9A-F]{32}) in ",
+        result.stdout,
+    )
     assert found, result.stdout
     return found.group(1), found.group(2)
 
@@ -115,7 +147,14 @@ def shown(server: App, reference_id: str) -> dict[str, object]:
     return body
 
 
-def post_report(server: App, report: dict[str, object], *, sign: bool = True, raw: bytes | None = None, content_type: str = "application/json") -> httpx.Response:
+def post_report(
+    server: App,
+    report: dict[str, object],
+    *,
+    sign: bool = True,
+    raw: bytes | None = None,
+    content_type: str = "application/json",
+) -> httpx.Response:
     body = raw if raw is not None else json.dumps(report).encode()
     headers = {"Content-Type": content_type}
     if sign:
@@ -123,7 +162,14 @@ def post_report(server: App, report: dict[str, object], *, sign: bool = True, ra
     return server.request("POST", "/callbacks/v1", content=body, headers=headers, timeout=10)
 
 
-def report(reference_id: str, code: int, *, user_input: str | None = None, updated_on: str = "2026-11-23T10:00:00.000000Z", external_id: str | None = None) -> dict[str, object]:
+def report(
+    reference_id: str,
+    code: int,
+    *,
+    user_input: str | None = None,
+    updated_on: str = "2026-11-23T10:00:00.000000Z",
+    external_id: str | None = None,
+) -> dict[str, object]:
     return {
         "reference_id": reference_id,
         "external_id": external_id,
@@ -136,14 +182,21 @@ def report(reference_id: str, code: int, *, user_input: str | None = None, updat
 
 def events(server: App) -> dict[str, float]:
     text = server.get("/metrics", timeout=10).text
-    return {sample.labels["outcome"]: sample.value for family in text_string_to_metric_families(text) for sample in family.samples if sample.name == "ivrflow_events_total" and sample.labels["event"] == "v1_callback"}
+    return {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "ivrflow_events_total" and sample.labels["event"] == "v1_callback"
+    }
 
 
 # --- every status code, end to end -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("number", CASES, ids=[f"{n}-{what}" for n, (what, *_) in CASES.items()])
-def test_each_outcome_reaches_the_call_by_callback_and_by_status(reachable_server: App, fake: FakeTelesign, number: str) -> None:
+def test_each_outcome_reaches_the_call_by_callback_and_by_status(
+    reachable_server: App, fake: FakeTelesign, number: str
+) -> None:
     server = reachable_server
     _, status, words, node = CASES[number]
     telesign_id, call_id = send(server, fake, number)
@@ -154,7 +207,12 @@ def test_each_outcome_reaches_the_call_by_callback_and_by_status(reachable_serve
 
     for asked in (telesign_id, call_id):  # either id finds the call
         call = shown(server, asked)
-        assert (call["reference_id"], call["telesign_reference_id"], call["status"], call["node"]) == (call_id, telesign_id, status, node)
+        assert (call["reference_id"], call["telesign_reference_id"], call["status"], call["node"]) == (
+            call_id,
+            telesign_id,
+            status,
+            node,
+        )
     v1 = call["v1"]
     assert isinstance(v1, dict)
     assert v1["in_words"] == words
@@ -177,9 +235,20 @@ def test_the_documented_codes_are_all_covered() -> None:
 
 def test_outcomes_sum_up_the_flow(reachable_server: App, fake: FakeTelesign) -> None:
     server = reachable_server
-    none_yet = server.get(f"/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10).json()
-    assert (none_yet["calls"], none_yet["choices"]) == (0, [{"key": "1", "node": "confirmed", "calls": 0}, {"key": "2", "node": "cancelled", "calls": 0}])
-    for number in ("15552020100", "15552020100", "15552020101", "15552020102", "15552020103", "15552020105", "15552020108"):
+    none_yet = server.get("/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10).json()
+    assert (none_yet["calls"], none_yet["choices"]) == (
+        0,
+        [{"key": "1", "node": "confirmed", "calls": 0}, {"key": "2", "node": "cancelled", "calls": 0}],
+    )
+    for number in (
+        "15552020100",
+        "15552020100",
+        "15552020101",
+        "15552020102",
+        "15552020103",
+        "15552020105",
+        "15552020108",
+    ):
         telesign_id, _ = send(server, fake, number)
         fake.callbacks_done(telesign_id, 2)
     expected = {
@@ -192,7 +261,7 @@ def test_outcomes_sum_up_the_flow(reachable_server: App, fake: FakeTelesign) -> 
         "no_choice": 2,
         "statuses": {"completed": 5, "busy": 1, "no_answer": 1},
     }
-    answer = server.get(f"/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10)
+    answer = server.get("/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10)
     assert answer.status_code == 200 and answer.json() == expected
     as_json = ivrflow(server, fake, "outcomes", "appointment-reminder", "--format", "json")
     assert as_json.returncode == 0 and json.loads(as_json.stdout) == expected
@@ -205,15 +274,20 @@ def test_outcomes_sum_up_the_flow(reachable_server: App, fake: FakeTelesign) -> 
         "    2 answered a v1 call and chose nothing\n"
         "  by status: 5 completed, 1 busy, 1 no_answer\n"
     )
-    unknown = server.get(f"/flows/appointment-remindr/outcomes", headers=BASIC, timeout=10)
-    assert unknown.status_code == 404 and "Did you mean `appointment-reminder`" in unknown.json()["ResponseStatus"]["Message"]
-    assert server.get(f"/flows/appointment-reminder/outcomes", timeout=10).status_code == 401
+    unknown = server.get("/flows/appointment-remindr/outcomes", headers=BASIC, timeout=10)
+    assert (
+        unknown.status_code == 404
+        and "Did you mean `appointment-reminder`" in unknown.json()["ResponseStatus"]["Message"]
+    )
+    assert server.get("/flows/appointment-reminder/outcomes", timeout=10).status_code == 401
 
 
 # --- callbacks: repeated, out of order, unknown, forged ------------------------------------------
 
 
-def test_callbacks_out_of_order_and_repeated_keep_the_final_status(reachable_server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_callbacks_out_of_order_and_repeated_keep_the_final_status(
+    reachable_server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server = reachable_server
     monkeypatch.setattr(fake, "v1_callbacks", "reversed")  # the final status first, then the 103 it followed
     telesign_id, call_id = send(server, fake, "15552020100")
@@ -234,7 +308,12 @@ def test_direct_reports_move_a_call_forward_only(server: App, fake: FakeTelesign
     telesign_id, call_id = send(server, fake, "15552020100", "--callback-url", "https://nowhere.invalid/callbacks/v1")
     assert shown(server, call_id)["status"] == "in_progress"
     assert post_report(server, report(telesign_id, 103, updated_on="2026-11-23T10:00:01.000000Z")).status_code == 200
-    assert post_report(server, report(telesign_id, 100, user_input="2", updated_on="2026-11-23T10:00:30.000000Z")).status_code == 200
+    assert (
+        post_report(
+            server, report(telesign_id, 100, user_input="2", updated_on="2026-11-23T10:00:30.000000Z")
+        ).status_code
+        == 200
+    )
     after_final = shown(server, call_id)
     assert (after_final["status"], after_final["node"]) == ("completed", "cancelled")
     for late in (
@@ -258,10 +337,25 @@ def test_unknown_forged_and_malformed_callbacks_change_nothing(server: App, fake
     assert post_report(server, report("1" * 32, 101, external_id=call_id)).status_code == 404
     assert post_report(server, report(telesign_id, 101), sign=False).status_code == 401
     forged = json.dumps(report(telesign_id, 101)).encode()
-    assert server.request("POST", "/callbacks/v1", content=forged, headers={"Content-Type": "application/json", "Authorization": f"TSA {CUSTOMER_ID}:{callback_signature(KEY, b'other')}"}, timeout=10).status_code == 401
+    assert (
+        server.request(
+            "POST",
+            "/callbacks/v1",
+            content=forged,
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"TSA {CUSTOMER_ID}:{callback_signature(KEY, b'other')}",
+            },
+            timeout=10,
+        ).status_code
+        == 401
+    )
     assert post_report(server, {}, raw=b"{not json").status_code == 400
     bad = post_report(server, {"reference_id": telesign_id, "status": {"code": "answered"}})
-    assert bad.status_code == 400 and bad.json()["error"] == "not a Telesign v1 status report: status/code: 'answered' is not of type 'integer'"
+    assert (
+        bad.status_code == 400
+        and bad.json()["error"] == "not a Telesign v1 status report: status/code: 'answered' is not of type 'integer'"
+    )
     assert post_report(server, report(telesign_id, 101), content_type="text/plain").status_code == 415
     assert shown(server, call_id) == before
     counted = events(server)
@@ -273,7 +367,19 @@ def test_unknown_forged_and_malformed_callbacks_change_nothing(server: App, fake
 
 def test_send_wait_polls_until_final(server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fake, "v1_polls", 2)
-    result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020101", "--wait", "--poll", "0.05", "--auth", "hmac")
+    result = ivrflow(
+        server,
+        fake,
+        "send",
+        "flows/appointment-reminder.yaml",
+        "--to",
+        "15552020101",
+        "--wait",
+        "--poll",
+        "0.05",
+        "--auth",
+        "hmac",
+    )
     assert result.returncode == 0, result.stderr
     telesign_id = re.findall(r"reference id ([0-9A-F]{32})", result.stdout)[0]
     assert result.stdout.splitlines()[-1] == f"{telesign_id}: answered; pressed 2 → cancelled"
@@ -285,15 +391,31 @@ def test_send_wait_polls_until_final(server: App, fake: FakeTelesign, monkeypatc
 
 def test_send_wait_gives_up_after_wait_max(server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fake, "v1_polls", 10_000)
-    result = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", "--wait", "--poll", "0.05", "--wait-max", "0.5")
+    result = ivrflow(
+        server,
+        fake,
+        "send",
+        "flows/appointment-reminder.yaml",
+        "--to",
+        "15552020100",
+        "--wait",
+        "--poll",
+        "0.05",
+        "--wait-max",
+        "0.5",
+    )
     assert result.returncode == 1
-    assert re.search(r"still in progress after 0.5 s; ask again with: ivrflow status [0-9A-F]{32}\n$", result.stderr), result.stderr
+    assert re.search(r"still in progress after 0.5 s; ask again with: ivrflow status [0-9A-F]{32}\n$", result.stderr), (
+        result.stderr
+    )
 
 
 def test_status_of_an_unknown_reference_is_telesigns_404(server: App, fake: FakeTelesign) -> None:
     result = ivrflow(server, fake, "status", "ABCDEF0123456789ABCDEF0123456789")
     assert result.returncode == 1
-    assert result.stderr == "ivrflow status: Telesign refused the request: HTTP 404, error 10017: Reference ID not found\n"
+    assert (
+        result.stderr == "ivrflow status: Telesign refused the request: HTTP 404, error 10017: Reference ID not found\n"
+    )
     assert ivrflow(server, fake, "status", "../v2/voice").returncode == 1  # never a path into another resource
 
 
@@ -316,20 +438,42 @@ def test_the_official_sdk_reads_the_same_status(fake: FakeTelesign, monkeypatch:
     params, _ = compile_v1(APPOINTMENT, CallOptions(to="15552020101"))
     assert params is not None
     client = VoiceClient(CUSTOMER_ID, KEY, rest_endpoint=fake.url)
-    telesign_id = client.call(params.pop("phone_number"), params.pop("message"), params.pop("message_type"), **params).json["reference_id"]
+    telesign_id = client.call(
+        params.pop("phone_number"), params.pop("message"), params.pop("message_type"), **params
+    ).json["reference_id"]
     fake.v1_calls[telesign_id].polls_left = 0
     by_sdk = client.status(telesign_id)
     assert by_sdk.status_code == 200, by_sdk.body
     ours = v1_status(telesign_id, Credentials(CUSTOMER_ID, KEY), Sending(auth=auth))
     assert ours == by_sdk.json
-    assert parse_v1_report(by_sdk.json) == V1Report(telesign_id, 100, "Call answered", fake.v1_calls[telesign_id].ended_on, "2", None)
+    assert parse_v1_report(by_sdk.json) == V1Report(
+        telesign_id, 100, "Call answered", fake.v1_calls[telesign_id].ended_on, "2", None
+    )
 
 
 def test_public_url_sets_the_callback_url(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVRFLOW_")} | {"IVRFLOW_PUBLIC_URL": "https://ivr.example.com/"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IVRFLOW_")} | {
+        "IVRFLOW_PUBLIC_URL": "https://ivr.example.com/"
+    }
 
     def compiled(*options: str) -> dict[str, str]:
-        result = subprocess.run([sys.executable, "-m", "ivrflow", "compile", "flows/appointment-reminder.yaml", "--to", "15552020100", *options], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ivrflow",
+                "compile",
+                "flows/appointment-reminder.yaml",
+                "--to",
+                "15552020100",
+                *options,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
         fields: dict[str, str] = json.loads(result.stdout)
         return fields
 
@@ -343,7 +487,14 @@ def test_public_url_sets_the_callback_url(tmp_path: Path) -> None:
 def _record() -> CallRecord:
     params, _ = compile_v1(APPOINTMENT, CallOptions(to="15552020100"))
     assert params is not None
-    return CallRecord("OURS", new_call(APPOINTMENT, {"called": "15552020100"}), updated=0.0, created=0.0, direction="outbound", v1=v1_call(APPOINTMENT, params))
+    return CallRecord(
+        "OURS",
+        new_call(APPOINTMENT, {"called": "15552020100"}),
+        updated=0.0,
+        created=0.0,
+        direction="outbound",
+        v1=v1_call(APPOINTMENT, params),
+    )
 
 
 FINALS = [code for code, (_, final) in V1_STATUS_CODES.items() if final]
@@ -356,7 +507,9 @@ FINALS = [code for code, (_, final) in V1_STATUS_CODES.items() if final]
     st.randoms(use_true_random=False),
     st.integers(0, 2),
 )
-def test_any_order_of_reports_ends_in_the_same_record(seconds: list[int], final: int, key: str, shuffle: object, repeats: int) -> None:
+def test_any_order_of_reports_ends_in_the_same_record(
+    seconds: list[int], final: int, key: str, shuffle: object, repeats: int
+) -> None:
     """Intermediate reports at any times before the final one, each delivered up to 3 times, in any
     order: once the final is applied the call stays ended, and it ends exactly as in order."""
     import random
@@ -417,7 +570,12 @@ def test_a_v1_record_survives_the_store(kind: str, tmp_path: Path) -> None:
     store.update("OURS", lambda current: apply_report(current, reported, 5.0))
     kept = store.get("OURS")
     assert kept is not None and kept.v1 is not None
-    assert (kept.status, kept.state.node, choice(kept.v1), kept.telesign_id) == ("completed", "confirmed", "confirmed", "T")
+    assert (kept.status, kept.state.node, choice(kept.v1), kept.telesign_id) == (
+        "completed",
+        "confirmed",
+        "confirmed",
+        "T",
+    )
     assert kept == apply_report(record, reported, 5.0)[0]
     assert store.find("T") == "OURS"
     assert outcomes("appointment-reminder", store.recent(flow="appointment-reminder", limit=None))["choices"] == [
@@ -427,13 +585,36 @@ def test_a_v1_record_survives_the_store(kind: str, tmp_path: Path) -> None:
     assert "1 pressed 1 → confirmed" in outcomes_text(outcomes("appointment-reminder", [kept]))
 
 
-def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sends_nothing(server: App, fake: FakeTelesign) -> None:
-    refused = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", env={"TELESIGN_API_KEY": base64.b64encode(b"wrong").decode()})
+def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sends_nothing(
+    server: App, fake: FakeTelesign
+) -> None:
+    refused = ivrflow(
+        server,
+        fake,
+        "send",
+        "flows/appointment-reminder.yaml",
+        "--to",
+        "15552020100",
+        env={"TELESIGN_API_KEY": base64.b64encode(b"wrong").decode()},
+    )
     assert refused.returncode == 1 and "error 10022: Invalid API key" in refused.stderr
     calls = server.get("/calls", params={"flow": "appointment-reminder"}, headers=BASIC, timeout=10).json()["calls"]
-    assert [(c["status"], c["error"]) for c in calls] == [("failed", "Telesign did not accept the credentials: HTTP 401, error 10022: Invalid API key")]
+    assert [(c["status"], c["error"]) for c in calls] == [
+        ("failed", "Telesign did not accept the credentials: HTTP 401, error 10022: Invalid API key")
+    ]
 
     before = len(fake.received)
-    unwritable = ivrflow(server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020100", "--store", "sqlite:////proc/ivrflow/calls.db")
-    assert unwritable.returncode == 2 and unwritable.stderr.startswith("ivrflow send: cannot open the store sqlite:////proc/ivrflow/calls.db: ")
+    unwritable = ivrflow(
+        server,
+        fake,
+        "send",
+        "flows/appointment-reminder.yaml",
+        "--to",
+        "15552020100",
+        "--store",
+        "sqlite:////proc/ivrflow/calls.db",
+    )
+    assert unwritable.returncode == 2 and unwritable.stderr.startswith(
+        "ivrflow send: cannot open the store sqlite:////proc/ivrflow/calls.db: "
+    )
     assert len(fake.received) == before  # nothing placed that could not be recorded

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FLOWS
 
+from conftest import FLOWS
 from ivrflow.language.loader import check_bytes, load_flow
 from ivrflow.language.model import Flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
@@ -17,7 +17,9 @@ def _flow(text: str) -> Flow:
 
 
 def test_appointment_reminder_compiles_to_menu_choices_and_repeat() -> None:
-    params, problems = compile_v1(load_flow(FLOWS / "appointment-reminder.yaml"), CallOptions(to="+1 555 0100 200".replace(" ", "")))
+    params, problems = compile_v1(
+        load_flow(FLOWS / "appointment-reminder.yaml"), CallOptions(to="+1 555 0100 200".replace(" ", ""))
+    )
     assert problems == []
     assert params == {
         "phone_number": "15550100200",
@@ -36,7 +38,13 @@ def test_appointment_reminder_compiles_to_menu_choices_and_repeat() -> None:
 
 
 def test_prompt_gate_and_message_chain_with_variables() -> None:
-    options = CallOptions(to="447700900123", variables={"code": "4 8 1 5"}, external_id="order-77", callback_url="https://example.org/cb", originating_ip="203.0.113.9")
+    options = CallOptions(
+        to="447700900123",
+        variables={"code": "4 8 1 5"},
+        external_id="order-77",
+        callback_url="https://example.org/cb",
+        originating_ip="203.0.113.9",
+    )
     params, problems = compile_v1(load_flow(FLOWS / "otp-delivery.yaml"), options)
     assert problems == []
     assert params == {
@@ -75,7 +83,10 @@ def test_limits_are_checked_after_variables() -> None:
     assert params is None and problem.rule == "message-too-long"
 
 
-@pytest.mark.parametrize(("field", "value"), [("to", "555-0100"), ("originating_ip", "not an ip"), ("external_id", "x" * 101), ("callback_url", "ftp://x")])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("to", "555-0100"), ("originating_ip", "not an ip"), ("external_id", "x" * 101), ("callback_url", "ftp://x")],
+)
 def test_bad_call_options_are_refused(field: str, value: str) -> None:
     options = {"to": "15550100200", field: value}
     params, problems = compile_v1(load_flow(FLOWS / "appointment-reminder.yaml"), CallOptions(**options))

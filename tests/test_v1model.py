@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import FLOWS
-
 from ivrflow.language.loader import load_flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import hear
@@ -32,11 +31,24 @@ def test_no_key_or_wrong_key_ends_the_call() -> None:
 
 def test_three_repeats_then_the_fourth_press_ends_the_call() -> None:
     heard = hear(APPOINTMENT, ["9", "9", "9", "9", "1"])
-    assert heard == [{"say": MENU}, *([{"press": "9"}, {"say": AGAIN}, {"say": MENU}] * 3), {"press": "9"}, {"hangup": True}]
+    assert heard == [
+        {"say": MENU},
+        *([{"press": "9"}, {"say": AGAIN}, {"say": MENU}] * 3),
+        {"press": "9"},
+        {"hangup": True},
+    ]
 
 
 def test_repeat_then_choice() -> None:
-    assert hear(APPOINTMENT, ["9", "2"]) == [{"say": MENU}, {"press": "9"}, {"say": AGAIN}, {"say": MENU}, {"press": "2"}, {"say": APPOINTMENT["tts_message_2"]}, {"hangup": True}]
+    assert hear(APPOINTMENT, ["9", "2"]) == [
+        {"say": MENU},
+        {"press": "9"},
+        {"say": AGAIN},
+        {"say": MENU},
+        {"press": "2"},
+        {"say": APPOINTMENT["tts_message_2"]},
+        {"hangup": True},
+    ]
 
 
 OTP = _params("otp-delivery.yaml")
@@ -45,5 +57,18 @@ GATE = OTP["prompt_message"]
 
 def test_prompt_gives_two_chances() -> None:
     assert hear(OTP, ["5"]) == [{"say": GATE}, {"press": "5"}, {"say": OTP["message"]}, {"hangup": True}]
-    assert hear(OTP, [None, "5"]) == [{"say": GATE}, {"no_input": True}, {"say": GATE}, {"press": "5"}, {"say": OTP["message"]}, {"hangup": True}]
-    assert hear(OTP, ["1", "2", "5"]) == [{"say": GATE}, {"press": "1"}, {"say": GATE}, {"press": "2"}, {"hangup": True}]
+    assert hear(OTP, [None, "5"]) == [
+        {"say": GATE},
+        {"no_input": True},
+        {"say": GATE},
+        {"press": "5"},
+        {"say": OTP["message"]},
+        {"hangup": True},
+    ]
+    assert hear(OTP, ["1", "2", "5"]) == [
+        {"say": GATE},
+        {"press": "1"},
+        {"say": GATE},
+        {"press": "2"},
+        {"hangup": True},
+    ]

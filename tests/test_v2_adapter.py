@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FLOWS
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import FLOWS
 from ivrflow.calls.interpreter import CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer, new_call, step
+from ivrflow.errors import BadEvent
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import load_flow
 from ivrflow.language.schema import validator
 from ivrflow.telesign.v2 import action_json, looks_like_event, parse_event
-from ivrflow.errors import BadEvent
 
 # Telesign's documented example bodies (Voice - Events; the speak_completed shape from its demo).
 INCOMING = b'{"event": "incoming_call", "reference_id": "2E5D1D2B-84A1-4E0C-9C1E-5D4A3E2B1C0F", "data": {"to": "15558675309", "from": "15555551212"}}'
@@ -66,18 +66,41 @@ def test_every_action_of_every_bundled_flow_matches_the_action_schema() -> None:
 
 
 def test_action_json_shapes() -> None:
-    assert action_json(Speak("Hi", "en-US", True)) == {"method": "speak", "params": {"tts": {"message": "Hi", "language": "en-US"}, "collect_digits": {"max": 1}}}
-    assert action_json(Transfer("+15550001111", "15551230000", 600, "ww1")) == {"method": "dial", "params": {"to": "15550001111", "caller_id_number": "15551230000", "max_call_duration": "600", "send_dtmf": "ww1"}}
+    assert action_json(Speak("Hi", "en-US", True)) == {
+        "method": "speak",
+        "params": {"tts": {"message": "Hi", "language": "en-US"}, "collect_digits": {"max": 1}},
+    }
+    assert action_json(Transfer("+15550001111", "15551230000", 600, "ww1")) == {
+        "method": "dial",
+        "params": {
+            "to": "15550001111",
+            "caller_id_number": "15551230000",
+            "max_call_duration": "600",
+            "send_dtmf": "ww1",
+        },
+    }
     assert action_json(HangUp()) == {"method": "hangup", "params": {}}
     assert action_json(NoAction()) == {}
     assert json.dumps(action_json(Speak("Grüße", "de-DE", False)), ensure_ascii=False)
 
 
-_ODD = st.one_of(st.none(), st.booleans(), st.integers(-2, 2), st.just(""), st.text(min_size=65, max_size=130), st.lists(st.integers(), max_size=1), st.dictionaries(st.text(max_size=2), st.integers(), max_size=1))
+_ODD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 2),
+    st.just(""),
+    st.text(min_size=65, max_size=130),
+    st.lists(st.integers(), max_size=1),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
 _TEXT = st.text(min_size=1, max_size=4)
-_DATA = st.fixed_dictionaries({}, optional={key: _TEXT for key in ("to", "from", "status", "collected_digits", "other")})
-_NAMES = st.sampled_from(["incoming_call", "dial_completed", "speak_completed", "play_completed", "call_completed", "call_leg_completed"])
-_SHAPED = st.fixed_dictionaries({"event": _NAMES, "reference_id": _TEXT, "data": _DATA}, optional={"external_id": st.one_of(st.none(), _TEXT)})
+_DATA = st.fixed_dictionaries({}, optional=dict.fromkeys(("to", "from", "status", "collected_digits", "other"), _TEXT))
+_NAMES = st.sampled_from(
+    ["incoming_call", "dial_completed", "speak_completed", "play_completed", "call_completed", "call_leg_completed"]
+)
+_SHAPED = st.fixed_dictionaries(
+    {"event": _NAMES, "reference_id": _TEXT, "data": _DATA}, optional={"external_id": st.one_of(st.none(), _TEXT)}
+)
 
 
 @st.composite

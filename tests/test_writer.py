@@ -15,20 +15,24 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow.server import writer as writer_module
 from ivrflow.calls.interpreter import CallState, Step
-from ivrflow.server.workers import _TcpConfig
 from ivrflow.calls.record import CallRecord
-from ivrflow.stores import SqliteStore
 from ivrflow.errors import StoreUnavailable
+from ivrflow.server import writer as writer_module
+from ivrflow.server.workers import _TcpConfig
 from ivrflow.server.writer import Writer
-
+from ivrflow.stores import SqliteStore
 
 NOW = 1_700_000_000.0  # the records' clock
 
 
 def _record(reference_id: str, tries: int = 0) -> CallRecord:
-    return CallRecord(reference_id, CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries), updated=NOW, created=NOW)
+    return CallRecord(
+        reference_id,
+        CallState(flow="f", version="v1", node="menu", waiting="key", tries=tries),
+        updated=NOW,
+        created=NOW,
+    )
 
 
 def _increment(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], int]:
@@ -95,7 +99,10 @@ def test_a_store_that_cannot_write_fails_every_update_and_stores_none(tmp_path: 
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
 
         async def calls() -> list[object]:
-            return await asyncio.gather(*(writer.run(lambda: store.update(f"c{n}", lambda old: (_record("c"), [], None))) for n in range(5)), return_exceptions=True)
+            return await asyncio.gather(
+                *(writer.run(lambda: store.update(f"c{n}", lambda old: (_record("c"), [], None))) for n in range(5)),
+                return_exceptions=True,
+            )
 
         results = asyncio.run(calls())
         holder.execute("ROLLBACK")
@@ -105,7 +112,9 @@ def test_a_store_that_cannot_write_fails_every_update_and_stores_none(tmp_path: 
     store.close()
 
 
-def test_an_update_that_waited_too_long_is_refused_unapplied(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_update_that_waited_too_long_is_refused_unapplied(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(writer_module, "PATIENCE", 0.2)
     writer = Writer(store)
     started = threading.Event()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.errors import FlowError, IvrflowError
+from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.lint import LintReport, lint
 from ivrflow.language.loader import Checked, check_bytes, check_file, load_flow
 from ivrflow.language.model import Flow

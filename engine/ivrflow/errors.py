@@ -1,14 +1,14 @@
 """ivrflow's exceptions, all in one file. Each carries what a person needs to act on it.
 
-    IvrflowError           base of every error ivrflow raises on purpose
-     ├── FlowError         a flow file has errors; `.diagnostics` says where and why
-     ├── UsageError        a command was given an argument it cannot use (exit 2)
-     ├── TelesignError     Telesign refused or did not answer a request
-     ├── BadJson           a body is not JSON as the server takes it (ivrflow/strictjson.py)
-     ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
-     ├── StoreUnavailable  the call store did not answer in time; nothing was changed
-     ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
-     └── ApiError          an answer of the calls API in its error shape
+IvrflowError           base of every error ivrflow raises on purpose
+ ├── FlowError         a flow file has errors; `.diagnostics` says where and why
+ ├── UsageError        a command was given an argument it cannot use (exit 2)
+ ├── TelesignError     Telesign refused or did not answer a request
+ ├── BadJson           a body is not JSON as the server takes it (ivrflow/strictjson.py)
+ ├── BadEvent          a body posted as Telesign's (an event, a callback) is not one
+ ├── StoreUnavailable  the call store did not answer in time; nothing was changed
+ ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
+ └── ApiError          an answer of the calls API in its error shape
 """
 
 from __future__ import annotations
@@ -47,7 +47,15 @@ class TelesignError(IvrflowError):
     `clock_offset`: how many seconds this computer's clock is ahead of Telesign's (negative:
     behind), read from the answer's Date header; None when there was none to read."""
 
-    def __init__(self, message: str, *, status: int | None = None, codes: tuple[int, ...] = (), reason: str = "", clock_offset: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        codes: tuple[int, ...] = (),
+        reason: str = "",
+        clock_offset: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.codes = codes

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
 from ivrflow.language.model import Flow
-from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.stores import Store, failed, placed
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import TIMEOUT, Sending, V1Answer, send_v1, v1_status
@@ -78,7 +78,12 @@ def mark_placed(record: CallRecord | None, answer: Sent) -> CallRecord | None:
     return placed(record, answer.reference_id)[0]
 
 
-def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callable[[CallRecord | None, A], CallRecord | None] = mark_placed) -> Placed[A] | Refused:
+def place(
+    store: Store,
+    record: CallRecord,
+    send: Callable[[], A],
+    mark: Callable[[CallRecord | None, A], CallRecord | None] = mark_placed,
+) -> Placed[A] | Refused:
     """Store `record` (a new call), then `send` it to Telesign, then `mark` it placed with
     Telesign's answer (by default: note Telesign's reference id), or failed with Telesign's
     reason. Raises StoreUnavailable, having sent nothing, when the call cannot be recorded."""
@@ -99,7 +104,9 @@ def place(store: Store, record: CallRecord, send: Callable[[], A], mark: Callabl
     return Placed(answer, stored)
 
 
-def _marked(changed: CallRecord | None, current: CallRecord | None) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
+def _marked(
+    changed: CallRecord | None, current: CallRecord | None
+) -> tuple[CallRecord | None, list[Step], CallRecord | None]:
     """A store change that keeps `changed` (if any) and gives back the call as it now stands."""
     return changed, [], changed or current
 
@@ -140,14 +147,28 @@ def send_v1_call(
     call_id = uuid.uuid4().hex.upper()
     # Telesign returns our id as external_id (unless the sender chose their own).
     fields = {**params, V1Field.EXTERNAL_ID: params.get(V1Field.EXTERNAL_ID, call_id)}
-    variables = {**flow.vars, **given, "called": fields[V1Field.PHONE_NUMBER], **({"caller": fields[V1Field.CALLER_ID]} if V1Field.CALLER_ID in fields else {})}
+    variables = {
+        **flow.vars,
+        **given,
+        "called": fields[V1Field.PHONE_NUMBER],
+        **({"caller": fields[V1Field.CALLER_ID]} if V1Field.CALLER_ID in fields else {}),
+    }
     now = clock()
-    record = CallRecord(call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, fields))
+    record = CallRecord(
+        call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, fields)
+    )
 
     def first_report(answer: V1Answer) -> V1Report:
-        return V1Report(answer.reference_id, answer.status_code or V1Code.IN_PROGRESS, answer.description, "", None, call_id)
+        return V1Report(
+            answer.reference_id, answer.status_code or V1Code.IN_PROGRESS, answer.description, "", None, call_id
+        )
 
-    placing = place(store, record, lambda: send_v1(fields, credentials, how), lambda current, answer: apply_report(current, first_report(answer), clock())[0])
+    placing = place(
+        store,
+        record,
+        lambda: send_v1(fields, credentials, how),
+        lambda current, answer: apply_report(current, first_report(answer), clock())[0],
+    )
     if isinstance(placing, Refused):
         return placing
     if placing.problem is not None:
@@ -168,11 +189,15 @@ def ask(reference_id: str, credentials: Credentials, how: Sending) -> V1Report:
         raise TelesignError(f"Telesign's answer is not a status report: {problem}", reason="bad_answer") from None
 
 
-def record_report(store: Store, record: CallRecord, report: V1Report, clock: Callable[[], float] = time.time) -> tuple[CallRecord, Unrecorded | None]:
+def record_report(
+    store: Store, record: CallRecord, report: V1Report, clock: Callable[[], float] = time.time
+) -> tuple[CallRecord, Unrecorded | None]:
     """Apply Telesign's report to the call in the store: the call as it now stands (as far as
     is known, when the store is not answering: then the report comes back as unrecorded)."""
     try:
-        return store.update(record.reference_id, lambda current: _marked(apply_report(current, report, clock())[0], current)) or record, None
+        return store.update(
+            record.reference_id, lambda current: _marked(apply_report(current, report, clock())[0], current)
+        ) or record, None
     except StoreUnavailable as problem:
         return _applied(record, report, clock()), Unrecorded(report, problem)
 
@@ -188,7 +213,15 @@ class Status:
     unrecorded: Unrecorded | None = None
 
 
-def check_status(store: Store, record: CallRecord | None, asked: str, credentials: Credentials, how: Sending, *, clock: Callable[[], float] = time.time) -> Status:
+def check_status(
+    store: Store,
+    record: CallRecord | None,
+    asked: str,
+    credentials: Credentials,
+    how: Sending,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Status:
     """Ask Telesign how the v1 call `asked` (ours, `record` when stored, or Telesign's reference
     id) went, and record the answer on it. Raises TelesignError when Telesign refuses."""
     reference_id = record.telesign_id if record is not None and record.telesign_id else asked

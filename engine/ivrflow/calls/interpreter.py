@@ -15,7 +15,20 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from ivrflow.language.model import DEFAULT_TIMEOUT, PROMPT_CHANCES, VARIABLE, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.language.model import (
+    DEFAULT_TIMEOUT,
+    PROMPT_CHANCES,
+    VARIABLE,
+    Dial,
+    Flow,
+    Hangup,
+    Menu,
+    Message,
+    Node,
+    Prompt,
+    Repeat,
+    message_run,
+)
 
 # --- events (what happened on the call) ---
 
@@ -137,7 +150,11 @@ def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]
 
 
 # What a CallEnded means, by what the call was waiting for when it came.
-_OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {"start": "no_answer", "transfer": "transferred", "last-words": "completed"}
+_OUTCOME_OF_HANGING_UP: dict[Waiting, Outcome] = {
+    "start": "no_answer",
+    "transfer": "transferred",
+    "last-words": "completed",
+}
 
 
 def _start(flow: Flow, state: CallState, variables: Mapping[str, str]) -> tuple[CallState, Action]:
@@ -158,7 +175,9 @@ def _say(state: CallState, text: str) -> str:
     return VARIABLE.sub(lambda m: values.get(m.group(1), ""), text)
 
 
-def _speak(flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | None = None, **changes: object) -> tuple[CallState, Action]:
+def _speak(
+    flow: Flow, state: CallState, text: str, *, waiting: Waiting, ask: Prompt | Menu | None = None, **changes: object
+) -> tuple[CallState, Action]:
     """Say `text`; when `ask` names the prompt or menu, collect one key for it."""
     after = replace(state, waiting=waiting, **changes)  # type: ignore[arg-type]
     if ask is None:
@@ -190,7 +209,9 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
         return _hang_up(replace(state, node=name))
     if isinstance(node, Dial):
         caller_id = node.caller_id or flow.caller_id or "{{ caller }}"
-        action = Transfer(_say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf)
+        action = Transfer(
+            _say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf
+        )
         return replace(state, node=name, waiting="transfer"), action
     raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
 

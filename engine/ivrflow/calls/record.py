@@ -71,7 +71,10 @@ class CallRecord:
         # of storing a call on every event.
         data: dict[str, Any] = {name: getattr(self, name) for name in _RECORD_FIELDS}
         state = self.state
-        data["state"] = {name: getattr(state, name) for name in _STATE_FIELDS} | {"repeats": dict(state.repeats), "variables": dict(state.variables)}
+        data["state"] = {name: getattr(state, name) for name in _STATE_FIELDS} | {
+            "repeats": dict(state.repeats),
+            "variables": dict(state.variables),
+        }
         if self.v1 is not None:  # most calls are live: their records carry no v1 part
             data["v1"] = asdict(self.v1)
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
@@ -82,7 +85,9 @@ class CallRecord:
         # A record stored before calls had a creation time: the last time it changed is the
         # nearest time known.
         data.setdefault("created", data["updated"])
-        return cls(**{**data, "state": CallState(**data["state"]), "v1": V1Call(**data["v1"]) if data.get("v1") else None})
+        return cls(
+            **{**data, "state": CallState(**data["state"]), "v1": V1Call(**data["v1"]) if data.get("v1") else None}
+        )
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name not in ("state", "v1"))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ivrflow import __version__
-from ivrflow.cli import authoring, live, lint, v1
+from ivrflow.cli import authoring, lint, live, v1
 from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error, print_telesign_error
 from ivrflow.errors import FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
 

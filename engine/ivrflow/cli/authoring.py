@@ -35,11 +35,24 @@ def simulate_parser(commands: Commands) -> None:
         ),
     )
     simulate_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
-    simulate_cmd.add_argument("--keys", metavar="KEYS", help="the keys to press, like 9_1 (default: ask in the terminal)")
-    simulate_cmd.add_argument("--json", action="store_true", help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup")
-    simulate_cmd.add_argument("--mode", choices=["live", "v1"], default="live", help="live: the interpreter, as `ivrflow serve` runs it (default); v1: the compiled Telesign v1 fields, as Telesign plays them")
+    simulate_cmd.add_argument(
+        "--keys", metavar="KEYS", help="the keys to press, like 9_1 (default: ask in the terminal)"
+    )
+    simulate_cmd.add_argument(
+        "--json",
+        action="store_true",
+        help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup",
+    )
+    simulate_cmd.add_argument(
+        "--mode",
+        choices=["live", "v1"],
+        default="live",
+        help="live: the interpreter, as `ivrflow serve` runs it (default); v1: the compiled Telesign v1 fields, as Telesign plays them",
+    )
     var_argument(simulate_cmd)
-    simulate_cmd.add_argument("--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES")
+    simulate_cmd.add_argument(
+        "--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES"
+    )
     simulate_cmd.add_argument(
         "--server",
         metavar="URL",
@@ -59,7 +72,9 @@ def journeys_parser(commands: Commands) -> None:
         ),
     )
     journeys.add_argument("paths", nargs="+", type=Path, metavar="FLOW", help="flow files, or folders of them")
-    journeys.add_argument("--check", action="store_true", help="only say which journeys files are missing or out of date")
+    journeys.add_argument(
+        "--check", action="store_true", help="only say which journeys files are missing or out of date"
+    )
     journeys.set_defaults(run=_journeys)
 
 
@@ -72,9 +87,23 @@ def test_parser(commands: Commands) -> None:
             "and a flow that compiles to v1 must sound the same live and on v1 on every journey. Exit 0: all pass; 1: a test failed; 2: the command could not run."
         ),
     )
-    test.add_argument("paths", nargs="*", type=Path, default=[Path("flows")], metavar="PATH", help="flow files, or folders of them (default: flows)")
-    test.add_argument("--format", choices=["text", "github", "json"], default=None, help="output format (default: github when GITHUB_ACTIONS=true, else text)")
-    test.add_argument("--coverage", action="store_true", help="also report the nodes and menu choices no journey or test case reaches")
+    test.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path("flows")],
+        metavar="PATH",
+        help="flow files, or folders of them (default: flows)",
+    )
+    test.add_argument(
+        "--format",
+        choices=["text", "github", "json"],
+        default=None,
+        help="output format (default: github when GITHUB_ACTIONS=true, else text)",
+    )
+    test.add_argument(
+        "--coverage", action="store_true", help="also report the nodes and menu choices no journey or test case reaches"
+    )
     test.set_defaults(run=_test)
 
 
@@ -99,13 +128,25 @@ def _simulate(args: argparse.Namespace) -> int:
         raise UsageError(f"ivrflow simulate: --keys: {problem}") from None
     if args.server:
         if given or args.language or args.mode != "live":
-            raise UsageError("ivrflow simulate: with --server the server runs the flow as it serves it: --var, --language and --mode v1 do not apply")
+            raise UsageError(
+                "ivrflow simulate: with --server the server runs the flow as it serves it: --var, --language and --mode v1 do not apply"
+            )
         credentials = Credentials.from_env()
-        steps: Iterable[Step] = simulate.over_http(flow, args.server, keys, customer_id=credentials.customer_id if credentials else "", api_key=credentials.api_key if credentials else None)
+        steps: Iterable[Step] = simulate.over_http(
+            flow,
+            args.server,
+            keys,
+            customer_id=credentials.customer_id if credentials else "",
+            api_key=credentials.api_key if credentials else None,
+        )
     elif args.mode == "v1":
         played = simulate.v1(flow, keys, given)
         if isinstance(played, list):
-            raise FlowError(flow.path, played, note=f"{flow.path}: does not fit one Telesign v1 request; simulate it with --mode live")
+            raise FlowError(
+                flow.path,
+                played,
+                note=f"{flow.path}: does not fit one Telesign v1 request; simulate it with --mode live",
+            )
         steps = played
     else:
         steps = simulate.live(flow, keys, given)
@@ -113,7 +154,10 @@ def _simulate(args: argparse.Namespace) -> int:
         print(json.dumps(list(steps), ensure_ascii=False))
         return EXIT_OK
     if args.keys is None and not args.server:
-        print(f"Calling {flow.id} ({flow.language}). Press a key and Enter when asked; Enter alone presses nothing.", flush=True)
+        print(
+            f"Calling {flow.id} ({flow.language}). Press a key and Enter when asked; Enter alone presses nothing.",
+            flush=True,
+        )
     for each in steps:
         print(_step_words(each), flush=True)
     return EXIT_OK
@@ -163,13 +207,17 @@ def _journeys(args: argparse.Namespace) -> int:
         current = target.read_text(encoding="utf-8") if target.exists() else None
         if args.check:
             if current != text:
-                print(f"{display_path(target)}: {'missing' if current is None else 'out of date'}: run `ivrflow journeys {display_path(path)}`")
+                print(
+                    f"{display_path(target)}: {'missing' if current is None else 'out of date'}: run `ivrflow journeys {display_path(path)}`"
+                )
                 code = EXIT_PROBLEMS
             continue
         if current != text:
             target.write_text(text, encoding="utf-8")
         more = f", stopped at {len(walked.journeys)}" if walked.truncated else ""
-        print(f"{display_path(target)}: {len(walked.journeys)} journeys{more}{'' if current != text else ' (unchanged)'}")
+        print(
+            f"{display_path(target)}: {len(walked.journeys)} journeys{more}{'' if current != text else ' (unchanged)'}"
+        )
     return code
 
 

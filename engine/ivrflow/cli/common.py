@@ -71,7 +71,9 @@ def check_paths(args: argparse.Namespace) -> None:
 
 
 def var_argument(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)")
+    command.add_argument(
+        "--var", action="append", default=[], metavar="NAME=VALUE", help="a call variable (repeatable)"
+    )
 
 
 def variables(pairs: list[str]) -> dict[str, str]:
@@ -86,8 +88,15 @@ def variables(pairs: list[str]) -> dict[str, str]:
 
 
 def telesign_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--auth", choices=["basic", "hmac"], default="basic", help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature")
-    command.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each of Telesign's answers (default 10)")
+    command.add_argument(
+        "--auth",
+        choices=["basic", "hmac"],
+        default="basic",
+        help="Telesign's Basic scheme (default) or its TSA HMAC-SHA256 signature",
+    )
+    command.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each of Telesign's answers (default 10)"
+    )
 
 
 def store_argument(command: argparse.ArgumentParser) -> None:

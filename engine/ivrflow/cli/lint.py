@@ -24,7 +24,9 @@ def lint_parser(commands: Commands) -> None:
         help="check flow files for mistakes",
         description="Check flow files and folders of flow files. Exit 0: no errors; 1: errors found (or warnings, with --strict); 2: the check could not run.",
     )
-    lint_cmd.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="flow files, or folders to search for *.yaml flows")
+    lint_cmd.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH", help="flow files, or folders to search for *.yaml flows"
+    )
     lint_cmd.add_argument(
         "--format",
         choices=sorted(REPORTERS),
@@ -32,13 +34,27 @@ def lint_parser(commands: Commands) -> None:
         help="output format (default: github when GITHUB_ACTIONS=true, else text)",
     )
     lint_cmd.add_argument("--strict", action="store_true", help="fail on warnings too")
-    lint_cmd.add_argument("--target", choices=["live", "v1"], default="live", help="v1: also report every reason a flow cannot compile to one Telesign v1 request")
-    lint_cmd.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour in the text format (auto: on a terminal, unless NO_COLOR is set)")
+    lint_cmd.add_argument(
+        "--target",
+        choices=["live", "v1"],
+        default="live",
+        help="v1: also report every reason a flow cannot compile to one Telesign v1 request",
+    )
+    lint_cmd.add_argument(
+        "--color",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="colour in the text format (auto: on a terminal, unless NO_COLOR is set)",
+    )
     lint_cmd.set_defaults(run=_lint)
 
 
 def explain_parser(commands: Commands) -> None:
-    explain = commands.add_parser("explain", help="explain a lint rule", description="Print what a lint rule catches, why it matters and how to fix it.")
+    explain = commands.add_parser(
+        "explain",
+        help="explain a lint rule",
+        description="Print what a lint rule catches, why it matters and how to fix it.",
+    )
     explain.add_argument("rule", nargs="?", help="a rule id, such as unknown-target")
     explain.add_argument("--all", action="store_true", help="print every rule (this is docs/rules.md)")
     explain.set_defaults(run=_explain)
@@ -59,6 +75,8 @@ def _explain(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.rule or args.rule not in RULES:
         known = ", ".join(RULES)
-        raise UsageError(f"ivrflow explain: unknown rule `{args.rule or ''}`. {suggestion(args.rule or '', RULES)}Rules: {known}")
+        raise UsageError(
+            f"ivrflow explain: unknown rule `{args.rule or ''}`. {suggestion(args.rule or '', RULES)}Rules: {known}"
+        )
     print(rule_markdown(RULES[args.rule]), end="")
     return EXIT_OK

@@ -9,7 +9,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, auth_advice, opened_store, store_argument, var_argument, variables
+from ivrflow.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    auth_advice,
+    opened_store,
+    store_argument,
+    var_argument,
+    variables,
+)
 from ivrflow.errors import ApiError, ServerProblem, UsageError
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.telesign.auth import Credentials
@@ -29,19 +37,63 @@ def serve_parser(commands: Commands) -> None:
             "Flows are reloaded when a file changes and on SIGHUP; calls in progress keep the version they started with. --store redis:// and --workers scale out; see the README."
         ),
     )
-    serve.add_argument("--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)")
+    serve.add_argument(
+        "--flows", type=Path, default=Path("flows"), help="the folder of flows to serve (default: flows)"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     store_argument(serve)
-    serve.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes on the one port, sharing the store (default 1; more need sqlite:// or redis://)")
-    serve.add_argument("--log-format", choices=["json", "text"], default="json", help="log lines on stderr: one JSON object a line (default; one line per event handled) or text")
-    serve.add_argument("--insecure", action="store_true", help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)")
-    serve.add_argument("--dial-timeout", type=float, default=10.0, metavar="SECONDS", help="how long POST /calls waits for Telesign to accept a dial (default 10)")
-    serve.add_argument("--watch", type=float, default=1.0, metavar="SECONDS", help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on the one port, sharing the store (default 1; more need sqlite:// or redis://)",
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["json", "text"],
+        default="json",
+        help="log lines on stderr: one JSON object a line (default; one line per event handled) or text",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow listening beyond loopback without Telesign credentials (unsigned events and unauthenticated API requests accepted)",
+    )
+    serve.add_argument(
+        "--dial-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long POST /calls waits for Telesign to accept a dial (default 10)",
+    )
+    serve.add_argument(
+        "--watch",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="look for changed flow files this often and reload them (default 1; 0: only on SIGHUP)",
+    )
     # Limits on what a client may hold (ivrflow/server/protocol.py has the defaults and why); None: the default.
-    serve.add_argument("--header-timeout", type=float, metavar="SECONDS", help="close a connection whose request headers are not complete this long after it opened, or after the previous answer (default 10)")
-    serve.add_argument("--body-timeout", type=float, metavar="SECONDS", help="close a connection whose request body is not complete this long after its headers (default 10)")
-    serve.add_argument("--max-connections", type=int, metavar="N", help="connections each worker serves at once; a request beyond them is answered 503 (default 1000)")
+    serve.add_argument(
+        "--header-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close a connection whose request headers are not complete this long after it opened, or after the previous answer (default 10)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="close a connection whose request body is not complete this long after its headers (default 10)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="connections each worker serves at once; a request beyond them is answered 503 (default 1000)",
+    )
     serve.add_argument(
         "--duplicate-window",
         type=float,
@@ -66,8 +118,18 @@ def call_parser(commands: Commands) -> None:
     call.add_argument("--flow", required=True, metavar="NAME", help="the id of the flow to run (see GET /flows)")
     var_argument(call)
     call.add_argument("--caller-id", metavar="NUMBER", help="the number to call from (default: the flow's caller_id)")
-    call.add_argument("--server", default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"), metavar="URL", help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)")
-    call.add_argument("--auth", choices=["basic", "hmac"], default="hmac", help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials")
+    call.add_argument(
+        "--server",
+        default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"),
+        metavar="URL",
+        help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)",
+    )
+    call.add_argument(
+        "--auth",
+        choices=["basic", "hmac"],
+        default="hmac",
+        help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials",
+    )
     call.set_defaults(run=_call)
 
 
@@ -75,12 +137,14 @@ def _serve(args: argparse.Namespace) -> int:
     import ipaddress
 
     from ivrflow.server.app import app_from_options
-    from ivrflow.server.workers import serve
     from ivrflow.server.logs import configure as configure_logs
+    from ivrflow.server.workers import serve
 
     credentials = Credentials.from_env()
     if credentials is None and (os.environ.get("TELESIGN_API_KEY") or os.environ.get("TELESIGN_CUSTOMER_ID")):
-        raise UsageError("ivrflow serve: set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (or neither, to try it on loopback)")
+        raise UsageError(
+            "ivrflow serve: set both TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY (or neither, to try it on loopback)"
+        )
     try:
         loopback = args.host == "localhost" or ipaddress.ip_address(args.host).is_loopback
     except ValueError:
@@ -92,18 +156,42 @@ def _serve(args: argparse.Namespace) -> int:
     if not args.flows.is_dir():
         raise UsageError(f"ivrflow serve: {args.flows}: no such folder")
     if args.workers < 1 or (args.workers > 1 and args.store.startswith("memory:")):
-        raise UsageError("ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://")
-    if any(limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)):
+        raise UsageError(
+            "ivrflow serve: --workers is 1 or more, and several workers need a store they share (sqlite:// or redis://), not memory://"
+        )
+    if any(
+        limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)
+    ):
         raise UsageError("ivrflow serve: --header-timeout, --body-timeout and --max-connections are more than 0")
     store = opened_store(args)
-    options = {"flows": str(args.flows), "store": args.store, "watch": args.watch, "duplicate_window": args.duplicate_window, "dial_timeout": args.dial_timeout, "log_format": args.log_format, "header_timeout": args.header_timeout, "body_timeout": args.body_timeout, "max_connections": args.max_connections}
+    options = {
+        "flows": str(args.flows),
+        "store": args.store,
+        "watch": args.watch,
+        "duplicate_window": args.duplicate_window,
+        "dial_timeout": args.dial_timeout,
+        "log_format": args.log_format,
+        "header_timeout": args.header_timeout,
+        "body_timeout": args.body_timeout,
+        "max_connections": args.max_connections,
+    }
     configure_logs(args.log_format)
     app = app_from_options(options, store)
     url = f"http://{args.host}:{args.port}"
-    checked = "signatures and API credentials checked" if credentials else "NOTHING checked: no signatures, no API credentials, no outbound calls"
+    checked = (
+        "signatures and API credentials checked"
+        if credentials
+        else "NOTHING checked: no signatures, no API credentials, no outbound calls"
+    )
     workers = f", {args.workers} workers" if args.workers > 1 else ""
-    print(f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}{workers}; {checked})", flush=True)
-    print(f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows", flush=True)
+    print(
+        f"ivrflow: serving {len(app.state.flows.current)} flows from {args.flows}/ at {url}/webhook (store {args.store}{workers}; {checked})",
+        flush=True,
+    )
+    print(
+        f"ivrflow: next, point your Telesign voice webhook at {url}/webhook (behind HTTPS), or look: curl {url}/flows",
+        flush=True,
+    )
     if args.workers > 1:
         store.close()  # each worker opens its own
     serve(app, options, args.host, args.port, args.workers)
@@ -116,18 +204,30 @@ def _call(args: argparse.Namespace) -> int:
     given = variables(args.var)
     server = args.server.rstrip("/")
     try:
-        started = start_call(args.server, args.flow, args.number, given, caller_id=args.caller_id, credentials=Credentials.from_env(), auth=args.auth)
+        started = start_call(
+            args.server,
+            args.flow,
+            args.number,
+            given,
+            caller_id=args.caller_id,
+            credentials=Credentials.from_env(),
+            auth=args.auth,
+        )
     except ServerProblem as problem:
         raise UsageError(f"ivrflow call: {problem}") from None
     except ApiError as refused:
         print(f"ivrflow call: {refused.code} (HTTP {refused.status}): {refused.message}", file=sys.stderr)
         for field in refused.errors[1:]:  # the first is the message above
             print(f"  {field.field}: {field.message}", file=sys.stderr)
-        for line in auth_advice([field.code for field in refused.errors], refused.clock_offset, "the server"):  # a 401 carries Telesign's code
+        for line in auth_advice(
+            [field.code for field in refused.errors], refused.clock_offset, "the server"
+        ):  # a 401 carries Telesign's code
             print(line, file=sys.stderr)
         if refused.extra.get("reference_id"):
             print(f"the call's record: GET {server}/calls/{refused.extra['reference_id']}", file=sys.stderr)
         return EXIT_PROBLEMS
-    print(f"call {started.status}: reference id {started.reference_id} (Telesign reference id {started.telesign_reference_id})")
+    print(
+        f"call {started.status}: reference id {started.reference_id} (Telesign reference id {started.telesign_reference_id})"
+    )
     print(f"follow it: GET {server}/calls/{started.reference_id}")
     return EXIT_OK

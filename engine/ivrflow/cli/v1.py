@@ -13,7 +13,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ivrflow import placing
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, load_flow, opened_store, print_telesign_error, store_argument, telesign_arguments, var_argument, variables
+from ivrflow.calls.record import V1Call
+from ivrflow.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    load_flow,
+    opened_store,
+    print_telesign_error,
+    store_argument,
+    telesign_arguments,
+    var_argument,
+    variables,
+)
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
@@ -22,7 +33,6 @@ from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, base_url
 from ivrflow.telesign.facts import V1_VOICE
 from ivrflow.v1.compiler import CallOptions, compile_v1
-from ivrflow.calls.record import V1Call
 from ivrflow.v1.outcomes import in_words, outcomes, outcomes_text
 
 if TYPE_CHECKING:
@@ -36,7 +46,12 @@ def compile_parser(commands: Commands) -> None:
         description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with the reasons when the flow does not fit v1; 2 when the command could not run.",
     )
     _call_arguments(compile_cmd)
-    compile_cmd.add_argument("--format", choices=["json", "form", "curl"], default="json", help="json: the form fields as one JSON object (default); form: the url-encoded body; curl: a runnable curl command")
+    compile_cmd.add_argument(
+        "--format",
+        choices=["json", "form", "curl"],
+        default="json",
+        help="json: the form fields as one JSON object (default); form: the url-encoded body; curl: a runnable curl command",
+    )
     compile_cmd.set_defaults(run=_compile)
 
 
@@ -55,9 +70,25 @@ def send_parser(commands: Commands) -> None:
     _call_arguments(send)
     telesign_arguments(send)
     store_argument(send)
-    send.add_argument("--wait", action="store_true", help="then ask Telesign for the call's status until it is final, and print how it went")
-    send.add_argument("--wait-max", type=float, default=600.0, metavar="SECONDS", help="with --wait: give up after this long (default 600)")
-    send.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="with --wait: the first pause between status queries, doubled each time up to 15 (default 2)")
+    send.add_argument(
+        "--wait",
+        action="store_true",
+        help="then ask Telesign for the call's status until it is final, and print how it went",
+    )
+    send.add_argument(
+        "--wait-max",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="with --wait: give up after this long (default 600)",
+    )
+    send.add_argument(
+        "--poll",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="with --wait: the first pause between status queries, doubled each time up to 15 (default 2)",
+    )
     send.set_defaults(run=_send)
 
 
@@ -71,7 +102,11 @@ def status_parser(commands: Commands) -> None:
             "Exit 0: Telesign answered; 1: Telesign refused (an unknown reference id, wrong credentials); 2: the command could not run."
         ),
     )
-    status.add_argument("reference_id", metavar="REFERENCE_ID", help="Telesign's reference id of the call (or the id `ivrflow send` recorded it under)")
+    status.add_argument(
+        "reference_id",
+        metavar="REFERENCE_ID",
+        help="Telesign's reference id of the call (or the id `ivrflow send` recorded it under)",
+    )
     telesign_arguments(status)
     store_argument(status)
     status.set_defaults(run=_status)
@@ -87,17 +122,32 @@ def outcomes_parser(commands: Commands) -> None:
         ),
     )
     outcomes_cmd.add_argument("flow", metavar="FLOW", help="the flow's id, or its file")
-    outcomes_cmd.add_argument("--format", choices=["text", "json"], default="text", help="text for people (default), or the JSON of GET /flows/FLOW/outcomes")
+    outcomes_cmd.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text for people (default), or the JSON of GET /flows/FLOW/outcomes",
+    )
     store_argument(outcomes_cmd)
     outcomes_cmd.set_defaults(run=_outcomes)
 
 
 def _call_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
-    command.add_argument("--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313")
+    command.add_argument(
+        "--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313"
+    )
     var_argument(command)
-    command.add_argument("--callback-url", metavar="URL", help="where Telesign posts the call's status (default: IVRFLOW_PUBLIC_URL/callbacks/v1 when IVRFLOW_PUBLIC_URL is set)")
-    command.add_argument("--external-id", metavar="ID", help="your own id for the call, returned in callbacks (`send` otherwise gives the id it records the call under)")
+    command.add_argument(
+        "--callback-url",
+        metavar="URL",
+        help="where Telesign posts the call's status (default: IVRFLOW_PUBLIC_URL/callbacks/v1 when IVRFLOW_PUBLIC_URL is set)",
+    )
+    command.add_argument(
+        "--external-id",
+        metavar="ID",
+        help="your own id for the call, returned in callbacks (`send` otherwise gives the id it records the call under)",
+    )
     command.add_argument("--originating-ip", help="the end user's IP address")
 
 
@@ -106,8 +156,16 @@ def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str,
     with the reasons when the flow does not fit v1."""
     flow = load_flow(args.command, args.flow)
     given = variables(args.var)
-    callback_url = args.callback_url or (os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None)
-    options = CallOptions(to=args.to, variables=given, callback_url=callback_url, external_id=args.external_id, originating_ip=args.originating_ip)
+    callback_url = args.callback_url or (
+        os.environ["IVRFLOW_PUBLIC_URL"].rstrip("/") + "/callbacks/v1" if os.environ.get("IVRFLOW_PUBLIC_URL") else None
+    )
+    options = CallOptions(
+        to=args.to,
+        variables=given,
+        callback_url=callback_url,
+        external_id=args.external_id,
+        originating_ip=args.originating_ip,
+    )
     params, problems = compile_v1(flow, options)
     if params is None:
         note = f"{flow.path}: does not fit one Telesign v1 request ({len(problems)} reason{'s' if len(problems) != 1 else ''}); run it live with `ivrflow serve` instead."
@@ -139,12 +197,17 @@ def _curl(params: dict[str, str]) -> str:
 def _credentials(command: str) -> Credentials:
     credentials = Credentials.from_env()
     if credentials is None:
-        raise UsageError(f"ivrflow {command}: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY to your Telesign credentials")
+        raise UsageError(
+            f"ivrflow {command}: set TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY to your Telesign credentials"
+        )
     return credentials
 
 
 def _print_unrecorded(unrecorded: placing.Unrecorded) -> None:
-    print(f"ivrflow: Telesign's report (status {unrecorded.report.code}) could not be recorded: {unrecorded.problem}", file=sys.stderr)
+    print(
+        f"ivrflow: Telesign's report (status {unrecorded.report.code}) could not be recorded: {unrecorded.problem}",
+        file=sys.stderr,
+    )
 
 
 def _send(args: argparse.Namespace) -> int:
@@ -165,12 +228,27 @@ def _send(args: argparse.Namespace) -> int:
     print(f"call placed: reference id {answer.reference_id}, status {answer.status_code} ({answer.description})")
     if sent.unrecorded is not None:
         _print_unrecorded(sent.unrecorded)
-    print(f"recorded as call {sent.call_id} in {args.store}; ask how it went: ivrflow status {answer.reference_id}", flush=True)
+    print(
+        f"recorded as call {sent.call_id} in {args.store}; ask how it went: ivrflow status {answer.reference_id}",
+        flush=True,
+    )
     if not args.wait:
         return EXIT_OK
-    final = placing.wait(store, sent.record, answer.reference_id, credentials, how, wait_max=args.wait_max, poll=args.poll, on_unrecorded=_print_unrecorded)
+    final = placing.wait(
+        store,
+        sent.record,
+        answer.reference_id,
+        credentials,
+        how,
+        wait_max=args.wait_max,
+        poll=args.poll,
+        on_unrecorded=_print_unrecorded,
+    )
     if final is None:
-        print(f"ivrflow send: the call was still in progress after {args.wait_max:g} s; ask again with: ivrflow status {answer.reference_id}", file=sys.stderr)
+        print(
+            f"ivrflow send: the call was still in progress after {args.wait_max:g} s; ask again with: ivrflow status {answer.reference_id}",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
     print(f"{answer.reference_id}: {in_words(final)}")
     return EXIT_OK
@@ -181,18 +259,29 @@ def _status(args: argparse.Namespace) -> int:
     store = opened_store(args)
     record = lookup(store, args.reference_id)
     if record is not None and record.v1 is None:
-        raise UsageError(f"ivrflow status: {args.reference_id} is a live call, not a v1 call: see GET /calls/{record.reference_id} on the server")
-    status = placing.check_status(store, record, args.reference_id, credentials, Sending(auth=args.auth, timeout=args.timeout))
+        raise UsageError(
+            f"ivrflow status: {args.reference_id} is a live call, not a v1 call: see GET /calls/{record.reference_id} on the server"
+        )
+    status = placing.check_status(
+        store, record, args.reference_id, credentials, Sending(auth=args.auth, timeout=args.timeout)
+    )
     if status.unrecorded is not None:
         _print_unrecorded(status.unrecorded)
     now, report = status.record, status.report
     if now is None or now.v1 is None:
-        call = V1Call(code=report.code, description=report.description, updated_on=report.updated_on, user_input=report.user_input)
+        call = V1Call(
+            code=report.code, description=report.description, updated_on=report.updated_on, user_input=report.user_input
+        )
         print(f"{status.reference_id}: {in_words(call)}")
-        print(f"(not placed by `ivrflow send` with the store {args.store}: the key is not mapped to a flow's choice)", file=sys.stderr)
+        print(
+            f"(not placed by `ivrflow send` with the store {args.store}: the key is not mapped to a flow's choice)",
+            file=sys.stderr,
+        )
         return EXIT_OK
     updated = f", updated {now.v1.updated_on}" if now.v1.updated_on else ""
-    print(f"{status.reference_id}: {in_words(now.v1)} (flow {now.state.flow}, status {now.v1.code} {now.v1.description}{updated})")
+    print(
+        f"{status.reference_id}: {in_words(now.v1)} (flow {now.state.flow}, status {now.v1.code} {now.v1.description}{updated})"
+    )
     return EXIT_OK
 
 
@@ -205,5 +294,8 @@ def _outcomes(args: argparse.Namespace) -> int:
         flow_id, flow = checked.flow.id, checked.flow
     store = opened_store(args)
     summary = outcomes(flow_id, store.recent(flow=flow_id, limit=None), flow)
-    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.format == "json" else outcomes_text(summary), end="\n" if args.format == "json" else "")
+    print(
+        json.dumps(summary, indent=2, ensure_ascii=False) if args.format == "json" else outcomes_text(summary),
+        end="\n" if args.format == "json" else "",
+    )
     return EXIT_OK

@@ -40,7 +40,13 @@ def flow_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Files named on the command line as they are; folders searched for flow files, sorted."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and is_flow_file(p) and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            yield from sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and is_flow_file(p)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
         else:
             yield path
 
@@ -65,7 +71,9 @@ def across_files(files: list[Checked]) -> Iterator[Diagnostic]:
         if flow.id in first_id:
             other = first_id[flow.id]
             message = f"the flow id `{flow.id}` is already used by {other.path}"
-            yield Diagnostic("duplicate-flow-id", flow.id_span, message, "give this flow its own id; the file name is a good choice").in_file(checked.path)
+            yield Diagnostic(
+                "duplicate-flow-id", flow.id_span, message, "give this flow its own id; the file name is a good choice"
+            ).in_file(checked.path)
         else:
             first_id[flow.id] = checked
         for index, number in enumerate(flow.numbers):
@@ -73,7 +81,12 @@ def across_files(files: list[Checked]) -> Iterator[Diagnostic]:
             if digits in first_number:
                 other_file, _ = first_number[digits]
                 message = f"the number `{number}` already starts the flow in {other_file.path}"
-                yield Diagnostic("duplicate-number", flow.number_spans[index], message, "keep each inbound number in exactly one flow").in_file(checked.path)
+                yield Diagnostic(
+                    "duplicate-number",
+                    flow.number_spans[index],
+                    message,
+                    "keep each inbound number in exactly one flow",
+                ).in_file(checked.path)
             else:
                 first_number[digits] = (checked, index)
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.errors import FlowError
+from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.model import Flow, build_flow
 from ivrflow.language.rules import Checker
 from ivrflow.language.schema import schema_diagnostics
@@ -48,12 +48,24 @@ def check_bytes(data: bytes, path: str, *, target: Target = "live") -> Checked:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        problem = Diagnostic("yaml-syntax", Span(line, 1, line, 2), "this file is not UTF-8 text", "save the file as UTF-8 (most editors have it under 'Save with encoding')")
+        problem = Diagnostic(
+            "yaml-syntax",
+            Span(line, 1, line, 2),
+            "this file is not UTF-8 text",
+            "save the file as UTF-8 (most editors have it under 'Save with encoding')",
+        )
         return Checked(path, None, [problem.in_file(path)])
     document = parse(text.removeprefix("\ufeff"))
     diagnostics = list(document.diagnostics)
     if document.data is None and not diagnostics:
-        diagnostics.append(Diagnostic("not-a-flow", Span(1, 1, 1, 2), "this file is empty", "a flow file starts with `flow: my-flow-id` and has a `nodes:` section"))
+        diagnostics.append(
+            Diagnostic(
+                "not-a-flow",
+                Span(1, 1, 1, 2),
+                "this file is empty",
+                "a flow file starts with `flow: my-flow-id` and has a `nodes:` section",
+            )
+        )
     flow: Flow | None = None
     if not diagnostics or all(d.rule == "duplicate-key" for d in diagnostics):
         schema_problems = schema_diagnostics(document)

@@ -15,7 +15,13 @@ from typing import Any
 
 from ivrflow.language.diagnostics import Span
 from ivrflow.language.yamlstrict import SourceMap
-from ivrflow.telesign.facts import DEFAULT_LANGUAGE, DEFAULT_MESSAGE_TYPE, V1_MENU_CHANCES, V1_PROMPT_CHANCES, V1_REPEAT_MAX
+from ivrflow.telesign.facts import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_MESSAGE_TYPE,
+    V1_MENU_CHANCES,
+    V1_PROMPT_CHANCES,
+    V1_REPEAT_MAX,
+)
 
 # Live defaults that equal Telesign v1's fixed behaviour (flow-language.md), except TIMEOUT:
 # v1 does not document how long it waits for a key, so 5 s is the engine's own choice.
@@ -237,7 +243,9 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
 
     kind = data["type"]
     if kind == "prompt":
-        return Prompt(**common, message=data["message"], digit=text("digit") or "", next=data["next"], on_fail=data.get("on_fail"))
+        return Prompt(
+            **common, message=data["message"], digit=text("digit") or "", next=data["next"], on_fail=data.get("on_fail")
+        )
     if kind == "select_digits":
         choices = dict(data["choices"])
         return Menu(

@@ -17,7 +17,18 @@ from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX
 # When checking message length, a built-in variable is as long as the longest phone number.
 _BUILTIN_SAMPLE = "0" * PHONE_DIGITS_MAX
 
-_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_WORDS = {
+    "zero": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
 _DIGIT = r"(?:[0-9]|zero|one|two|three|four|five|six|seven|eight|nine)"
 # "press 1", "press 1, 2 or 3", "dial the number 7", "enter 0"
 _PRESS = re.compile(
@@ -81,15 +92,28 @@ def unknown_target(check: Checker) -> Iterator[Diagnostic]:
         for key, target in node.targets():
             if target not in names:
                 where = f"choice `{key}`" if isinstance(node, Menu) and key != "on_fail" else f"`{key}`"
-                hint = suggestion(target, names) + "Add a node with that name under `nodes:`, or point to an existing node."
-                yield Diagnostic("unknown-target", check.target_span(node, key), f"{where} of node `{node.name}` leads to `{target}`, but there is no node `{target}`", hint)
+                hint = (
+                    suggestion(target, names)
+                    + "Add a node with that name under `nodes:`, or point to an existing node."
+                )
+                yield Diagnostic(
+                    "unknown-target",
+                    check.target_span(node, key),
+                    f"{where} of node `{node.name}` leads to `{target}`, but there is no node `{target}`",
+                    hint,
+                )
 
 
 def unknown_start(check: Checker) -> Iterator[Diagnostic]:
     flow = check.flow
     if flow.start not in flow.nodes:
         hint = suggestion(flow.start, flow.nodes) + "Or remove `start` to begin with the first node listed."
-        yield Diagnostic("unknown-start", flow.start_span or Span(1, 1, 1, 2), f"`start` is `{flow.start}`, but there is no node `{flow.start}`", hint)
+        yield Diagnostic(
+            "unknown-start",
+            flow.start_span or Span(1, 1, 1, 2),
+            f"`start` is `{flow.start}`, but there is no node `{flow.start}`",
+            hint,
+        )
 
 
 def reachable(flow: Flow) -> set[str]:
@@ -112,7 +136,9 @@ def unreachable_node(check: Checker) -> Iterator[Diagnostic]:
     for node in check.flow.nodes.values():
         if node.name not in seen:
             hint = "point a menu choice or a `next` at it, or delete it"
-            yield Diagnostic("unreachable-node", node.span, f"no caller can reach node `{node.name}`: nothing leads to it", hint)
+            yield Diagnostic(
+                "unreachable-node", node.span, f"no caller can reach node `{node.name}`: nothing leads to it", hint
+            )
 
 
 def endless_loop(check: Checker) -> Iterator[Diagnostic]:
@@ -133,11 +159,17 @@ def endless_loop(check: Checker) -> Iterator[Diagnostic]:
             chain.append(current)
             current = link.next
         if current is not None and state.get(current) == 1:
-            circle = chain[chain.index(current):]
-            shown = " → ".join(f"`{n}`" for n in [*circle[:6], circle[0]]) if len(circle) <= 6 else " → ".join(f"`{n}`" for n in circle[:6]) + " → …"
+            circle = chain[chain.index(current) :]
+            shown = (
+                " → ".join(f"`{n}`" for n in [*circle[:6], circle[0]])
+                if len(circle) <= 6
+                else " → ".join(f"`{n}`" for n in circle[:6]) + " → …"
+            )
             first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
             hint = "let one of these messages end the call (remove its `next`), or lead to a menu or a hangup"
-            yield Diagnostic("endless-loop", nodes[first].span, f"these messages lead to each other forever: {shown}", hint)
+            yield Diagnostic(
+                "endless-loop", nodes[first].span, f"these messages lead to each other forever: {shown}", hint
+            )
         for done in chain:
             state[done] = 2
 
@@ -153,13 +185,28 @@ def repeat_outside_menu(check: Checker) -> Iterator[Diagnostic]:
                 chosen.add(target)
             else:
                 message = f"`{key}` of node `{node.name}` leads to the repeat node `{target}`, but only a menu choice can repeat a menu"
-                yield Diagnostic("repeat-outside-menu", node.value_span(key), message, "make a menu choice lead to it instead, such as `\"9\": " + target + "`")
+                yield Diagnostic(
+                    "repeat-outside-menu",
+                    node.value_span(key),
+                    message,
+                    'make a menu choice lead to it instead, such as `"9": ' + target + "`",
+                )
     start = flow.nodes.get(flow.start)
     if isinstance(start, Repeat):
-        yield Diagnostic("repeat-outside-menu", flow.start_span or start.span, f"the call starts at the repeat node `{start.name}`, but there is no menu yet to repeat", "start at a menu, a prompt or a message")
+        yield Diagnostic(
+            "repeat-outside-menu",
+            flow.start_span or start.span,
+            f"the call starts at the repeat node `{start.name}`, but there is no menu yet to repeat",
+            "start at a menu, a prompt or a message",
+        )
     for node in check.nodes(Repeat):
         if node.name not in chosen:
-            yield Diagnostic("repeat-outside-menu", node.span, f"no menu choice leads to the repeat node `{node.name}`", "add a choice such as `\"9\": " + node.name + "` to the menu it should repeat")
+            yield Diagnostic(
+                "repeat-outside-menu",
+                node.span,
+                f"no menu choice leads to the repeat node `{node.name}`",
+                'add a choice such as `"9": ' + node.name + "` to the menu it should repeat",
+            )
 
 
 def menu_keys(check: Checker) -> Iterator[Diagnostic]:
@@ -171,11 +218,18 @@ def menu_keys(check: Checker) -> Iterator[Diagnostic]:
         for digit in sorted(said - set(node.choices)):
             span = check.within(node.value_span("message"), digit)
             message = f"the message of menu `{node.name}` tells the caller to press {digit}, but {digit} is not one of its choices"
-            yield Diagnostic("menu-key-not-handled", span, message, f"add a choice `\"{digit}\": some-node`, or change the message")
+            yield Diagnostic(
+                "menu-key-not-handled", span, message, f'add a choice `"{digit}": some-node`, or change the message'
+            )
         for digit in node.choices:
             if digit not in said:
                 message = f"choice `{digit}` of menu `{node.name}` is never mentioned in its message"
-                yield Diagnostic("menu-key-not-mentioned", node.choice_span(digit), message, f"tell the caller about it, such as \"press {digit} to …\", or remove the choice")
+                yield Diagnostic(
+                    "menu-key-not-mentioned",
+                    node.choice_span(digit),
+                    message,
+                    f'tell the caller about it, such as "press {digit} to …", or remove the choice',
+                )
 
 
 def prompt_digit(check: Checker) -> Iterator[Diagnostic]:
@@ -185,11 +239,24 @@ def prompt_digit(check: Checker) -> Iterator[Diagnostic]:
         assert isinstance(node, Prompt)
         said = mentioned_digits(node.message)
         if not said:
-            yield Diagnostic("prompt-digit-mismatch", node.value_span("message"), f"the message of prompt `{node.name}` never says which key to press", f"say it, such as \"Press {node.digit} to continue.\"", severity="warning")
+            yield Diagnostic(
+                "prompt-digit-mismatch",
+                node.value_span("message"),
+                f"the message of prompt `{node.name}` never says which key to press",
+                f'say it, such as "Press {node.digit} to continue."',
+                severity="warning",
+            )
         elif node.digit not in said:
             other = ", ".join(sorted(said))
-            message = f"the message of prompt `{node.name}` says to press {other}, but the prompt waits for {node.digit}"
-            yield Diagnostic("prompt-digit-mismatch", node.value_span("digit"), message, f"make them agree: change `digit` to {other}, or change the message")
+            message = (
+                f"the message of prompt `{node.name}` says to press {other}, but the prompt waits for {node.digit}"
+            )
+            yield Diagnostic(
+                "prompt-digit-mismatch",
+                node.value_span("digit"),
+                message,
+                f"make them agree: change `digit` to {other}, or change the message",
+            )
 
 
 def _texts(check: Checker) -> Iterator[tuple[Node, str, str]]:
@@ -209,29 +276,43 @@ def variables(check: Checker) -> Iterator[Diagnostic]:
             name_match = VARIABLE.fullmatch(written)
             if name_match is None:
                 hint = "write `{{ name }}` with a name of letters, digits and underscores, and close it with `}}`"
-                yield Diagnostic("variable-syntax", span, f"`{written}` in {key} of node `{node.name}` is not a variable", hint)
+                yield Diagnostic(
+                    "variable-syntax", span, f"`{written}` in {key} of node `{node.name}` is not a variable", hint
+                )
             elif name_match.group(1) not in known:
                 name = name_match.group(1)
-                hint = suggestion(name, known) + f"Declare it under `vars:` with a default, such as `{name}: \"...\"`."
-                yield Diagnostic("undeclared-variable", span, f"the variable `{name}` in node `{node.name}` is not declared", hint)
+                hint = suggestion(name, known) + f'Declare it under `vars:` with a default, such as `{name}: "..."`.'
+                yield Diagnostic(
+                    "undeclared-variable", span, f"the variable `{name}` in node `{node.name}` is not declared", hint
+                )
 
 
 def unused_variables(check: Checker) -> Iterator[Diagnostic]:
     used = {match.group(1) for _, _, text in _texts(check) for match in VARIABLE.finditer(text)}
     for name, span in check.flow.var_spans.items():
         if name not in used:
-            yield Diagnostic("unused-variable", span, f"the variable `{name}` is declared but no message uses it", f"use it as {{{{ {name} }}}} in a message, or remove it")
+            yield Diagnostic(
+                "unused-variable",
+                span,
+                f"the variable `{name}` is declared but no message uses it",
+                f"use it as {{{{ {name} }}}} in a message, or remove it",
+            )
 
 
 def message_length(check: Checker) -> Iterator[Diagnostic]:
-    values = {**{name: _BUILTIN_SAMPLE for name in BUILTIN_VARS}, **check.flow.vars}
+    values = {**dict.fromkeys(BUILTIN_VARS, _BUILTIN_SAMPLE), **check.flow.vars}
     for node, key, text in _texts(check):
         if key == "to" or len(text) > MAX_MESSAGE:  # over the limit as written: the schema said so
             continue
         filled = VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
         if len(filled) > MAX_MESSAGE:
             message = f"{key} of node `{node.name}` is {len(filled)} characters long once its variables are filled in; Telesign speaks at most {MAX_MESSAGE}"
-            yield Diagnostic("message-too-long", node.value_span(key), message, "shorten it, or split it into several `tts_message` nodes")
+            yield Diagnostic(
+                "message-too-long",
+                node.value_span(key),
+                message,
+                "shorten it, or split it into several `tts_message` nodes",
+            )
 
 
 RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (

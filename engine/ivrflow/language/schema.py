@@ -68,7 +68,10 @@ def _flow_validators() -> tuple[jsonschema.Draft7Validator, dict[str, jsonschema
     top = inline_refs({k: v for k, v in schema.items() if k != "definitions"}, definitions)
     node = top["properties"]["nodes"]["additionalProperties"]
     node.pop("allOf")
-    per_type = {kind: jsonschema.Draft7Validator(inline_refs(definitions[kind], definitions)) for kind in node["properties"]["type"]["enum"]}
+    per_type = {
+        kind: jsonschema.Draft7Validator(inline_refs(definitions[kind], definitions))
+        for kind in node["properties"]["type"]["enum"]
+    }
     return jsonschema.Draft7Validator(top), per_type
 
 
@@ -151,7 +154,12 @@ class _Translator:
             yield self.bad_name(path, str(value), schema)
             return
         if not path and keyword == "type":
-            yield self.make("not-a-flow", path, f"this file holds {kind_of(value)}, not a flow", "a flow file starts with `flow: my-flow-id` and has a `nodes:` section")
+            yield self.make(
+                "not-a-flow",
+                path,
+                f"this file holds {kind_of(value)}, not a flow",
+                "a flow file starts with `flow: my-flow-id` and has a `nodes:` section",
+            )
             return
         if "x-ivrflow-rule" in schema and keyword in ("anyOf", "oneOf", "enum", "pattern"):
             yield self.custom(schema["x-ivrflow-rule"], path, value, schema)
@@ -163,7 +171,9 @@ class _Translator:
             return
         handler = getattr(self, f"on_{keyword}", None)
         if handler is None:
-            yield self.make("invalid-value", path, f"{where(path, self.data)} is not valid: {error.message}", self.described(schema))
+            yield self.make(
+                "invalid-value", path, f"{where(path, self.data)} is not valid: {error.message}", self.described(schema)
+            )
             return
         yield from handler(path, value, schema, error)
 
@@ -173,17 +183,25 @@ class _Translator:
     def allowed_keys(self, schema: dict[str, Any]) -> list[str]:
         return list(schema.get("properties", {}))
 
-    def on_additionalProperties(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_additionalProperties(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         allowed = self.allowed_keys(schema)
         node_type = _node_type(self.data, path)
-        owner = f"a `{node_type}` node" if node_type and len(path) == 2 else ("the flow" if not path else where(path, self.data))
+        owner = (
+            f"a `{node_type}` node"
+            if node_type and len(path) == 2
+            else ("the flow" if not path else where(path, self.data))
+        )
         for key in value:
             if key in allowed:
                 continue
             hint = suggestion(key, allowed) + f"The keys of {owner} are: {', '.join(allowed)}."
             yield self.make("unknown-key", (*path, key), f"`{key}` is not a key of {owner}", hint, at_key=True)
 
-    def on_required(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_required(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         # jsonschema reports each missing key once; recomputing the list keeps us off its wording.
         node_type = _node_type(self.data, path)
         required: list[str] = list(schema["required"])
@@ -201,7 +219,13 @@ class _Translator:
     def on_type(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
         wanted = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
         if value is None and len(path) == 2 and path[0] == "nodes":
-            yield self.make("missing-key", path, f"node `{path[1]}` is empty: it has no `type`", "add `type:` and the keys of that type, such as `type: hangup`", at_key=True)
+            yield self.make(
+                "missing-key",
+                path,
+                f"node `{path[1]}` is empty: it has no `type`",
+                "add `type:` and the keys of that type, such as `type: hangup`",
+                at_key=True,
+            )
             return
         words = " or ".join(_KINDS[kind] for kind in wanted)
         typed = self.typed(path, value)
@@ -216,67 +240,140 @@ class _Translator:
         options = [str(option) for option in schema["enum"]]
         typed = self.typed(path, value)
         hint = suggestion(str(value), options) + "Allowed: " + ", ".join(options) + "."
-        yield self.make("invalid-value", path, f"{where(path, self.data)} is {typed}, which is not one of the allowed values", hint)
+        yield self.make(
+            "invalid-value", path, f"{where(path, self.data)} is {typed}, which is not one of the allowed values", hint
+        )
 
     def on_const(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
         yield self.make("invalid-value", path, f"{where(path, self.data)} must be `{schema['const']}`", "")
 
-    def on_pattern(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
-        yield self.make("invalid-value", path, f"{where(path, self.data)} is {self.typed(path, value)}, which is not allowed here", self.described(schema))
+    def on_pattern(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
+        yield self.make(
+            "invalid-value",
+            path,
+            f"{where(path, self.data)} is {self.typed(path, value)}, which is not allowed here",
+            self.described(schema),
+        )
 
-    def on_minLength(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
-        yield self.make("invalid-value", path, f"{where(path, self.data)} is empty", "write what the caller should hear, or remove the key")
+    def on_minLength(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
+        yield self.make(
+            "invalid-value",
+            path,
+            f"{where(path, self.data)} is empty",
+            "write what the caller should hear, or remove the key",
+        )
 
-    def on_maxLength(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_maxLength(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         rule = schema.get("x-ivrflow-length-rule", "invalid-value")
         limit = schema["maxLength"]
-        yield self.make(rule, path, f"{where(path, self.data)} is {len(value)} characters long; Telesign speaks at most {limit}", "shorten it, or split it into several `tts_message` nodes")
+        yield self.make(
+            rule,
+            path,
+            f"{where(path, self.data)} is {len(value)} characters long; Telesign speaks at most {limit}",
+            "shorten it, or split it into several `tts_message` nodes",
+        )
 
-    def on_minProperties(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_minProperties(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         yield self.make("invalid-value", path, f"{where(path, self.data)} is empty", self.described(schema))
 
-    def on_maxProperties(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_maxProperties(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         rule = schema.get("x-ivrflow-count-rule", "invalid-value")
-        message = f"{where(path, self.data)} has {len(value)} keys; a keypad menu can have at most {schema['maxProperties']}"
-        yield self.make(rule, path, message, "split the menu: put the rarer choices behind an \"other options\" key", at_key=True)
+        message = (
+            f"{where(path, self.data)} has {len(value)} keys; a keypad menu can have at most {schema['maxProperties']}"
+        )
+        yield self.make(
+            rule, path, message, 'split the menu: put the rarer choices behind an "other options" key', at_key=True
+        )
 
-    def on_uniqueItems(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_uniqueItems(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         seen: set[Any] = set()
         for index, item in enumerate(value):
             if item in seen:
-                yield self.make("invalid-value", (*path, index), f"{self.typed((*path, index), item)} is listed twice in {where(path, self.data)}", "remove the second one")
+                yield self.make(
+                    "invalid-value",
+                    (*path, index),
+                    f"{self.typed((*path, index), item)} is listed twice in {where(path, self.data)}",
+                    "remove the second one",
+                )
             seen.add(item)
 
-    def on_minimum(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_minimum(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         yield self.bound(path, value, schema, f"at least {schema['minimum']}")
 
-    def on_exclusiveMinimum(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_exclusiveMinimum(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         yield self.bound(path, value, schema, f"more than {schema['exclusiveMinimum']}")
 
-    def on_maximum(self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError) -> Iterator[Diagnostic]:
+    def on_maximum(
+        self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
+    ) -> Iterator[Diagnostic]:
         yield self.bound(path, value, schema, f"at most {schema['maximum']}")
 
     def bound(self, path: Path, value: Any, schema: dict[str, Any], limit: str) -> Diagnostic:
-        return self.make("invalid-value", path, f"{where(path, self.data)} is {self.typed(path, value)}, but it must be {limit}", self.described(schema))
+        return self.make(
+            "invalid-value",
+            path,
+            f"{where(path, self.data)} is {self.typed(path, value)}, but it must be {limit}",
+            self.described(schema),
+        )
 
     def bad_name(self, path: Path, name: str, schema: dict[str, Any]) -> Diagnostic:
         rule = schema.get("x-ivrflow-rule", "invalid-value")
         child = (*path, name)
         if rule == "bad-digit":
-            return self.make(rule, child, f"`{name}` is not a key the caller can press", "a choice is one digit from 0 to 9", at_key=True)
-        return self.make(rule, child, f"`{name}` cannot be used as a name in {where(path, self.data)}", self.described(schema), at_key=True)
+            return self.make(
+                rule,
+                child,
+                f"`{name}` is not a key the caller can press",
+                "a choice is one digit from 0 to 9",
+                at_key=True,
+            )
+        return self.make(
+            rule,
+            child,
+            f"`{name}` cannot be used as a name in {where(path, self.data)}",
+            self.described(schema),
+            at_key=True,
+        )
 
     def custom(self, rule: str, path: Path, value: Any, schema: dict[str, Any]) -> Diagnostic:
         typed = self.typed(path, value)
         if rule == "bad-digit":
-            return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not a key the caller can press", "use one digit from 0 to 9")
+            return self.make(
+                rule,
+                path,
+                f"{where(path, self.data)} is {typed}, which is not a key the caller can press",
+                "use one digit from 0 to 9",
+            )
         if rule == "phone-number":
-            return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not a phone number Telesign accepts", f"write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code and no spaces or dashes, like `15554441313` or `+15554441313`")
+            return self.make(
+                rule,
+                path,
+                f"{where(path, self.data)} is {typed}, which is not a phone number Telesign accepts",
+                f"write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code and no spaces or dashes, like `15554441313` or `+15554441313`",
+            )
         if rule == "unknown-language":
             options = [str(option) for option in schema["enum"]]
             hint = suggestion(str(value), options) + "Telesign speaks: " + ", ".join(options) + "."
             return self.make(rule, path, f"Telesign has no voice for the language {typed}", hint)
-        return self.make(rule, path, f"{where(path, self.data)} is {typed}, which is not allowed here", self.described(schema))
+        return self.make(
+            rule, path, f"{where(path, self.data)} is {typed}, which is not allowed here", self.described(schema)
+        )
 
 
 _FIRST = ("not-a-flow", "unknown-key", "missing-key", "wrong-type")
@@ -295,7 +392,11 @@ def schema_diagnostics(document: Document) -> list[Diagnostic]:
         for diagnostic in translator.translate(error):
             # Several keys can be missing from one mapping, all reported at its key, so their message is
             # part of the place; any other position gets only its most relevant problem.
-            place = (diagnostic.span.line, diagnostic.span.column, diagnostic.message if diagnostic.rule == "missing-key" else "")
+            place = (
+                diagnostic.span.line,
+                diagnostic.span.column,
+                diagnostic.message if diagnostic.rule == "missing-key" else "",
+            )
             if place not in best or _relevance(diagnostic) < _relevance(best[place]):
                 best[place] = diagnostic
     return list(best.values())

@@ -11,7 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivrflow.language.diagnostics import Diagnostic, Span
-from ivrflow.language.model import DEFAULT_ATTEMPTS, DEFAULT_REPEAT_MAX, Dial, Flow, Menu, Message, Node, Prompt, Repeat, message_run
+from ivrflow.language.model import (
+    DEFAULT_ATTEMPTS,
+    DEFAULT_REPEAT_MAX,
+    Dial,
+    Flow,
+    Menu,
+    Message,
+    Node,
+    Prompt,
+    Repeat,
+    message_run,
+)
 
 RUN_LIVE = "run it live with `ivrflow serve` instead"
 
@@ -35,7 +46,9 @@ class _Planner:
         self.stopped_at: Node | None = None  # the node that ended the last chain() early
 
     def reason(self, rule: str, span: Span, message: str, hint: str = "") -> None:
-        self.reasons.append(Diagnostic(rule, span, message, f"{hint}; or {RUN_LIVE}" if hint else RUN_LIVE[0].upper() + RUN_LIVE[1:]))
+        self.reasons.append(
+            Diagnostic(rule, span, message, f"{hint}; or {RUN_LIVE}" if hint else RUN_LIVE[0].upper() + RUN_LIVE[1:])
+        )
 
     def chain(self, name: str, span: Span, what: str) -> list[str] | None:
         """Texts of the messages from `name` to the end of the call, or None if it does not end there."""
@@ -54,11 +67,26 @@ class _Planner:
         if isinstance(node, Dial):
             self.reason("v1-live-only", span, f"{what} leads to the dial node `{node.name}`; a v1 call cannot transfer")
         elif isinstance(node, Menu):
-            self.reason("v1-shape", span, f"{what} leads to the menu `{node.name}`; a v1 call has one menu, right at the start or after the prompt", "put the words said before it into the menu's own message")
+            self.reason(
+                "v1-shape",
+                span,
+                f"{what} leads to the menu `{node.name}`; a v1 call has one menu, right at the start or after the prompt",
+                "put the words said before it into the menu's own message",
+            )
         elif isinstance(node, Prompt):
-            self.reason("v1-shape", span, f"{what} leads to the prompt `{node.name}`; in v1 a prompt can only be the first node", "make the prompt the start of the flow")
+            self.reason(
+                "v1-shape",
+                span,
+                f"{what} leads to the prompt `{node.name}`; in v1 a prompt can only be the first node",
+                "make the prompt the start of the flow",
+            )
         else:
-            self.reason("v1-shape", span, f"{what} leads to the repeat node `{node.name}`; in v1 only a menu key can repeat", "make it a menu choice")
+            self.reason(
+                "v1-shape",
+                span,
+                f"{what} leads to the repeat node `{node.name}`; in v1 only a menu key can repeat",
+                "make it a menu choice",
+            )
 
     def body(self, node: Node, span: Span, what: str) -> tuple[str, Menu | None] | None:
         """The part after the optional prompt: one menu, or messages that end the call."""
@@ -70,16 +98,31 @@ class _Planner:
                 self.menu(self.stopped_at)
             return None
         if not texts:
-            self.reason("v1-shape", span, f"{what} says nothing before the call ends; a v1 call needs a message", "add a `message`")
+            self.reason(
+                "v1-shape",
+                span,
+                f"{what} says nothing before the call ends; a v1 call needs a message",
+                "add a `message`",
+            )
             return None
         return " ".join(texts), None
 
     def menu(self, menu: Menu) -> tuple[dict[str, str], str | None, Repeat | None]:
         for key in ("timeout", "no_input", "invalid", "on_fail"):
             if key in menu.key_spans:
-                self.reason("v1-live-only", menu.key_span(key), f"`{key}` of menu `{menu.name}` is live only; a v1 menu has fixed behaviour", f"remove `{key}`")
+                self.reason(
+                    "v1-live-only",
+                    menu.key_span(key),
+                    f"`{key}` of menu `{menu.name}` is live only; a v1 menu has fixed behaviour",
+                    f"remove `{key}`",
+                )
         if menu.attempts != DEFAULT_ATTEMPTS:
-            self.reason("v1-live-only", menu.key_span("attempts"), f"menu `{menu.name}` gives {menu.attempts} attempts; a v1 menu gives exactly {DEFAULT_ATTEMPTS}", "remove `attempts`")
+            self.reason(
+                "v1-live-only",
+                menu.key_span("attempts"),
+                f"menu `{menu.name}` gives {menu.attempts} attempts; a v1 menu gives exactly {DEFAULT_ATTEMPTS}",
+                "remove `attempts`",
+            )
         choices: dict[str, str] = {}
         repeat_digit: str | None = None
         repeat: Repeat | None = None
@@ -88,10 +131,20 @@ class _Planner:
             span = menu.target_span(digit)
             if isinstance(node, Repeat):
                 if repeat is not None:
-                    self.reason("v1-shape", span, f"choice `{digit}` of menu `{menu.name}` is a second repeat key; v1 has one (`{repeat_digit}`)", "keep one repeat key")
+                    self.reason(
+                        "v1-shape",
+                        span,
+                        f"choice `{digit}` of menu `{menu.name}` is a second repeat key; v1 has one (`{repeat_digit}`)",
+                        "keep one repeat key",
+                    )
                     continue
                 if node.max != DEFAULT_REPEAT_MAX:
-                    self.reason("v1-live-only", node.key_span("max"), f"the repeat node `{node.name}` allows {node.max} repeats; v1 allows exactly {DEFAULT_REPEAT_MAX}", "remove `max`")
+                    self.reason(
+                        "v1-live-only",
+                        node.key_span("max"),
+                        f"the repeat node `{node.name}` allows {node.max} repeats; v1 allows exactly {DEFAULT_REPEAT_MAX}",
+                        "remove `max`",
+                    )
                 repeat_digit, repeat = digit, node
                 continue
             if node is None:
@@ -100,7 +153,12 @@ class _Planner:
             if texts is None:
                 continue
             if not texts:
-                self.reason("v1-shape", span, f"choice `{digit}` of menu `{menu.name}` says nothing; in v1 every key plays a message", "give the choice a message")
+                self.reason(
+                    "v1-shape",
+                    span,
+                    f"choice `{digit}` of menu `{menu.name}` says nothing; in v1 every key plays a message",
+                    "give the choice a message",
+                )
                 continue
             choices[digit] = " ".join(texts)
         return choices, repeat_digit, repeat
@@ -117,7 +175,12 @@ class _Planner:
         if isinstance(start, Prompt):
             prompt = start
             if start.on_fail:
-                self.reason("v1-live-only", start.key_span("on_fail"), f"`on_fail` of prompt `{start.name}` is live only; in v1 the call ends after two wrong tries", "remove `on_fail`")
+                self.reason(
+                    "v1-live-only",
+                    start.key_span("on_fail"),
+                    f"`on_fail` of prompt `{start.name}` is live only; in v1 the call ends after two wrong tries",
+                    "remove `on_fail`",
+                )
             node = flow.nodes.get(start.next)
             what, span = f"`next` of prompt `{start.name}`", start.value_span("next")
         if node is None:

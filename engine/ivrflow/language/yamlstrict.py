@@ -173,18 +173,27 @@ class _Builder:
 
     def sequence(self, node: SequenceNode, path: Path) -> list[Any]:
         if node.tag != _SEQ:
-            self.problem("yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag")
+            self.problem(
+                "yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag"
+            )
         return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
 
     def mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         if node.tag != _MAP:
-            self.problem("yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag")
+            self.problem(
+                "yaml-syntax", _span(node), f"the tag `{node.tag}` is not supported in flows", "remove the `!` tag"
+            )
         result: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         for key_node, value_node in node.value:
             key_span = _span(key_node)
             if not isinstance(key_node, ScalarNode):
-                self.problem("yaml-syntax", key_span, "a key must be a plain word, not a list or a mapping", "write the key as one word followed by `:`")
+                self.problem(
+                    "yaml-syntax",
+                    key_span,
+                    "a key must be a plain word, not a list or a mapping",
+                    "write the key as one word followed by `:`",
+                )
                 continue
             key = key_node.value  # always the typed text: `1:` is "1", `on:` is "on"
             if key == "<<" and not key_node.style:  # plain: None from PyYAML, "" from libyaml
@@ -247,13 +256,29 @@ def parse(text: str) -> Document:
         message = f"this is not valid YAML: {problem}"
         if error.context and error.problem and error.context_mark:
             message += f" ({error.context} on line {error.context_mark.line + 1})"
-        diagnostic = Diagnostic("yaml-syntax", Span(line, column, line, column + 1), message, _syntax_hint(f"{error.context} {problem}"))
+        diagnostic = Diagnostic(
+            "yaml-syntax", Span(line, column, line, column + 1), message, _syntax_hint(f"{error.context} {problem}")
+        )
         return Document(text, None, SourceMap(), [diagnostic])
     except RecursionError:
-        diagnostic = Diagnostic("yaml-syntax", Span(1, 1, 1, 2), "the file nests lists or mappings too deeply to be a flow", "a flow is at most a few levels deep: flow, nodes, node, choices")
+        diagnostic = Diagnostic(
+            "yaml-syntax",
+            Span(1, 1, 1, 2),
+            "the file nests lists or mappings too deeply to be a flow",
+            "a flow is at most a few levels deep: flow, nodes, node, choices",
+        )
         return Document(text, None, SourceMap(), [diagnostic])
     except yaml.YAMLError as error:  # reader errors: bad bytes, control characters
-        return Document(text, None, SourceMap(), [Diagnostic("yaml-syntax", Span(1, 1, 1, 2), f"this is not valid YAML: {error}", "save the file as UTF-8 text")])
+        return Document(
+            text,
+            None,
+            SourceMap(),
+            [
+                Diagnostic(
+                    "yaml-syntax", Span(1, 1, 1, 2), f"this is not valid YAML: {error}", "save the file as UTF-8 text"
+                )
+            ],
+        )
     if root is None:
         return Document(text, None, SourceMap(), [])
     builder = _Builder()
@@ -262,5 +287,10 @@ def parse(text: str) -> Document:
     except _TooBig as too_big:
         span = _span(too_big.node)
         message = "the file nests or repeats aliases too deeply to be a flow"
-        return Document(text, None, SourceMap(), [Diagnostic("yaml-syntax", span, message, "write the flow out without `*aliases` that include themselves")])
+        return Document(
+            text,
+            None,
+            SourceMap(),
+            [Diagnostic("yaml-syntax", span, message, "write the flow out without `*aliases` that include themselves")],
+        )
     return Document(text, data, builder.source, builder.diagnostics)

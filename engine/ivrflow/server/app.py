@@ -63,7 +63,9 @@ def create_app(
 
     async def healthz(request: Request) -> Response:
         healthy = bool(flows.current) and await run_in_threadpool(store.healthy)
-        return JSONResponse({"flows": len(flows.current), "store": "ok" if healthy else "down"}, status_code=200 if healthy else 503)
+        return JSONResponse(
+            {"flows": len(flows.current), "store": "ok" if healthy else "down"}, status_code=200 if healthy else 503
+        )
 
     async def metrics_text(request: Request) -> Response:
         return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE)

@@ -67,7 +67,9 @@ class V1Callbacks:
             applied = await self.writer.run(lambda: self.locate_and_apply(report))
         except StoreUnavailable as problem:
             log.error("v1 callback for call %s not applied: %s", report.reference_id, problem)
-            return "store_unavailable", refuse(503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"})
+            return "store_unavailable", refuse(
+                503, "the call store is not answering; deliver this callback again", {"Retry-After": "1"}
+            )
         if applied.outcome == "unknown":
             # Telesign delivers again after a failure, so a callback that overtook `ivrflow send`'s
             # record of the call still lands; one for a call placed elsewhere stops after a few tries.

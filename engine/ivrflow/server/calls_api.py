@@ -16,31 +16,31 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ivrflow.language.diagnostics import suggestion
+from ivrflow import placing, strictjson
 from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.calls.record import STATUSES, CallRecord
+from ivrflow.errors import ApiError, BadJson, FieldError, StoreUnavailable
+from ivrflow.language.diagnostics import suggestion
+from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
+from ivrflow.language.v1plan import plan_v1
 from ivrflow.server.http import MAX_BODY, framing_problem, is_json, read_limited
 from ivrflow.server.metrics import Metrics
-from ivrflow.language.model import BUILTIN_VARS, Flow, digits_only
-from ivrflow import placing, strictjson
-from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.stores import Store, lookup
-from ivrflow.errors import ApiError, BadJson, FieldError, StoreUnavailable
 from ivrflow.telesign.auth import AuthRefusal, Credentials, check_request
 from ivrflow.telesign.auth_codes import NONCE_REUSED
-from ivrflow.telesign.client import UNREACHABLE, TIMEOUT, Sending, send_dial
+from ivrflow.telesign.client import TIMEOUT, UNREACHABLE, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
 from ivrflow.telesign.v2 import dial_params
 from ivrflow.v1.outcomes import outcomes, v1_summary
-from ivrflow.language.v1plan import plan_v1
 
 log = logging.getLogger("ivrflow")
 refusals = logging.getLogger("ivrflow.api")  # one line for each request answered with an error
@@ -110,7 +110,13 @@ class CallRequest:
 
 def _number(value: object, name: str, errors: list[FieldError]) -> str:
     if not isinstance(value, str) or not NUMBER.fullmatch(value.strip()):
-        errors.append(FieldError(name, "INVALID_PHONENUMBER_FORMAT", f"{value!r} is not a phone number: write it with its country code, digits only, like +15551234567"))
+        errors.append(
+            FieldError(
+                name,
+                "INVALID_PHONENUMBER_FORMAT",
+                f"{value!r} is not a phone number: write it with its country code, digits only, like +15551234567",
+            )
+        )
         return ""
     return digits_only(value.strip())
 
@@ -118,24 +124,47 @@ def _number(value: object, name: str, errors: list[FieldError]) -> str:
 def parse_call_request(data: object, flows: Mapping[str, Flow]) -> CallRequest:
     """The call asked for, or an ApiError naming every field that is wrong and how to fix it."""
     if not isinstance(data, dict):
-        raise ApiError(400, "PARAMETER_INVALID", 'the body must be a JSON object like {"flow": "appointment-reminder", "to": "+15551234567"}')
-    errors = [FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CALL_FIELDS)}") for name in data if name not in CALL_FIELDS]
+        raise ApiError(
+            400,
+            "PARAMETER_INVALID",
+            'the body must be a JSON object like {"flow": "appointment-reminder", "to": "+15551234567"}',
+        )
+    errors = [
+        FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CALL_FIELDS)}")
+        for name in data
+        if name not in CALL_FIELDS
+    ]
     flow_id = data.get("flow")
     if not flow_id:
-        errors.append(FieldError("flow", "PARAMETER_REQUIRED", f"name the flow to run, one of: {', '.join(sorted(flows))}"))
+        errors.append(
+            FieldError("flow", "PARAMETER_REQUIRED", f"name the flow to run, one of: {', '.join(sorted(flows))}")
+        )
     elif not isinstance(flow_id, str) or flow_id not in flows:
-        raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow_id!r} is served here. {_hint(str(flow_id), flows)}The flows are: {', '.join(sorted(flows))}", [FieldError("flow", "FLOW_NOT_FOUND", "no such flow")])
+        raise ApiError(
+            404,
+            "FLOW_NOT_FOUND",
+            f"no flow {flow_id!r} is served here. {_hint(str(flow_id), flows)}The flows are: {', '.join(sorted(flows))}",
+            [FieldError("flow", "FLOW_NOT_FOUND", "no such flow")],
+        )
     flow = flows.get(flow_id) if isinstance(flow_id, str) else None
     to = _number(data["to"], "to", errors) if data.get("to") else ""
     if not data.get("to"):
-        errors.append(FieldError("to", "PARAMETER_REQUIRED", "give the number to call, with its country code, like +15551234567"))
+        errors.append(
+            FieldError("to", "PARAMETER_REQUIRED", "give the number to call, with its country code, like +15551234567")
+        )
     caller_id = ""
     if data.get("caller_id"):
         caller_id = _number(data["caller_id"], "caller_id", errors)
     elif flow is not None and flow.caller_id:
         caller_id = digits_only(flow.caller_id)
     elif flow is not None:
-        errors.append(FieldError("caller_id", "PARAMETER_REQUIRED", f"the flow {flow.id!r} sets no caller_id: give the number to call from, one of your Telesign numbers"))
+        errors.append(
+            FieldError(
+                "caller_id",
+                "PARAMETER_REQUIRED",
+                f"the flow {flow.id!r} sets no caller_id: give the number to call from, one of your Telesign numbers",
+            )
+        )
     variables = _variables(data.get("vars", {}), flow, {"called": to, "caller": caller_id}, errors)
     if errors:
         raise ApiError.of_fields(400, errors)
@@ -150,7 +179,9 @@ def _hint(word: str, choices: Iterable[str]) -> str:
 
 def _variables(given: object, flow: Flow | None, builtin: dict[str, str], errors: list[FieldError]) -> dict[str, str]:
     if not isinstance(given, dict):
-        errors.append(FieldError("vars", "PARAMETER_INVALID", 'give the call variables as a JSON object, like {"name": "Ana"}'))
+        errors.append(
+            FieldError("vars", "PARAMETER_INVALID", 'give the call variables as a JSON object, like {"name": "Ana"}')
+        )
         return {}
     variables: dict[str, str] = {}
     for name, value in given.items():
@@ -158,11 +189,23 @@ def _variables(given: object, flow: Flow | None, builtin: dict[str, str], errors
         if name in BUILTIN_VARS:
             origin = "to" if name == "called" else "caller_id"
             if str(value).lstrip("+") != builtin[name]:
-                errors.append(FieldError(where, "CONFLICTING_PARAMETERS", f"`{name}` is the call's own number, set by `{origin}`; leave it out of vars"))
+                errors.append(
+                    FieldError(
+                        where,
+                        "CONFLICTING_PARAMETERS",
+                        f"`{name}` is the call's own number, set by `{origin}`; leave it out of vars",
+                    )
+                )
             continue
         if flow is not None and name not in flow.vars:
             declared = ", ".join(sorted(flow.vars)) or "none"
-            errors.append(FieldError(where, "PARAMETER_INVALID", f"the flow {flow.id!r} has no variable {name!r}. {_hint(name, flow.vars)}Its variables: {declared}"))
+            errors.append(
+                FieldError(
+                    where,
+                    "PARAMETER_INVALID",
+                    f"the flow {flow.id!r} has no variable {name!r}. {_hint(name, flow.vars)}Its variables: {declared}",
+                )
+            )
         elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
             errors.append(FieldError(where, "PARAMETER_INVALID", "a variable's value is text (or a number)"))
         elif len(str(value)) > MAX_VALUE:
@@ -182,7 +225,14 @@ def flow_summary(flow: Flow) -> dict[str, object]:
         "numbers": list(flow.numbers),
         "caller_id": flow.caller_id,
         "vars": dict(flow.vars),
-        "v1": {"compiles": plan is not None, "reasons": [str(reason.in_file(flow.path)) for reason in sorted(reasons, key=lambda d: d.sort_key()) if reason.level == "error"]},
+        "v1": {
+            "compiles": plan is not None,
+            "reasons": [
+                str(reason.in_file(flow.path))
+                for reason in sorted(reasons, key=lambda d: d.sort_key())
+                if reason.level == "error"
+            ],
+        },
     }
 
 
@@ -228,19 +278,31 @@ class Api:
                 return self._answer_error(route, error)
             except StoreUnavailable as problem:
                 log.error("management request %s %s: %s", request.method, request.url.path, problem)
-                return self._answer_error(route, ApiError(503, "STORE_UNAVAILABLE", "the call store is not answering; try again", headers={"Retry-After": "1"}))
+                return self._answer_error(
+                    route,
+                    ApiError(
+                        503,
+                        "STORE_UNAVAILABLE",
+                        "the call store is not answering; try again",
+                        headers={"Retry-After": "1"},
+                    ),
+                )
             except ClientDisconnect:
                 raise  # logged where the body was read; the app answers it with nothing
             except Exception:
                 log.exception("management request %s %s failed", request.method, request.url.path)
-                return self._answer_error(route, ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details"))
+                return self._answer_error(
+                    route, ApiError(500, "INTERNAL_ERROR", "the server failed; the log has the details")
+                )
 
         return Route(path, endpoint, methods=[method])
 
     def _answer_error(self, route: str, error: ApiError) -> Response:
         self.metrics.api_refusals.labels(route, str(error.status)).inc()
         fields = {"route": route, "status": error.status, "code": error.code, "reason": error.message}
-        refusals.log(logging.ERROR if error.status >= 500 else logging.INFO, "request refused", extra={"fields": fields})
+        refusals.log(
+            logging.ERROR if error.status >= 500 else logging.INFO, "request refused", extra={"fields": fields}
+        )
         return _error_response(error)
 
     async def authenticate(self, request: Request, body: bytes) -> None:
@@ -249,24 +311,42 @@ class Api:
         if self.credentials is None:
             return  # no credentials configured: `ivrflow serve` listens on loopback only (or --insecure)
         headers = {name.lower(): value for name, value in request.headers.items()}
-        refusal = check_request(self.credentials, request.method, request.url.path, headers, body.decode("utf-8", errors="replace"))
+        refusal = check_request(
+            self.credentials, request.method, request.url.path, headers, body.decode("utf-8", errors="replace")
+        )
         if refusal is None and headers["authorization"].startswith("TSA "):
             # Dates older than the tolerance are refused anyway, so a nonce is only kept that long.
             if not await run_in_threadpool(self.store.use_nonce, headers["x-ts-nonce"], 2 * DATE_TOLERANCE):
-                refusal = AuthRefusal(NONCE_REUSED, "this x-ts-nonce was used before: send a new random value with each request")
+                refusal = AuthRefusal(
+                    NONCE_REUSED, "this x-ts-nonce was used before: send a new random value with each request"
+                )
         if refusal is not None:
-            raise ApiError(401, "UNAUTHORIZED", refusal.message, [FieldError(refusal.header, str(refusal.code), refusal.message)], headers={"WWW-Authenticate": 'Basic realm="ivrflow"'})
+            raise ApiError(
+                401,
+                "UNAUTHORIZED",
+                refusal.message,
+                [FieldError(refusal.header, str(refusal.code), refusal.message)],
+                headers={"WWW-Authenticate": 'Basic realm="ivrflow"'},
+            )
 
     async def start_call(self, request: Request, body: bytes) -> Response:
         if not is_json(request):
-            raise ApiError(400, "PARAMETER_INVALID", "send the call as a JSON object in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)")
+            raise ApiError(
+                400,
+                "PARAMETER_INVALID",
+                "send the call as a JSON object in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)",
+            )
         try:
             data = strictjson.loads(body)
         except BadJson as problem:
             raise ApiError(400, "PARAMETER_INVALID", str(problem)) from None
         asked = parse_call_request(data, self.flows())
         if self.credentials is None:
-            raise ApiError(500, "NOT_CONFIGURED", "this server has no Telesign credentials, so it cannot place calls: start it with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set")
+            raise ApiError(
+                500,
+                "NOT_CONFIGURED",
+                "this server has no Telesign credentials, so it cannot place calls: start it with TELESIGN_CUSTOMER_ID and TELESIGN_API_KEY set",
+            )
         return await run_in_threadpool(self.place, asked)
 
     def place(self, asked: CallRequest) -> Response:
@@ -276,17 +356,30 @@ class Api:
         assert credentials is not None
         call_id = uuid.uuid4().hex.upper()
         now = time.time()
-        record = CallRecord(call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound")
-        outcome = placing.place(self.store, record, lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending))
+        record = CallRecord(
+            call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound"
+        )
+        outcome = placing.place(
+            self.store,
+            record,
+            lambda: send_dial(dial_params(asked.to, asked.caller_id, call_id), credentials, self.sending),
+        )
         self.metrics.calls_started.labels("outbound").inc()
         if isinstance(outcome, placing.Refused):
             self._refused(call_id, outcome)
         answer = outcome.answer
         log.info("call %s placed: Telesign reference id %s, flow %s", call_id, answer.reference_id, asked.flow.id)
         if outcome.problem is not None:  # the call is placed all the same: its first event will say Telesign's id
-            log.error("call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, outcome.problem)
+            log.error(
+                "call %s: Telesign's reference id %s not stored: %s", call_id, answer.reference_id, outcome.problem
+            )
         stored = outcome.record
-        body = {"reference_id": call_id, "status": stored.status if stored else "dialing", "flow": asked.flow.id, "telesign": {"reference_id": answer.reference_id, "status": answer.status}}
+        body = {
+            "reference_id": call_id,
+            "status": stored.status if stored else "dialing",
+            "flow": asked.flow.id,
+            "telesign": {"reference_id": answer.reference_id, "status": answer.status},
+        }
         return JSONResponse(body, status_code=201, headers={"Location": f"/calls/{call_id}"})
 
     def _refused(self, call_id: str, refused: placing.Refused) -> NoReturn:
@@ -299,7 +392,9 @@ class Api:
             log.error("call %s: its failure not stored: %s", call_id, refused.problem)
         if refused.ended:
             self.metrics.calls_ended.labels("failed").inc()
-        status, code, name = TELESIGN_REFUSALS.get(error.reason, (502, "TELESIGN_UNAVAILABLE" if error.reason.startswith("http_5") else "TELESIGN_ERROR", ""))
+        status, code, name = TELESIGN_REFUSALS.get(
+            error.reason, (502, "TELESIGN_UNAVAILABLE" if error.reason.startswith("http_5") else "TELESIGN_ERROR", "")
+        )
         message = str(error) + (f"; see GET /calls/{call_id} for what happens next" if refused.may_be_placed else "")
         errors = [FieldError(name, code, str(error))] if name else []
         headers = {"Retry-After": "1"} if status == 503 else {}
@@ -309,25 +404,46 @@ class Api:
         asked = request.path_params["reference_id"]
         record = await run_in_threadpool(lookup, self.store, asked)
         if record is None:
-            raise ApiError(404, "CALL_NOT_FOUND", f"no call with reference_id {asked!r} (ours or Telesign's)", [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")])
+            raise ApiError(
+                404,
+                "CALL_NOT_FOUND",
+                f"no call with reference_id {asked!r} (ours or Telesign's)",
+                [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")],
+            )
         steps = await run_in_threadpool(self.store.transcript, record.reference_id)
-        shown = {**call_summary(record), "variables": dict(record.state.variables), "transcript": [_timed(step) for step in steps]}
+        shown = {
+            **call_summary(record),
+            "variables": dict(record.state.variables),
+            "transcript": [_timed(step) for step in steps],
+        }
         if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
             shown["v1"] = v1_summary(record.v1)
         return JSONResponse(shown)
 
     async def list_calls(self, request: Request, body: bytes) -> Response:
         query = request.query_params
-        errors = [FieldError(name, "PARAMETER_INVALID", "unknown parameter; the parameters are flow, status, limit") for name in query if name not in ("flow", "status", "limit")]
+        errors = [
+            FieldError(name, "PARAMETER_INVALID", "unknown parameter; the parameters are flow, status, limit")
+            for name in query
+            if name not in ("flow", "status", "limit")
+        ]
         status = query.get("status")
         if status is not None and status not in STATUSES:
-            errors.append(FieldError("status", "PARAMETER_INVALID", f"{status!r} is not a call status; the statuses are {', '.join(STATUSES)}"))
+            errors.append(
+                FieldError(
+                    "status",
+                    "PARAMETER_INVALID",
+                    f"{status!r} is not a call status; the statuses are {', '.join(STATUSES)}",
+                )
+            )
         limit = query.get("limit", "50")
         if not LIMIT.fullmatch(limit) or not 1 <= int(limit) <= LIST_LIMIT:
             errors.append(FieldError("limit", "PARAMETER_INVALID", f"a whole number from 1 to {LIST_LIMIT}"))
         if errors:
             raise ApiError.of_fields(400, errors)
-        records = await run_in_threadpool(lambda: self.store.recent(flow=query.get("flow"), status=status, limit=int(limit)))
+        records = await run_in_threadpool(
+            lambda: self.store.recent(flow=query.get("flow"), status=status, limit=int(limit))
+        )
         return JSONResponse({"calls": [call_summary(record) for record in records]})
 
     async def list_flows(self, request: Request, body: bytes) -> Response:
@@ -338,7 +454,11 @@ class Api:
         flow = request.path_params["flow"]
         records = await run_in_threadpool(lambda: self.store.recent(flow=flow, limit=None))
         if not records and flow not in self.flows():
-            raise ApiError(404, "FLOW_NOT_FOUND", f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}")
+            raise ApiError(
+                404,
+                "FLOW_NOT_FOUND",
+                f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}",
+            )
         return JSONResponse(outcomes(flow, records, self.flows().get(flow)))
 
 

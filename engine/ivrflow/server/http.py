@@ -62,8 +62,14 @@ async def read_limited(request: Request, limit: int = MAX_BODY) -> bytes | None:
                 return None
     except ClientDisconnect:
         if not request.scope.get(TIMED_OUT):  # else the server closed it, and said so in its own line
-            fields = {"path": request.url.path, "received": len(body), "declared": int(declared) if declared is not None and declared.isdigit() else None}
-            log.warning("request aborted: the client left after %d bytes of its body", len(body), extra={"fields": fields})
+            fields = {
+                "path": request.url.path,
+                "received": len(body),
+                "declared": int(declared) if declared is not None and declared.isdigit() else None,
+            }
+            log.warning(
+                "request aborted: the client left after %d bytes of its body", len(body), extra={"fields": fields}
+            )
         raise
     return body
 
@@ -92,14 +98,24 @@ async def signed_body(request: Request, credentials: Credentials | None, metrics
     framed two ways, too large, or without Telesign's signature for this account (checked when
     the server has the account's credentials)."""
     if not is_json(request):
-        return Refused("invalid", refuse(415, "the body must be JSON in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)"))
+        return Refused(
+            "invalid",
+            refuse(
+                415,
+                "the body must be JSON in UTF-8, with Content-Type: application/json (no charset, or charset=utf-8)",
+            ),
+        )
     if (problem := framing_problem(request)) is not None:
         return Refused("invalid", refuse(400, problem))
     body = await read_limited(request)
     if body is None:
         return Refused("invalid", refuse(413, f"the body is larger than {MAX_BODY} bytes"))
     if credentials is not None and not verify_callback(
-        credentials.api_key, body, request.headers.get(Header.AUTHORIZATION), request.headers.get(Header.TS_AUTHORIZATION), customer_id=credentials.customer_id
+        credentials.api_key,
+        body,
+        request.headers.get(Header.AUTHORIZATION),
+        request.headers.get(Header.TS_AUTHORIZATION),
+        customer_id=credentials.customer_id,
     ):
         log.warning("%s refused: missing or wrong Telesign signature", request.url.path)
         metrics.signature_failures.inc()

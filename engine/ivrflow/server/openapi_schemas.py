@@ -27,7 +27,12 @@ NUMBER = r"^\s*\+?[1-9][0-9]{7,14}\s*$"
 
 def closed(required: list[str] | None = None, **properties: Doc) -> Doc:
     """An object with exactly these properties (all required unless `required` says which)."""
-    return {"type": "object", "additionalProperties": False, "required": list(properties) if required is None else required, "properties": properties}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+    }
 
 
 def telesign(name: str) -> Doc:
@@ -44,8 +49,17 @@ def call_request(flows: list[str]) -> Doc:
         **closed(
             ["flow", "to"],
             flow=flow,
-            to={"type": "string", "pattern": NUMBER, "examples": ["+15552010200"], "description": "The number to call, country code first."},
-            caller_id={"type": ["string", "null"], "pattern": r"^\s*(\+?[1-9][0-9]{7,14})?\s*$", "description": "One of the account's Telesign numbers (empty or null: the flow's caller_id)."},
+            to={
+                "type": "string",
+                "pattern": NUMBER,
+                "examples": ["+15552010200"],
+                "description": "The number to call, country code first.",
+            },
+            caller_id={
+                "type": ["string", "null"],
+                "pattern": r"^\s*(\+?[1-9][0-9]{7,14})?\s*$",
+                "description": "One of the account's Telesign numbers (empty or null: the flow's caller_id).",
+            },
             vars={
                 "type": "object",
                 "description": "Values of the flow's variables (`called` and `caller` are the call's own numbers).",
@@ -75,11 +89,23 @@ STEP: Doc = {
     "type": "object",
     "required": ["at"],
     "description": "A step of the transcript, as the simulator has them: say, press, no_input, dial (a transfer), hangup; `at`: when the engine answered the event that led to it.",
-    "properties": {"at": {"type": ["string", "null"], "format": "date-time"}, "say": TEXT, "press": TEXT, "no_input": {"type": "boolean"}, "dial": TEXT, "hangup": {"type": "boolean"}},
+    "properties": {
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "say": TEXT,
+        "press": TEXT,
+        "no_input": {"type": "boolean"},
+        "dial": TEXT,
+        "hangup": {"type": "boolean"},
+    },
 }
 
 V1_PART: Doc = closed(
-    status={"oneOf": [closed(["code"], code={"type": "integer"}, description=MAYBE_TEXT, updated_on=MAYBE_TEXT), {"type": "null"}]},
+    status={
+        "oneOf": [
+            closed(["code"], code={"type": "integer"}, description=MAYBE_TEXT, updated_on=MAYBE_TEXT),
+            {"type": "null"},
+        ]
+    },
     user_input=MAYBE_TEXT,
     choice={"oneOf": [closed(key=MAYBE_TEXT, node=TEXT), {"type": "null"}]},
     in_words=TEXT,
@@ -111,7 +137,10 @@ OUTCOMES: Doc = closed(
 API_ERROR: Doc = {
     **closed(
         ["ResponseStatus"],
-        reference_id={"type": "string", "description": "The call's, when Telesign did not place it (it is kept, as failed)."},
+        reference_id={
+            "type": "string",
+            "description": "The call's, when Telesign did not place it (it is kept, as failed).",
+        },
         ResponseStatus=closed(
             ErrorCode={"type": "string", "minLength": 1},
             Message={"type": "string", "minLength": 1},
@@ -129,10 +158,24 @@ API_ERROR: Doc = {
 def schemas() -> Doc:
     return {
         "ApiError": API_ERROR,
-        "HookError": {**closed(error={"type": "string", "minLength": 1}), "description": "A refusal of POST /webhook or POST /callbacks/v1: the reason, in words."},
-        "PlacedCall": closed(reference_id=TEXT, status={"enum": list(STATUSES)}, flow=TEXT, telesign=closed(reference_id=TEXT, status=TEXT)),
+        "HookError": {
+            **closed(error={"type": "string", "minLength": 1}),
+            "description": "A refusal of POST /webhook or POST /callbacks/v1: the reason, in words.",
+        },
+        "PlacedCall": closed(
+            reference_id=TEXT,
+            status={"enum": list(STATUSES)},
+            flow=TEXT,
+            telesign=closed(reference_id=TEXT, status=TEXT),
+        ),
         "CallSummary": closed(**SUMMARY),
-        "Call": closed([*SUMMARY, "variables", "transcript"], **SUMMARY, variables={"type": "object", "additionalProperties": TEXT}, transcript={"type": "array", "items": STEP}, v1=V1_PART),
+        "Call": closed(
+            [*SUMMARY, "variables", "transcript"],
+            **SUMMARY,
+            variables={"type": "object", "additionalProperties": TEXT},
+            transcript={"type": "array", "items": STEP},
+            v1=V1_PART,
+        ),
         "CallList": closed(calls={"type": "array", "items": {"$ref": "#/components/schemas/CallSummary"}}),
         "Flow": FLOW,
         "FlowList": closed(flows={"type": "array", "items": {"$ref": "#/components/schemas/Flow"}}),

@@ -49,7 +49,13 @@ class TimedH11Protocol(H11Protocol):
     state after each batch of data: IDLE, the headers; SEND_BODY, the body; anything else,
     nothing (the app is answering, or the connection is closing)."""
 
-    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         # On the config, not on a class made for them: uvicorn sends the config to each worker
         # process by pickling it, and only a class importable by its name pickles.
@@ -112,8 +118,12 @@ class TimedH11Protocol(H11Protocol):
             client = f"{self.client[0]}:{self.client[1]}" if self.client else None
             path = self.scope["path"] if self._waiting_for == "body" else None
             fields = {"client": client, "waited_for": self._waiting_for, "received": self._received, "path": path}
-            log.warning("closed a connection: the request's %s did not arrive within %g s", self._waiting_for, limit, extra={"fields": fields})
+            log.warning(
+                "closed a connection: the request's %s did not arrive within %g s",
+                self._waiting_for,
+                limit,
+                extra={"fields": fields},
+            )
             if self._waiting_for == "body":
                 self.scope[TIMED_OUT] = True  # type: ignore[literal-required]
         self.transport.close()  # uvicorn's connection_lost tells the app, if any, that the client is gone
-

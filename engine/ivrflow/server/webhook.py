@@ -12,7 +12,20 @@ from dataclasses import dataclass, replace
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ivrflow.calls.interpreter import Action, CallEnded, CallStarted, CallState, HangUp, NoAction, Speak, Step, heard, new_call, step
+from ivrflow.calls.interpreter import (
+    Action,
+    CallEnded,
+    CallStarted,
+    CallState,
+    HangUp,
+    NoAction,
+    Speak,
+    Step,
+    heard,
+    new_call,
+    step,
+)
+from ivrflow.calls.record import CallRecord
 from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.language.model import digits_only
 from ivrflow.server.flows import Flows
@@ -20,7 +33,6 @@ from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics, event_label
 from ivrflow.server.writer import Writer
-from ivrflow.calls.record import CallRecord
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.facts import DEFAULT_LANGUAGE
@@ -59,7 +71,14 @@ class Applied:
 
 
 class Webhook:
-    def __init__(self, flows: Flows, writer: Writer, credentials: Credentials | None, metrics: Metrics, duplicate_window: float = DUPLICATE_WINDOW) -> None:
+    def __init__(
+        self,
+        flows: Flows,
+        writer: Writer,
+        credentials: Credentials | None,
+        metrics: Metrics,
+        duplicate_window: float = DUPLICATE_WINDOW,
+    ) -> None:
         self.flows = flows
         self.writer = writer
         self.store = writer.store
@@ -110,10 +129,14 @@ class Webhook:
             if time.perf_counter() - began >= GAVE_UP_AFTER and await request.is_disconnected():
                 # The sender gave up before the answer was ready and will deliver the event again:
                 # remember that this answer never reached it, so that the redelivery gets it.
-                await self.writer.run(lambda: self.store.update(key, lambda record: (_undelivered(record, digest), [], None)))
+                await self.writer.run(
+                    lambda: self.store.update(key, lambda record: (_undelivered(record, digest), [], None))
+                )
         except StoreUnavailable as problem:
             log.error("event %s for call %s not applied: %s", event.name, event.reference_id, problem)
-            return Applied(503, "", "store_unavailable"), refuse(503, "the call store is not answering; deliver this event again", {"Retry-After": "1"})
+            return Applied(503, "", "store_unavailable"), refuse(
+                503, "the call store is not answering; deliver this event again", {"Retry-After": "1"}
+            )
         if applied.started:
             self.metrics.calls_started.labels("inbound").inc()
         if applied.ended:
@@ -126,25 +149,52 @@ class Webhook:
         key = event.external_id or self.store.find(event.reference_id) or event.reference_id
         return key, self.store.update(key, lambda record: self.apply(record, event, digest, time.time()))
 
-    def apply(self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float) -> tuple[CallRecord | None, list[Step], Applied]:
+    def apply(
+        self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float
+    ) -> tuple[CallRecord | None, list[Step], Applied]:
         """Inside the call's transaction: the record to store, the transcript steps to add, and
         what to answer."""
         # The same event again: the same answer, and the call does not move. A call starts once, so
         # its incoming_call again is a redelivery however late (say, after the store was down
         # when the first was applied, so that its answer never left).
-        if record is not None and record.last_event == digest and (not record.delivered or now - record.updated < self.duplicate_window or event.starts_call):
-            again = Applied(200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated")
+        if (
+            record is not None
+            and record.last_event == digest
+            and (not record.delivered or now - record.updated < self.duplicate_window or event.starts_call)
+        ):
+            again = Applied(
+                200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated"
+            )
             return (replace(record, delivered=True) if not record.delivered else None), [], again
         if record is None:
             if event.needs_call:
-                return None, [], Applied(404, error_json(f"no call with reference_id {event.reference_id}"), "unknown_call")
+                return (
+                    None,
+                    [],
+                    Applied(404, error_json(f"no call with reference_id {event.reference_id}"), "unknown_call"),
+                )
             if not event.starts_call:  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
             state, first, steps = self.start(event)
             answer = _answer(first)
-            created = CallRecord(event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id)
-            return created, steps, Applied(200, answer, "answered", started=True, ended=created.status if state.ended else "", flow=state.flow, node=state.node, action=method_of(first))
+            created = CallRecord(
+                event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id
+            )
+            return (
+                created,
+                steps,
+                Applied(
+                    200,
+                    answer,
+                    "answered",
+                    started=True,
+                    ended=created.status if state.ended else "",
+                    flow=state.flow,
+                    node=state.node,
+                    action=method_of(first),
+                ),
+            )
         translated = to_engine_event(event)
         if translated is None:
             log.info("event %s for call %s ignored", event.name, event.reference_id)
@@ -156,9 +206,21 @@ class Webhook:
         else:
             state, action = step(flow, record.state, translated)
         answer = _answer(action)
-        updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True, telesign_id=record.telesign_id or event.reference_id)
+        updated = replace(
+            record,
+            state=state,
+            last_event=digest,
+            last_answer=answer,
+            updated=now,
+            delivered=True,
+            telesign_id=record.telesign_id or event.reference_id,
+        )
         ended = updated.status if state.ended and not record.state.ended else ""
-        return updated, heard(record.state, translated, action), Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action))
+        return (
+            updated,
+            heard(record.state, translated, action),
+            Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action)),
+        )
 
     def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
         called, caller = event.numbers

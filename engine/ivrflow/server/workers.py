@@ -43,7 +43,16 @@ class _TcpConfig(uvicorn.Config):
         return sock
 
 
-def uvicorn_config(app: Starlette | str, host: str, port: int, *, workers: int = 1, limits: Limits | None = None, log_format: str = "json", factory: bool = False) -> _TcpConfig:
+def uvicorn_config(
+    app: Starlette | str,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    limits: Limits | None = None,
+    log_format: str = "json",
+    factory: bool = False,
+) -> _TcpConfig:
     """The one uvicorn config of `ivrflow serve`, for one worker and for several."""
     limits = limits or Limits()
     config = _TcpConfig(
@@ -68,7 +77,13 @@ def uvicorn_config(app: Starlette | str, host: str, port: int, *, workers: int =
 
 def limits_from(options: dict[str, Any]) -> Limits:
     """The read limits among `ivrflow serve`'s options (the default for one absent or None)."""
-    return Limits(**{name: options[name] for name in ("header_timeout", "body_timeout", "max_connections") if options.get(name) is not None})
+    return Limits(
+        **{
+            name: options[name]
+            for name in ("header_timeout", "body_timeout", "max_connections")
+            if options.get(name) is not None
+        }
+    )
 
 
 def serve(app: Starlette, options: dict[str, Any], host: str, port: int, workers: int) -> None:
@@ -77,7 +92,9 @@ def serve(app: Starlette, options: dict[str, Any], host: str, port: int, workers
     if workers > 1:
         serve_workers(options, host, port, workers)
         return
-    server = uvicorn.Server(uvicorn_config(app, host, port, limits=limits_from(options), log_format=options["log_format"]))
+    server = uvicorn.Server(
+        uvicorn_config(app, host, port, limits=limits_from(options), log_format=options["log_format"])
+    )
     with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run
         server.run()
     if not server.started:  # the port is taken, say: uvicorn has logged why
@@ -87,7 +104,15 @@ def serve(app: Starlette, options: dict[str, Any], host: str, port: int, workers
 def serve_workers(options: dict[str, Any], host: str, port: int, workers: int) -> None:
     """Run `workers` processes on one port, each building its app from `options` (app_from_env)."""
     os.environ[SERVE_OPTIONS] = json.dumps(options)
-    config = uvicorn_config("ivrflow.server.workers:app_from_env", host, port, workers=workers, limits=limits_from(options), log_format=options["log_format"], factory=True)
+    config = uvicorn_config(
+        "ivrflow.server.workers:app_from_env",
+        host,
+        port,
+        workers=workers,
+        limits=limits_from(options),
+        log_format=options["log_format"],
+        factory=True,
+    )
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ivrflow.stores import Store
 from ivrflow.errors import StoreUnavailable
+from ivrflow.stores import Store
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -83,7 +83,13 @@ class Writer:
             with self.store.batch():
                 for work, future, queued in batch:
                     if time.monotonic() - queued > PATIENCE:
-                        done.append((future, None, StoreUnavailable(f"the store took more than {PATIENCE:g} s to get to this update")))
+                        done.append(
+                            (
+                                future,
+                                None,
+                                StoreUnavailable(f"the store took more than {PATIENCE:g} s to get to this update"),
+                            )
+                        )
                         continue
                     try:
                         done.append((future, work(), None))

@@ -23,7 +23,18 @@ from ivrflow.stores.memory import MemoryStore
 from ivrflow.stores.redis import RedisStore
 from ivrflow.stores.sqlite import SqliteStore
 
-__all__ = ["DUPLICATE_WINDOW", "MemoryStore", "RedisStore", "SqliteStore", "Store", "Update", "failed", "lookup", "open_store", "placed"]
+__all__ = [
+    "DUPLICATE_WINDOW",
+    "MemoryStore",
+    "RedisStore",
+    "SqliteStore",
+    "Store",
+    "Update",
+    "failed",
+    "lookup",
+    "open_store",
+    "placed",
+]
 
 
 def open_store(url: str) -> Store:

@@ -52,7 +52,9 @@ class MemoryStore:
             return [CallRecord.from_json(text) for text in self._records.values()]
 
     def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
-        chosen = [r for r in self._all() if (flow is None or r.state.flow == flow) and (status is None or r.status == status)]
+        chosen = [
+            r for r in self._all() if (flow is None or r.state.flow == flow) and (status is None or r.status == status)
+        ]
         return sorted(chosen, key=lambda r: r.created, reverse=True)[:limit]
 
     def active(self) -> int:

@@ -35,7 +35,9 @@ class RedisStore:
         self.ttl = int(ttl)
         self.timeout = timeout
         self.prefix = prefix
-        self.client: Any = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True)
+        self.client: Any = redis.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
+        )
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -70,7 +72,9 @@ class RedisStore:
                     except self._redis.WatchError:
                         pass  # another writer changed the call first: apply the change to its record
                 if time.monotonic() + pause > deadline:
-                    raise StoreUnavailable(f"Redis store {self.url}: call {reference_id} changed {tries} times while one update was tried")
+                    raise StoreUnavailable(
+                        f"Redis store {self.url}: call {reference_id} changed {tries} times while one update was tried"
+                    )
                 time.sleep(random.uniform(0, pause))
                 pause = min(pause * 2, self.BACKOFF_MOST)
 
@@ -103,7 +107,9 @@ class RedisStore:
         return found
 
     def transcript(self, reference_id: str) -> list[Step]:
-        return [json.loads(step) for step in self._call(lambda: self.client.lrange(self._key("steps", reference_id), 0, -1))]
+        return [
+            json.loads(step) for step in self._call(lambda: self.client.lrange(self._key("steps", reference_id), 0, -1))
+        ]
 
     def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
         index = self._key("flow", flow) if flow is not None else self._key("created")
@@ -126,7 +132,9 @@ class RedisStore:
         return int(self._call(lambda: self.client.scard(self._key("active"))))
 
     def use_nonce(self, nonce: str, keep: float) -> bool:
-        return bool(self._call(lambda: self.client.set(self._key("nonce", nonce), "1", nx=True, px=max(1, int(keep * 1000)))))
+        return bool(
+            self._call(lambda: self.client.set(self._key("nonce", nonce), "1", nx=True, px=max(1, int(keep * 1000))))
+        )
 
     def healthy(self) -> bool:
         try:

@@ -32,9 +32,16 @@ class SqliteStore:
         db = self._connection()
         db.execute("PRAGMA journal_mode=WAL")
         self._begin(db)  # workers starting together take turns, as for any write
-        db.execute("CREATE TABLE IF NOT EXISTS calls (reference_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated REAL NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS calls (reference_id TEXT PRIMARY KEY, record TEXT NOT NULL, updated REAL NOT NULL)"
+        )
         columns = {row[1] for row in db.execute("PRAGMA table_info(calls)")}
-        for column, kind in (("flow", "TEXT NOT NULL DEFAULT ''"), ("status", "TEXT NOT NULL DEFAULT ''"), ("created", "REAL NOT NULL DEFAULT 0"), ("telesign_id", "TEXT")):
+        for column, kind in (
+            ("flow", "TEXT NOT NULL DEFAULT ''"),
+            ("status", "TEXT NOT NULL DEFAULT ''"),
+            ("created", "REAL NOT NULL DEFAULT 0"),
+            ("telesign_id", "TEXT"),
+        ):
             if column not in columns:  # a file made before the calls API: add what listing needs
                 db.execute(f"ALTER TABLE calls ADD COLUMN {column} {kind}")
         db.execute("CREATE INDEX IF NOT EXISTS calls_by_created ON calls (created)")
@@ -62,9 +69,20 @@ class SqliteStore:
                 db.execute(
                     "INSERT INTO calls (reference_id, record, updated, flow, status, created, telesign_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated, status = excluded.status, telesign_id = excluded.telesign_id",
-                    (reference_id, record.to_json(), record.updated, record.state.flow, record.status, record.created, record.telesign_id or None),
+                    (
+                        reference_id,
+                        record.to_json(),
+                        record.updated,
+                        record.state.flow,
+                        record.status,
+                        record.created,
+                        record.telesign_id or None,
+                    ),
                 )
-                db.executemany("INSERT INTO steps (reference_id, step) VALUES (?, ?)", [(reference_id, step) for step in timed(steps, record.updated)])
+                db.executemany(
+                    "INSERT INTO steps (reference_id, step) VALUES (?, ?)",
+                    [(reference_id, step) for step in timed(steps, record.updated)],
+                )
             return result
 
         return self._transaction(write)
@@ -152,11 +170,16 @@ class SqliteStore:
         return str(rows[0][0]) if rows else None
 
     def transcript(self, reference_id: str) -> list[Step]:
-        return [json.loads(row[0]) for row in self._rows("SELECT step FROM steps WHERE reference_id = ? ORDER BY rowid", (reference_id,))]
+        return [
+            json.loads(row[0])
+            for row in self._rows("SELECT step FROM steps WHERE reference_id = ? ORDER BY rowid", (reference_id,))
+        ]
 
     def recent(self, *, flow: str | None = None, status: str | None = None, limit: int | None = 50) -> list[CallRecord]:
         sql = "SELECT record FROM calls WHERE (?1 IS NULL OR flow = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY created DESC LIMIT ?3"
-        return [CallRecord.from_json(row[0]) for row in self._rows(sql, (flow, status, -1 if limit is None else limit))]  # -1: no limit
+        return [
+            CallRecord.from_json(row[0]) for row in self._rows(sql, (flow, status, -1 if limit is None else limit))
+        ]  # -1: no limit
 
     def active(self) -> int:
         placeholders = ", ".join("?" for _ in ACTIVE)
@@ -167,7 +190,10 @@ class SqliteStore:
 
         def remember(db: sqlite3.Connection) -> bool:
             db.execute("DELETE FROM nonces WHERE until <= ?", (now,))
-            return db.execute("INSERT OR IGNORE INTO nonces (nonce, until) VALUES (?, ?)", (nonce, now + keep)).rowcount == 1
+            return (
+                db.execute("INSERT OR IGNORE INTO nonces (nonce, until) VALUES (?, ?)", (nonce, now + keep)).rowcount
+                == 1
+            )
 
         return self._transaction(remember)
 

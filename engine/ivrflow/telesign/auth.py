@@ -46,7 +46,9 @@ def basic_authorization(customer_id: str, api_key: str) -> str:
     return f"{BASIC} " + base64.b64encode(f"{customer_id}:{api_key}".encode()).decode()
 
 
-def string_to_sign(method: str, content_type: str, date: str, nonce: str, body: str, resource: str, *, ts_date: str | None = None) -> str:
+def string_to_sign(
+    method: str, content_type: str, date: str, nonce: str, body: str, resource: str, *, ts_date: str | None = None
+) -> str:
     """What Telesign's `TSA` scheme signs, lines joined by newlines: the SDK's layout, with the
     `x-ts-date` line of Telesign's sample signer when that header is used instead of `Date`."""
     lines = [method, content_type, date, f"{Header.TS_AUTH_METHOD}:{HMAC_SHA256}"]
@@ -110,7 +112,15 @@ class AuthRefusal:
         return AUTH_CODES[self.code].header
 
 
-def check_request(credentials: Credentials, method: str, resource: str, headers: Mapping[str, str], body: str, *, now: float | None = None) -> AuthRefusal | None:
+def check_request(
+    credentials: Credentials,
+    method: str,
+    resource: str,
+    headers: Mapping[str, str],
+    body: str,
+    *,
+    now: float | None = None,
+) -> AuthRefusal | None:
     """Why a request to us does not carry these credentials (None: it does), in Telesign's
     Basic or `TSA` scheme, with Telesign's code for the reason. `headers` are looked up by
     lower-case name; `resource` is the path without the query string, as the SDK signs it. The
@@ -119,33 +129,57 @@ def check_request(credentials: Credentials, method: str, resource: str, headers:
     header = headers.get(Header.AUTHORIZATION.lower(), "")
     scheme, _, value = header.partition(" ")
     if not header:
-        return AuthRefusal(MISSING_AUTHORIZATION, "the Authorization header is missing: use Basic with your customer id and API key, or Telesign's TSA signature")
+        return AuthRefusal(
+            MISSING_AUTHORIZATION,
+            "the Authorization header is missing: use Basic with your customer id and API key, or Telesign's TSA signature",
+        )
     if scheme == BASIC:
         return _check_basic(credentials, header, value)
     customer_id, colon, signature = value.partition(":")
     if scheme != TSA or not colon:
-        return AuthRefusal(MALFORMED_AUTHORIZATION, "the Authorization header is neither `Basic ...` nor `TSA <customer id>:<signature>`")
+        return AuthRefusal(
+            MALFORMED_AUTHORIZATION,
+            "the Authorization header is neither `Basic ...` nor `TSA <customer id>:<signature>`",
+        )
     if headers.get(Header.TS_AUTH_METHOD, HMAC_SHA256) != HMAC_SHA256:
         return AuthRefusal(INVALID_AUTH_METHOD, "x-ts-auth-method must be HMAC-SHA256")
     ts_date = headers.get(Header.TS_DATE)
     date = headers.get(Header.DATE.lower(), "")
     when = ts_date if ts_date is not None else date
     if not when:
-        return AuthRefusal(MISSING_DATE, "the Date (or x-ts-date) header is missing: send the date like `Tue, 24 Nov 2026 09:30:00 GMT`")
+        return AuthRefusal(
+            MISSING_DATE,
+            "the Date (or x-ts-date) header is missing: send the date like `Tue, 24 Nov 2026 09:30:00 GMT`",
+        )
     try:
         skew = abs((time.time() if now is None else now) - parsedate_to_datetime(when).timestamp())
     except (TypeError, ValueError, IndexError, OverflowError):
-        return AuthRefusal(DATE_NOT_RFC822, "the Date (or x-ts-date) header is not a date like `Tue, 24 Nov 2026 09:30:00 GMT`")
+        return AuthRefusal(
+            DATE_NOT_RFC822, "the Date (or x-ts-date) header is not a date like `Tue, 24 Nov 2026 09:30:00 GMT`"
+        )
     if skew > DATE_TOLERANCE:
-        return AuthRefusal(DATE_OUT_OF_RANGE, f"the request's date is {skew / 60:.0f} minutes from now; it must be within {DATE_TOLERANCE // 60} (is the sender's clock right?)")
+        return AuthRefusal(
+            DATE_OUT_OF_RANGE,
+            f"the request's date is {skew / 60:.0f} minutes from now; it must be within {DATE_TOLERANCE // 60} (is the sender's clock right?)",
+        )
     nonce = headers.get(Header.TS_NONCE, "")
     if not nonce or len(nonce) > MAX_NONCE:
-        return AuthRefusal(NONCE_LENGTH, f"the x-ts-nonce header is {'missing' if not nonce else 'longer than ' + str(MAX_NONCE) + ' characters'}: send a new random value with each request")
+        return AuthRefusal(
+            NONCE_LENGTH,
+            f"the x-ts-nonce header is {'missing' if not nonce else 'longer than ' + str(MAX_NONCE) + ' characters'}: send a new random value with each request",
+        )
     if not hmac.compare_digest(customer_id.encode(), credentials.customer_id.encode()):
-        return AuthRefusal(INVALID_CUSTOMER_ID, "wrong customer id or signature: the customer id is not this server's account's")
-    text = string_to_sign(method, headers.get(Header.CONTENT_TYPE.lower(), ""), date, nonce, body, resource, ts_date=ts_date)
+        return AuthRefusal(
+            INVALID_CUSTOMER_ID, "wrong customer id or signature: the customer id is not this server's account's"
+        )
+    text = string_to_sign(
+        method, headers.get(Header.CONTENT_TYPE.lower(), ""), date, nonce, body, resource, ts_date=ts_date
+    )
     if not hmac.compare_digest(signature.encode(), tsa_signature(credentials.api_key, text).encode()):
-        return AuthRefusal(INVALID_SIGNATURE, "wrong customer id or signature: the signature is not this request's, made with the account's API key")
+        return AuthRefusal(
+            INVALID_SIGNATURE,
+            "wrong customer id or signature: the signature is not this request's, made with the account's API key",
+        )
     return None
 
 
@@ -159,9 +193,13 @@ def _check_basic(credentials: Credentials, header: str, value: str) -> AuthRefus
     except (ValueError, UnicodeDecodeError):
         colon = ""
     if not colon:
-        return AuthRefusal(MALFORMED_AUTHORIZATION, "the Authorization header is `Basic` but not the base64 of `customer id:API key`")
+        return AuthRefusal(
+            MALFORMED_AUTHORIZATION, "the Authorization header is `Basic` but not the base64 of `customer id:API key`"
+        )
     if not hmac.compare_digest(customer_id.encode(), credentials.customer_id.encode()):
-        return AuthRefusal(INVALID_CUSTOMER_ID, "wrong customer id or API key: the customer id is not this server's account's")
+        return AuthRefusal(
+            INVALID_CUSTOMER_ID, "wrong customer id or API key: the customer id is not this server's account's"
+        )
     return AuthRefusal(INVALID_API_KEY, "wrong customer id or API key: the API key is not the account's")
 
 
@@ -170,7 +208,9 @@ def callback_signature(api_key: str, body: bytes) -> str:
     return _hmac_base64(api_key, body)
 
 
-def verify_callback(api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None, *, customer_id: str) -> bool:
+def verify_callback(
+    api_key: str, body: bytes, authorization: str | None, ts_authorization: str | None = None, *, customer_id: str
+) -> bool:
     """Whether a callback carries Telesign's signature for the account `customer_id`, in
     `Authorization: TSA <customer id>:<sig>` or the bare `X-TS-Authorization: <sig>`. Compared in
     constant time; accepts the signatures the official SDK's `verify_telesign_callback_signature`

@@ -48,15 +48,21 @@ class Sending:
     retries: int = 3
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
-    on_retry: Callable[[str], None] = lambda code: None  # Telesign's code of each answer retried (answer_code), for metrics
+    on_retry: Callable[[str], None] = lambda code: (
+        None
+    )  # Telesign's code of each answer retried (answer_code), for metrics
 
 
-def _request(method: str, resource: str, credentials: Credentials, how: Sending, body: str = "", content_type: str = "") -> httpx.Response:
+def _request(
+    method: str, resource: str, credentials: Credentials, how: Sending, body: str = "", content_type: str = ""
+) -> httpx.Response:
     """Send one request to Telesign, retrying as `how` says; the last answer whatever its status."""
     url = base_url() + resource
     for attempt in range(how.retries + 1):
         if how.auth == "hmac":
-            headers = hmac_headers(credentials.customer_id, credentials.api_key, method, resource, body, content_type=content_type)
+            headers = hmac_headers(
+                credentials.customer_id, credentials.api_key, method, resource, body, content_type=content_type
+            )
         else:
             headers = {Header.AUTHORIZATION: basic_authorization(credentials.customer_id, credentials.api_key)}
             if content_type:
@@ -65,7 +71,9 @@ def _request(method: str, resource: str, credentials: Credentials, how: Sending,
             response = httpx.request(method, url, content=body.encode() or None, headers=headers, timeout=how.timeout)
         except httpx.TimeoutException:
             maybe = "; the call may or may not have been placed" if method == "POST" else ""
-            raise TelesignError(f"Telesign did not answer within {how.timeout:g} s ({url}){maybe}", reason=TIMEOUT) from None
+            raise TelesignError(
+                f"Telesign did not answer within {how.timeout:g} s ({url}){maybe}", reason=TIMEOUT
+            ) from None
         except httpx.HTTPError as error:
             raise TelesignError(f"could not reach Telesign at {url}: {error}", reason=UNREACHABLE) from None
         if response.status_code in RETRY_STATUSES and attempt < how.retries:
@@ -86,7 +94,10 @@ def v1_status(reference_id: str, credentials: Credentials, how: Sending = Sendin
     """Telesign's status answer for a v1 call (GET /v1/voice/{reference_id}), as its JSON object.
     Anything that is not a success raises TelesignError with Telesign's code and words."""
     if not reference_id or not all(c.isalnum() or c in "-_" for c in reference_id):
-        raise TelesignError(f"{reference_id!r} is not a Telesign reference id (letters and digits, like 0123456789ABCDEF0123456789ABCDEF)", reason="reference_id")
+        raise TelesignError(
+            f"{reference_id!r} is not a Telesign reference id (letters and digits, like 0123456789ABCDEF0123456789ABCDEF)",
+            reason="reference_id",
+        )
     response = _request("GET", f"{V1_VOICE}/{reference_id}", credentials, how)
     data = _json_object(response)
     if response.is_success and isinstance(data.get("status"), dict):
@@ -130,12 +141,22 @@ def _refusal(response: httpx.Response, data: dict[str, Any]) -> TelesignError:
     status: dict[str, Any] = data["status"] if isinstance(data.get("status"), dict) else {}
     errors = [e for e in data["errors"] if isinstance(e, dict)] if isinstance(data.get("errors"), list) else []
     codes = tuple(e["code"] for e in errors if isinstance(e.get("code"), int))
-    said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(status.get("description") or response.reason_phrase)
-    what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(response.status_code)
+    said = "; ".join(f"error {e.get('code')}: {e.get('description', '')}" for e in errors) or str(
+        status.get("description") or response.reason_phrase
+    )
+    what = {401: "Telesign did not accept the credentials", 429: "Telesign's rate limit was hit (retries used up)"}.get(
+        response.status_code
+    )
     if what is None:
         what = "Telesign refused the request" if response.status_code < 500 else "Telesign failed (retries used up)"
     offset = clock_offset(response.headers.get("date"))
-    return TelesignError(f"{what}: HTTP {response.status_code}, {said}", status=response.status_code, codes=codes, reason=answer_code(response), clock_offset=offset)
+    return TelesignError(
+        f"{what}: HTTP {response.status_code}, {said}",
+        status=response.status_code,
+        codes=codes,
+        reason=answer_code(response),
+        clock_offset=offset,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,5 +176,13 @@ def send_dial(action: dict[str, Any], credentials: Credentials, how: Sending = S
         return DialAnswer(str(data["reference_id"]), status or DialStatus.ACCEPTED)
     said = DIAL_STATUSES.get(status)
     if said is None:
-        said = f"Telesign failed (HTTP {response.status_code}, retries used up)" if response.status_code >= 500 else f"Telesign answered HTTP {response.status_code} {status or response.reason_phrase}"
-    raise TelesignError(f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})", status=response.status_code, reason=answer_code(response))
+        said = (
+            f"Telesign failed (HTTP {response.status_code}, retries used up)"
+            if response.status_code >= 500
+            else f"Telesign answered HTTP {response.status_code} {status or response.reason_phrase}"
+        )
+    raise TelesignError(
+        f"Telesign did not place the call: {said} ({status or 'HTTP ' + str(response.status_code)})",
+        status=response.status_code,
+        reason=answer_code(response),
+    )

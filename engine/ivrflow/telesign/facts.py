@@ -56,7 +56,14 @@ class EventName:
 # Every event name the engine knows; any other is counted as `other` (a metric label takes no
 # name a sender makes up).
 EVENT_NAMES: Final = frozenset(
-    {EventName.INCOMING_CALL, EventName.DIAL_COMPLETED, EventName.SPEAK_COMPLETED, EventName.PLAY_COMPLETED, EventName.CALL_LEG_COMPLETED, EventName.CALL_COMPLETED}
+    {
+        EventName.INCOMING_CALL,
+        EventName.DIAL_COMPLETED,
+        EventName.SPEAK_COMPLETED,
+        EventName.PLAY_COMPLETED,
+        EventName.CALL_LEG_COMPLETED,
+        EventName.CALL_COMPLETED,
+    }
 )
 
 
@@ -75,7 +82,9 @@ class EventField:
 
 # `data.status` values seen (the only ones evidenced; see the list in __init__.py).
 ANSWERED: Final = "answered"  # dial_completed: the callee answered; any other status: not
-NO_ANSWER: Final = "no-answer"  # dial_completed: what the fake carrier sends for a phone that does not answer (not evidenced)
+NO_ANSWER: Final = (
+    "no-answer"  # dial_completed: what the fake carrier sends for a phone that does not answer (not evidenced)
+)
 SPEAK_SUCCESSFUL: Final = "speak_successful"  # speak_completed
 HUNG_UP: Final = "hangup"  # call_completed
 
@@ -114,7 +123,9 @@ class Param:
 # `unsupported_call_state`. Answers to the other events are not documented.
 ALLOWED_ANSWERS: Final[dict[str, frozenset[str]]] = {
     EventName.INCOMING_CALL: frozenset({Method.HANGUP, Method.SPEAK, Method.PLAY, Method.PLAY_MULTIPLE, Method.DIAL}),
-    EventName.DIAL_COMPLETED: frozenset({Method.SPEAK, Method.PLAY, Method.PLAY_MULTIPLE, Method.HANGUP, Method.SEND_DTMF}),
+    EventName.DIAL_COMPLETED: frozenset(
+        {Method.SPEAK, Method.PLAY, Method.PLAY_MULTIPLE, Method.HANGUP, Method.SEND_DTMF}
+    ),
 }
 
 

@@ -36,7 +36,9 @@ def parse_v1_report(data: object) -> V1Report:
     error = best_match(validator("v1-status").iter_errors(data))
     if error is not None or not isinstance(data, dict):
         where = "/".join(str(part) for part in error.absolute_path) if error is not None else ""
-        raise BadEvent(f"not a Telesign v1 status report: {where or 'the body'}: {error.message if error is not None else 'not an object'}")
+        raise BadEvent(
+            f"not a Telesign v1 status report: {where or 'the body'}: {error.message if error is not None else 'not an object'}"
+        )
     status, voice = data["status"], data.get("voice") or {}
     return V1Report(
         str(data["reference_id"]),

@@ -9,15 +9,20 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from ivrflow.calls.interpreter import Action, CallEnded, DialDone, Event, HangUp, LegEnded, Speak, SpeakDone, Transfer
 from ivrflow import strictjson
+from ivrflow.calls.interpreter import Action, CallEnded, DialDone, Event, HangUp, LegEnded, Speak, SpeakDone, Transfer
 from ivrflow.errors import BadEvent, BadJson
 from ivrflow.language.model import digits_only
 from ivrflow.language.schema import validator
 from ivrflow.telesign.facts import ANSWERED, EventField, EventName, Method, Param
 
 # Events that only make sense for a call the engine already has.
-CALL_EVENTS = (EventName.SPEAK_COMPLETED, EventName.PLAY_COMPLETED, EventName.DIAL_COMPLETED, EventName.CALL_LEG_COMPLETED)
+CALL_EVENTS = (
+    EventName.SPEAK_COMPLETED,
+    EventName.PLAY_COMPLETED,
+    EventName.DIAL_COMPLETED,
+    EventName.CALL_LEG_COMPLETED,
+)
 
 # The keys a phone can send (DTMF's A-D are on no phone's keypad). `collected_digits` holding
 # anything else is not Telesign's: the event is refused, so it never reaches a transcript.
@@ -67,8 +72,12 @@ def parse_event(body: bytes) -> WebhookEvent:
     if not looks_like_event(data):  # the schema says why (slow, and only for what is refused)
         error = best_match(validator("v2-event").iter_errors(data))
         where = "/".join(str(part) for part in error.absolute_path) if error is not None else ""
-        raise BadEvent(f"not a Telesign voice event: {where or 'the event'}: {error.message if error is not None else 'not an event'}")
-    return WebhookEvent(data[EventField.EVENT], data[EventField.REFERENCE_ID], data.get(EventField.EXTERNAL_ID), data[EventField.DATA])
+        raise BadEvent(
+            f"not a Telesign voice event: {where or 'the event'}: {error.message if error is not None else 'not an event'}"
+        )
+    return WebhookEvent(
+        data[EventField.EVENT], data[EventField.REFERENCE_ID], data.get(EventField.EXTERNAL_ID), data[EventField.DATA]
+    )
 
 
 def _text(value: object, least: int = 0, most: int | None = None) -> bool:
@@ -78,9 +87,17 @@ def _text(value: object, least: int = 0, most: int | None = None) -> bool:
 def looks_like_event(data: object) -> bool:
     """Exactly schemas/v2-event.schema.json, written out: validating every event with jsonschema
     took most of the time of answering one (a test holds the two to the same verdicts)."""
-    if not isinstance(data, dict) or not _text(data.get(EventField.EVENT), 1, 64) or not _text(data.get(EventField.REFERENCE_ID), 1, 128):
+    if (
+        not isinstance(data, dict)
+        or not _text(data.get(EventField.EVENT), 1, 64)
+        or not _text(data.get(EventField.REFERENCE_ID), 1, 128)
+    ):
         return False
-    if EventField.EXTERNAL_ID in data and data[EventField.EXTERNAL_ID] is not None and not isinstance(data[EventField.EXTERNAL_ID], str):
+    if (
+        EventField.EXTERNAL_ID in data
+        and data[EventField.EXTERNAL_ID] is not None
+        and not isinstance(data[EventField.EXTERNAL_ID], str)
+    ):
         return False
     event, fields = data[EventField.EVENT], data.get(EventField.DATA)
     if not isinstance(fields, dict):
@@ -88,10 +105,16 @@ def looks_like_event(data: object) -> bool:
     if event == EventName.INCOMING_CALL:
         return _text(fields.get(EventField.TO), 1) and _text(fields.get(EventField.FROM), 1)
     if event == EventName.DIAL_COMPLETED:
-        return _text(fields.get(EventField.STATUS)) and all(_text(fields[key]) for key in (EventField.TO, EventField.FROM) if key in fields)
+        return _text(fields.get(EventField.STATUS)) and all(
+            _text(fields[key]) for key in (EventField.TO, EventField.FROM) if key in fields
+        )
     if event in (EventName.SPEAK_COMPLETED, EventName.PLAY_COMPLETED):
         digits = EventField.COLLECTED_DIGITS
-        return (EventField.STATUS not in fields or _text(fields[EventField.STATUS])) and (digits not in fields or fields[digits] is None or (_text(fields[digits]) and KEYS.fullmatch(fields[digits]) is not None))
+        return (EventField.STATUS not in fields or _text(fields[EventField.STATUS])) and (
+            digits not in fields
+            or fields[digits] is None
+            or (_text(fields[digits]) and KEYS.fullmatch(fields[digits]) is not None)
+        )
     return True
 
 
@@ -139,4 +162,11 @@ def action_json(action: Action) -> dict[str, Any]:
 
 def dial_params(to: str, caller_id: str, external_id: str) -> dict[str, Any]:
     """The `dial` action that places an outbound call."""
-    return {Param.METHOD: Method.DIAL, Param.PARAMS: {Param.TO: digits_only(to), Param.CALLER_ID_NUMBER: digits_only(caller_id), Param.EXTERNAL_ID: external_id}}
+    return {
+        Param.METHOD: Method.DIAL,
+        Param.PARAMS: {
+            Param.TO: digits_only(to),
+            Param.CALLER_ID_NUMBER: digits_only(caller_id),
+            Param.EXTERNAL_ID: external_id,
+        },
+    }

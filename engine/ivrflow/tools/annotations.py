@@ -19,5 +19,7 @@ def _escape_property(text: str) -> str:
 def annotation(level: str, message: str, **properties: str | int | None) -> str:
     """One workflow command line: `level` is error, warning or notice; `properties` (file, line,
     col, endLine, endColumn, title) are written in the order given, those that are None left out."""
-    written = ",".join(f"{name}={_escape_property(str(value))}" for name, value in properties.items() if value is not None)
+    written = ",".join(
+        f"{name}={_escape_property(str(value))}" for name, value in properties.items() if value is not None
+    )
     return f"::{level} {written}::{_escape_data(message)}"

@@ -26,7 +26,16 @@ class Started:
     telesign_reference_id: str
 
 
-def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, caller_id: str | None, credentials: Credentials | None, auth: str = "hmac") -> Started:
+def start_call(
+    server: str,
+    flow: str,
+    to: str,
+    variables: dict[str, str],
+    *,
+    caller_id: str | None,
+    credentials: Credentials | None,
+    auth: str = "hmac",
+) -> Started:
     """Ask the server at `server` to call `to` with `flow`. Requests are signed with `credentials`
     (Telesign's TSA HMAC scheme, or Basic with `auth="basic"`) when there are any. Raises ApiError,
     as the server answered it, when the server or Telesign refused the call; ServerProblem when
@@ -37,7 +46,9 @@ def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, ca
     body = json.dumps(request)
     headers = {"Content-Type": "application/json"}
     if credentials is not None and auth == "hmac":
-        headers = hmac_headers(credentials.customer_id, credentials.api_key, "POST", "/calls", body, content_type="application/json")
+        headers = hmac_headers(
+            credentials.customer_id, credentials.api_key, "POST", "/calls", body, content_type="application/json"
+        )
     elif credentials is not None:
         headers[Header.AUTHORIZATION] = basic_authorization(credentials.customer_id, credentials.api_key)
     url = server.rstrip("/") + "/calls"
@@ -54,6 +65,16 @@ def start_call(server: str, flow: str, to: str, variables: dict[str, str], *, ca
     status = answer.get("ResponseStatus") if isinstance(answer, dict) else None
     if not isinstance(status, dict) or not isinstance(answer, dict):
         raise ServerProblem(f"the server answered HTTP {response.status_code}: {response.text[:500]}")
-    errors = [FieldError(field["FieldName"], field.get("ErrorCode", ""), field["Message"]) for field in status.get("Errors", [])]
+    errors = [
+        FieldError(field["FieldName"], field.get("ErrorCode", ""), field["Message"])
+        for field in status.get("Errors", [])
+    ]
     extra = {"reference_id": answer["reference_id"]} if answer.get("reference_id") else {}
-    raise ApiError(response.status_code, status["ErrorCode"], status["Message"], errors, extra=extra, clock_offset=clock_offset(response.headers.get("date")))
+    raise ApiError(
+        response.status_code,
+        status["ErrorCode"],
+        status["Message"],
+        errors,
+        extra=extra,
+        clock_offset=clock_offset(response.headers.get("date")),
+    )

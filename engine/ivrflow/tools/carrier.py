@@ -22,7 +22,20 @@ import httpx
 from ivrflow.calls.interpreter import Step
 from ivrflow.language.schema import validator
 from ivrflow.telesign.auth import callback_signature
-from ivrflow.telesign.facts import ALLOWED_ANSWERS, ANSWERED, HUNG_UP, JSON, NO_ANSWER, SPEAK_SUCCESSFUL, TSA, EventField, EventName, Header, Method, Param
+from ivrflow.telesign.facts import (
+    ALLOWED_ANSWERS,
+    ANSWERED,
+    HUNG_UP,
+    JSON,
+    NO_ANSWER,
+    SPEAK_SUCCESSFUL,
+    TSA,
+    EventField,
+    EventName,
+    Header,
+    Method,
+    Param,
+)
 
 MAX_ACTIONS = 500  # a call that goes on longer is a loop; the carrier hangs up
 
@@ -54,7 +67,15 @@ class CarriedCall:
 
 
 class Carrier:
-    def __init__(self, webhook: str, customer_id: str, api_key: str | None, phones: Mapping[str, Phone] | None = None, *, gap: float = 0.0) -> None:
+    def __init__(
+        self,
+        webhook: str,
+        customer_id: str,
+        api_key: str | None,
+        phones: Mapping[str, Phone] | None = None,
+        *,
+        gap: float = 0.0,
+    ) -> None:
         """`api_key` signs the events (None: unsigned, for a server that checks nothing);
         `phones` by number, the rest answer and press nothing. `gap`: the least time between two
         identical events of a call (a caller silent twice). On a real call speaking takes longer
@@ -80,7 +101,11 @@ class Carrier:
         return call
 
     def _post(self, client: httpx.Client, call: CarriedCall, event: str, data: dict[str, Any]) -> dict[str, Any] | None:
-        payload: dict[str, Any] = {EventField.EVENT: event, EventField.REFERENCE_ID: call.reference_id, EventField.DATA: data}
+        payload: dict[str, Any] = {
+            EventField.EVENT: event,
+            EventField.REFERENCE_ID: call.reference_id,
+            EventField.DATA: data,
+        }
         if call.external_id is not None:
             payload[EventField.EXTERNAL_ID] = call.external_id
         body = json.dumps(payload).encode()
@@ -102,7 +127,9 @@ class Carrier:
                 call.violations.append(f"{event}: {action} is not a Telesign action: {problems}")
             allowed = ALLOWED_ANSWERS.get(event)
             if allowed is not None and action.get(Param.METHOD) not in allowed:
-                call.violations.append(f"{event}: Telesign answers unsupported_call_state to {action.get(Param.METHOD)}")
+                call.violations.append(
+                    f"{event}: Telesign answers unsupported_call_state to {action.get(Param.METHOD)}"
+                )
         return action
 
     def _play(self, call: CarriedCall, client: httpx.Client) -> None:
@@ -110,9 +137,16 @@ class Carrier:
         phone = self.phones.get(call.to if call.direction == "outbound" else call.caller_id, Phone())
         if call.direction == "outbound":
             status = ANSWERED if phone.answers else NO_ANSWER
-            action = self._post(client, call, EventName.DIAL_COMPLETED, {EventField.TO: call.to, EventField.FROM: call.caller_id, EventField.STATUS: status})
+            action = self._post(
+                client,
+                call,
+                EventName.DIAL_COMPLETED,
+                {EventField.TO: call.to, EventField.FROM: call.caller_id, EventField.STATUS: status},
+            )
         else:
-            action = self._post(client, call, EventName.INCOMING_CALL, {EventField.TO: call.to, EventField.FROM: call.caller_id})
+            action = self._post(
+                client, call, EventName.INCOMING_CALL, {EventField.TO: call.to, EventField.FROM: call.caller_id}
+            )
         keys = iter(phone.keys)
         questions = 0
         for _ in range(MAX_ACTIONS):
@@ -133,16 +167,29 @@ class Carrier:
                 call.heard.append({"dial": params[Param.TO]})
                 agent = self.phones.get(params[Param.TO], Phone())
                 answered = ANSWERED if agent.answers else NO_ANSWER
-                action = self._post(client, call, EventName.DIAL_COMPLETED, {EventField.TO: params[Param.TO], EventField.FROM: params[Param.CALLER_ID_NUMBER], EventField.STATUS: answered})
+                action = self._post(
+                    client,
+                    call,
+                    EventName.DIAL_COMPLETED,
+                    {
+                        EventField.TO: params[Param.TO],
+                        EventField.FROM: params[Param.CALLER_ID_NUMBER],
+                        EventField.STATUS: answered,
+                    },
+                )
                 if agent.answers:
                     if action:
-                        call.violations.append(f"dial_completed of a connected transfer answered {action}, expected {{}}")
+                        call.violations.append(
+                            f"dial_completed of a connected transfer answered {action}, expected {{}}"
+                        )
                     action = self._post(client, call, EventName.CALL_LEG_COMPLETED, {EventField.TO: params[Param.TO]})
             elif method == Method.HANGUP:
                 call.heard.append({"hangup": True})
                 break
             else:
-                call.violations.append(f"after {call.events[-1]} the webhook answered {action}: the call would sit in silence")
+                call.violations.append(
+                    f"after {call.events[-1]} the webhook answered {action}: the call would sit in silence"
+                )
                 break
         ended = time.strftime("%Y-%m-%dT%H:%M:%S.000", time.gmtime())
         data = {
@@ -158,4 +205,6 @@ class Carrier:
         }
         closing = self._post(client, call, EventName.CALL_COMPLETED, data)
         if closing:
-            call.violations.append(f"call_completed answered {closing}; Telesign ignores it, the webhook should answer {{}}")
+            call.violations.append(
+                f"call_completed answered {closing}; Telesign ignores it, the webhook should answer {{}}"
+            )

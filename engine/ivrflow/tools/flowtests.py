@@ -15,16 +15,16 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from ivrflow.calls.interpreter import Step
-from ivrflow.tools.annotations import annotation
-from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
 from ivrflow.language.model import Flow
 from ivrflow.language.schema import validator
-from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
-from ivrflow.v1.playback import play
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import parse
+from ivrflow.tools.annotations import annotation
+from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
+from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
+from ivrflow.v1.playback import play
 
 MAX_DIFF_LINES = 60
 
@@ -58,8 +58,13 @@ class FlowResult:
             "flow": self.flow or None,
             "journeys": self.journeys,
             "cases": self.cases,
-            "failures": [{"file": f.file, "line": f.line, "column": f.column, "message": f.message} for f in self.failures],
-            "uncovered": {"nodes": self.uncovered_nodes, "choices": [{"menu": menu, "key": key} for menu, key in self.uncovered_choices]},
+            "failures": [
+                {"file": f.file, "line": f.line, "column": f.column, "message": f.message} for f in self.failures
+            ],
+            "uncovered": {
+                "nodes": self.uncovered_nodes,
+                "choices": [{"menu": menu, "key": key} for menu, key in self.uncovered_choices],
+            },
         }
 
 
@@ -73,7 +78,9 @@ def check_flow(path: Path) -> FlowResult:
     checked = check_file(path)
     errors = [d for d in checked.diagnostics if d.level == "error"]
     if checked.flow is None or errors:
-        result.failures += [Failure(shown, d.span.line, d.span.column, f"{d.message} (run `ivrflow lint {shown}`)") for d in errors]
+        result.failures += [
+            Failure(shown, d.span.line, d.span.column, f"{d.message} (run `ivrflow lint {shown}`)") for d in errors
+        ]
         return result
     flow = checked.flow
     result.flow = flow.id
@@ -93,14 +100,32 @@ def _journeys_file(path: Path, flow: Flow, walked: Walked) -> list[Failure]:
     kept = journeys_path(path)
     shown = display_path(kept)
     if not kept.exists():
-        return [Failure(shown, 1, 1, f"there is no journeys file for {flow.id}: run `ivrflow journeys {display_path(path)}`, review it and commit it")]
+        return [
+            Failure(
+                shown,
+                1,
+                1,
+                f"there is no journeys file for {flow.id}: run `ivrflow journeys {display_path(path)}`, review it and commit it",
+            )
+        ]
     now = render(flow, walked)
     before = kept.read_text(encoding="utf-8", errors="replace")
     if before == now:
         return []
-    diff = list(difflib.unified_diff(before.splitlines(), now.splitlines(), f"{shown} (kept)", f"{shown} (what the flow does now)", lineterm="", n=2))
+    diff = list(
+        difflib.unified_diff(
+            before.splitlines(),
+            now.splitlines(),
+            f"{shown} (kept)",
+            f"{shown} (what the flow does now)",
+            lineterm="",
+            n=2,
+        )
+    )
     first = next((int(line.split()[1].split(",")[0].lstrip("-")) for line in diff if line.startswith("@@")), 1)
-    shown_diff = "\n".join(diff[:MAX_DIFF_LINES]) + (f"\n... {len(diff) - MAX_DIFF_LINES} more lines" if len(diff) > MAX_DIFF_LINES else "")
+    shown_diff = "\n".join(diff[:MAX_DIFF_LINES]) + (
+        f"\n... {len(diff) - MAX_DIFF_LINES} more lines" if len(diff) > MAX_DIFF_LINES else ""
+    )
     message = f"callers now hear something else than the journeys file says; if that is intended, run `ivrflow journeys {display_path(path)}` and commit the file:\n{shown_diff}"
     return [Failure(shown, max(first, 1), 1, message)]
 
@@ -113,11 +138,21 @@ def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
     fields = v1_fields(flow)  # once: each journey only plays them with other keys
     if isinstance(fields, list):
         reason = fields[0].message if fields else "another error"
-        return [Failure(flow.path, flow.id_span.line, flow.id_span.column, f"the flow fits v1 but does not compile for a sample call: {reason}")]
+        return [
+            Failure(
+                flow.path,
+                flow.id_span.line,
+                flow.id_span.column,
+                f"the flow fits v1 but does not compile for a sample call: {reason}",
+            )
+        ]
     for journey in walked.journeys:
         heard_v1 = list(play(fields, journey.keys))
         if heard_v1 != list(journey.steps):
-            at = next((i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b), min(len(journey.steps), len(heard_v1)))
+            at = next(
+                (i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b),
+                min(len(journey.steps), len(heard_v1)),
+            )
             live_step = journey.steps[at] if at < len(journey.steps) else "the end of the call"
             v1_step = heard_v1[at] if at < len(heard_v1) else "the end of the call"
             message = f"live and v1 differ for keys {keys_text(journey.keys)!r} at step {at + 1}: live {live_step}, v1 {v1_step}"
@@ -135,7 +170,9 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
         where = tuple(problem.absolute_path)
         span = document.source.value(where)
         named = ".".join(str(part) for part in where) or "the file"
-        return 0, [Failure(shown, span.line, span.column, f"{named}: {problem.message} (see docs/testing.md for the format)")]
+        return 0, [
+            Failure(shown, span.line, span.column, f"{named}: {problem.message} (see docs/testing.md for the format)")
+        ]
     failures = []
     cases: list[dict[str, Any]] = document.data["tests"]
     for index, case in enumerate(cases):
@@ -164,7 +201,11 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
     for words in case.get("says", []):
         found = everything.find(words, at)
         if found < 0:
-            problems.append(f"expected to hear {words!r}" + (" after what came before it" if words in everything else "") + f"; heard: {json.dumps(said, ensure_ascii=False)}")
+            problems.append(
+                f"expected to hear {words!r}"
+                + (" after what came before it" if words in everything else "")
+                + f"; heard: {json.dumps(said, ensure_ascii=False)}"
+            )
             break
         at = found + len(words)
     for words in case.get("never_says", []):
@@ -172,18 +213,28 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
             problems.append(f"expected never to hear {words!r}, but it was said")
     if "dials" in case and {"dial": case["dials"]} not in heard:
         dialled = [step["dial"] for step in heard if "dial" in step]
-        problems.append(f"expected the call to be put through to {case['dials']}, but it was {'put through to ' + ', '.join(map(str, dialled)) if dialled else 'not put through'}")
+        problems.append(
+            f"expected the call to be put through to {case['dials']}, but it was {'put through to ' + ', '.join(map(str, dialled)) if dialled else 'not put through'}"
+        )
     if "ends_at" in case and ended != case["ends_at"]:
-        problems.append(f"expected the call to end at `{case['ends_at']}`, but it ended at `{ended}`" if case.get("mode") != "v1" else "ends_at is for live cases")
+        problems.append(
+            f"expected the call to end at `{case['ends_at']}`, but it ended at `{ended}`"
+            if case.get("mode") != "v1"
+            else "ends_at is for live cases"
+        )
     if "heard" in case and case["heard"] != heard:
-        problems.append(f"heard differs: expected {json.dumps(case['heard'], ensure_ascii=False)}, heard {json.dumps(heard, ensure_ascii=False)}")
+        problems.append(
+            f"heard differs: expected {json.dumps(case['heard'], ensure_ascii=False)}, heard {json.dumps(heard, ensure_ascii=False)}"
+        )
     return problems
 
 
 def coverage_line(result: FlowResult) -> str:
     if not result.uncovered_nodes and not result.uncovered_choices:
         return "every node and menu choice is reached"
-    parts = [f"node `{name}`" for name in result.uncovered_nodes] + [f"choice `{key}` of menu `{menu}`" for menu, key in result.uncovered_choices]
+    parts = [f"node `{name}`" for name in result.uncovered_nodes] + [
+        f"choice `{key}` of menu `{menu}`" for menu, key in result.uncovered_choices
+    ]
     return "not reached by any journey or test: " + ", ".join(parts)
 
 
@@ -193,7 +244,9 @@ def render_text(results: list[FlowResult], *, coverage: bool) -> str:
         for failure in result.failures:
             lines.append(str(failure))
         verdict = "FAILED" if result.failures else "ok"
-        lines.append(f"{result.path}: {verdict} ({result.journeys} journeys, {result.cases} test{'s' if result.cases != 1 else ''})")
+        lines.append(
+            f"{result.path}: {verdict} ({result.journeys} journeys, {result.cases} test{'s' if result.cases != 1 else ''})"
+        )
         if coverage and result.flow:
             lines.append(f"  coverage: {coverage_line(result)}")
     failed = sum(1 for r in results if r.failures)
@@ -202,15 +255,29 @@ def render_text(results: list[FlowResult], *, coverage: bool) -> str:
 
 
 def render_github(results: list[FlowResult], *, coverage: bool) -> str:
-    lines = [annotation("error", f.message, file=f.file, line=f.line, col=f.column, title="ivrflow test") for r in results for f in r.failures]
+    lines = [
+        annotation("error", f.message, file=f.file, line=f.line, col=f.column, title="ivrflow test")
+        for r in results
+        for f in r.failures
+    ]
     if coverage:
-        lines += [annotation("warning", coverage_line(r), file=r.path, title="ivrflow coverage") for r in results if r.flow and (r.uncovered_nodes or r.uncovered_choices)]
+        lines += [
+            annotation("warning", coverage_line(r), file=r.path, title="ivrflow coverage")
+            for r in results
+            if r.flow and (r.uncovered_nodes or r.uncovered_choices)
+        ]
     return "".join(line + "\n" for line in lines) + render_text(results, coverage=coverage)
 
 
 def render_json(results: list[FlowResult], *, coverage: bool) -> str:
-    return json.dumps({"flows": [r.to_json() for r in results], "failed": sum(1 for r in results if r.failures)}, indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(
+            {"flows": [r.to_json() for r in results], "failed": sum(1 for r in results if r.failures)},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
 
 
 RENDERERS = {"text": render_text, "github": render_github, "json": render_json}
-

@@ -14,7 +14,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivrflow.calls.interpreter import CallStarted, CallState, DialDone, Event, LegEnded, Speak, SpeakDone, Step, Transfer, heard, new_call, step, walk
+from ivrflow.calls.interpreter import (
+    CallStarted,
+    CallState,
+    DialDone,
+    Event,
+    LegEnded,
+    Speak,
+    SpeakDone,
+    Step,
+    Transfer,
+    heard,
+    new_call,
+    step,
+    walk,
+)
 from ivrflow.language.model import Flow, Menu, Message, Prompt, Repeat, message_run
 from ivrflow.tools.simulate import call_numbers, keys_text
 
@@ -43,14 +57,25 @@ class Walked:
         """Note what one step reached: the nodes entered, and the menu choice taken."""
         self.nodes.update(reached(flow, before, event, after))
         asked = flow.nodes.get(before.node)
-        if isinstance(event, SpeakDone) and before.waiting == "key" and isinstance(asked, Menu) and event.digits in asked.choices:
+        if (
+            isinstance(event, SpeakDone)
+            and before.waiting == "key"
+            and isinstance(asked, Menu)
+            and event.digits in asked.choices
+        ):
             self.choices.add((before.node, event.digits))
             self.nodes.add(asked.choices[event.digits])  # a repeat node is never the call's node
 
     def uncovered(self, flow: Flow) -> tuple[list[str], list[tuple[str, str]]]:
         """The nodes, and the (menu, key) choices, that nothing reached."""
         nodes = [name for name in flow.nodes if name not in self.nodes]
-        choices = [(name, key) for name, node in flow.nodes.items() if isinstance(node, Menu) for key in node.choices if (name, key) not in self.choices]
+        choices = [
+            (name, key)
+            for name, node in flow.nodes.items()
+            if isinstance(node, Menu)
+            for key in node.choices
+            if (name, key) not in self.choices
+        ]
         return nodes, choices
 
 
@@ -83,7 +108,9 @@ def options(flow: Flow, state: CallState, kind: str | None) -> list[tuple[str | 
     else:
         return []
     wrong = [d for d in "0123456789" if d not in answers and d not in repeats][:1]
-    detours: list[tuple[str | None, str | None]] = [(key, key) for key in repeats] + [(key, "wrong") for key in wrong] + [(None, "none")]
+    detours: list[tuple[str | None, str | None]] = (
+        [(key, key) for key in repeats] + [(key, "wrong") for key in wrong] + [(None, "none")]
+    )
     return [(key, None) for key in answers] + [(key, each) for key, each in detours if kind in (None, each)]
 
 
@@ -93,7 +120,9 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
     if after.node:
         yield after.node
     node = flow.nodes.get(before.node) if before.node else None
-    starts = [flow.start] if isinstance(event, CallStarted) else [target for _, target in node.targets()] if node else []
+    starts = (
+        [flow.start] if isinstance(event, CallStarted) else [target for _, target in node.targets()] if node else []
+    )
     for start in starts:
         run = message_run(flow, start)
         if run.last is not None and run.last.name == after.node:
@@ -109,7 +138,14 @@ def walk_all(flow: Flow) -> Walked:
     order `options` lists them)."""
     walked = Walked()
 
-    def follow(state: CallState, event: Event, keys: tuple[str | None, ...], steps: tuple[Step, ...], left: frozenset[str], kind: str | None) -> None:
+    def follow(
+        state: CallState,
+        event: Event,
+        keys: tuple[str | None, ...],
+        steps: tuple[Step, ...],
+        left: frozenset[str],
+        kind: str | None,
+    ) -> None:
         """Go on from `event` until the next question, then down each of its options. `left`: the
         questions this journey has asked and moved on from; `kind`: the detour taken at the
         question being asked, if any."""
@@ -168,14 +204,19 @@ def render(flow: Flow, walked: Walked) -> str:
         "# Do not edit. After changing the flow, run that command again and review the difference;",
         "# `ivrflow test` fails while this file differs from what the flow does.",
         f"flow: {_quoted(flow.id)}",
-        f"journeys: {len(walked.journeys)}" + (f"  # stopped at {MAX_JOURNEYS}: the flow has more paths" if walked.truncated else ""),
+        f"journeys: {len(walked.journeys)}"
+        + (f"  # stopped at {MAX_JOURNEYS}: the flow has more paths" if walked.truncated else ""),
         "paths:",
     ]
     for journey in walked.journeys:
         lines.append(f"- keys: {_quoted(keys_text(journey.keys))}")
-        lines.append(f"  loops_back_to: {_quoted(journey.loops_to)}" if journey.loops_to else f"  ends_at: {_quoted(journey.ends_at)}")
+        lines.append(
+            f"  loops_back_to: {_quoted(journey.loops_to)}"
+            if journey.loops_to
+            else f"  ends_at: {_quoted(journey.ends_at)}"
+        )
         lines.append("  heard:")
         for each in journey.steps:
-            (name, value), = each.items()
+            ((name, value),) = each.items()
             lines.append(f"  - {name}: {_quoted(value) if isinstance(value, str) else 'true'}")
     return "\n".join(lines) + "\n"

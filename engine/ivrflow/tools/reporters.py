@@ -8,10 +8,17 @@ from typing import Any, ClassVar
 from ivrflow import __version__
 from ivrflow.language.catalog import DOCS_URL, RULES
 from ivrflow.language.diagnostics import Diagnostic
-from ivrflow.tools.annotations import annotation
 from ivrflow.language.lint import LintReport
+from ivrflow.tools.annotations import annotation
 
-_COLORS = {"error": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;36m", "bold": "\033[1m", "dim": "\033[2m", "reset": "\033[0m"}
+_COLORS = {
+    "error": "\033[1;31m",
+    "warning": "\033[1;33m",
+    "info": "\033[1;36m",
+    "bold": "\033[1m",
+    "dim": "\033[2m",
+    "reset": "\033[0m",
+}
 
 
 class Reporter:
@@ -48,7 +55,11 @@ class TextReporter(Reporter):
             number = str(d.span.line)
             pad = " " * len(number)
             lines.append(self.paint("dim", f" {number} | ") + text)
-            lines.append(self.paint("dim", f" {pad} | ") + " " * (d.span.column - 1) + self.paint(d.level, "^" * min(width, max(1, len(text) - d.span.column + 1))))
+            lines.append(
+                self.paint("dim", f" {pad} | ")
+                + " " * (d.span.column - 1)
+                + self.paint(d.level, "^" * min(width, max(1, len(text) - d.span.column + 1)))
+            )
         if d.hint:
             lines.append(f"  = hint: {d.hint}")
         lines.append(self.paint("dim", f"  = see: docs/{RULES[d.rule].doc_anchor} or `ivrflow explain {d.rule}`"))
@@ -86,7 +97,12 @@ class JsonReporter(Reporter):
             for d in report.diagnostics
         ]
         totals = report.counts()
-        summary = {"files": len(report.files), "errors": totals["error"], "warnings": totals["warning"], "infos": totals["info"]}
+        summary = {
+            "files": len(report.files),
+            "errors": totals["error"],
+            "warnings": totals["warning"],
+            "infos": totals["info"],
+        }
         return json.dumps({"diagnostics": diagnostics, "summary": summary}, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -128,7 +144,12 @@ class SarifReporter(Reporter):
         index = {rule.id: i for i, rule in enumerate(rules)}
         results: list[dict[str, Any]] = []
         for d in report.diagnostics:
-            region = {"startLine": d.span.line, "startColumn": d.span.column, "endLine": d.span.end_line, "endColumn": d.span.end_column}
+            region = {
+                "startLine": d.span.line,
+                "startColumn": d.span.column,
+                "endLine": d.span.end_line,
+                "endColumn": d.span.end_column,
+            }
             results.append(
                 {
                     "ruleId": d.rule,
@@ -148,7 +169,10 @@ class SarifReporter(Reporter):
                     "name": "".join(part.capitalize() for part in rule.id.split("-")),
                     "shortDescription": {"text": rule.title},
                     "fullDescription": {"text": rule.catches},
-                    "help": {"text": f"{rule.why} {rule.fix}", "markdown": f"{rule.why}\n\n**How to fix it.** {rule.fix}"},
+                    "help": {
+                        "text": f"{rule.why} {rule.fix}",
+                        "markdown": f"{rule.why}\n\n**How to fix it.** {rule.fix}",
+                    },
                     "helpUri": rule.help_uri,
                     "defaultConfiguration": {"level": self._LEVELS[rule.severity]},
                 }
@@ -163,4 +187,6 @@ class SarifReporter(Reporter):
         return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
 
 
-REPORTERS: dict[str, type[Reporter]] = {cls.name: cls for cls in (TextReporter, JsonReporter, GithubReporter, SarifReporter)}
+REPORTERS: dict[str, type[Reporter]] = {
+    cls.name: cls for cls in (TextReporter, JsonReporter, GithubReporter, SarifReporter)
+}

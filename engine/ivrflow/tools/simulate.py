@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from ivrflow.errors import ServerProblem
-from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
-from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.calls.interpreter import Step, walk
+from ivrflow.errors import ServerProblem
+from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.model import Flow, digits_only
 from ivrflow.stores import DUPLICATE_WINDOW
+from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import play
 
@@ -66,18 +66,30 @@ def v1_fields(flow: Flow, variables: Mapping[str, str] | None = None) -> dict[st
     return reasons if params is None else params
 
 
-def v1(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> Iterator[Step] | list[Diagnostic]:
+def v1(
+    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None
+) -> Iterator[Step] | list[Diagnostic]:
     """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
     fields = v1_fields(flow, variables)
     return fields if isinstance(fields, list) else play(fields, keys)
 
 
-def over_http(flow: Flow, server: str, keys: Iterable[str | None], *, customer_id: str = "", api_key: str | None = None, gap: float = DUPLICATE_WINDOW + 0.1) -> list[Step]:
+def over_http(
+    flow: Flow,
+    server: str,
+    keys: Iterable[str | None],
+    *,
+    customer_id: str = "",
+    api_key: str | None = None,
+    gap: float = DUPLICATE_WINDOW + 0.1,
+) -> list[Step]:
     """The call as a running `ivrflow serve` at `server` answers it: an incoming call to the flow's
     first number, its events signed with `api_key` when given. Two identical events in a row (a
     caller silent twice) are `gap` seconds apart, beyond the server's duplicate window."""
     if not flow.numbers:
-        raise ServerProblem(f"flow {flow.id!r} has no `numbers`, so a server starts it only for an outbound call, which needs Telesign; add `numbers:` to try it against a server, or simulate it in process")
+        raise ServerProblem(
+            f"flow {flow.id!r} has no `numbers`, so a server starts it only for an outbound call, which needs Telesign; add `numbers:` to try it against a server, or simulate it in process"
+        )
     called, caller = call_numbers(flow)
     carrier = Carrier(server.rstrip("/") + "/webhook", customer_id, api_key, {caller: Phone(keys=list(keys))}, gap=gap)
     call = carrier.play(CarriedCall(f"SIM{uuid.uuid4().hex.upper()}", called, caller, direction="inbound"))

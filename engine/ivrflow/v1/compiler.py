@@ -14,7 +14,15 @@ from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.model import VARIABLE, Flow, digits_only
 from ivrflow.language.schema import validator
 from ivrflow.language.v1plan import plan_v1
-from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, V1_MAX_SELECT_DIGITS, V1Field, tts_message, voice_tag
+from ivrflow.telesign.facts import (
+    MAX_MESSAGE,
+    PHONE_DIGITS_MAX,
+    PHONE_DIGITS_MIN,
+    V1_MAX_SELECT_DIGITS,
+    V1Field,
+    tts_message,
+    voice_tag,
+)
 
 PHONE = re.compile(rf"^\+?[0-9]{{{PHONE_DIGITS_MIN},{PHONE_DIGITS_MAX}}}$")
 
@@ -41,14 +49,18 @@ class _Filler:
             name = match.group(1)
             if name not in self.values:
                 message = f"the variable `{name}` in {where} has no value for this call"
-                self.problems.append(Diagnostic("undeclared-variable", span, message, f"give it with `--var {name}=...`"))
+                self.problems.append(
+                    Diagnostic("undeclared-variable", span, message, f"give it with `--var {name}=...`")
+                )
                 return match.group(0)
             return self.values[name]
 
         filled = VARIABLE.sub(value, text)
         if len(filled) > MAX_MESSAGE:
             message = f"{where} is {len(filled)} characters long with this call's variables; Telesign speaks at most {MAX_MESSAGE}"
-            self.problems.append(Diagnostic("message-too-long", span, message, "use shorter values, or shorten the message"))
+            self.problems.append(
+                Diagnostic("message-too-long", span, message, "use shorter values, or shorten the message")
+            )
         return filled
 
 
@@ -59,7 +71,14 @@ def compile_v1(flow: Flow, options: CallOptions) -> tuple[dict[str, str] | None,
         return None, [d.in_file(flow.path) for d in reasons]
     problems: list[Diagnostic] = []
     if not PHONE.match(options.to):
-        problems.append(Diagnostic("phone-number", flow.id_span, f"the number to call, `{options.to}`, is not a phone number Telesign accepts", f"write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code, like 15554441313"))
+        problems.append(
+            Diagnostic(
+                "phone-number",
+                flow.id_span,
+                f"the number to call, `{options.to}`, is not a phone number Telesign accepts",
+                f"write {PHONE_DIGITS_MIN} to {PHONE_DIGITS_MAX} digits with the country code, like 15554441313",
+            )
+        )
     called = digits_only(options.to)
     values = {**flow.vars, **dict(options.variables), "called": called}
     if flow.caller_id:
@@ -68,28 +87,42 @@ def compile_v1(flow: Flow, options: CallOptions) -> tuple[dict[str, str] | None,
 
     params: dict[str, str] = {V1Field.PHONE_NUMBER: called}
     if plan.menu is not None:
-        params[V1Field.MESSAGE] = filler.fill(plan.message, plan.menu.value_span("message"), f"the message of menu `{plan.menu.name}`")
+        params[V1Field.MESSAGE] = filler.fill(
+            plan.message, plan.menu.value_span("message"), f"the message of menu `{plan.menu.name}`"
+        )
     else:
         start = flow.nodes[plan.prompt.next] if plan.prompt else flow.start_node
-        params[V1Field.MESSAGE] = filler.fill(plan.message, start.value_span("message"), f"the message starting at node `{start.name}`")
+        params[V1Field.MESSAGE] = filler.fill(
+            plan.message, start.value_span("message"), f"the message starting at node `{start.name}`"
+        )
     params[V1Field.MESSAGE_TYPE] = flow.message_type
     params[V1Field.VOICE] = voice_tag(flow.language)
     if plan.prompt is not None:
-        params[V1Field.PROMPT_MESSAGE] = filler.fill(plan.prompt.message, plan.prompt.value_span("message"), f"the message of prompt `{plan.prompt.name}`")
+        params[V1Field.PROMPT_MESSAGE] = filler.fill(
+            plan.prompt.message, plan.prompt.value_span("message"), f"the message of prompt `{plan.prompt.name}`"
+        )
         params[V1Field.PROMPT_DIGIT] = plan.prompt.digit
     if plan.menu is not None and plan.choices:
         params[V1Field.SELECT_DIGITS] = "".join(plan.choices)
         for digit, text in plan.choices.items():
-            params[tts_message(digit)] = filler.fill(text, plan.menu.target_span(digit), f"choice `{digit}` of menu `{plan.menu.name}`")
+            params[tts_message(digit)] = filler.fill(
+                text, plan.menu.target_span(digit), f"choice `{digit}` of menu `{plan.menu.name}`"
+            )
     if plan.repeat_digit is not None and plan.repeat is not None:
         params[V1Field.REPEAT_DIGIT] = plan.repeat_digit
         if plan.repeat.message:
-            params[V1Field.TTS_REPEAT] = filler.fill(plan.repeat.message, plan.repeat.value_span("message"), f"the message of repeat `{plan.repeat.name}`")
+            params[V1Field.TTS_REPEAT] = filler.fill(
+                plan.repeat.message, plan.repeat.value_span("message"), f"the message of repeat `{plan.repeat.name}`"
+            )
     if flow.lifecycle_event:
         params[V1Field.ACCOUNT_LIFECYCLE_EVENT] = flow.lifecycle_event
     if flow.caller_id:
         params[V1Field.CALLER_ID] = digits_only(flow.caller_id)
-    for key, value in ((V1Field.CALLBACK_URL, options.callback_url), (V1Field.EXTERNAL_ID, options.external_id), (V1Field.ORIGINATING_IP, options.originating_ip)):
+    for key, value in (
+        (V1Field.CALLBACK_URL, options.callback_url),
+        (V1Field.EXTERNAL_ID, options.external_id),
+        (V1Field.ORIGINATING_IP, options.originating_ip),
+    ):
         if value is not None:
             params[key] = value
 
@@ -105,9 +138,27 @@ def _limits(params: dict[str, str], flow: Flow) -> list[Diagnostic]:
     problems = []
     digits = params.get(V1Field.SELECT_DIGITS, "")
     repeat = params.get(V1Field.REPEAT_DIGIT)
-    if len(set(digits)) != len(digits) or len(digits) > V1_MAX_SELECT_DIGITS or (repeat is not None and repeat in digits):
-        problems.append(Diagnostic("v1-shape", flow.id_span, f"select_digits `{digits}` with repeat digit `{repeat}` breaks Telesign's rule: at most {V1_MAX_SELECT_DIGITS} unique digits, not the repeat digit", ""))
+    if (
+        len(set(digits)) != len(digits)
+        or len(digits) > V1_MAX_SELECT_DIGITS
+        or (repeat is not None and repeat in digits)
+    ):
+        problems.append(
+            Diagnostic(
+                "v1-shape",
+                flow.id_span,
+                f"select_digits `{digits}` with repeat digit `{repeat}` breaks Telesign's rule: at most {V1_MAX_SELECT_DIGITS} unique digits, not the repeat digit",
+                "",
+            )
+        )
     for error in validator("v1-voice-request").iter_errors(params):
         field = ".".join(str(part) for part in error.absolute_path) or "the request"
-        problems.append(Diagnostic("v1-shape", flow.id_span, f"the compiled `{field}` breaks a Telesign v1 limit: {error.message}", "check the values given for this call"))
+        problems.append(
+            Diagnostic(
+                "v1-shape",
+                flow.id_span,
+                f"the compiled `{field}` breaks a Telesign v1 limit: {error.message}",
+                "check the values given for this call",
+            )
+        )
     return problems

@@ -19,9 +19,9 @@ from typing import cast
 from ivrflow.calls.interpreter import Outcome, Step
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.language.model import Flow
+from ivrflow.language.v1plan import plan_v1
 from ivrflow.telesign.facts import V1_STATUS_CODES, V1Code
 from ivrflow.telesign.v1 import V1Report
-from ivrflow.language.v1plan import plan_v1
 
 # Statuses of calls someone picked up (v1 counts voicemail as picked up: Telesign cannot tell).
 ANSWERED = ("completed", "caller_hung_up", "transferred", "transfer_failed")
@@ -60,8 +60,18 @@ def v1_summary(v1: V1Call) -> dict[str, object]:
     """The call's v1 part as GET /calls/{reference_id} shows it."""
     chosen = choice(v1)
     shown = {"key": v1.user_input, "node": chosen} if chosen else None
-    status = {"code": v1.code, "description": v1.description, "updated_on": v1.updated_on or None} if v1.code is not None else None
-    return {"status": status, "user_input": v1.user_input, "choice": shown, "in_words": in_words(v1), "params": dict(v1.params)}
+    status = (
+        {"code": v1.code, "description": v1.description, "updated_on": v1.updated_on or None}
+        if v1.code is not None
+        else None
+    )
+    return {
+        "status": status,
+        "user_input": v1.user_input,
+        "choice": shown,
+        "in_words": in_words(v1),
+        "params": dict(v1.params),
+    }
 
 
 def v1_call(flow: Flow, params: Mapping[str, str]) -> V1Call:
@@ -94,7 +104,9 @@ class Reported:
     ended: str = ""
 
 
-def apply_report(record: CallRecord | None, report: V1Report, now: float) -> tuple[CallRecord | None, list[Step], Reported]:
+def apply_report(
+    record: CallRecord | None, report: V1Report, now: float
+) -> tuple[CallRecord | None, list[Step], Reported]:
     """Inside the call's transaction: the record with `report` applied (None: unchanged)."""
     if record is None or record.v1 is None or record.telesign_id not in ("", report.reference_id):
         return None, [], Reported("unknown")
@@ -104,7 +116,13 @@ def apply_report(record: CallRecord | None, report: V1Report, now: float) -> tup
     if was_over == bool(final) and _older(report.updated_on, kept.updated_on):
         return None, [], Reported("stale")
     user_input = report.user_input if report.user_input is not None else kept.user_input
-    call = replace(kept, code=report.code, description=report.description, updated_on=report.updated_on or kept.updated_on, user_input=user_input)
+    call = replace(
+        kept,
+        code=report.code,
+        description=report.description,
+        updated_on=report.updated_on or kept.updated_on,
+        user_input=user_input,
+    )
     if call == kept and record.telesign_id:
         return None, [], Reported("duplicate")
     state = record.state
@@ -119,7 +137,7 @@ def outcomes(flow_id: str, records: Iterable[CallRecord], flow: Flow | None = No
     chose each key and how many were answered but chose nothing. Given the flow as it is now,
     its choices are listed even before anyone has chosen them."""
     statuses: dict[str, int] = {}
-    choices: dict[tuple[str, str], int] = {(key, node): 0 for key, node in v1_call(flow, {}).choices.items()} if flow else {}
+    choices: dict[tuple[str, str], int] = dict.fromkeys(v1_call(flow, {}).choices.items(), 0) if flow else {}
     calls = v1_calls = no_choice = answered = 0
     for record in records:
         calls += 1
@@ -149,7 +167,9 @@ def outcomes(flow_id: str, records: Iterable[CallRecord], flow: Flow | None = No
 
 def outcomes_text(summary: Mapping[str, object]) -> str:
     """`ivrflow outcomes` for people: the summary as a few indented lines."""
-    lines = [f"{summary['flow']}: {_count(summary['calls'], 'call')} ({summary['v1_calls']} v1, {summary['live_calls']} live)"]
+    lines = [
+        f"{summary['flow']}: {_count(summary['calls'], 'call')} ({summary['v1_calls']} v1, {summary['live_calls']} live)"
+    ]
     lines.append(f"  {summary['answered']} answered")
     choices = summary["choices"]
     assert isinstance(choices, list)
@@ -159,7 +179,9 @@ def outcomes_text(summary: Mapping[str, object]) -> str:
         lines.append(f"    {summary['no_choice']} answered a v1 call and chose nothing")
     statuses = summary["statuses"]
     assert isinstance(statuses, dict)
-    lines.append("  by status: " + (", ".join(f"{count} {status}" for status, count in statuses.items()) or "no calls yet"))
+    lines.append(
+        "  by status: " + (", ".join(f"{count} {status}" for status, count in statuses.items()) or "no calls yet")
+    )
     return "\n".join(lines) + "\n"
 
 
