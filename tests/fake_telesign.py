@@ -1,6 +1,8 @@
 """A faithful local stand-in for Telesign's voice endpoints, for tests only.
 
-It enforces what Telesign documents: Basic or TSA HMAC-SHA256 auth (the signature recomputed with
+It enforces what Telesign documents: Basic or TSA HMAC-SHA256 auth, each refusal with Telesign's code
+for it (the positive family of /v1/voice, or the negative one; `error_family`), its clock off by
+`clock_offset` if asked (the signature recomputed with
 the official SDK's signer, Date within 15 minutes, a nonce used once), and answers with Telesign's
 documented shapes, statuses and error codes.
 
@@ -35,10 +37,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -46,9 +48,11 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telesign.rest import RestClient
 
 from ivrflow.language.schema import validator
@@ -56,6 +60,40 @@ from ivrflow.telesign.auth import callback_signature
 from ivrflow.telesign.facts import V1_STATUS_CODES
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
 from ivrflow.v1.playback import hear
+
+# The negative twin of each positive auth code (the reference's section 7.3).
+NEGATIVE = {
+    10009: -30004,
+    10028: -30005,
+    10008: -30006,
+    10007: -30007,
+    10006: -30008,
+    10005: -30009,
+    10004: -30010,
+    10003: -30011,
+    10002: -30012,
+    10022: -30015,
+    10015: -30000,
+}
+
+
+class _Dated:
+    """Every answer's Date header from the fake's clock, as a server's answers carry its own."""
+
+    def __init__(self, app: ASGIApp, clock: Callable[[], float]) -> None:
+        self.app, self.clock = app, clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"date", formatdate(self.clock(), usegmt=True).encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, dated)
+
 
 # Which v1 error code Telesign uses for a bad or missing field (Telesign's v1 error catalogue).
 INVALID = {
@@ -182,6 +220,8 @@ class FakeTelesign:
     placed: int = 0  # calls placed (v1 and v2), whatever the answer to the request was
     v1_code_text: bool = False  # spell v1 status codes as text ("100"), as Telesign's reference documents them
     unsigned: bool = False  # post v2 events unsigned, as an account that does not sign them
+    clock_offset: float = 0.0  # seconds the fake's clock is ahead of this machine's (its Date header, its date checks)
+    error_family: str = "positive"  # the auth codes it answers with: "positive" (10009 ...) or "negative" (-30004 ...)
 
     def app(self) -> Starlette:
         return Starlette(
@@ -189,30 +229,60 @@ class FakeTelesign:
                 Route("/v1/voice", self.voice, methods=["POST"]),
                 Route("/v1/voice/{reference_id}", self.voice_status, methods=["GET"]),
                 Route("/v2/voice", self.voice_v2, methods=["POST"]),
-            ]
+            ],
+            middleware=[Middleware(_Dated, clock=self.now)],
         )
 
+    def now(self) -> float:
+        """The fake's clock: this machine's, `clock_offset` seconds off (as Telesign's is to a computer whose clock is wrong)."""
+        return time.time() + self.clock_offset
+
     def auth_problem(self, request: Request, body: str) -> tuple[int, str, str] | None:
-        """Why the request is not authenticated: (v1 error code, v2 status, description)."""
+        """Why the request is not authenticated: (error code, v2 status, description), the code of
+        the `error_family` Telesign answers with (its v1 Swagger's positive codes, or the negative
+        codes of its other APIs)."""
+        refused = self._auth_problem(request, body)
+        if refused is None:
+            return None
+        code, status, description = refused
+        return (code if self.error_family == "positive" else NEGATIVE[code]), status, description
+
+    def _auth_problem(self, request: Request, body: str) -> tuple[int, str, str] | None:
         header = request.headers.get("authorization", "")
         if not header:
             return 10009, "credentials_not_provided", "Missing Authorization header"
         scheme, _, value = header.partition(" ")
         if scheme == "Basic":
-            if base64.b64decode(value).decode(errors="replace") != f"{self.customer_id}:{self.api_key}":
+            try:
+                customer_id, colon, api_key = base64.b64decode(value, validate=True).decode().partition(":")
+            except ValueError:
+                colon = ""
+            if not colon:
+                return 10028, "not_authorized", "Malformed Authorization header"
+            if customer_id != self.customer_id:
+                return 10015, "not_authorized", "Invalid Customer ID"
+            if api_key != self.api_key:
                 return 10022, "not_authorized", "Invalid API key"
             return None
         if scheme != "TSA" or ":" not in value:
             return 10028, "not_authorized", "Malformed Authorization header"
+        if request.headers.get("x-ts-auth-method", "HMAC-SHA256") != "HMAC-SHA256":
+            return 10006, "not_authorized", "Invalid value for x-ts-auth-method header"
         date, nonce = request.headers.get("date", ""), request.headers.get("x-ts-nonce", "")
+        if not date:
+            return 10007, "not_authorized", "Missing Date or x-ts-date header"
         try:
-            skew = abs(time.time() - parsedate_to_datetime(date).timestamp())
+            skew = abs(self.now() - parsedate_to_datetime(date).timestamp())
         except (TypeError, ValueError):
             return 10005, "not_authorized", "Date header is not RFC 822"
         if skew > 15 * 60:
             return 10004, "not_authorized", "Date header is not within tolerable range"
+        if not 1 <= len(nonce) <= 128:
+            return 10003, "not_authorized", "Nonce is too long or too short"
         if nonce in self.nonces:
             return 10002, "not_authorized", "Nonce already used"
+        if value.partition(":")[0] != self.customer_id:
+            return 10015, "not_authorized", "Invalid Customer ID"
         expected = RestClient.generate_telesign_headers(
             self.customer_id,
             self.api_key,
@@ -223,7 +293,7 @@ class FakeTelesign:
             nonce=nonce,
             content_type=request.headers.get("content-type"),
         )
-        if value.partition(":")[0] != self.customer_id or header != expected["Authorization"]:
+        if header != expected["Authorization"]:
             return 10008, "not_authorized", "Invalid signature"
         self.nonces.add(nonce)
         return None
@@ -418,7 +488,9 @@ def running(fake: FakeTelesign) -> Iterator[FakeTelesign]:
     """Serve the fake on a free loopback port for the duration of the block."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app(), log_level="warning", lifespan="off", date_header=False)
+    )  # the fake says its own date
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:

@@ -6,7 +6,8 @@ Telesign credentials from the environment), runs its lifespan and talks to it th
 transport, from the test's thread or several (as Starlette's TestClient does, without its
 deprecated httpx support, which the warnings-as-errors setting would refuse). `listening` serves
 the same app with uvicorn on a thread on a loopback port, for a test whose other parties (the fake
-Telesign's carrier, the command line, the official SDK) must reach it over HTTP. Both give what live_server's Server gives: `post` an event, `get`, `db`."""
+Telesign's carrier, the command line, the official SDK) must reach it over HTTP. Both give what live_server's Server gives: `post` an event, `get`, `db`.
+Every answer either gives a test is checked against the server's OpenAPI document (openapi_check.py) first."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
+import openapi_check
 from conftest import FLOWS
 from ivrflow.language.model import Flow
 from ivrflow.server.app import app_from_options
@@ -133,6 +135,17 @@ def _app(
             opened.close()
 
 
+def _conforms(response: httpx.Response) -> None:
+    """Every answer a test sees conforms to the server's OpenAPI document."""
+    response.read()
+    openapi_check.check(response)
+
+
+async def _conforms_async(response: httpx.Response) -> None:
+    await response.aread()
+    openapi_check.check(response)
+
+
 @contextmanager
 def serving(
     db: Path,
@@ -151,7 +164,11 @@ def serving(
     ):
         url = "http://testserver"
         # A failure inside the app comes back as its 500 answer, as a client would see it.
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app, raise_app_exceptions=False), base_url=url)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app, raise_app_exceptions=False),
+            base_url=url,
+            event_hooks={"response": [_conforms_async]},
+        )
         lifespan = app.router.lifespan_context(app)
         run(lifespan.__aenter__())
         try:
@@ -193,7 +210,7 @@ def listening(
                 assert thread.is_alive(), "the server did not start"
                 threading.Event().wait(0.01)
             url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            with httpx.Client(base_url=url, timeout=10) as client:
+            with httpx.Client(base_url=url, timeout=10, event_hooks={"response": [_conforms]}) as client:
                 yield App(url, client.request, api_key, db, opened, app)
         finally:
             server.should_exit = True

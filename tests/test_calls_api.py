@@ -36,6 +36,7 @@ from ivrflow.language.loader import load_flow
 from ivrflow.language.texts import hide_values
 from ivrflow.server.calls_api import TELESIGN_REFUSALS
 from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.auth_codes import AUTH_CODES
 from ivrflow.telesign.client import send_dial
 from ivrflow.telesign.facts import DIAL_STATUSES
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone
@@ -499,45 +500,82 @@ def _signed(method: str, path: str, body: str = "", **changes: str) -> dict[str,
 
 
 @pytest.mark.parametrize(
-    ("headers", "why"),
+    ("headers", "why", "code"),
     [
-        (dict, "Authorization header is missing"),
+        (dict, "Authorization header is missing", "-30004"),
         (
             lambda: {"Authorization": basic_authorization(CUSTOMER_ID, base64.b64encode(b"wrong").decode())},
             "wrong customer id or API key",
+            "-30015",
         ),
-        (lambda: {"Authorization": basic_authorization("someone-else", KEY)}, "wrong customer id or API key"),
+        (lambda: {"Authorization": basic_authorization("someone-else", KEY)}, "wrong customer id or API key", "-30000"),
+        (lambda: {"Authorization": "Basic bm8tY29sb24="}, "not the base64 of `customer id:API key`", "-30005"),
         (
             lambda: _signed("GET", "/flows", date=formatdate(time.time() - 20 * 60, usegmt=True)),
             "20 minutes from now; it must be within 15",
+            "-30010",
         ),
         (
             lambda: _signed("GET", "/flows", date=formatdate(time.time() + 20 * 60, usegmt=True)),
             "20 minutes from now; it must be within 15",
+            "-30010",
         ),
+        (
+            lambda: {k: v for k, v in _signed("GET", "/flows").items() if k != "Date"},
+            "Date (or x-ts-date) header is missing",
+            "-30007",
+        ),
+        (lambda: {**_signed("GET", "/flows"), "Date": "yesterday"}, "not a date like", "-30009"),
+        (
+            lambda: {k: v for k, v in _signed("GET", "/flows").items() if k != "x-ts-nonce"},
+            "x-ts-nonce header is missing",
+            "-30011",
+        ),
+        (
+            lambda: {**_signed("GET", "/flows"), "x-ts-nonce": "n" * 129},
+            "x-ts-nonce header is longer than 128",
+            "-30011",
+        ),
+        (lambda: {**_signed("GET", "/flows"), "x-ts-auth-method": "HMAC-SHA1"}, "must be HMAC-SHA256", "-30008"),
         (
             lambda: {**_signed("GET", "/flows"), "Authorization": "TSA " + CUSTOMER_ID + ":AAAA"},
             "wrong customer id or signature",
+            "-30006",
         ),
-        (lambda: _signed("GET", "/calls"), "wrong customer id or signature"),  # signed for another resource
-        (lambda: {"Authorization": "Bearer x"}, "neither"),
+        (
+            lambda: {**_signed("GET", "/flows"), "Authorization": "TSA someone-else:AAAA"},
+            "wrong customer id or signature",
+            "-30000",
+        ),
+        (lambda: _signed("GET", "/calls"), "wrong customer id or signature", "-30006"),  # signed for another resource
+        (lambda: {"Authorization": "Bearer x"}, "neither", "-30005"),
     ],
     ids=[
         "no header",
         "wrong key",
         "other customer",
+        "basic not base64 pair",
         "stale date",
         "future date",
+        "no date",
+        "date not rfc 822",
+        "no nonce",
+        "nonce too long",
+        "other auth method",
         "bad signature",
+        "other customer signed",
         "other resource",
         "other scheme",
     ],
 )
-def test_requests_without_the_accounts_credentials_are_refused(
-    api: App, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str
+def test_requests_without_the_accounts_credentials_are_refused_with_telesigns_code(
+    api: App, fake: FakeTelesign, headers: Callable[[], dict[str, str]], why: str, code: str
 ) -> None:
     answer = api.get("/flows", headers=headers())
     assert refusal(answer)[:2] == (401, "UNAUTHORIZED") and why in answer.json()["ResponseStatus"]["Message"]
+    [error] = answer.json()["ResponseStatus"]["Errors"]
+    assert error["ErrorCode"] == code and why in error["Message"], error
+    assert error["FieldName"] == AUTH_CODES[int(code)].header
     dialled = len(fake.received)
     assert place(api, {"flow": "appointment-reminder", "to": PATIENT}, headers=headers()).status_code == 401
     assert len(fake.received) == dialled
@@ -548,9 +586,10 @@ def test_a_signed_request_is_accepted_once_and_its_nonce_refused_after(api: App)
     assert api.get("/flows", headers=headers).status_code == 200
     replayed = api.get("/flows", headers=headers)
     assert (
-        refusal(replayed)[:2] == (401, "UNAUTHORIZED")
+        refusal(replayed) == (401, "UNAUTHORIZED", ["x-ts-nonce"])
         and "x-ts-nonce was used before" in replayed.json()["ResponseStatus"]["Message"]
     )
+    assert replayed.json()["ResponseStatus"]["Errors"][0]["ErrorCode"] == "-30012"
 
 
 def test_x_ts_date_may_stand_in_for_date(api: App) -> None:

@@ -64,9 +64,10 @@ def test_send_places_the_compiled_request(fake: FakeTelesign, auth: str) -> None
 def test_wrong_key_is_a_clear_401(fake: FakeTelesign) -> None:
     result = send("flows/appointment-reminder.yaml", "--to", "15550100200", "--auth", "hmac", key="d3Jvbmcta2V5")
     assert result.returncode == 1
-    assert (
-        result.stderr.strip()
-        == "ivrflow send: Telesign did not accept the credentials: HTTP 401, error 10008: Invalid signature"
+    first, advice = result.stderr.strip().splitlines()
+    assert first == "ivrflow send: Telesign did not accept the credentials: HTTP 401, error 10008: Invalid signature"
+    assert advice.startswith(
+        "  error 10008 means the signature does not match: the API key is not the account's, or the request changed on the way: check TELESIGN_API_KEY"
     )
     assert fake.received == []
 

@@ -47,7 +47,9 @@ class TelesignError(IvrflowError):
     number), or `timeout`, `unreachable`, `cut_off`, `http_<status>` when Telesign gave none.
     `in_doubt`: Telesign may have acted on the request all the same (a POST that got a 5xx, no
     answer in time, or a connection lost after it was sent), so a call may have been placed.
-    `reference_id`: Telesign's id of the transaction, when its failed answer carried one."""
+    `reference_id`: Telesign's id of the transaction, when its failed answer carried one.
+    `clock_offset`: how many seconds this computer's clock is ahead of Telesign's (negative:
+    behind), read from the answer's Date header; None when there was none to read."""
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class TelesignError(IvrflowError):
         reason: str = "",
         in_doubt: bool = False,
         reference_id: str = "",
+        clock_offset: float | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -65,6 +68,7 @@ class TelesignError(IvrflowError):
         self.reason = reason
         self.in_doubt = in_doubt
         self.reference_id = reference_id
+        self.clock_offset = clock_offset
 
 
 class BadJson(IvrflowError):
@@ -107,6 +111,9 @@ class ApiError(IvrflowError):
     errors: list[FieldError] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # such as the reference_id of a call that failed
     headers: dict[str, str] = field(default_factory=dict)
+    # Where a client received the error: how many seconds this computer's clock is ahead of the
+    # server's, from the answer's Date header (None: none to read). Not part of the answer.
+    clock_offset: float | None = None
 
     def __str__(self) -> str:
         return self.message

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ivrflow import __version__
 from ivrflow.cli import authoring, check, lint, live, v1
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error, print_telesign_error
 from ivrflow.errors import EndlessCall, FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
 
 if TYPE_CHECKING:
@@ -81,7 +81,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except FlowError as error:
         print_flow_error(error)
         return EXIT_PROBLEMS
-    except (TelesignError, ServerProblem, EndlessCall) as error:
+    except TelesignError as error:
+        print_telesign_error(args.command, error)
+        return EXIT_PROBLEMS
+    except (ServerProblem, EndlessCall) as error:
         print(f"ivrflow {args.command}: {error}", file=sys.stderr)
         return EXIT_PROBLEMS
     except StoreUnavailable as problem:

@@ -8,15 +8,17 @@ import argparse
 import os
 import sqlite3
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ivrflow.errors import FlowError, StoreUnavailable, UsageError
+from ivrflow.errors import FlowError, StoreUnavailable, TelesignError, UsageError
 from ivrflow.language.diagnostics import Diagnostic, no_such_variable
 from ivrflow.language.lint import missing
 from ivrflow.language.loader import Target, check_file, display_path
 from ivrflow.language.model import BUILTIN_VARS, Flow
 from ivrflow.stores import Store, open_store
+from ivrflow.telesign.auth_codes import DATE_OUT_OF_RANGE, TOLERANCE_MINUTES, auth_code
 from ivrflow.tools.reporters import TextReporter
 
 if TYPE_CHECKING:
@@ -143,3 +145,37 @@ def opened_store(args: argparse.Namespace) -> Store:
         return open_store(args.store)
     except (ValueError, StoreUnavailable, OSError, sqlite3.Error) as problem:
         raise UsageError(f"ivrflow {args.command}: cannot open the store {args.store}: {problem}") from None
+
+
+def print_telesign_error(command: str, error: TelesignError) -> None:
+    """Telesign's refusal in one line, Telesign's own words in it; then, for its authentication
+    codes, what each means and what to do."""
+    print(f"ivrflow {command}: {error}", file=sys.stderr)
+    for line in auth_advice(error.codes, error.clock_offset, "Telesign"):
+        print(line, file=sys.stderr)
+
+
+def auth_advice(codes: Iterable[int | str], clock_offset: float | None, who: str) -> list[str]:
+    """For each of Telesign's authentication codes among `codes` (either family; `who` refused the
+    request: Telesign, or the server), a line for people: what it means and what to do. For a date
+    out of range, how far this computer's clock is off, from the answer's Date header
+    (`clock_offset`: seconds ahead of theirs), or that it cannot be told."""
+    advice: list[str] = []
+    for code in codes:
+        entry = auth_code(code)
+        if entry is None:
+            continue
+        remedy = _clock_advice(clock_offset, who) if entry.code == DATE_OUT_OF_RANGE else entry.remedy
+        line = f"  error {code} means {entry.meaning.format(who=who)}: {remedy}"
+        if line not in advice:
+            advice.append(line)
+    return advice
+
+
+def _clock_advice(offset: float | None, who: str) -> str:
+    their = "Telesign's" if who == "Telesign" else "the server's"
+    if offset is None:
+        return f"how far this computer's clock is off cannot be told ({their} answer had no readable Date header); {who} allows {TOLERANCE_MINUTES}. Check the clock: turn on automatic time sync (NTP)"
+    minutes = round(abs(offset) / 60)
+    side = "ahead of" if offset > 0 else "behind"
+    return f"this computer's clock is {minutes} minutes off ({side} {their}); {who} allows {TOLERANCE_MINUTES}. Set it right: turn on automatic time sync (NTP)"

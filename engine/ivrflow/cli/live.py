@@ -10,7 +10,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, opened_store, store_argument, var_argument, variables
+from ivrflow.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    auth_advice,
+    opened_store,
+    store_argument,
+    var_argument,
+    variables,
+)
 from ivrflow.errors import ApiError, ServerProblem, UsageError
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.telesign.auth import Credentials
@@ -253,6 +261,10 @@ def _call(args: argparse.Namespace) -> int:
         print(f"ivrflow call: {refused.code} (HTTP {refused.status}): {refused.message}", file=sys.stderr)
         for field in refused.errors[1:]:  # the first is the message above
             print(f"  {field.field}: {field.message}", file=sys.stderr)
+        for line in auth_advice(
+            [field.code for field in refused.errors], refused.clock_offset, "the server"
+        ):  # a 401 carries Telesign's code
+            print(line, file=sys.stderr)
         if refused.extra.get("reference_id"):
             print(f"the call's record: GET {server}/calls/{refused.extra['reference_id']}", file=sys.stderr)
         return EXIT_PROBLEMS

@@ -20,6 +20,7 @@ from ivrflow.cli.common import (
     call_variables,
     does_not_fit,
     opened_store,
+    print_telesign_error,
     read_flow,
     store_argument,
     telesign_arguments,
@@ -250,7 +251,7 @@ def _send(args: argparse.Namespace) -> int:
     except StoreUnavailable as problem:
         raise UsageError(f"ivrflow send: the call was not placed: it could not be recorded: {problem}") from None
     if isinstance(sent, placing.Refused):
-        print(f"ivrflow send: {sent.error}", file=sys.stderr)
+        print_telesign_error("send", sent.error)
         if sent.problem is not None:
             print(f"ivrflow send: the failure could not be recorded: {sent.problem}", file=sys.stderr)
         if sent.may_be_placed:

@@ -6,7 +6,8 @@ How both are authenticated (Telesign's signature, or a secret in the path: /webh
 the operator's choice: ivrflow/server/webhook_auth.py.
 POST /checks, GET /checks/{id}: the test call of `ivrflow check-telesign`, and the record of what
 Telesign posted for it (ivrflow/server/checks.py; recording is off unless a check runs).
-GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. The
+GET /healthz: flows loaded and the store answering. GET /metrics: Prometheus text. GET /openapi.json:
+all of this in OpenAPI 3.1 (ivrflow/server/openapi.py). The
 management API (ivrflow/server/calls_api.py) shares the flows and the store. The flows folder
 (ivrflow/server/flows.py) is reloaded on SIGHUP and when a file in it changes. Several worker
 processes on one port: ivrflow/server/workers.py.
@@ -37,6 +38,7 @@ from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
+from ivrflow.server.openapi import document
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 from ivrflow.server.writer import Writer
@@ -81,6 +83,9 @@ def create_app(
     async def metrics_text(request: Request) -> Response:
         return Response(await run_in_threadpool(metrics.render), media_type=CONTENT_TYPE)
 
+    async def openapi_json(request: Request) -> Response:
+        return JSONResponse(document(flows.current))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
@@ -117,6 +122,7 @@ def create_app(
         *checks.routes(),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),  # every route has its piece in ivrflow/server/openapi.py
     ]
     app = Starlette(
         routes=routes,

@@ -36,7 +36,8 @@ from ivrflow.language.v1plan import plan_v1
 from ivrflow.server.http import MAX_BODY, framing_problem, is_json, read_limited
 from ivrflow.server.metrics import Metrics
 from ivrflow.stores import Store, lookup
-from ivrflow.telesign.auth import Credentials, check_request
+from ivrflow.telesign.auth import AuthRefusal, Credentials, check_request
+from ivrflow.telesign.auth_codes import NONCE_REUSED
 from ivrflow.telesign.client import CUT_OFF, TIMEOUT, UNREACHABLE, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
 from ivrflow.telesign.v2 import dial_params
@@ -309,21 +310,31 @@ class Api:
         return _error_response(error)
 
     async def authenticate(self, request: Request, body: bytes) -> None:
+        """Refuse (401) a request without the account's credentials, saying why with Telesign's
+        code for the reason in the error's list, as Telesign's own answers carry it."""
         if self.credentials is None:
             return  # no credentials configured: `ivrflow serve` listens on loopback only (or --insecure)
         headers = {name.lower(): value for name, value in request.headers.items()}
-        problem = check_request(
+        refusal = check_request(
             self.credentials, request.method, request.url.path, headers, body.decode("utf-8", errors="replace")
         )
         # Dates older than the tolerance are refused anyway, so a nonce is only kept that long.
         if (
-            problem is None
+            refusal is None
             and headers["authorization"].startswith("TSA ")
             and not await run_in_threadpool(self.store.use_nonce, headers["x-ts-nonce"], 2 * DATE_TOLERANCE)
         ):
-            problem = "this x-ts-nonce was used before: send a new random value with each request"
-        if problem is not None:
-            raise ApiError(401, "UNAUTHORIZED", problem, headers={"WWW-Authenticate": 'Basic realm="ivrflow"'})
+            refusal = AuthRefusal(
+                NONCE_REUSED, "this x-ts-nonce was used before: send a new random value with each request"
+            )
+        if refusal is not None:
+            raise ApiError(
+                401,
+                "UNAUTHORIZED",
+                refusal.message,
+                [FieldError(refusal.header, str(refusal.code), refusal.message)],
+                headers={"WWW-Authenticate": 'Basic realm="ivrflow"'},
+            )
 
     async def start_call(self, request: Request, body: bytes) -> Response:
         if not is_json(request):

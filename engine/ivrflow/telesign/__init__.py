@@ -3,7 +3,9 @@
     facts   the facts as constants: hosts and paths, headers, event, action and parameter names,
             status strings and codes, v1 form fields, limits, languages and voices (imports
             nothing of ivrflow, so any layer may use it)
-    auth    Basic and TSA HMAC-SHA256, signing and checking; callback signatures; Credentials
+    auth    Basic and TSA HMAC-SHA256, signing and checking (with Telesign's code for each refusal);
+            callback signatures; Credentials
+    auth_codes  Telesign's codes for refused authentication, both families, in words for people
     client  the REST requests over httpx: send_v1, v1_status, send_dial, with retries
     v1      V1Report: Telesign's status reports of a v1 call
     v2      webhook events in (and into the engine's events), the engine's actions out

@@ -13,6 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 
+from ivrflow.telesign.auth_codes import (
+    AUTH_CODES,
+    DATE_NOT_RFC822,
+    DATE_OUT_OF_RANGE,
+    INVALID_API_KEY,
+    INVALID_AUTH_METHOD,
+    INVALID_CUSTOMER_ID,
+    INVALID_SIGNATURE,
+    MALFORMED_AUTHORIZATION,
+    MAX_NONCE,
+    MISSING_AUTHORIZATION,
+    MISSING_DATE,
+    NONCE_LENGTH,
+)
 from ivrflow.telesign.facts import BASIC, DATE_TOLERANCE, FORM, HMAC_SHA256, TSA, Header
 
 
@@ -84,6 +98,20 @@ def hmac_headers(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class AuthRefusal:
+    """Why a request to us is refused: Telesign's code for the reason (auth_codes.AUTH_CODES, the
+    negative family) and the words that say what was wrong with this request."""
+
+    code: int
+    message: str
+
+    @property
+    def header(self) -> str:
+        """The header the reason is about."""
+        return AUTH_CODES[self.code].header
+
+
 def check_request(
     credentials: Credentials,
     method: str,
@@ -92,48 +120,87 @@ def check_request(
     body: str,
     *,
     now: float | None = None,
-) -> str | None:
+) -> AuthRefusal | None:
     """Why a request to us does not carry these credentials (None: it does), in Telesign's
-    Basic or `TSA` scheme. `headers` are looked up by lower-case name; `resource` is the path
-    without the query string, as the SDK signs it. The caller still has to refuse a reused
-    nonce (`x-ts-nonce`), which needs memory across requests."""
+    Basic or `TSA` scheme, with Telesign's code for the reason. `headers` are looked up by
+    lower-case name; `resource` is the path without the query string, as the SDK signs it. The
+    caller still has to refuse a reused nonce (`x-ts-nonce`, NONCE_REUSED), which needs memory
+    across requests."""
     header = headers.get(Header.AUTHORIZATION.lower(), "")
     scheme, _, value = header.partition(" ")
     if not header:
-        return "the Authorization header is missing: use Basic with your customer id and API key, or Telesign's TSA signature"
+        return AuthRefusal(
+            MISSING_AUTHORIZATION,
+            "the Authorization header is missing: use Basic with your customer id and API key, or Telesign's TSA signature",
+        )
     if scheme == BASIC:
-        expected = basic_authorization(credentials.customer_id, credentials.api_key)
-        return None if hmac.compare_digest(header.encode(), expected.encode()) else "wrong customer id or API key"
+        return _check_basic(credentials, header, value)
     customer_id, colon, signature = value.partition(":")
     if scheme != TSA or not colon:
-        return "the Authorization header is neither `Basic ...` nor `TSA <customer id>:<signature>`"
+        return AuthRefusal(
+            MALFORMED_AUTHORIZATION,
+            "the Authorization header is neither `Basic ...` nor `TSA <customer id>:<signature>`",
+        )
     if headers.get(Header.TS_AUTH_METHOD, HMAC_SHA256) != HMAC_SHA256:
-        return "x-ts-auth-method must be HMAC-SHA256"
+        return AuthRefusal(INVALID_AUTH_METHOD, "x-ts-auth-method must be HMAC-SHA256")
     ts_date = headers.get(Header.TS_DATE)
     date = headers.get(Header.DATE.lower(), "")
     when = ts_date if ts_date is not None else date
+    if not when:
+        return AuthRefusal(
+            MISSING_DATE,
+            "the Date (or x-ts-date) header is missing: send the date like `Tue, 24 Nov 2026 09:30:00 GMT`",
+        )
     try:
         skew = abs((time.time() if now is None else now) - parsedate_to_datetime(when).timestamp())
-    except (TypeError, ValueError, IndexError):
-        return "the Date (or x-ts-date) header is missing or not a date like `Tue, 24 Nov 2026 09:30:00 GMT`"
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return AuthRefusal(
+            DATE_NOT_RFC822, "the Date (or x-ts-date) header is not a date like `Tue, 24 Nov 2026 09:30:00 GMT`"
+        )
     if skew > DATE_TOLERANCE:
-        return f"the request's date is {skew / 60:.0f} minutes from now; it must be within {DATE_TOLERANCE // 60} (is the sender's clock right?)"
-    if not headers.get(Header.TS_NONCE):
-        return "the x-ts-nonce header is missing: send a new random value with each request"
+        return AuthRefusal(
+            DATE_OUT_OF_RANGE,
+            f"the request's date is {skew / 60:.0f} minutes from now; it must be within {DATE_TOLERANCE // 60} (is the sender's clock right?)",
+        )
+    nonce = headers.get(Header.TS_NONCE, "")
+    if not nonce or len(nonce) > MAX_NONCE:
+        return AuthRefusal(
+            NONCE_LENGTH,
+            f"the x-ts-nonce header is {'missing' if not nonce else 'longer than ' + str(MAX_NONCE) + ' characters'}: send a new random value with each request",
+        )
+    if not hmac.compare_digest(customer_id.encode(), credentials.customer_id.encode()):
+        return AuthRefusal(
+            INVALID_CUSTOMER_ID, "wrong customer id or signature: the customer id is not this server's account's"
+        )
     text = string_to_sign(
-        method,
-        headers.get(Header.CONTENT_TYPE.lower(), ""),
-        date,
-        headers[Header.TS_NONCE],
-        body,
-        resource,
-        ts_date=ts_date,
+        method, headers.get(Header.CONTENT_TYPE.lower(), ""), date, nonce, body, resource, ts_date=ts_date
     )
-    if customer_id != credentials.customer_id or not hmac.compare_digest(
-        signature.encode(), tsa_signature(credentials.api_key, text).encode()
-    ):
-        return "wrong customer id or signature"
+    if not hmac.compare_digest(signature.encode(), tsa_signature(credentials.api_key, text).encode()):
+        return AuthRefusal(
+            INVALID_SIGNATURE,
+            "wrong customer id or signature: the signature is not this request's, made with the account's API key",
+        )
     return None
+
+
+def _check_basic(credentials: Credentials, header: str, value: str) -> AuthRefusal | None:
+    """Basic credentials: the account's customer id and API key, base64 as `customer id:API key`."""
+    expected = basic_authorization(credentials.customer_id, credentials.api_key)
+    if hmac.compare_digest(header.encode(), expected.encode()):
+        return None
+    try:
+        customer_id, colon, _ = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        colon = ""
+    if not colon:
+        return AuthRefusal(
+            MALFORMED_AUTHORIZATION, "the Authorization header is `Basic` but not the base64 of `customer id:API key`"
+        )
+    if not hmac.compare_digest(customer_id.encode(), credentials.customer_id.encode()):
+        return AuthRefusal(
+            INVALID_CUSTOMER_ID, "wrong customer id or API key: the customer id is not this server's account's"
+        )
+    return AuthRefusal(INVALID_API_KEY, "wrong customer id or API key: the API key is not the account's")
 
 
 def callback_signature(api_key: str, body: bytes) -> str:
@@ -158,3 +225,16 @@ def verify_callback(
     else:
         return False
     return hmac.compare_digest(signature.encode(), callback_signature(api_key, body).encode())
+
+
+def clock_offset(date: str | None, now: float | None = None) -> float | None:
+    """How many seconds this computer's clock is ahead of the other side's (negative: behind),
+    from the `Date` header of its answer (one-second precision); None when there is no date to
+    read in it."""
+    if not date:
+        return None
+    try:
+        theirs = parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return (time.time() if now is None else now) - theirs

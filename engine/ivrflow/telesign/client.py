@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import httpx
 
 from ivrflow.errors import TelesignError
-from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.auth import Credentials, basic_authorization, clock_offset, hmac_headers
 from ivrflow.telesign.facts import (
     DEFAULT_BASE_URL,
     DIAL_STATUSES,
@@ -205,6 +205,7 @@ def _refusal(response: httpx.Response, data: dict[str, Any]) -> TelesignError:
         )
     maybe = f"; {MAY_BE_PLACED}" if in_doubt else ""
     reference_id = str(data.get("reference_id") or "")
+    offset = clock_offset(response.headers.get("date"))
     return TelesignError(
         f"{what}: HTTP {response.status_code}, {said}{maybe}",
         status=response.status_code,
@@ -212,6 +213,7 @@ def _refusal(response: httpx.Response, data: dict[str, Any]) -> TelesignError:
         reason=answer_code(response),
         in_doubt=in_doubt,
         reference_id=reference_id,
+        clock_offset=offset,
     )
 
 

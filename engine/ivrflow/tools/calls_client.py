@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from ivrflow.errors import ApiError, FieldError, ServerProblem
-from ivrflow.telesign.auth import Credentials, basic_authorization, hmac_headers
+from ivrflow.telesign.auth import Credentials, basic_authorization, clock_offset, hmac_headers
 from ivrflow.telesign.facts import Header
 
 # Telesign may take its retries before it answers the server: wait longer than they do.
@@ -93,4 +93,11 @@ def api_request(
         for field in status.get("Errors", [])
     ]
     extra = {"reference_id": answer["reference_id"]} if answer.get("reference_id") else {}
-    raise ApiError(response.status_code, status["ErrorCode"], status["Message"], errors, extra=extra)
+    raise ApiError(
+        response.status_code,
+        status["ErrorCode"],
+        status["Message"],
+        errors,
+        extra=extra,
+        clock_offset=clock_offset(response.headers.get("date")),
+    )

@@ -1,0 +1,187 @@
+"""The JSON Schemas of the server's bodies, for its OpenAPI document (ivrflow/server/openapi.py):
+the calls API's requests and answers (as calls_api.py, v1/outcomes.py write them), its error
+shape, the webhook's, and Telesign's own bodies from schemas/ (an event, an action, a v1 status
+report). Objects the server writes are closed (`additionalProperties: false`), so that a field
+added in code and not here fails the test that checks answers against the document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ivrflow.calls.record import STATUSES
+from ivrflow.language.schema import load_schema
+
+__all__ = ["EMPTY", "STATUSES", "call_request", "schemas"]
+
+Doc = dict[str, Any]
+
+TEXT: Doc = {"type": "string"}
+MAYBE_TEXT: Doc = {"type": ["string", "null"]}
+COUNT: Doc = {"type": "integer", "minimum": 0}
+WHEN: Doc = {"type": "string", "format": "date-time"}
+EMPTY: Doc = {"type": "object", "maxProperties": 0}
+# A phone number as the calls API takes it: country code first, `+` or not, at most 15 digits
+# (surrounding white space is ignored).
+NUMBER = r"^\s*\+?[1-9][0-9]{7,14}\s*$"
+
+
+def closed(required: list[str] | None = None, **properties: Doc) -> Doc:
+    """An object with exactly these properties (all required unless `required` says which)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+    }
+
+
+def telesign(name: str) -> Doc:
+    """One of the JSON Schemas under schemas/, as a schema of this document (their draft-07 keywords mean the same in OpenAPI 3.1's JSON Schema)."""
+    return {key: value for key, value in load_schema(name).items() if key != "$schema"}
+
+
+def call_request(flows: list[str]) -> Doc:
+    """POST /calls's body; the flows served now are the examples of `flow`."""
+    flow: Doc = {"type": "string", "minLength": 1, "description": "The id of a served flow (GET /flows)."}
+    if flows:
+        flow["examples"] = flows
+    return {
+        **closed(
+            ["flow", "to"],
+            flow=flow,
+            to={
+                "type": "string",
+                "pattern": NUMBER,
+                "examples": ["+15552010200"],
+                "description": "The number to call, country code first.",
+            },
+            caller_id={
+                "type": ["string", "null"],
+                "pattern": r"^\s*(\+?[1-9][0-9]{7,14})?\s*$",
+                "description": "One of the account's Telesign numbers (empty or null: the flow's caller_id).",
+            },
+            vars={
+                "type": "object",
+                "description": "Values of the flow's variables (`called` and `caller` are the call's own numbers).",
+                "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "number"}]},
+            },
+        ),
+        "examples": [{"flow": flows[0] if flows else "appointment-reminder", "to": "+15552010200"}],
+    }
+
+
+SUMMARY: Doc = {
+    "reference_id": TEXT,
+    "telesign_reference_id": MAYBE_TEXT,
+    "direction": {"enum": ["inbound", "outbound"]},
+    "flow": MAYBE_TEXT,
+    "version": MAYBE_TEXT,
+    "status": {"enum": list(STATUSES)},
+    "node": MAYBE_TEXT,
+    "to": MAYBE_TEXT,
+    "from": MAYBE_TEXT,
+    "created": WHEN,
+    "updated": WHEN,
+    "error": MAYBE_TEXT,
+}
+
+STEP: Doc = {
+    "type": "object",
+    "required": ["at"],
+    "description": "A step of the transcript, as the simulator has them: say, press, no_input, dial (a transfer), hangup; `at`: when the engine answered the event that led to it.",
+    "properties": {
+        "at": {"type": ["string", "null"], "format": "date-time"},
+        "say": TEXT,
+        "press": TEXT,
+        "no_input": {"type": "boolean"},
+        "dial": TEXT,
+        "hangup": {"type": "boolean"},
+    },
+}
+
+V1_PART: Doc = closed(
+    status={
+        "oneOf": [
+            closed(["code"], code={"type": "integer"}, description=MAYBE_TEXT, updated_on=MAYBE_TEXT),
+            {"type": "null"},
+        ]
+    },
+    user_input=MAYBE_TEXT,
+    choice={"oneOf": [closed(key=MAYBE_TEXT, node=TEXT), {"type": "null"}]},
+    in_words=TEXT,
+    params={"type": "object", "additionalProperties": TEXT},
+)
+
+FLOW: Doc = closed(
+    id=TEXT,
+    version=TEXT,
+    description=MAYBE_TEXT,
+    file=TEXT,
+    numbers={"type": "array", "items": TEXT},
+    caller_id=MAYBE_TEXT,
+    vars={"type": "object", "additionalProperties": TEXT},
+    v1=closed(compiles={"type": "boolean"}, reasons={"type": "array", "items": TEXT}),
+)
+
+OUTCOMES: Doc = closed(
+    flow=TEXT,
+    calls=COUNT,
+    v1_calls=COUNT,
+    live_calls=COUNT,
+    answered=COUNT,
+    choices={"type": "array", "items": closed(key=TEXT, node=TEXT, calls=COUNT)},
+    no_choice=COUNT,
+    statuses={"type": "object", "additionalProperties": COUNT},
+)
+
+API_ERROR: Doc = {
+    **closed(
+        ["ResponseStatus"],
+        reference_id={
+            "type": "string",
+            "description": "The call's, when Telesign did not place it (it is kept, as failed).",
+        },
+        ResponseStatus=closed(
+            ErrorCode={"type": "string", "minLength": 1},
+            Message={"type": "string", "minLength": 1},
+            Errors={
+                "type": "array",
+                "description": "One entry per wrong field; on a 401, Telesign's code for the reason (such as -30010) on the header it is about.",
+                "items": closed(ErrorCode=TEXT, FieldName=TEXT, Message=TEXT),
+            },
+        ),
+    ),
+    "description": "Every error of the calls API. `ErrorCode` and `Message` are the first entry's of `Errors`, when there is one.",
+}
+
+
+def schemas() -> Doc:
+    return {
+        "ApiError": API_ERROR,
+        "HookError": {
+            **closed(error={"type": "string", "minLength": 1}),
+            "description": "A refusal of POST /webhook or POST /callbacks/v1: the reason, in words.",
+        },
+        "PlacedCall": closed(
+            reference_id=TEXT,
+            status={"enum": list(STATUSES)},
+            flow=TEXT,
+            telesign=closed(reference_id=TEXT, status=TEXT),
+        ),
+        "CallSummary": closed(**SUMMARY),
+        "Call": closed(
+            [*SUMMARY, "variables", "transcript"],
+            **SUMMARY,
+            variables={"type": "object", "additionalProperties": TEXT},
+            transcript={"type": "array", "items": STEP},
+            v1=V1_PART,
+        ),
+        "CallList": closed(calls={"type": "array", "items": {"$ref": "#/components/schemas/CallSummary"}}),
+        "Flow": FLOW,
+        "FlowList": closed(flows={"type": "array", "items": {"$ref": "#/components/schemas/Flow"}}),
+        "Outcomes": OUTCOMES,
+        "Health": closed(flows=COUNT, store={"enum": ["ok", "down"]}),
+        "V2Event": telesign("v2-event"),
+        "V2Action": telesign("v2-action"),
+        "V1Status": telesign("v1-status"),
+    }
