@@ -17,7 +17,9 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
+from ivrflow.language.diagnostics import Span
 from ivrflow.language.node import Node
+from ivrflow.language.yamlstrict import SourceMap
 
 # `{{ secret.NAME }}`: a value from the server's environment, IVRFLOW_SECRET_NAME.
 SECRET = re.compile(r"\{\{\s*secret\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -43,6 +45,13 @@ class Http(Node):
     save: Mapping[str, str] = field(default_factory=dict)  # variable → path in the answer, like refill.ready
     hold: str | None = None
     example: str | None = None  # an answer file, relative to the flow file
+    part_spans: Mapping[str, Span] = field(
+        default_factory=dict
+    )  # "headers.NAME", "save.NAME" (its path), "save.NAME:" (its name)
+
+    def part_span(self, part: str) -> Span:
+        """Where one header's value, one save path (`save.NAME`) or one saved name (`save.NAME:`) was written."""
+        return self.part_spans.get(part, self.value_span(part.split(".")[0]))
 
     def targets(self) -> Iterator[tuple[str, str]]:
         yield "next", self.next
@@ -87,8 +96,13 @@ def without_secrets(text: str) -> str:
     return SECRET.sub("", text)
 
 
-def build_http(common: dict[str, Any], data: dict[str, Any]) -> Http:
+def build_http(common: dict[str, Any], data: dict[str, Any], source: SourceMap, path: tuple[str, ...]) -> Http:
+    spans = {f"headers.{name}": source.value((*path, "headers", name)) for name in data.get("headers") or {}}
+    for name in data.get("save") or {}:
+        spans[f"save.{name}"] = source.value((*path, "save", name))
+        spans[f"save.{name}:"] = source.key((*path, "save", name))
     return Http(
+        part_spans=MappingProxyType(spans),
         **common,
         url=str(data["url"]),
         method=str(data.get("method", "GET")).upper(),

@@ -116,7 +116,7 @@ def credentials_in_flow(check: Checker) -> Iterator[Diagnostic]:
             if literal or (_CREDENTIAL_NAME.search(header) and value.strip() and "{{" not in value):
                 yield Diagnostic(
                     "credentials-in-flow",
-                    check.within(node.value_span("headers"), value) if value else node.value_span("headers"),
+                    node.part_span(f"headers.{header}"),
                     f"header `{header}` of `{node.name}` has a credential written into the flow",
                     f'write `{header}: "{shaped.group(1) + " " if shaped else ""}{{{{ secret.NAME }}}}"` and give its value to the server as IVRFLOW_SECRET_NAME',
                 )
@@ -139,7 +139,7 @@ def http_example(check: Checker) -> Iterator[Diagnostic]:
             if at_path(answer, path) is MISSING:
                 yield Diagnostic(
                     "http-example",
-                    check.within(node.value_span("save"), path),
+                    node.part_span(f"save.{variable}"),
                     f"`save` of `{node.name}` reads `{path}` into `{variable}`, but the example answer {node.example} has no `{path}`",
                     "correct the path (keys joined by dots, list positions as numbers) or the example",
                 )
@@ -154,7 +154,7 @@ def save_name(check: Checker) -> Iterator[Diagnostic]:
                 )
                 yield Diagnostic(
                     "save-as-name",
-                    check.within(node.value_span("save"), variable),
+                    node.part_span(f"save.{variable}:"),
                     f"`save` of `{node.name}` sets `{variable}`, {what}",
                     f"give the saved value its own name, such as `{variable}_found`",
                 )

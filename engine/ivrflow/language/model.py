@@ -313,7 +313,7 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
     if kind == "collect_digits":
         return _build_collect(common, data, text("end_key"))
     if kind == "http":
-        return build_http(common, data)
+        return build_http(common, data, source, path)
     return Hangup(**common, message=data.get("message"))
 
 
