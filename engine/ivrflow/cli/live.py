@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, opened_store, store_argument, var_argument, variables
 from ivrflow.errors import ApiError, ServerProblem, UsageError
+from ivrflow.language.http_node import allowed_hosts
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.telesign.auth import Credentials
 
@@ -70,6 +71,18 @@ def serve_parser(commands: Commands) -> None:
         default=10.0,
         metavar="SECONDS",
         help="how long POST /calls waits for Telesign to accept a dial (default 10)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="a host the flows' http nodes may ask (repeat it; *.example.com for any name under it; default: IVRFLOW_ALLOW_HOSTS, "
+        "comma-separated). A lookup of any other host goes to the node's on_error, with a log line",
+    )
+    serve.add_argument(
+        "--http-ca-file",
+        metavar="PEM",
+        help="check the certificates of the hosts http nodes ask against this CA bundle instead of the usual ones (a private authority)",
     )
     serve.add_argument(
         "--watch",
@@ -181,6 +194,8 @@ def _serve(args: argparse.Namespace) -> int:
         "body_timeout": args.body_timeout,
         "max_connections": args.max_connections,
         "webhook_auth": auth.mode if auth.mode != "none" else None,
+        "allow_hosts": sorted(allowed_hosts(args.allow_host, os.environ) or ()),
+        "http_ca_file": args.http_ca_file,
     }
     configure_logs(args.log_format)
     app = app_from_options(options, store)

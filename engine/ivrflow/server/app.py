@@ -20,7 +20,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from ivrflow.server.calls_api import Api
 from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
+from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
@@ -55,11 +56,17 @@ def create_app(
     duplicate_window: float = DUPLICATE_WINDOW,
     dial_timeout: float = 10.0,
     webhook_auth: WebhookAuth | None = None,
+    allow_hosts: frozenset[str] = frozenset(),
+    environ: Mapping[str, str] | None = None,
+    http_ca_file: str | None = None,
 ) -> Starlette:
     """The engine's app: Telesign's webhook, the management API, health and metrics.
     `credentials`: the Telesign account's (None: nothing is checked, no call can be placed).
     `watch`: seconds between looks for changed flow files (0: only SIGHUP). `webhook_auth`: how
-    Telesign's posts are authenticated (default: its signature when there are credentials)."""
+    Telesign's posts are authenticated (default: its signature when there are credentials).
+    `allow_hosts`: the hosts http nodes may ask; `environ`: where their secrets are read
+    (IVRFLOW_SECRET_NAME; default: this process's environment); `http_ca_file`: the CA bundle
+    their certificates are checked against (default: the usual ones)."""
     flows = Flows(flows_dir)
     for problem in flows.load():
         log.error("flow not loaded: %s", problem)
@@ -67,7 +74,8 @@ def create_app(
     auth = webhook_auth or WebhookAuth.choose(None, credentials, None)
     log.info("webhook authentication: %s", auth.describe())
     writer = Writer(store)
-    webhook = Webhook(flows, writer, auth, metrics, duplicate_window)
+    lookups = Lookups(allow_hosts, os.environ if environ is None else environ, metrics, ca_file=http_ca_file)
+    webhook = Webhook(flows, writer, auth, metrics, duplicate_window, lookups)
     callbacks = V1Callbacks(writer, auth, metrics)
     api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
     checks = Checks(api, flows, store, auth)
@@ -102,6 +110,7 @@ def create_app(
             loop.remove_signal_handler(signal.SIGHUP)
         if watcher is not None:
             watcher.cancel()
+        await lookups.close()
         await run_in_threadpool(writer.close)
 
     # With a secret, events come to /webhook/<secret>; the bare paths stay, to refuse and say why.
@@ -142,4 +151,6 @@ def app_from_options(options: dict[str, Any], store: Store | None = None) -> Sta
         duplicate_window=float(options["duplicate_window"]),
         dial_timeout=float(options["dial_timeout"]),
         webhook_auth=auth,
+        allow_hosts=frozenset(options.get("allow_hosts") or ()),
+        http_ca_file=options.get("http_ca_file"),
     )
