@@ -188,6 +188,7 @@ class Flow:
     lifecycle_event: str | None = None
     caller_id: str | None = None
     numbers: tuple[str, ...] = ()
+    notify: str | None = None  # where the notice of each ended call is posted (else serve --notify)
     vars: Mapping[str, str] = field(default_factory=dict)
     sensitive: frozenset[str] = frozenset()  # declared vars and save_as names whose values are masked
     start_span: Span | None = None
@@ -375,6 +376,7 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         lifecycle_event=data.get("lifecycle_event"),
         caller_id=_text(data, "caller_id", source, ()),
         numbers=numbers,
+        notify=data.get("notify"),
         vars=MappingProxyType(variables),
         sensitive=frozenset(sensitive),
         nodes=MappingProxyType(nodes),

@@ -39,6 +39,7 @@ from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import Metrics, event_label
+from ivrflow.server.notices import Notices
 from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW
@@ -98,7 +99,9 @@ class Webhook:
         metrics: Metrics,
         duplicate_window: float = DUPLICATE_WINDOW,
         lookups: Lookups | None = None,
+        notices: Notices | None = None,
     ) -> None:
+        self.notices = notices
         self.flows = flows
         self.lookups = lookups or Lookups(frozenset(), {}, metrics)
         self.writer = writer
@@ -146,7 +149,7 @@ class Webhook:
         read.append(event)
         digest = hashlib.sha256(body).hexdigest()
         try:
-            key, applied = await self.writer.run(lambda: self.locate_and_apply(event, digest))
+            key, applied = await self.writer.run(lambda: self._noted(*self.locate_and_apply(event, digest)))
             if time.perf_counter() - began >= GAVE_UP_AFTER and await request.is_disconnected():
                 # The sender gave up before the answer was ready and will deliver the event again:
                 # remember that this answer never reached it, so that the redelivery gets it.
@@ -170,6 +173,8 @@ class Webhook:
             self.metrics.calls_started.labels("inbound").inc()
         if applied.ended:
             self.metrics.calls_ended.labels(applied.ended).inc()
+            if self.notices is not None:
+                self.notices.wake()
         return applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
 
     async def _lookups(self, key: str, digest: str, applied: Applied) -> Applied:
@@ -188,7 +193,15 @@ class Webhook:
         return replace(applied, ended=ended)
 
     def _store_result(self, key: str, digest: str, done: LookupDone) -> Applied:
-        return self.store.update(key, lambda record: self.apply_result(record, digest, done, time.time()))
+        return self._noted(
+            key, self.store.update(key, lambda record: self.apply_result(record, digest, done, time.time()))
+        )[1]
+
+    def _noted(self, key: str, applied: Applied) -> tuple[str, Applied]:
+        """On the writer thread, in the batch that stored `applied`: the notice of a call it ended."""
+        if applied.ended and self.notices is not None:
+            self.notices.ended(key)
+        return key, applied
 
     def apply_result(
         self, record: CallRecord | None, digest: str, done: LookupDone, now: float
