@@ -110,6 +110,7 @@ class Running:
 @contextmanager
 def running(folder: Path, token: str = "demo-token") -> Iterator[Running]:
     """The service on a free loopback port, on a thread, over HTTPS."""
+    folder.mkdir(parents=True, exist_ok=True)
     ca, cert, key = certificates(folder)
     received = Received()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
