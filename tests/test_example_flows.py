@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, FLOWS
+from ivrflow.language.http_node import parse_hosts
 from ivrflow.language.lint import flow_files, lint
 from ivrflow.language.loader import Target, check_bytes
 
@@ -37,7 +38,8 @@ def test_good_flow_lints_clean(path: Path) -> None:
 def test_bad_flow_gives_exactly_its_diagnostics(case: Path) -> None:
     files = list(flow_files([case]))
     target: Target = "v1" if any("# target: v1" in f.read_text() for f in files) else "live"
-    report = lint([case], target=target)
+    allowed = [m for f in files for m in re.findall(r"^# allow-host: (.*)$", f.read_text(), re.MULTILINE)]
+    report = lint([case], target=target, hosts=parse_hosts(",".join(allowed)) if allowed else None)
 
     expected = set()
     words = {}

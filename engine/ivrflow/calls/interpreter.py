@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
+from ivrflow.calls.lookups import LookupDone, Request, describe, request_for
+from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
     CONFIRM_YES,
@@ -73,7 +75,7 @@ class CallEnded:
     """The call is over (the caller hung up, or Telesign reports it completed)."""
 
 
-Event = CallStarted | SpeakDone | DialDone | LegEnded | CallEnded
+Event = CallStarted | SpeakDone | DialDone | LegEnded | CallEnded | LookupDone
 
 # --- actions (what the engine asks Telesign to do next) ---
 
@@ -112,11 +114,31 @@ class NoAction:
     """Nothing to do: the call has ended, or the event changes nothing."""
 
 
-Action = Speak | Transfer | HangUp | NoAction
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Ask a web service (an `http` node), saying `hold` meanwhile if given; the call goes on
+    with the `LookupDone` that reports the result (calls/lookups.py says how it fits Telesign)."""
+
+    request: Request
+    hold: Speak | None = None
+
+
+Action = Speak | Transfer | HangUp | NoAction | Lookup
 
 # What the call is waiting for after the last action.
 Waiting = Literal[
-    "start", "key", "digits", "confirm", "spoken", "reprompt", "repeat", "last-words", "transfer", "ended"
+    "start",
+    "key",
+    "digits",
+    "confirm",
+    "spoken",
+    "reprompt",
+    "repeat",
+    "last-words",
+    "transfer",
+    "hold",
+    "lookup",
+    "ended",
 ]
 # The waits at which the caller answers a question (their keys are transcript steps).
 ASKING: tuple[Waiting, ...] = ("key", "digits", "confirm")
@@ -178,6 +200,13 @@ def _step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action
         return _start(flow, state, event.variables)
     if isinstance(event, DialDone):
         return _after_dial(flow, state, event.answered)
+    if isinstance(event, LookupDone):
+        node = flow.nodes.get(state.node)
+        if state.waiting != "lookup" or not isinstance(node, Http) or event.node != node.name:
+            return state, NoAction()  # a result the call is not waiting for
+        if not event.ok:
+            return _enter(flow, state, node.on_error)
+        return _enter(flow, replace(state, variables={**state.variables, **event.saved}), node.next)
     if isinstance(event, LegEnded):
         # The transferred-to party hung up: the flow has nothing more to say to the caller.
         return _hang_up(state, "transferred") if state.waiting == "transfer" else (state, NoAction())
@@ -266,6 +295,12 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
             _say(state, node.to), _say(state, caller_id).lstrip("+"), node.max_call_duration, node.send_dtmf
         )
         return replace(state, node=name, waiting="transfer"), action
+    if isinstance(node, Http):
+        request = request_for(node, state.variables)
+        if node.hold:  # say it now; the result is asked for when it has been said
+            held, hold = _speak(flow, replace(state, node=name), node.hold, waiting="hold")
+            return held, Lookup(request, hold if isinstance(hold, Speak) else None)
+        return replace(state, node=name, waiting="lookup"), Lookup(request)
     raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
 
 
@@ -285,6 +320,8 @@ def _after_speak(flow: Flow, state: CallState, keys: str) -> tuple[CallState, Ac
     node = flow.nodes.get(state.node)
     if state.waiting == "spoken" and isinstance(node, Message):
         return _enter(flow, state, node.next)
+    if state.waiting == "hold" and isinstance(node, Http):  # the hold words are said: the result, now
+        return replace(state, waiting="lookup"), Lookup(request_for(node, state.variables))
     if state.waiting == "last-words" or node is None:
         return _hang_up(state, state.outcome or "completed")
     if state.waiting in ("reprompt", "repeat") and isinstance(node, Menu):
@@ -377,6 +414,8 @@ def heard(before: CallState, event: Event, action: Action, flow: Flow | None = N
     made of these, so the two can be compared step for step. Sensitive values show as MASK: the
     keys of a sensitive collect_digits entry (`flow` says which), a text that says one."""
     steps: list[Step] = []
+    if isinstance(event, LookupDone) and before.waiting == "lookup":
+        steps.append({"lookup": describe(event)})
     if isinstance(event, SpeakDone) and before.waiting in ASKING:
         keys = event.digits if before.waiting == "digits" else event.digits[:1]
         if keys and before.waiting == "digits" and flow is not None and _secret_entry(flow, before.node):
@@ -388,6 +427,8 @@ def heard(before: CallState, event: Event, action: Action, flow: Flow | None = N
         steps.append({"dial": action.to})
     elif isinstance(action, HangUp):
         steps.append({"hangup": True})
+    elif isinstance(action, Lookup) and action.hold is not None:
+        steps.append({"say": action.hold.seen})
     return steps
 
 
@@ -396,12 +437,14 @@ def walk(
     keys: Iterable[str | None],
     variables: Mapping[str, str] | None = None,
     on_step: Callable[[CallState, Event, CallState], None] | None = None,
+    answer: Callable[[Request], LookupDone] | None = None,
 ) -> Iterator[Step]:
     """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
-    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
-    only when a question has been asked, after its steps are given, so that `keys` can be a
-    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
-    every step (for coverage)."""
+        time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
+        only when a question has been asked, after its steps are given, so that `keys` can be a
+        person at a terminal answering what they just heard. `on_step(before, event, after)` sees
+        every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
+    that cannot be reached)."""
     presses = iter(keys)
     state = new_call(flow)
     events: list[Event] = [CallStarted(variables or {})]
@@ -418,6 +461,11 @@ def walk(
             events.append(SpeakDone(take_keys(presses, action.most, action.end_key) if action.collect else ""))
         elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
             events += [DialDone(True), LegEnded()]
+        elif isinstance(action, Lookup):
+            if action.hold is not None:
+                events.append(SpeakDone(""))
+            else:
+                events.append(answer(action.request) if answer else LookupDone(action.request.node, "refused"))
 
 
 def _secret_entry(flow: Flow, name: str) -> bool:

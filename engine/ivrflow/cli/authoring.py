@@ -25,6 +25,7 @@ from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import display_path
 from ivrflow.telesign.auth import Credentials
 from ivrflow.tools import flowtests, simulate, starter
+from ivrflow.tools.answers import answerer, parse_http
 from ivrflow.tools.graph import FORMATS
 from ivrflow.tools.journeys import journeys_path, render, walk_all
 
@@ -77,6 +78,14 @@ def simulate_parser(commands: Commands) -> None:
     var_argument(simulate_cmd)
     simulate_cmd.add_argument(
         "--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES"
+    )
+    simulate_cmd.add_argument(
+        "--http",
+        action="append",
+        default=[],
+        metavar="NODE=ANSWER",
+        help="what the web service of http node NODE answers: a JSON file, a status like 503, timeout or refused (repeat it for several nodes; "
+        "default: the node's example, else each saved value as [name])",
     )
     simulate_cmd.add_argument(
         "--server",
@@ -163,9 +172,9 @@ def _simulate(args: argparse.Namespace) -> int:
     except ValueError as problem:
         raise UsageError(f"ivrflow simulate: --keys: {problem}") from None
     if args.server:
-        if given or args.language or args.mode != "live":
+        if given or args.language or args.mode != "live" or args.http:
             raise UsageError(
-                "ivrflow simulate: with --server the server runs the flow as it serves it: --var, --language and --mode v1 do not apply"
+                "ivrflow simulate: with --server the server runs the flow as it serves it: --var, --language, --http and --mode v1 do not apply"
             )
         credentials = Credentials.from_env()
         steps: Iterable[Step] = simulate.over_http(
@@ -185,7 +194,8 @@ def _simulate(args: argparse.Namespace) -> int:
             )
         steps = played
     else:
-        steps = simulate.live(flow, keys, given)
+        answer = answerer(flow, parse_http(args.http), Path.cwd())
+        steps = simulate.live(flow, keys, given, answer)
     if args.json:
         print(json.dumps(list(steps), ensure_ascii=False))
         return EXIT_OK
@@ -226,6 +236,8 @@ def _step_words(each: Step) -> str:
         return "  (no key)"
     if "dial" in each:
         return f"puts the call through to {each['dial']}"
+    if "lookup" in each:
+        return f"  (lookup {each['lookup']})"
     return "hangs up"
 
 

@@ -11,6 +11,7 @@ from ivrflow.cli.common import EXIT_OK, check_paths, lines, use_color
 from ivrflow.errors import UsageError
 from ivrflow.language.catalog import RULES
 from ivrflow.language.diagnostics import suggestion
+from ivrflow.language.http_node import allowed_hosts
 from ivrflow.language.lint import lint
 from ivrflow.language.rulesdoc import rule_markdown, rules_markdown
 from ivrflow.tools.reporters import REPORTERS
@@ -47,6 +48,13 @@ def lint_parser(commands: Commands) -> None:
         help="v1: also report every reason a flow cannot compile to one Telesign v1 request",
     )
     lint_cmd.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="a host http nodes may ask, as `ivrflow serve --allow-host` allows it (repeat it; *.example.com for any under it); "
+        "with it, or IVRFLOW_ALLOW_HOSTS, a url to any other host is an error",
+    )
+    lint_cmd.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         default="auto",
@@ -68,7 +76,7 @@ def explain_parser(commands: Commands) -> None:
 
 def _lint(args: argparse.Namespace) -> int:
     check_paths(args)
-    report = lint(args.paths, target=args.target)
+    report = lint(args.paths, target=args.target, hosts=allowed_hosts(args.allow_host, os.environ))
     name = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
     sources = {checked.path: lines(checked.path) for checked in report.files} if name == "text" else {}
     print(REPORTERS[name](color=use_color(args.color), sources=sources).render(report), end="")

@@ -20,6 +20,7 @@ from ivrflow.cli.common import (
     variables,
 )
 from ivrflow.errors import ApiError, ServerProblem, UsageError
+from ivrflow.language.http_node import allowed_hosts
 from ivrflow.stores import DUPLICATE_WINDOW
 from ivrflow.telesign.auth import Credentials
 
@@ -78,6 +79,24 @@ def serve_parser(commands: Commands) -> None:
         default=10.0,
         metavar="SECONDS",
         help="how long POST /calls waits for Telesign to accept a dial (default 10)",
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="HOST",
+        help="a host the flows' http nodes may ask (repeat it; *.example.com for any name under it; default: IVRFLOW_ALLOW_HOSTS, "
+        "comma-separated). A lookup of any other host goes to the node's on_error, with a log line",
+    )
+    serve.add_argument(
+        "--notify",
+        metavar="URL",
+        help="post a JSON summary of each ended call here (a flow's notify: takes its place), signed with IVRFLOW_NOTIFY_SECRET "
+        "(an Ivrflow-Signature header), retried until it answers 2xx, kept in the store until then; see docs/api.md",
+    )
+    serve.add_argument(
+        "--http-ca-file",
+        metavar="PEM",
+        help="check the certificates of the hosts http nodes ask, and of the --notify receiver, against this CA bundle instead of the usual ones (a private authority)",
     )
     serve.add_argument(
         "--watch",
@@ -175,6 +194,10 @@ def _serve(args: argparse.Namespace) -> int:
         limit is not None and limit <= 0 for limit in (args.header_timeout, args.body_timeout, args.max_connections)
     ):
         raise UsageError("ivrflow serve: --header-timeout, --body-timeout and --max-connections are more than 0")
+    if args.notify and not os.environ.get("IVRFLOW_NOTIFY_SECRET"):
+        raise UsageError(
+            "ivrflow serve: --notify needs IVRFLOW_NOTIFY_SECRET, the secret its notices are signed with (32 random characters or more)"
+        )
     auth = WebhookAuth.choose(args.webhook_auth, credentials, os.environ.get("IVRFLOW_WEBHOOK_SECRET"))
     _port_is_free(args.host, args.port)
     store = opened_store(args)
@@ -189,6 +212,9 @@ def _serve(args: argparse.Namespace) -> int:
         "body_timeout": args.body_timeout,
         "max_connections": args.max_connections,
         "webhook_auth": auth.mode if auth.mode != "none" else None,
+        "allow_hosts": sorted(allowed_hosts(args.allow_host, os.environ) or ()),
+        "http_ca_file": args.http_ca_file,
+        "notify": args.notify,
     }
     configure_logs(args.log_format)
     app = app_from_options(options, store)

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from ivrflow.language.catalog_http import HTTP_RULES
 from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
 # Where docs/ is published, for links in SARIF and JSON output. Set IVRFLOW_DOCS_URL to your
@@ -429,6 +430,7 @@ _RULES = [
     ),
 ]
 
+_RULES += [Rule(*fields) for fields in HTTP_RULES]
 RULES: dict[str, Rule] = {rule.id: rule for rule in _RULES}
 
 # Errors that leave a flow unreadable or unrunnable: a disable comment cannot silence them, since the

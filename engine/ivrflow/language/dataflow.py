@@ -1,8 +1,9 @@
-"""Which variables set during a call (`save_as`) have a value at each node, whatever way led there.
+"""Which variables set during a call (`save_as`, an `http` node's `save`) have a value at each node,
+whatever way led there.
 
 A forward "must" analysis over the flow graph: a variable is set at a node when every path from
-the start to it leaves some collect_digits node that saves it through that node's `next` (its
-`on_fail` way saves nothing). Sets are bit masks, one bit per saved name, so a flow of thousands
+the start to it leaves some collect_digits or http node that saves it through that node's `next`
+(its `on_fail` or `on_error` way saves nothing). Sets are bit masks, one bit per saved name, so a flow of thousands
 of nodes with a few saved names is checked in a few passes over its edges. Where a variable is
 not set, `missing_path` finds a path that shows why, for the linter's message.
 """
@@ -12,15 +13,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
+from ivrflow.language.http_node import Http
 from ivrflow.language.model import Collect, Flow
 
 
-def edges(flow: Flow, name: str) -> Iterator[tuple[str, str, str | None]]:
-    """(key, target, name saved on the way) for each way on from node `name` to a known node."""
+def edges(flow: Flow, name: str) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    """(key, target, names saved on the way) for each way on from node `name` to a known node."""
     node = flow.nodes[name]
     for key, target in node.targets():
         if target in flow.nodes:
-            yield key, target, node.save_as if isinstance(node, Collect) and key == "next" else None
+            saved: tuple[str, ...] = ()
+            if key == "next" and isinstance(node, Collect):
+                saved = (node.save_as,)
+            elif key == "next" and isinstance(node, Http):
+                saved = tuple(node.save)
+            yield key, target, saved
 
 
 def must_be_set(flow: Flow) -> dict[str, frozenset[str]]:
@@ -38,7 +45,9 @@ def must_be_set(flow: Flow) -> dict[str, frozenset[str]]:
         queued.discard(name)
         here = arriving[name]
         for _, target, saved in edges(flow, name):
-            leaving = here | (bit[saved] if saved is not None else 0)
+            leaving = here
+            for each in saved:
+                leaving |= bit[each]
             before = arriving.get(target, everything)
             now = before & leaving
             if target not in arriving or now != before:
@@ -59,7 +68,7 @@ def missing_path(flow: Flow, variable: str, to: str) -> list[tuple[str, str]]:
         if name == to:
             break
         for key, target, saved in edges(flow, name):
-            if saved != variable and target not in came_from:
+            if variable not in saved and target not in came_from:
                 came_from[target] = (name, key)
                 todo.append(target)
     if to not in came_from:

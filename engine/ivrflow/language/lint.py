@@ -56,11 +56,11 @@ def flow_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def lint(paths: Iterable[Path], *, target: Target = "live") -> LintReport:
+def lint(paths: Iterable[Path], *, target: Target = "live", hosts: frozenset[str] | None = None) -> LintReport:
     """Check every flow under `paths`. Missing paths are the caller's to report (exit 2)."""
     report = LintReport()
     for path in flow_files(paths):
-        report.files.append(check_file(path, target=target))
+        report.files.append(check_file(path, target=target, hosts=hosts))
     report.project = list(across_files(report.files))
     return report
 

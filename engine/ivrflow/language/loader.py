@@ -44,8 +44,9 @@ def content_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def check_bytes(data: bytes, path: str, *, target: Target = "live") -> Checked:
-    """Check one flow file's content; never raises for bad input."""
+def check_bytes(data: bytes, path: str, *, target: Target = "live", hosts: frozenset[str] | None = None) -> Checked:
+    """Check one flow file's content; never raises for bad input. `hosts`: the hosts an http node
+    may ask (None: not checked)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -74,7 +75,7 @@ def check_bytes(data: bytes, path: str, *, target: Target = "live") -> Checked:
         diagnostics.extend(schema_problems)
         if not schema_problems:
             flow = build_flow(document.data, document.source, path=path, version=content_version(data))
-            diagnostics.extend(Checker(flow, text.splitlines()).run())
+            diagnostics.extend(Checker(flow, text.splitlines(), hosts).run())
             if target == "v1":
                 diagnostics.extend(plan_v1(flow)[1])
     diagnostics, silenced = apply(read_disables(text.splitlines()), diagnostics)
@@ -82,9 +83,9 @@ def check_bytes(data: bytes, path: str, *, target: Target = "live") -> Checked:
     return Checked(path, flow, diagnostics, sorted((d.in_file(path) for d in silenced), key=Diagnostic.sort_key))
 
 
-def check_file(path: str | Path, *, target: Target = "live") -> Checked:
+def check_file(path: str | Path, *, target: Target = "live", hosts: frozenset[str] | None = None) -> Checked:
     path = Path(path)
-    return check_bytes(path.read_bytes(), display_path(path), target=target)
+    return check_bytes(path.read_bytes(), display_path(path), target=target, hosts=hosts)
 
 
 def load_flow(path: str | Path) -> Flow:

@@ -13,6 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from ivrflow.language.diagnostics import Span
+from ivrflow.language.http_node import Http, build_http
+from ivrflow.language.node import Node as Node  # where the other modules import it from
 from ivrflow.language.texts import used_names
 from ivrflow.language.yamlstrict import SourceMap
 from ivrflow.telesign.facts import (
@@ -35,33 +37,6 @@ BUILTIN_VARS = ("called", "caller")
 DEFAULT_COLLECT_ATTEMPTS = 3
 CONFIRM_YES, CONFIRM_AGAIN = "1", "2"  # the keys of a collect_digits read-back
 END_KEYS = ("#", "*")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Node:
-    """Fields every node has: its name, its type, and where it and its keys were written."""
-
-    name: str
-    type: str
-    span: Span
-    key_spans: Mapping[str, Span]
-    value_spans: Mapping[str, Span]
-
-    def key_span(self, key: str) -> Span:
-        """Where `key` of this node was written; the node's own line when the key is absent."""
-        return self.key_spans.get(key, self.span)
-
-    def value_span(self, key: str) -> Span:
-        """Where the value of `key` was written; the node's own line when the key is absent."""
-        return self.value_spans.get(key, self.span)
-
-    def targets(self) -> Iterator[tuple[str, str]]:
-        """The nodes this node can lead to, as (key, target) pairs, such as ("next", "menu")."""
-        return iter(())
-
-    def texts(self) -> Iterator[tuple[str, str]]:
-        """Everything this node can say, as (key, text) pairs."""
-        return iter(())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,6 +188,7 @@ class Flow:
     lifecycle_event: str | None = None
     caller_id: str | None = None
     numbers: tuple[str, ...] = ()
+    notify: str | None = None  # where the notice of each ended call is posted (else serve --notify)
     vars: Mapping[str, str] = field(default_factory=dict)
     sensitive: frozenset[str] = frozenset()  # declared vars and save_as names whose values are masked
     start_span: Span | None = None
@@ -224,12 +200,16 @@ class Flow:
     def start_node(self) -> Node:
         return self.nodes[self.start]
 
-    def saved(self) -> dict[str, Collect]:
-        """The variables set during a call, each with the first node that sets it."""
-        found: dict[str, Collect] = {}
+    def saved(self) -> dict[str, Node]:
+        """The variables set during a call (`save_as`, an `http` node's `save`), each with the first
+        node that sets it."""
+        found: dict[str, Node] = {}
         for node in self.nodes.values():
             if isinstance(node, Collect):
                 found.setdefault(node.save_as, node)
+            elif isinstance(node, Http):
+                for name in node.save:
+                    found.setdefault(name, node)
         return found
 
     def masked(self, text: str) -> bool:
@@ -333,6 +313,8 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
         )
     if kind == "collect_digits":
         return _build_collect(common, data, text("end_key"))
+    if kind == "http":
+        return build_http(common, data, source, path)
     return Hangup(**common, message=data.get("message"))
 
 
@@ -394,6 +376,7 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         lifecycle_event=data.get("lifecycle_event"),
         caller_id=_text(data, "caller_id", source, ()),
         numbers=numbers,
+        notify=data.get("notify"),
         vars=MappingProxyType(variables),
         sensitive=frozenset(sensitive),
         nodes=MappingProxyType(nodes),

@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Iterator
 
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
+from ivrflow.language.http_node import SECRET, Http, without_secrets
+from ivrflow.language.http_rules import HTTP_CHECKS
 from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Message, Node, Prompt, Repeat
 from ivrflow.language.presses import mentioned_digits
 from ivrflow.language.rules_calls import CALL_CHECKS
@@ -24,9 +26,10 @@ _BUILTIN_SAMPLE = "0" * PHONE_DIGITS_MAX
 class Checker:
     """Runs every rule on one flow; `lines` is the file's text, for precise carets inside values."""
 
-    def __init__(self, flow: Flow, lines: list[str]) -> None:
+    def __init__(self, flow: Flow, lines: list[str], hosts: frozenset[str] | None = None) -> None:
         self.flow = flow
         self.lines = lines
+        self.hosts = hosts  # the hosts an http node may ask (lint --allow-host); None: not checked
         self.english = flow.language.startswith("en")
 
     def run(self) -> list[Diagnostic]:
@@ -296,6 +299,9 @@ def _texts(check: Checker) -> Iterator[tuple[Node, str, str]]:
             yield node, key, text
         if isinstance(node, Dial):
             yield node, "to", node.to
+        if isinstance(node, Http):  # its secrets are the http rules' to check
+            for key, text in node.templates():
+                yield node, key, without_secrets(text)
 
 
 def variables(check: Checker) -> Iterator[Diagnostic]:
@@ -305,6 +311,8 @@ def variables(check: Checker) -> Iterator[Diagnostic]:
             written = match.group(0)
             span = check.within(node.value_span(key), written)
             name_match = VARIABLE.fullmatch(written)
+            if SECRET.fullmatch(written):
+                continue  # secret-place says where a secret may go
             if name_match is None:
                 hint = "write `{{ name }}` with a name of letters, digits and underscores, and close it with `}}`"
                 yield Diagnostic(
@@ -368,7 +376,9 @@ def unused_variables(check: Checker) -> Iterator[Diagnostic]:
 
 def message_length(check: Checker) -> Iterator[Diagnostic]:
     # An entry is as long as the longest the node takes.
-    saved = {name: "0" * node.max_length for name, node in check.flow.saved().items()}
+    saved = {
+        name: "0" * node.max_length if isinstance(node, Collect) else "" for name, node in check.flow.saved().items()
+    }  # a looked-up value's length is the service's
     values = {**dict.fromkeys(BUILTIN_VARS, _BUILTIN_SAMPLE), **saved, **check.flow.vars}
     for node, key, text in _texts(check):
         if key == "to" or len(text) > MAX_MESSAGE:  # over the limit as written: the schema said so
@@ -400,4 +410,5 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     unused_variables,
     message_length,
     *CALL_CHECKS,
+    *HTTP_CHECKS,
 )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from ivrflow.language.dataflow import missing_path, must_be_set, path_words
 from ivrflow.language.diagnostics import Diagnostic
+from ivrflow.language.http_node import Http, without_secrets
 from ivrflow.language.model import BUILTIN_VARS, CONFIRM_AGAIN, CONFIRM_YES, Collect, Dial, Node
 from ivrflow.language.presses import mentioned_digits
 from ivrflow.language.texts import VARIABLE
@@ -133,6 +134,10 @@ def _uses(node: Node) -> Iterator[tuple[str, str, re.Match[str]]]:
         for key, text in (("to", node.to), ("caller_id", node.caller_id or "")):
             for match in VARIABLE.finditer(text):
                 yield key, text, match
+    if isinstance(node, Http):
+        for key, text in node.templates():
+            for match in VARIABLE.finditer(without_secrets(text)):
+                yield key, text, match
 
 
 def save_as_name(check: Checker) -> Iterator[Diagnostic]:
@@ -173,9 +178,10 @@ def unset_variable(check: Checker) -> Iterator[Diagnostic]:
             seen.add((key, variable))
             path = missing_path(flow, variable, name)
             setter = saved[variable].name
+            what = "an entry" if isinstance(saved[variable], Collect) else "a value"
             way = f": for example {path_words(path)}" if path else ""
-            message = f"`{variable}` may have no value in {key} of node `{name}`: a call can get here without an entry saved by `{setter}`{way}"
-            hint = f"use `{variable}` only after `{setter}` on every way here (its `on_fail` way saves nothing), or say something else on the ways that skip it"
+            message = f"`{variable}` may have no value in {key} of node `{name}`: a call can get here without {what} saved by `{setter}`{way}"
+            hint = f"use `{variable}` only after `{setter}` on every way here (its `on_fail` way saves nothing; an http node's `on_error` way neither), or say something else on the ways that skip it"
             yield Diagnostic("unset-variable", check.within(node.value_span(key), match.group(0)), message, hint)
 
 
@@ -187,7 +193,7 @@ def sensitive_spoken(check: Checker) -> Iterator[Diagnostic]:
     for node in check.flow.nodes.values():
         for key, _, match in _uses(node):
             name = match.group(1)
-            if name in secret and key != "confirm":
+            if name in secret and key not in ("confirm", "url", "body"):  # said back, or sent to a lookup
                 where = f"{key} of node `{node.name}`"
                 message = f"`{name}` is a sensitive entry (`{secret[name].name}`), but {where} would say it"
                 yield Diagnostic(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ivrflow.language.diagnostics import Diagnostic, Span
+from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
     DEFAULT_ATTEMPTS,
     DEFAULT_REPEAT_MAX,
@@ -67,6 +68,10 @@ class _Planner:
     def not_a_message(self, node: Node, span: Span, what: str) -> None:
         if isinstance(node, Dial):
             self.reason("v1-live-only", span, f"{what} leads to the dial node `{node.name}`; a v1 call cannot transfer")
+        elif isinstance(node, Http):
+            self.reason(
+                "v1-live-only", span, f"{what} leads to the http node `{node.name}`; a v1 call cannot look anything up"
+            )
         elif isinstance(node, Collect):
             self.reason(
                 "v1-live-only",

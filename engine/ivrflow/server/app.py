@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +37,15 @@ from ivrflow.server.calls_api import Api
 from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
+from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
+from ivrflow.server.notices import SECRET_ENV, Notices
 from ivrflow.server.openapi import document
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
+from ivrflow.stores.outbox import outbox_of
 from ivrflow.telesign.auth import Credentials
 
 log = logging.getLogger("ivrflow")
@@ -57,11 +60,20 @@ def create_app(
     duplicate_window: float = DUPLICATE_WINDOW,
     dial_timeout: float = 10.0,
     webhook_auth: WebhookAuth | None = None,
+    allow_hosts: frozenset[str] = frozenset(),
+    environ: Mapping[str, str] | None = None,
+    http_ca_file: str | None = None,
+    notify: str | None = None,
 ) -> Starlette:
     """The engine's app: Telesign's webhook, the management API, health and metrics.
     `credentials`: the Telesign account's (None: nothing is checked, no call can be placed).
     `watch`: seconds between looks for changed flow files (0: only SIGHUP). `webhook_auth`: how
-    Telesign's posts are authenticated (default: its signature when there are credentials)."""
+    Telesign's posts are authenticated (default: its signature when there are credentials).
+    `allow_hosts`: the hosts http nodes may ask; `environ`: where their secrets are read
+    (IVRFLOW_SECRET_NAME; default: this process's environment); `http_ca_file`: the CA bundle
+    their certificates are checked against (default: the usual ones). `notify`: where the notice
+    of each ended call is posted (a flow's `notify:` takes its place), signed with
+    IVRFLOW_NOTIFY_SECRET from `environ`."""
     flows = Flows(flows_dir)
     for problem in flows.load():
         log.error("flow not loaded: %s", problem)
@@ -69,8 +81,21 @@ def create_app(
     auth = webhook_auth or WebhookAuth.choose(None, credentials, None)
     log.info("webhook authentication: %s", auth.describe())
     writer = Writer(store)
-    webhook = Webhook(flows, writer, auth, metrics, duplicate_window)
-    callbacks = V1Callbacks(writer, auth, metrics)
+    env = os.environ if environ is None else environ
+    lookups = Lookups(allow_hosts, env, metrics, ca_file=http_ca_file)
+    notices = Notices(
+        store,
+        outbox_of(store),
+        lambda record: flows.for_state(record.state),
+        metrics,
+        url=notify,
+        secret=env.get(SECRET_ENV) or None,
+        ca_file=http_ca_file,
+    )
+    if (notify or any(flow.notify for flow in flows.current.values())) and notices.secret is None:
+        log.error("end-of-call notices are not sent: set %s, the secret they are signed with", SECRET_ENV)
+    webhook = Webhook(flows, writer, auth, metrics, duplicate_window, lookups, notices)
+    callbacks = V1Callbacks(writer, auth, metrics, notices)
     api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
     checks = Checks(api, flows, store, auth)
 
@@ -102,11 +127,14 @@ def create_app(
         if sighup:
             loop.add_signal_handler(signal.SIGHUP, on_sighup)
         watcher = asyncio.create_task(flows.watch(watch)) if watch > 0 else None
+        delivering = asyncio.create_task(notices.run())  # and what a previous run left pending
         yield
+        delivering.cancel()
         if sighup:
             loop.remove_signal_handler(signal.SIGHUP)
         if watcher is not None:
             watcher.cancel()
+        await lookups.close()
         await run_in_threadpool(writer.close)
 
     # With a secret, events come to /webhook/<secret>; the bare paths stay, to refuse and say why.
@@ -148,4 +176,7 @@ def app_from_options(options: dict[str, Any], store: Store | None = None) -> Sta
         duplicate_window=float(options["duplicate_window"]),
         dial_timeout=float(options["dial_timeout"]),
         webhook_auth=auth,
+        allow_hosts=frozenset(options.get("allow_hosts") or ()),
+        http_ca_file=options.get("http_ca_file"),
+        notify=options.get("notify"),
     )

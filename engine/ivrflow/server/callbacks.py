@@ -14,6 +14,7 @@ from ivrflow.errors import BadEvent, BadJson, StoreUnavailable
 from ivrflow.server.http import Refused, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics
+from ivrflow.server.notices import Notices
 from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
@@ -25,7 +26,8 @@ log = logging.getLogger("ivrflow")
 class V1Callbacks:
     """POST /callbacks/v1: Telesign's transaction callbacks for v1 calls placed by `ivrflow send`."""
 
-    def __init__(self, writer: Writer, auth: WebhookAuth, metrics: Metrics) -> None:
+    def __init__(self, writer: Writer, auth: WebhookAuth, metrics: Metrics, notices: Notices | None = None) -> None:
+        self.notices = notices
         self.writer = writer
         self.store = writer.store
         self.auth = auth
@@ -77,6 +79,8 @@ class V1Callbacks:
             return "unknown_call", refuse(404, f"no v1 call with reference_id {report.reference_id}")
         if applied.ended:
             self.metrics.calls_ended.labels(applied.ended).inc()
+            if self.notices is not None:
+                self.notices.wake()
         log.info("v1 callback for call %s: status %d, %s", report.reference_id, report.code, applied.outcome)
         return applied.outcome, Response("{}", media_type="application/json")
 
@@ -88,4 +92,7 @@ class V1Callbacks:
             key = ours.reference_id
         else:
             key = self.store.find(report.reference_id) or report.reference_id
-        return self.store.update(key, lambda record: apply_report(record, report, time.time()))
+        reported = self.store.update(key, lambda record: apply_report(record, report, time.time()))
+        if reported.ended and self.notices is not None:  # in the same batch: kept with the call's end
+            self.notices.ended(key)
+        return reported

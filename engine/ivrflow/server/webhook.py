@@ -1,5 +1,6 @@
 """POST /webhook: verify the signature → parse the event → in the call's store transaction: skip a
-redelivery, step the interpreter, save the state and the transcript steps → answer the action."""
+redelivery, step the interpreter, save the state and the transcript steps → answer the action.
+An `http` node's lookup runs between two such transactions (server/lookups.py says how)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -19,6 +21,7 @@ from ivrflow.calls.interpreter import (
     CallStarted,
     CallState,
     HangUp,
+    Lookup,
     NoAction,
     Speak,
     Step,
@@ -26,13 +29,17 @@ from ivrflow.calls.interpreter import (
     new_call,
     step,
 )
+from ivrflow.calls.lookups import LookupDone, request_for
 from ivrflow.calls.record import CallRecord
 from ivrflow.errors import BadEvent, StoreUnavailable
-from ivrflow.language.model import digits_only
+from ivrflow.language.http_node import Http
+from ivrflow.language.model import Flow, digits_only
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
+from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import Metrics, event_label
+from ivrflow.server.notices import Notices
 from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW
@@ -52,6 +59,16 @@ def _answer(action: Action) -> str:
     return json.dumps(action_json(action), ensure_ascii=False)
 
 
+def _answer_of(action: Action) -> tuple[str, Lookup | None, str]:
+    """The answer to send for `action` ("" while a lookup must come first), the lookup it asks
+    for, and the action's name for the log."""
+    if isinstance(action, Lookup):
+        if action.hold is not None:
+            return _answer(action.hold), action, method_of(action.hold)
+        return "", action, "lookup"
+    return _answer(action), None, method_of(action)
+
+
 def _sorry_call() -> tuple[CallState, Action]:
     """A call to a number no flow serves: a clear apology, then hang up."""
     return CallState(flow="", version="", waiting="last-words"), Speak(SORRY, DEFAULT_LANGUAGE, False)
@@ -69,6 +86,8 @@ class Applied:
     flow: str = ""  # for the log line: the call's flow, its node now, the action answered
     node: str = ""
     action: str = ""
+    lookup: Lookup | None = None  # a lookup to perform (or, with its hold words answered, to start)
+    lookup_flow: Flow | None = None
 
 
 class Webhook:
@@ -79,8 +98,12 @@ class Webhook:
         auth: WebhookAuth,
         metrics: Metrics,
         duplicate_window: float = DUPLICATE_WINDOW,
+        lookups: Lookups | None = None,
+        notices: Notices | None = None,
     ) -> None:
+        self.notices = notices
         self.flows = flows
+        self.lookups = lookups or Lookups(frozenset(), {}, metrics)
         self.writer = writer
         self.store = writer.store
         self.auth = auth
@@ -126,7 +149,7 @@ class Webhook:
         read.append(event)
         digest = hashlib.sha256(body).hexdigest()
         try:
-            key, applied = await self.writer.run(lambda: self.locate_and_apply(event, digest))
+            key, applied = await self.writer.run(lambda: self._noted(*self.locate_and_apply(event, digest)))
             if time.perf_counter() - began >= GAVE_UP_AFTER and await request.is_disconnected():
                 # The sender gave up before the answer was ready and will deliver the event again:
                 # remember that this answer never reached it, so that the redelivery gets it.
@@ -138,11 +161,74 @@ class Webhook:
             return Applied(503, "", "store_unavailable"), refuse(
                 503, "the call store is not answering; deliver this event again", {"Retry-After": "1"}
             )
-        if applied.started:
+        started = applied.started
+        try:
+            applied = await self._lookups(key, digest, applied)
+        except StoreUnavailable as problem:
+            log.error("lookup result for call %s not applied: %s", event.reference_id, problem)
+            return Applied(503, "", "store_unavailable"), refuse(
+                503, "the call store is not answering; deliver this event again", {"Retry-After": "1"}
+            )
+        if started:
             self.metrics.calls_started.labels("inbound").inc()
         if applied.ended:
             self.metrics.calls_ended.labels(applied.ended).inc()
+            if self.notices is not None:
+                self.notices.wake()
         return applied, Response(applied.answer, status_code=applied.status, media_type="application/json")
+
+    async def _lookups(self, key: str, digest: str, applied: Applied) -> Applied:
+        """Perform the lookups `applied` asks for, each result applied in a transaction of its own,
+        until the call has an answer for Telesign; a lookup behind hold words starts and is left
+        to run. A flow may chain lookups: each is bounded by its own timeout."""
+        ended = applied.ended
+        while applied.lookup is not None and applied.lookup_flow is not None:
+            lookup, flow = applied.lookup, applied.lookup_flow
+            if lookup.hold is not None:
+                self.lookups.start(key, flow, lookup.request)
+                break
+            done = await self.lookups.result(key, flow, lookup.request)
+            applied = await self.writer.run(partial(self._store_result, key, digest, done))
+            ended = ended or applied.ended
+        return replace(applied, ended=ended)
+
+    def _store_result(self, key: str, digest: str, done: LookupDone) -> Applied:
+        return self._noted(
+            key, self.store.update(key, lambda record: self.apply_result(record, digest, done, time.time()))
+        )[1]
+
+    def _noted(self, key: str, applied: Applied) -> tuple[str, Applied]:
+        """On the writer thread, in the batch that stored `applied`: the notice of a call it ended."""
+        if applied.ended and self.notices is not None:
+            self.notices.ended(key)
+        return key, applied
+
+    def apply_result(
+        self, record: CallRecord | None, digest: str, done: LookupDone, now: float
+    ) -> tuple[CallRecord | None, list[Step], Applied]:
+        """Inside the call's transaction: a lookup's result applied, if the call still waits for it."""
+        flow = self.flows.for_state(record.state) if record is not None else None
+        if record is None or flow is None or record.state.waiting != "lookup" or record.state.node != done.node:
+            answer = record.last_answer if record is not None and record.last_answer else "{}"
+            return None, [], Applied(200, answer, "duplicate", action="repeated")
+        state, action = step(flow, record.state, done)
+        answer, lookup, name = _answer_of(action)
+        updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True)
+        return (
+            updated,
+            heard(record.state, done, action, flow),
+            Applied(
+                200,
+                answer,
+                "answered",
+                ended=updated.status if state.ended and not record.state.ended else "",
+                flow=state.flow,
+                node=state.node,
+                action=name,
+                lookup=lookup,
+                lookup_flow=flow,
+            ),
+        )
 
     def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
         """On the writer thread: the call's key, and the event applied to it. A call we placed is
@@ -166,6 +252,10 @@ class Webhook:
             again = Applied(
                 200, record.last_answer, "duplicate", flow=record.state.flow, node=record.state.node, action="repeated"
             )
+            if not record.last_answer and record.state.waiting == "lookup":  # its lookup never finished: do it now
+                again = replace(
+                    again, lookup=self._pending_lookup(record.state), lookup_flow=self.flows.for_state(record.state)
+                )
             return (replace(record, delivered=True) if not record.delivered else None), [], again
         if record is None:
             if event.needs_call:
@@ -178,7 +268,7 @@ class Webhook:
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
             state, first, steps = self.start(event)
-            answer = _answer(first)
+            answer, lookup, name = _answer_of(first)
             created = CallRecord(
                 event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id
             )
@@ -193,7 +283,9 @@ class Webhook:
                     ended=created.status if state.ended else "",
                     flow=state.flow,
                     node=state.node,
-                    action=method_of(first),
+                    action=name,
+                    lookup=lookup,
+                    lookup_flow=self.flows.for_state(state) if lookup else None,
                 ),
             )
         translated = to_engine_event(event)
@@ -206,7 +298,7 @@ class Webhook:
             state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
         else:
             state, action = step(flow, record.state, translated)
-        answer = _answer(action)
+        answer, lookup, name = _answer_of(action)
         updated = replace(
             record,
             state=state,
@@ -220,8 +312,23 @@ class Webhook:
         return (
             updated,
             heard(record.state, translated, action, flow),
-            Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action)),
+            Applied(
+                200,
+                answer,
+                "answered",
+                ended=ended,
+                flow=state.flow,
+                node=state.node,
+                action=name,
+                lookup=lookup,
+                lookup_flow=flow if lookup else None,
+            ),
         )
+
+    def _pending_lookup(self, state: CallState) -> Lookup | None:
+        flow = self.flows.for_state(state)
+        node = flow.nodes.get(state.node) if flow is not None else None
+        return Lookup(request_for(node, state.variables)) if isinstance(node, Http) else None
 
     def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
         called, caller = event.numbers

@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ivrflow.calls.interpreter import Step
+from ivrflow.errors import UsageError
 from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
@@ -23,6 +24,7 @@ from ivrflow.language.schema import kind_of, validator
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import Document, parse
 from ivrflow.tools.annotations import annotation
+from ivrflow.tools.answers import answerer
 from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
 from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
 from ivrflow.v1.playback import play
@@ -180,7 +182,7 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
     cases: list[dict[str, Any]] = document.data["tests"]
     for index, case in enumerate(cases):
         span = document.source.value(("tests", index))
-        for message in _check(flow, case, walked):
+        for message in _check(flow, case, walked, path.parent):
             failures.append(Failure(shown, span.line, span.column, f"test {case['name']!r}: {message}"))
     return len(cases), failures
 
@@ -246,8 +248,9 @@ def _in_words(error: ValidationError, document: Document, file: str) -> Iterator
         )
 
 
-def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
-    """What is wrong with the call this case makes (empty: it passes)."""
+def _check(flow: Flow, case: dict[str, Any], walked: Walked, base: Path) -> list[str]:
+    """What is wrong with the call this case makes (empty: it passes). Answer files of `http`
+    are relative to `base`, the tests file's folder."""
     keys = parse_keys(case["keys"])
     variables = dict(case.get("vars", {}))
     if case.get("mode") == "v1":
@@ -257,7 +260,11 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
         heard: list[Step] = list(played)
         ended = ""
     else:
-        journey = trace(flow, keys, variables, walked)
+        try:
+            answer = answerer(flow, {str(k): str(v) for k, v in case.get("http", {}).items()}, base)
+        except UsageError as problem:
+            return [str(problem).replace("--http ", "http: ")]
+        journey = trace(flow, keys, variables, walked, answer)
         heard, ended = list(journey.steps), journey.ends_at
     problems = []
     said = [str(step["say"]) for step in heard if "say" in step]

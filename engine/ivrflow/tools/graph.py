@@ -2,7 +2,8 @@
 
 Each node is labelled with its type and the start of its message; each edge with what takes the
 call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
-`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`. The call's end is one node of its own.
+`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`, `answered (ready, drug)` and
+`no answer, not 2xx, not JSON` (an http node's lookup). The call's end is one node of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from ivrflow.language.http_node import Http
 from ivrflow.language.model import PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
 
 END = "(end)"
@@ -25,6 +27,8 @@ def _short(text: str) -> str:
 def label(node: Node) -> str:
     if isinstance(node, Dial):
         return f"dial: {node.to}"
+    if isinstance(node, Http):
+        return f"http: {node.method} {node.host or _short(node.url)}"
     message = getattr(node, "message", None)
     return f"{node.type}: {_short(message)}" if message else node.type
 
@@ -60,6 +64,9 @@ def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
         elif isinstance(node, Dial):
             yield name, END, "transfer"
             yield name, node.on_fail or END, "not answered"
+        elif isinstance(node, Http):
+            yield name, node.next, f"answered ({', '.join(node.save)})" if node.save else "answered"
+            yield name, node.on_error, "no answer, not 2xx, not JSON"
         elif isinstance(node, Hangup):
             yield name, END, ""
     for name, node in flow.nodes.items():

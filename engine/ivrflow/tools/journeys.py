@@ -10,7 +10,7 @@ callers will hear differently."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from ivrflow.calls.interpreter import (
     DialDone,
     Event,
     LegEnded,
+    Lookup,
     Speak,
     SpeakDone,
     Step,
@@ -31,6 +32,8 @@ from ivrflow.calls.interpreter import (
     step,
     walk,
 )
+from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
     CONFIRM_YES,
@@ -44,6 +47,7 @@ from ivrflow.language.model import (
     Repeat,
     message_run,
 )
+from ivrflow.tools.answers import journey_answers
 from ivrflow.tools.simulate import call_numbers, keys_text
 
 MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
@@ -230,6 +234,14 @@ def walk_all(flow: Flow) -> Walked:
                 ):  # or nobody answers: its own way
                     follow(state, DialDone(False), keys, steps, left, kind, True)
                 pending += [DialDone(True), LegEnded()]
+            elif isinstance(action, Lookup) and action.hold is None:  # each answer its way: on_error's first
+                lookup = flow.nodes[state.node]
+                assert isinstance(lookup, Http)
+                answered, *others = journey_answers(flow, lookup)
+                for other in others:
+                    if len(walked.journeys) < MAX_JOURNEYS:
+                        follow(state, other, keys, steps, left, kind, failed)
+                pending.append(answered)
             elif isinstance(action, Speak) and action.collect:
                 if moved and state.node in left | {asking}:
                     walked.journeys.append(
@@ -251,7 +263,7 @@ def walk_all(flow: Flow) -> Walked:
                         failed,
                     )
                 return
-            elif isinstance(action, Speak):
+            elif isinstance(action, (Speak, Lookup)):  # said, or the hold words of a lookup said
                 pending.append(SpeakDone(""))
         walked.journeys.append(Journey(keys, steps, state.node, transfer_failed=failed))
 
@@ -259,15 +271,22 @@ def walk_all(flow: Flow) -> Walked:
     return walked
 
 
-def trace(flow: Flow, keys: list[str | None], variables: dict[str, str], walked: Walked) -> Journey:
-    """One call with these keys (a hand-written test case), its reach noted in `walked`."""
+def trace(
+    flow: Flow,
+    keys: list[str | None],
+    variables: dict[str, str],
+    walked: Walked,
+    answer: Callable[[Request], LookupDone] | None = None,
+) -> Journey:
+    """One call with these keys (a hand-written test case), its reach noted in `walked`; `answer`
+    gives each lookup's outcome."""
     at = [""]
 
     def seen(before: CallState, event: Event, after: CallState) -> None:
         walked.saw(flow, before, event, after)
         at[0] = after.node
 
-    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen))
+    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen, answer))
     return Journey(tuple(keys), steps, at[0])
 
 

@@ -11,10 +11,11 @@ Every way gives the same steps: `{"say"}`, `{"press"}`, `{"no_input"}`, `{"dial"
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 
 from ivrflow.calls.interpreter import MAX_STEPS, NOT_IN_SERVICE, CallState, Event, Step, walk
+from ivrflow.calls.lookups import LookupDone, Request
 from ivrflow.errors import EndlessCall, ServerProblem
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.model import Flow, digits_only
@@ -53,11 +54,16 @@ def with_language(flow: Flow, language: str | None) -> Flow:
     return replace(flow, language=language) if language else flow
 
 
-def live(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> Iterator[Step]:
-    """The call as the live interpreter runs it."""
+def live(
+    flow: Flow,
+    keys: Iterable[str | None],
+    variables: Mapping[str, str] | None = None,
+    answer: Callable[[Request], LookupDone] | None = None,
+) -> Iterator[Step]:
+    """The call as the live interpreter runs it; `answer` gives each lookup's outcome."""
     called, caller = call_numbers(flow)
     track = _Track(list(flow.nodes))
-    return _ended(walk(flow, keys, {**(variables or {}), "called": called, "caller": caller}, track), track)
+    return _ended(walk(flow, keys, {**(variables or {}), "called": called, "caller": caller}, track, answer), track)
 
 
 class _Track:
