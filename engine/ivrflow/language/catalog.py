@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from ivrflow.language.catalog_branches import BRANCH_RULES, BRANCH_UNSILENCEABLE
 from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
 # Where docs/ is published, for links in SARIF and JSON output. Set IVRFLOW_DOCS_URL to your
@@ -371,6 +372,7 @@ _RULES = [
         "in another language's flow, those words are the wrong language.",
         "Add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through.",
     ),
+    *(Rule(*row) for row in BRANCH_RULES),  # type: ignore[arg-type]
     Rule(
         "disable-comment",
         "error",
@@ -443,4 +445,5 @@ UNSILENCEABLE = frozenset(
         "duplicate-number",
         "disable-comment",
     }
+    | BRANCH_UNSILENCEABLE
 )

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ivrflow.language.branches import build_branch
 from ivrflow.language.diagnostics import Span
+from ivrflow.language.nodes import Node as Node  # re-exported: every node type is a Node
+from ivrflow.language.nodes import as_text as _as_text
+from ivrflow.language.schedules import Schedule, read_schedules
 from ivrflow.language.texts import used_names
 from ivrflow.language.yamlstrict import SourceMap
 from ivrflow.telesign.facts import (
@@ -35,33 +39,6 @@ BUILTIN_VARS = ("called", "caller")
 DEFAULT_COLLECT_ATTEMPTS = 3
 CONFIRM_YES, CONFIRM_AGAIN = "1", "2"  # the keys of a collect_digits read-back
 END_KEYS = ("#", "*")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Node:
-    """Fields every node has: its name, its type, and where it and its keys were written."""
-
-    name: str
-    type: str
-    span: Span
-    key_spans: Mapping[str, Span]
-    value_spans: Mapping[str, Span]
-
-    def key_span(self, key: str) -> Span:
-        """Where `key` of this node was written; the node's own line when the key is absent."""
-        return self.key_spans.get(key, self.span)
-
-    def value_span(self, key: str) -> Span:
-        """Where the value of `key` was written; the node's own line when the key is absent."""
-        return self.value_spans.get(key, self.span)
-
-    def targets(self) -> Iterator[tuple[str, str]]:
-        """The nodes this node can lead to, as (key, target) pairs, such as ("next", "menu")."""
-        return iter(())
-
-    def texts(self) -> Iterator[tuple[str, str]]:
-        """Everything this node can say, as (key, text) pairs."""
-        return iter(())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,6 +196,7 @@ class Flow:
     var_spans: Mapping[str, Span] = field(default_factory=dict)
     number_spans: tuple[Span, ...] = ()
     id_span: Span = Span(1, 1, 1, 2)  # noqa: RUF009 (a Span is frozen: one shared default is safe)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
     @property
     def start_node(self) -> Node:
@@ -272,11 +250,6 @@ def message_run(flow: Flow, name: str) -> MessageRun:
 def digits_only(number: str) -> str:
     """A phone number as Telesign wants it: digits only, country code first."""
     return number.lstrip("+")
-
-
-def _as_text(value: Any, typed: str | None) -> str:
-    """A value as the text that was typed: `digit: 5` and `digit: "5"` are both "5"."""
-    return typed if typed is not None and not isinstance(value, str) else str(value)
 
 
 def _text(data: dict[str, Any], key: str, source: SourceMap, path: tuple[str | int, ...]) -> str | None:
@@ -333,6 +306,8 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
         )
     if kind == "collect_digits":
         return _build_collect(common, data, text("end_key"))
+    if kind == "branch":
+        return build_branch(common, data, source)
     return Hangup(**common, message=data.get("message"))
 
 
@@ -402,4 +377,5 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         var_spans=MappingProxyType({name: source.key(("vars", name)) for name in variables}),
         number_spans=tuple(source.value(("numbers", i)) for i in range(len(numbers))),
         id_span=source.value(("flow",)),
+        schedules=read_schedules(data, source),
     )

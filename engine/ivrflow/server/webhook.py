@@ -177,7 +177,7 @@ class Webhook:
             if not event.starts_call:  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
-            state, first, steps = self.start(event)
+            state, first, steps = self.start(event, now)
             answer = _answer(first)
             created = CallRecord(
                 event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id
@@ -205,7 +205,7 @@ class Webhook:
             action: Action = NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp()
             state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
         else:
-            state, action = step(flow, record.state, translated)
+            state, action = step(flow, record.state, translated, now)
         answer = _answer(action)
         updated = replace(
             record,
@@ -223,7 +223,7 @@ class Webhook:
             Applied(200, answer, "answered", ended=ended, flow=state.flow, node=state.node, action=method_of(action)),
         )
 
-    def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
+    def start(self, event: WebhookEvent, now: float) -> tuple[CallState, Action, list[Step]]:
         called, caller = event.numbers
         flow_id = self.flows.numbers.get(digits_only(called))
         if flow_id is None:
@@ -232,7 +232,7 @@ class Webhook:
             return state, action, heard(state, CallStarted(), action)
         flow = self.flows.current[flow_id]
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
-        state, action = step(flow, fresh, started)
+        state, action = step(flow, fresh, started, now)
         return state, action, heard(fresh, started, action, flow)
 
 
