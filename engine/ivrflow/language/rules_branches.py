@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from ivrflow.language.branches import Branch, When, case_key
+from ivrflow.language.branches import VAR_TESTS, Branch, When, case_key
 from ivrflow.language.dataflow import missing_path, must_be_set, path_words
 from ivrflow.language.diagnostics import Diagnostic, suggestion
 from ivrflow.language.model import BUILTIN_VARS
@@ -40,11 +40,14 @@ def schedule_problems(check: Checker) -> Iterator[Diagnostic]:
 def schedule_overlap(check: Checker) -> Iterator[Diagnostic]:
     for schedule in check.flow.schedules.values():
         span = schedule.span
+        days: dict[tuple[str, str], list[str]] = {}  # each pair once, with the days it happens on
         for day, first, second in week_overlaps(schedule):
+            days.setdefault((first.text, second.text), []).append(DAYS[day])
+        for (first_text, second_text), on in days.items():
             yield Diagnostic(
                 "schedule-overlap",
                 span,
-                f"the hours `{first.text}` and `{second.text}` of schedule `{schedule.name}` overlap ({DAYS[day]})",
+                f"the hours `{first_text}` and `{second_text}` of schedule `{schedule.name}` overlap (on {', '.join(on)})",
                 "merge them into one range, or correct the one that is wrong",
             )
         for when, ranges in schedule.special.items():
@@ -128,7 +131,7 @@ def branch_tests(check: Checker) -> Iterator[Diagnostic]:
     known = _known(check)
     for node, index, when in _whens(check):
         where = f"the `when` of {case_key(index)} of branch `{node.name}`"
-        tests = [key for key in ("equals", "in", "between", "empty") if key in when.keys]
+        tests = [key for key in VAR_TESTS if key in when.keys]
         if when.var is None and tests:
             yield Diagnostic(
                 "branch-test",
@@ -198,9 +201,16 @@ def unset_when_variable(check: Checker) -> Iterator[Diagnostic]:
         )
 
 
+def _complete(when: When) -> bool:
+    """Whether a `when` has a var exactly when it has a test of one (branch-test reports the rest)."""
+    return (when.var is None) == (not any(key in when.keys for key in VAR_TESTS))
+
+
 def _implies(later: When, earlier: When) -> bool:
     """Whether `later` can only hold when `earlier` holds too (so a case with `later` after one with
     `earlier` is never taken). Each test of `earlier` must follow from a test of `later`."""
+    if not _complete(later) or not _complete(earlier):
+        return False
     if earlier.open is not None and earlier.open != later.open:
         return False
     if earlier.closed is not None and earlier.closed != later.closed:
