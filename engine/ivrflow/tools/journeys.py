@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ivrflow.calls.entries import entry_ok
@@ -31,6 +32,8 @@ from ivrflow.calls.interpreter import (
     step,
     walk,
 )
+from ivrflow.language.branches import Branch
+from ivrflow.language.clock import ANCHOR, Moment, moments
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
     CONFIRM_YES,
@@ -48,6 +51,9 @@ from ivrflow.tools.simulate import call_numbers, keys_text
 
 MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
 MAX_STEPS = 500  # steps in one journey
+# The time a flow that tests no schedule is walked at (it changes nothing such a flow says): noon UTC
+# on the clock's anchor day, so that the journeys file never depends on the day it was made.
+FIXED_TIME = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, 12, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,8 @@ class Journey:
     ends_at: str  # the node the call ended at ("" if none)
     loops_to: str = ""  # the call came back to this question, which it had left
     transfer_failed: bool = False  # a transfer on this journey was not answered (a dial's on_fail way)
+    at: float | None = None  # the time of the call (seconds since the epoch)
+    moment: str = ""  # that time and the state of each schedule then, for a flow whose branches test one
 
 
 @dataclass
@@ -64,6 +72,7 @@ class Walked:
     """The journeys of a flow, and what they reached (for coverage)."""
 
     journeys: list[Journey] = field(default_factory=list)
+    moments: list[Moment] = field(default_factory=list)  # the times walked, for a flow that tests schedules
     nodes: set[str] = field(default_factory=set)
     choices: set[tuple[str, str]] = field(default_factory=set)  # (menu, key) taken
     truncated: bool = False
@@ -196,10 +205,42 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
                 current = entered.next if isinstance(entered, Message) else None
 
 
+def flow_moments(flow: Flow) -> list[Moment]:
+    """The times a flow is walked at: one per combination of states (open, closed, a closed date,
+    special hours) of the schedules its branches test; none for a flow that tests no schedule."""
+    used = {
+        name
+        for node in flow.nodes.values()
+        if isinstance(node, Branch)
+        for case in node.cases
+        for name in case.when.schedules()
+    }
+    return moments({name: each for name, each in flow.schedules.items() if name in used})
+
+
 def walk_all(flow: Flow) -> Walked:
     """Every journey through `flow` with its default variables, in a stable order (keys in the
-    order `options` lists them)."""
-    walked = Walked()
+    order `options` lists them); for a flow that tests schedules, at each of `flow_moments`, each
+    journey listed at the first moment it happens."""
+    walked = Walked(moments=flow_moments(flow))
+    if not walked.moments:
+        _walk_at(flow, walked, FIXED_TIME, "")
+    for moment in walked.moments:
+        _walk_at(flow, walked, moment.at, moment.label)
+    return walked
+
+
+def _heard(journey: Journey) -> str:
+    """A journey's keys and steps as one comparable text."""
+    return json.dumps([keys_text(journey.keys), journey.steps], ensure_ascii=False)
+
+
+def _walk_at(flow: Flow, walked: Walked, at: float, label: str) -> None:
+    listed = {_heard(journey) for journey in walked.journeys}  # heard at an earlier moment already
+
+    def add(journey: Journey) -> None:
+        if _heard(journey) not in listed:
+            walked.journeys.append(replace(journey, at=at, moment=label))
 
     def follow(
         state: CallState,
@@ -218,7 +259,7 @@ def walk_all(flow: Flow) -> Walked:
         moved = False  # the call has left the question it was asking
         while pending and len(steps) < MAX_STEPS:
             event = pending.pop(0)
-            after, action = step(flow, state, event)
+            after, action = step(flow, state, event, at)
             steps += tuple(heard(state, event, action, flow))
             walked.saw(flow, state, event, after)
             state = after
@@ -232,9 +273,7 @@ def walk_all(flow: Flow) -> Walked:
                 pending += [DialDone(True), LegEnded()]
             elif isinstance(action, Speak) and action.collect:
                 if moved and state.node in left | {asking}:
-                    walked.journeys.append(
-                        Journey(keys, steps, state.node, loops_to=state.node, transfer_failed=failed)
-                    )
+                    add(Journey(keys, steps, state.node, loops_to=state.node, transfer_failed=failed))
                     return
                 now_left, now_kind = (left, kind) if not moved else (left | {asking} - {""}, None)
                 for pressed, detour in options(flow, state, now_kind):
@@ -253,22 +292,21 @@ def walk_all(flow: Flow) -> Walked:
                 return
             elif isinstance(action, Speak):
                 pending.append(SpeakDone(""))
-        walked.journeys.append(Journey(keys, steps, state.node, transfer_failed=failed))
+        add(Journey(keys, steps, state.node, transfer_failed=failed))
 
     follow(new_call(flow), CallStarted(call_variables(flow)), (), (), frozenset(), None)
-    return walked
 
 
-def trace(flow: Flow, keys: list[str | None], variables: dict[str, str], walked: Walked) -> Journey:
-    """One call with these keys (a hand-written test case), its reach noted in `walked`."""
-    at = [""]
+def trace(flow: Flow, keys: list[str | None], variables: dict[str, str], walked: Walked, at: float = 0.0) -> Journey:
+    """One call with these keys at `at` (a hand-written test case), its reach noted in `walked`."""
+    ended = [""]
 
     def seen(before: CallState, event: Event, after: CallState) -> None:
         walked.saw(flow, before, event, after)
-        at[0] = after.node
+        ended[0] = after.node
 
-    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen))
-    return Journey(tuple(keys), steps, at[0])
+    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen, at))
+    return Journey(tuple(keys), steps, ended[0], at=at)
 
 
 def _quoted(text: str) -> str:
@@ -285,10 +323,15 @@ def render(flow: Flow, walked: Walked) -> str:
         f"flow: {_quoted(flow.id)}",
         f"journeys: {len(walked.journeys)}"
         + (f"  # stopped at {MAX_JOURNEYS}: the flow has more paths" if walked.truncated else ""),
-        "paths:",
     ]
+    if walked.moments:
+        lines.append("times:  # the flow tests schedules: it was walked at each of their states, each path listed once")
+        lines += [f"- {_quoted(moment.label)}" for moment in walked.moments]
+    lines.append("paths:")
     for journey in walked.journeys:
         lines.append(f"- keys: {_quoted(keys_text(journey.keys))}")
+        if journey.moment:
+            lines.append(f"  at: {_quoted(journey.moment)}")
         if journey.transfer_failed:
             lines.append('  transfer: "not answered"')
         lines.append(
