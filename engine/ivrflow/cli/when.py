@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from ivrflow.errors import UsageError
@@ -11,7 +12,7 @@ from ivrflow.language.model import Flow
 
 AT_HELP = (
     'the time of the call, like "2026-12-24 15:00": read in the time zone of the flow\'s schedules '
-    '(or with a zone of its own: "2026-12-24 15:00 Europe/London", "2026-12-24T21:00Z"); default: now'
+    '(or with a zone of its own: "2026-12-24 15:00 Europe/London", "2026-12-24T21:00Z"); default: IVRFLOW_AT, else now'
 )
 
 
@@ -20,8 +21,10 @@ def at_argument(command: argparse.ArgumentParser) -> None:
 
 
 def call_time(command: str, text: str | None, flow: Flow) -> float:
-    """The moment `--at` names, or now."""
-    if text is None:
+    """The moment `--at` names, or else IVRFLOW_AT (the time every command and server takes as now,
+    for a staging setup or a test suite), or now."""
+    text = text or os.environ.get("IVRFLOW_AT")
+    if not text:
         return time.time()
     try:
         return parse_at(text, default_zone(flow.schedules.values()))

@@ -37,6 +37,7 @@ from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
+from ivrflow.server.schedule_clock import schedule_clock
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 from ivrflow.server.writer import Writer
@@ -55,6 +56,7 @@ def create_app(
     duplicate_window: float = DUPLICATE_WINDOW,
     dial_timeout: float = 10.0,
     webhook_auth: WebhookAuth | None = None,
+    at: str | None = None,
 ) -> Starlette:
     """The engine's app: Telesign's webhook, the management API, health and metrics.
     `credentials`: the Telesign account's (None: nothing is checked, no call can be placed).
@@ -67,9 +69,10 @@ def create_app(
     auth = webhook_auth or WebhookAuth.choose(None, credentials, None)
     log.info("webhook authentication: %s", auth.describe())
     writer = Writer(store)
-    webhook = Webhook(flows, writer, auth, metrics, duplicate_window)
+    clock = schedule_clock(at, flows.current)  # `at`: judge schedules as if started then (serve --at)
+    webhook = Webhook(flows, writer, auth, metrics, duplicate_window, clock=clock)
     callbacks = V1Callbacks(writer, auth, metrics)
-    api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
+    api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout, clock=clock)
     checks = Checks(api, flows, store, auth)
 
     async def healthz(request: Request) -> Response:
@@ -142,4 +145,5 @@ def app_from_options(options: dict[str, Any], store: Store | None = None) -> Sta
         duplicate_window=float(options["duplicate_window"]),
         dial_timeout=float(options["dial_timeout"]),
         webhook_auth=auth,
+        at=options.get("at") or os.environ.get("IVRFLOW_AT"),
     )

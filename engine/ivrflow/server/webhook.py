@@ -33,6 +33,7 @@ from ivrflow.server.flows import Flows
 from ivrflow.server.http import Refused, error_json, refuse, signed_body
 from ivrflow.server.logs import event_handled
 from ivrflow.server.metrics import Metrics, event_label
+from ivrflow.server.schedule_clock import Clock, real_time
 from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW
@@ -79,8 +80,11 @@ class Webhook:
         auth: WebhookAuth,
         metrics: Metrics,
         duplicate_window: float = DUPLICATE_WINDOW,
+        *,
+        clock: Clock = real_time,
     ) -> None:
         self.flows = flows
+        self.clock = clock  # the time a branch judges schedules at, from an event's arrival time
         self.writer = writer
         self.store = writer.store
         self.auth = auth
@@ -205,7 +209,7 @@ class Webhook:
             action: Action = NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp()
             state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
         else:
-            state, action = step(flow, record.state, translated, now)
+            state, action = step(flow, record.state, translated, self.clock(now))
         answer = _answer(action)
         updated = replace(
             record,
@@ -232,7 +236,7 @@ class Webhook:
             return state, action, heard(state, CallStarted(), action)
         flow = self.flows.current[flow_id]
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
-        state, action = step(flow, fresh, started, now)
+        state, action = step(flow, fresh, started, self.clock(now))
         return state, action, heard(fresh, started, action, flow)
 
 

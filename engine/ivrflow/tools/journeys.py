@@ -196,6 +196,8 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
         [flow.start] if isinstance(event, CallStarted) else [target for _, target in node.targets()] if node else []
     )
     for start in starts:
+        yield from _branches_to(flow, start, after.node, set())
+    for start in starts:
         run = message_run(flow, start)
         if run.last is not None and run.last.name == after.node:
             current: str | None = start
@@ -203,6 +205,29 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
                 yield current
                 entered = flow.nodes.get(current)
                 current = entered.next if isinstance(entered, Message) else None
+
+
+def _branches_to(flow: Flow, start: str, landed: str, seen: set[str]) -> list[str]:
+    """The branches a call went through from `start` to `landed` (a branch says nothing, so the
+    call never rests at one), with the messages that followed the last of them."""
+    node = flow.nodes.get(start)
+    if not isinstance(node, Branch) or start in seen:
+        return []
+    seen.add(start)
+    for _, target in node.targets():
+        run = message_run(flow, target)
+        if target == landed or (run.last is not None and run.last.name == landed):
+            went: list[str] = []
+            current: str | None = target
+            while current is not None and current != landed:
+                went.append(current)
+                entered = flow.nodes.get(current)
+                current = entered.next if isinstance(entered, Message) else None
+            return [start, *went]
+        deeper = _branches_to(flow, target, landed, seen)
+        if deeper:
+            return [start, *deeper]
+    return []
 
 
 def flow_moments(flow: Flow) -> list[Moment]:
