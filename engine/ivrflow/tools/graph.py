@@ -2,7 +2,8 @@
 
 Each node is labelled with its type and the start of its message; each edge with what takes the
 call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
-`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`. The call's end is one node of its own.
+`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`, a branch's tests
+(`office closed`, `tier in gold, platinum`) and `otherwise`. The call's end is one node of its own.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from ivrflow.language.branches import Branch
 from ivrflow.language.model import PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
 
 END = "(end)"
@@ -62,6 +64,10 @@ def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
             yield name, node.on_fail or END, "not answered"
         elif isinstance(node, Hangup):
             yield name, END, ""
+        elif isinstance(node, Branch):  # each case labelled with its test, in the order they are tried
+            for case in node.cases:
+                yield name, case.go, case.when.words()
+            yield name, node.otherwise, "otherwise"
     for name, node in flow.nodes.items():
         if isinstance(node, Repeat):
             menu = repeats_of.get(name)
