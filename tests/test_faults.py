@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import FLOWS
+from conftest import FLOWS, OPEN
 from inprocess import serving
 from ivrflow.calls.interpreter import transcript
 from ivrflow.language.loader import load_flow
@@ -53,7 +53,7 @@ def check_all(server: Server, calls: dict[str, list[str | None]]) -> None:
     for reference, keys in calls.items():
         steps = httpx.get(f"{server.url}/calls/{reference}", timeout=10).json()["transcript"]
         assert [{k: v for k, v in s.items() if k != "at"} for s in steps] == transcript(
-            SUPPORT, keys, {"caller": CALLER}
+            SUPPORT, keys, {"caller": CALLER}, OPEN
         ), reference
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FLOWS
+from conftest import FLOWS, OPEN
 from ivrflow.calls.interpreter import (
     TRANSFER_FAILED,
     CallEnded,
@@ -94,14 +94,14 @@ def test_prompt_two_chances_then_hang_up() -> None:
 
 
 def test_support_transfer_and_loop_back() -> None:
-    assert transcript(SUPPORT, ["1"])[-2:] == [
+    assert transcript(SUPPORT, ["1"], at=OPEN)[-2:] == [
         {"dial": "15550001111"},
         {"hangup": True},
     ]  # the agent hangs up in the end
-    heard = transcript(SUPPORT, ["3", "2"])
+    heard = transcript(SUPPORT, ["3", "2"], at=OPEN)
     assert heard[2] == {"say": "We are open Monday to Friday, 8 in the morning to 6 in the evening."}
     assert heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}]
-    assert transcript(SUPPORT, [None, None, None])[-3:] == [
+    assert transcript(SUPPORT, [None, None, None], at=OPEN)[-3:] == [
         {"say": "Let me put you through to someone who can help."},
         {"dial": "15550003333"},
         {"hangup": True},
@@ -109,8 +109,8 @@ def test_support_transfer_and_loop_back() -> None:
 
 
 def test_transfer_action_carries_dial_options() -> None:
-    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
-    state, action = step(SUPPORT, state, SpeakDone("2"))
+    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}), OPEN)
+    state, action = step(SUPPORT, state, SpeakDone("2"), OPEN)
     assert action == Transfer(to="15550002222", caller_id="15551230000", max_call_duration=None, send_dtmf="ww204")
 
 
@@ -161,26 +161,29 @@ def test_events_before_an_outbound_call_is_answered_change_nothing() -> None:
 
 
 def test_menu_timeout_rides_on_the_speak_action() -> None:
-    _, action = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
+    _, action = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}), OPEN)
     assert isinstance(action, Speak) and action.collect and action.timeout == 6.0
 
 
 def test_after_a_transfer() -> None:
-    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
-    transferred, action = step(SUPPORT, state, SpeakDone("1"))
+    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}), OPEN)
+    transferred, action = step(SUPPORT, state, SpeakDone("1"), OPEN)
     assert isinstance(action, Transfer) and transferred.waiting == "transfer"
-    assert step(SUPPORT, transferred, DialDone(answered=True)) == (transferred, NoAction())  # connected: nothing to say
-    assert step(SUPPORT, transferred, SpeakDone("5")) == (transferred, NoAction())
-    left, action = step(SUPPORT, transferred, LegEnded())  # the agent hung up: the caller is alone
+    assert step(SUPPORT, transferred, DialDone(answered=True), OPEN) == (
+        transferred,
+        NoAction(),
+    )  # connected: nothing to say
+    assert step(SUPPORT, transferred, SpeakDone("5"), OPEN) == (transferred, NoAction())
+    left, action = step(SUPPORT, transferred, LegEnded(), OPEN)  # the agent hung up: the caller is alone
     assert left.ended and action == HangUp()
     # Nobody answered and the dial has no on_fail: the caller is told so, never left in silence.
-    failed, action = step(SUPPORT, transferred, DialDone(answered=False))
+    failed, action = step(SUPPORT, transferred, DialDone(answered=False), OPEN)
     assert action == Speak(TRANSFER_FAILED, "en-US", False) and failed.waiting == "last-words"
-    ended, action = step(SUPPORT, failed, SpeakDone())
+    ended, action = step(SUPPORT, failed, SpeakDone(), OPEN)
     assert ended.ended and ended.outcome == "transfer_failed" and action == HangUp()
 
 
 def test_a_leg_ending_outside_a_transfer_changes_nothing() -> None:
-    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}))
-    assert step(SUPPORT, state, LegEnded()) == (state, NoAction())
-    assert step(SUPPORT, state, DialDone(answered=True)) == (state, NoAction())
+    state, _ = step(SUPPORT, new_call(SUPPORT), CallStarted({"caller": "15551230000"}), OPEN)
+    assert step(SUPPORT, state, LegEnded(), OPEN) == (state, NoAction())
+    assert step(SUPPORT, state, DialDone(answered=True), OPEN) == (state, NoAction())

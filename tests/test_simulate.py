@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FLOWS, ROOT
+from conftest import FLOWS, OPEN, ROOT
 from ivrflow.language.loader import check_bytes, load_flow
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.tools.flowtests import FlowResult, check_flow, live_matches_v1
@@ -196,7 +196,7 @@ def test_server_plays_the_bundled_flow_as_in_process(served: tuple[Server, Path]
     server, _ = served
     result = ivrflow("simulate", "flows/support-menu.yaml", "--keys", keys, "--json", "--server", server.url)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == list(live(load_flow(FLOWS / "support-menu.yaml"), parse_keys(keys)))
+    assert json.loads(result.stdout) == list(live(load_flow(FLOWS / "support-menu.yaml"), parse_keys(keys), at=OPEN))
 
 
 # --- generated flows: live against v1, in process against the server --------------------------------
@@ -340,7 +340,7 @@ def test_failing_and_malformed_cases_name_their_line(tmp_path: Path) -> None:
     ivrflow("journeys", str(tmp_path))
     cases = tmp_path / "support-menu.tests.yaml"
     cases.write_text(
-        'tests:\n  - name: billing\n    keys: "1"\n    dials: "15550002222"\n    ends_at: technical\n  - name: fine\n    keys: "2"\n'
+        'tests:\n  - name: billing\n    keys: "1"\n    dials: "15550002222"\n    ends_at: technical\n    at: "2026-06-02 10:00"\n  - name: fine\n    keys: "2"\n    at: "2026-06-02 10:00"\n'
     )
     result = ivrflow("test", str(tmp_path), "--format", "json")
     assert result.returncode == 1

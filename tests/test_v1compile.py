@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FLOWS
+from conftest import FLOWS, OPEN
 from ivrflow.language.loader import check_bytes, load_flow
 from ivrflow.language.model import Flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
@@ -63,7 +63,7 @@ def test_prompt_gate_and_message_chain_with_variables() -> None:
 
 @pytest.mark.parametrize("name", ["refill-reminder.yaml", "support-menu.yaml"])
 def test_live_only_flows_get_reasons_and_no_parameters(name: str) -> None:
-    params, problems = compile_v1(load_flow(FLOWS / name), CallOptions(to="15550100200"))
+    params, problems = compile_v1(load_flow(FLOWS / name), CallOptions(to="15550100200", at=OPEN))
     assert params is None
     assert problems and all(p.rule in ("v1-live-only", "v1-shape") for p in problems)
     assert all("ivrflow serve" in p.hint for p in problems)

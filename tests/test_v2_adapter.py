@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FLOWS
+from conftest import FLOWS, OPEN
 from ivrflow.calls.interpreter import CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer, new_call, step
 from ivrflow.errors import BadEvent
 from ivrflow.language.lint import flow_files
@@ -55,12 +55,14 @@ def test_every_action_of_every_bundled_flow_matches_the_action_schema() -> None:
     for path in sorted(flow_files([FLOWS])):
         flow = load_flow(path)
         for keys in (["7", "1"], ["7", "2"], ["9", "9", "9", "9"], ["1"], ["2"], ["3"], [], ["5"] * 4):
-            state, action = step(flow, new_call(flow), CallStarted({"caller": "15551230000", "called": "15558675309"}))
+            state, action = step(
+                flow, new_call(flow), CallStarted({"caller": "15551230000", "called": "15558675309"}), OPEN
+            )
             presses = iter(keys)
             while not isinstance(action, (HangUp, NoAction, Transfer)):
                 assert not list(validator("v2-action").iter_errors(action_json(action)))
                 assert isinstance(action, Speak)
-                state, action = step(flow, state, SpeakDone(next(presses, "") if action.collect else ""))
+                state, action = step(flow, state, SpeakDone(next(presses, "") if action.collect else ""), OPEN)
             assert not list(validator("v2-action").iter_errors(action_json(action))) or action == NoAction()
 
 

@@ -9,6 +9,7 @@ IvrflowError           base of every error ivrflow raises on purpose
  ├── StoreUnavailable  the call store did not answer in time; nothing was changed
  ├── ServerProblem     a server did not run a simulated call as Telesign needs it to
  ├── EndlessCall       a simulated call was still going after the simulator's step limit
+ ├── NoTime            a schedule was tested on a call whose time nobody gave
  └── ApiError          an answer of the calls API in its error shape
 """
 
@@ -92,6 +93,11 @@ class ServerProblem(IvrflowError):
 class EndlessCall(IvrflowError):
     """A simulated call had not ended after the simulator's step limit; the message says where it
     was going round."""
+
+
+class NoTime(IvrflowError):
+    """A `branch` tested a schedule, but the step was given no time (a programming mistake: every
+    caller of `step()` passes the time of the event)."""
 
 
 @dataclass(frozen=True, slots=True)

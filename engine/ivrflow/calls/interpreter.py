@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from ivrflow.calls.branching import at_time, take
 from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
 from ivrflow.calls.lookups import LookupDone, Request, describe, request_for
+from ivrflow.language.branches import Branch
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
@@ -176,10 +178,12 @@ def new_call(flow: Flow, variables: Mapping[str, str] | None = None) -> CallStat
     return CallState(flow=flow.id, version=flow.version, variables=dict(variables or {}))
 
 
-def step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action]:
-    """The call's next state and the one action that answers `event`. When the call ends, its
-    sensitive values are erased from the state."""
-    after, action = _step(flow, state, event)
+def step(flow: Flow, state: CallState, event: Event, at: float | None = None) -> tuple[CallState, Action]:
+    """The call's next state and the one action that answers `event`, which happened at `at`
+    (seconds since the epoch; the clock is an input, for a `branch` that tests a schedule). When
+    the call ends, its sensitive values are erased from the state."""
+    with at_time(at):
+        after, action = _step(flow, state, event)
     if after.ended and (after.entry or not flow.sensitive.isdisjoint(after.variables)):
         after = replace(
             after,
@@ -279,6 +283,8 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
     if name is None:
         return _hang_up(state)
     node: Node = flow.nodes[name]
+    if isinstance(node, Branch):  # says nothing: on at once to the node it chooses
+        return _enter(flow, state, take(flow, node, state.variables))
     if isinstance(node, (Prompt, Menu)):
         return _speak(flow, state, node.message, ask=node, waiting="key", node=name, tries=0)
     if isinstance(node, Collect):
@@ -438,13 +444,14 @@ def walk(
     variables: Mapping[str, str] | None = None,
     on_step: Callable[[CallState, Event, CallState], None] | None = None,
     answer: Callable[[Request], LookupDone] | None = None,
+    at: float | None = None,
 ) -> Iterator[Step]:
     """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
-        time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
-        only when a question has been asked, after its steps are given, so that `keys` can be a
-        person at a terminal answering what they just heard. `on_step(before, event, after)` sees
-        every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
-    that cannot be reached)."""
+    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
+    only when a question has been asked, after its steps are given, so that `keys` can be a
+    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
+    every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
+    that cannot be reached). The call takes place at `at` (seconds since the epoch)."""
     presses = iter(keys)
     state = new_call(flow)
     events: list[Event] = [CallStarted(variables or {})]
@@ -453,7 +460,7 @@ def walk(
             return
         event = events.pop(0)
         state_before = state
-        state, action = step(flow, state, event)
+        state, action = step(flow, state, event, at)
         if on_step is not None:
             on_step(state_before, event, state)
         yield from heard(state_before, event, action, flow)
@@ -473,6 +480,8 @@ def _secret_entry(flow: Flow, name: str) -> bool:
     return isinstance(node, Collect) and node.save_as in flow.sensitive
 
 
-def transcript(flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None) -> list[Step]:
-    """What a caller hears and does when pressing `keys` (see `walk`)."""
-    return list(walk(flow, keys, variables))
+def transcript(
+    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None, at: float | None = None
+) -> list[Step]:
+    """What a caller hears and does when pressing `keys` at `at` (see `walk`)."""
+    return list(walk(flow, keys, variables, at=at))

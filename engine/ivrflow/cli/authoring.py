@@ -20,6 +20,7 @@ from ivrflow.cli.common import (
     print_flow_error,
     var_argument,
 )
+from ivrflow.cli.when import at_argument, call_time
 from ivrflow.errors import FlowError, UsageError
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import display_path
@@ -76,6 +77,7 @@ def simulate_parser(commands: Commands) -> None:
         help="live: the interpreter, as `ivrflow serve` runs it (default); v1: the compiled Telesign v1 fields, as Telesign plays them",
     )
     var_argument(simulate_cmd)
+    at_argument(simulate_cmd)
     simulate_cmd.add_argument(
         "--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES"
     )
@@ -172,9 +174,9 @@ def _simulate(args: argparse.Namespace) -> int:
     except ValueError as problem:
         raise UsageError(f"ivrflow simulate: --keys: {problem}") from None
     if args.server:
-        if given or args.language or args.mode != "live" or args.http:
+        if given or args.language or args.mode != "live" or args.http or args.at:
             raise UsageError(
-                "ivrflow simulate: with --server the server runs the flow as it serves it: --var, --language, --http and --mode v1 do not apply"
+                "ivrflow simulate: with --server the server runs the flow as it serves it, on its own clock: --var, --at, --language, --http and --mode v1 do not apply"
             )
         credentials = Credentials.from_env()
         steps: Iterable[Step] = simulate.over_http(
@@ -185,7 +187,7 @@ def _simulate(args: argparse.Namespace) -> int:
             api_key=credentials.api_key if credentials else None,
         )
     elif args.mode == "v1":
-        played = simulate.v1(flow, keys, given)
+        played = simulate.v1(flow, keys, given, call_time(args.command, args.at, flow))
         if isinstance(played, list):
             raise FlowError(
                 flow.path,
@@ -195,7 +197,7 @@ def _simulate(args: argparse.Namespace) -> int:
         steps = played
     else:
         answer = answerer(flow, parse_http(args.http), Path.cwd())
-        steps = simulate.live(flow, keys, given, answer)
+        steps = simulate.live(flow, keys, given, answer, call_time(args.command, args.at, flow))
     if args.json:
         print(json.dumps(list(steps), ensure_ascii=False))
         return EXIT_OK

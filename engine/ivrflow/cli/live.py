@@ -131,6 +131,11 @@ def serve_parser(commands: Commands) -> None:
         metavar="SECONDS",
         help=f"an event identical to the call's previous one within this many seconds is a redelivery: answered the same, not applied again (default {DUPLICATE_WINDOW:g})",
     )
+    serve.add_argument(
+        "--at",
+        metavar="TIME",
+        help="judge the flows' schedules as if the server had started at TIME, like \"2026-12-24 19:00\" (in the schedules' time zone) and its clock ran on from there: to try the after-hours path on a staging server (default: the real time; also IVRFLOW_AT)",
+    )
     serve.set_defaults(run=_serve)
 
 
@@ -215,6 +220,7 @@ def _serve(args: argparse.Namespace) -> int:
         "allow_hosts": sorted(allowed_hosts(args.allow_host, os.environ) or ()),
         "http_ca_file": args.http_ca_file,
         "notify": args.notify,
+        "at": args.at,
     }
     configure_logs(args.log_format)
     app = app_from_options(options, store)

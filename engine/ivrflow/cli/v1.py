@@ -26,6 +26,7 @@ from ivrflow.cli.common import (
     telesign_arguments,
     var_argument,
 )
+from ivrflow.cli.when import at_argument, call_time
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
@@ -47,6 +48,7 @@ def compile_parser(commands: Commands) -> None:
         description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare).",
     )
     _call_arguments(compile_cmd)
+    at_argument(compile_cmd)
     compile_cmd.add_argument(
         "--format",
         choices=["json", "form", "curl"],
@@ -173,6 +175,7 @@ def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str,
     )
     options = CallOptions(
         to=args.to,
+        at=call_time(args.command, getattr(args, "at", None), flow),  # compile --at; send: now
         variables=given,
         callback_url=callback_url,
         external_id=args.external_id,

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from ivrflow.language.catalog_branches import BRANCH_RULES, BRANCH_UNSILENCEABLE
 from ivrflow.language.catalog_http import HTTP_RULES
 from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
@@ -372,6 +373,7 @@ _RULES = [
         "in another language's flow, those words are the wrong language.",
         "Add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through.",
     ),
+    *(Rule(*row) for row in BRANCH_RULES),  # type: ignore[arg-type]
     Rule(
         "disable-comment",
         "error",
@@ -445,4 +447,5 @@ UNSILENCEABLE = frozenset(
         "duplicate-number",
         "disable-comment",
     }
+    | BRANCH_UNSILENCEABLE
 )

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ivrflow.language.diagnostics import Span
-from ivrflow.language.node import Node
+from ivrflow.language.nodes import Node
 from ivrflow.language.yamlstrict import SourceMap
 
 # `{{ secret.NAME }}`: a value from the server's environment, IVRFLOW_SECRET_NAME.

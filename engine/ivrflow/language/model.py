@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from ivrflow.language.branches import build_branch
 from ivrflow.language.diagnostics import Span
 from ivrflow.language.http_node import Http, build_http
-from ivrflow.language.node import Node as Node  # where the other modules import it from
+from ivrflow.language.nodes import Node as Node  # re-exported: every node type is a Node
+from ivrflow.language.nodes import as_text as _as_text
+from ivrflow.language.schedules import Schedule, read_schedules
 from ivrflow.language.texts import used_names
 from ivrflow.language.yamlstrict import SourceMap
 from ivrflow.telesign.facts import (
@@ -195,6 +198,7 @@ class Flow:
     var_spans: Mapping[str, Span] = field(default_factory=dict)
     number_spans: tuple[Span, ...] = ()
     id_span: Span = Span(1, 1, 1, 2)  # noqa: RUF009 (a Span is frozen: one shared default is safe)
+    schedules: Mapping[str, Schedule] = field(default_factory=dict)
 
     @property
     def start_node(self) -> Node:
@@ -254,11 +258,6 @@ def digits_only(number: str) -> str:
     return number.lstrip("+")
 
 
-def _as_text(value: Any, typed: str | None) -> str:
-    """A value as the text that was typed: `digit: 5` and `digit: "5"` are both "5"."""
-    return typed if typed is not None and not isinstance(value, str) else str(value)
-
-
 def _text(data: dict[str, Any], key: str, source: SourceMap, path: tuple[str | int, ...]) -> str | None:
     if data.get(key) is None:
         return None
@@ -315,6 +314,8 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
         return _build_collect(common, data, text("end_key"))
     if kind == "http":
         return build_http(common, data, source, path)
+    if kind == "branch":
+        return build_branch(common, data, source)
     return Hangup(**common, message=data.get("message"))
 
 
@@ -385,4 +386,5 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         var_spans=MappingProxyType({name: source.key(("vars", name)) for name in variables}),
         number_spans=tuple(source.value(("numbers", i)) for i in range(len(numbers))),
         id_span=source.value(("flow",)),
+        schedules=read_schedules(data, source),
     )

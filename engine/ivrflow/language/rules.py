@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from ivrflow.language.branches import Branch, tested_vars
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
 from ivrflow.language.http_node import SECRET, Http, without_secrets
 from ivrflow.language.http_rules import HTTP_CHECKS
 from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Message, Node, Prompt, Repeat
 from ivrflow.language.presses import mentioned_digits
+from ivrflow.language.rules_branches import BRANCH_CHECKS
 from ivrflow.language.rules_calls import CALL_CHECKS
 from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX
@@ -156,7 +158,9 @@ def ends_here(flow: Flow, node: Node) -> bool:
         )
     if isinstance(node, Collect):
         return node.on_fail is None  # attempts used up hang up
-    return True  # a hangup; a dial (the transfer ends the call's flow); a repeat (after its `max` the call ends)
+    # A branch only chooses where the call goes on. Every other node can end the call: a hangup; a
+    # dial (the transfer ends the call's flow); a repeat (after its `max` the call ends).
+    return not isinstance(node, Branch)
 
 
 def no_way_out(check: Checker) -> Iterator[Diagnostic]:
@@ -363,7 +367,7 @@ def unused_variables(check: Checker) -> Iterator[Diagnostic]:
         for _, _, text in _texts(check)
         for pattern in (VARIABLE, _SINGLE_BRACES)
         for match in pattern.finditer(text)
-    }
+    } | tested_vars(check.flow.nodes.values())  # a branch's test uses a variable too
     for name, span in check.flow.var_spans.items():
         if name not in used:
             yield Diagnostic(
@@ -411,4 +415,5 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     message_length,
     *CALL_CHECKS,
     *HTTP_CHECKS,
+    *BRANCH_CHECKS,
 )

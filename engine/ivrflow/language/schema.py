@@ -114,7 +114,12 @@ def where(path: Path, data: Any) -> str:
             return node
         if path[2] == "choices" and len(path) >= 4:
             return f"choice `{path[3]}` of {node}"
+        if path[2] == "cases" and len(path) >= 4 and isinstance(path[3], int):  # a branch's case
+            case = f"case {path[3] + 1} of {node}"
+            return f"the `when` of {case}" if len(path) >= 5 and path[4] == "when" else case
         return f"`{path[2]}` of {node}"
+    if path[0] == "schedules" and len(path) >= 2:
+        return f"schedule `{path[1]}`" if len(path) == 2 else f"`{path[2]}` of schedule `{path[1]}`"
     if path[0] == "vars" and len(path) == 2:
         return f"variable `{path[1]}`"
     if path[0] == "numbers" and len(path) == 2 and isinstance(path[1], int):

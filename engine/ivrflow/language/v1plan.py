@@ -8,8 +8,10 @@ not fit (for `ivrflow lint --target v1` and `ivrflow compile`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from ivrflow.language.branches import Branch
 from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
@@ -41,11 +43,33 @@ class V1Plan:
     repeat: Repeat | None
 
 
+Chooser = Callable[[Branch], str]  # the way a branch goes on this call (resolved when it is sent)
+
+
 class _Planner:
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow, choose: Chooser) -> None:
         self.flow = flow
+        self.choose = choose
         self.reasons: list[Diagnostic] = []
         self.stopped_at: Node | None = None  # the node that ended the last chain() early
+
+    def through(self, node: Node | None) -> Node | None:
+        """The node the call is at once branches are resolved: a v1 request is one fixed script, so
+        a branch is decided when the call is sent, which only works when it tests nothing that is
+        set during the call."""
+        seen: set[str] = set()
+        while isinstance(node, Branch) and node.name not in seen:
+            seen.add(node.name)
+            during = [case.when.var for case in node.cases if case.when.var in self.flow.saved()]
+            if during:
+                self.reason(
+                    "v1-live-only",
+                    node.span,
+                    f"branch `{node.name}` tests `{during[0]}`, which is set during the call; a v1 call is decided when it is sent",
+                )
+                return None
+            node = self.flow.nodes.get(self.choose(node))
+        return None if isinstance(node, Branch) else node
 
     def reason(self, rule: str, span: Span, message: str, hint: str = "") -> None:
         self.reasons.append(
@@ -84,6 +108,13 @@ class _Planner:
                 span,
                 f"{what} leads to the menu `{node.name}`; a v1 call has one menu, right at the start or after the prompt",
                 "put the words said before it into the menu's own message",
+            )
+        elif isinstance(node, Branch):
+            self.reason(
+                "v1-shape",
+                span,
+                f"{what} leads to the branch `{node.name}`; in v1 a branch can only come first, after the prompt, or behind a menu key",
+                "move the branch before the messages, and give each of its ways the whole text",
             )
         elif isinstance(node, Prompt):
             self.reason(
@@ -139,7 +170,7 @@ class _Planner:
         repeat_digit: str | None = None
         repeat: Repeat | None = None
         for digit, target in menu.choices.items():
-            node = self.flow.nodes.get(target)
+            node = self.through(self.flow.nodes.get(target))
             span = menu.target_span(digit)
             if not digit.isdigit():
                 self.reason(
@@ -169,7 +200,7 @@ class _Planner:
                 continue
             if node is None:
                 continue  # unknown-target
-            texts = self.chain(target, span, f"choice `{digit}` of menu `{menu.name}`")
+            texts = self.chain(node.name, span, f"choice `{digit}` of menu `{menu.name}`")
             if texts is None:
                 continue
             if not texts:
@@ -185,7 +216,7 @@ class _Planner:
 
     def plan(self) -> V1Plan | None:
         flow = self.flow
-        start = flow.nodes.get(flow.start)
+        start = self.through(flow.nodes.get(flow.start))
         if start is None:
             return None
         prompt: Prompt | None = None
@@ -201,7 +232,7 @@ class _Planner:
                     f"`on_fail` of prompt `{start.name}` is live only; in v1 the call ends after two wrong tries",
                     "remove `on_fail`",
                 )
-            node = flow.nodes.get(start.next)
+            node = self.through(flow.nodes.get(start.next))
             what, span = f"`next` of prompt `{start.name}`", start.value_span("next")
         if node is None:
             return None
@@ -219,8 +250,26 @@ class _Planner:
         return V1Plan(prompt, message, menu, choices, repeat_digit, repeat)
 
 
-def plan_v1(flow: Flow) -> tuple[V1Plan | None, list[Diagnostic]]:
-    """The flow's v1 shape, or the reasons it has none (empty when another rule explains why)."""
-    planner = _Planner(flow)
+def plan_v1(flow: Flow, choose: Chooser | None = None) -> tuple[V1Plan | None, list[Diagnostic]]:
+    """The flow's v1 shape for one call, its branches resolved by `choose`, or the reasons it has
+    none (empty when another rule explains why). Without `choose` (lint, before any call), every
+    way out of every branch is tried, each once with the others taking `otherwise`, so that a
+    flow fits v1 only when it fits whatever its branches decide."""
+    if choose is not None:
+        planner = _Planner(flow, choose)
+        plan = planner.plan()
+        return plan, sorted(planner.reasons, key=Diagnostic.sort_key)  # in line order, as people read the file
+    planner = _Planner(flow, lambda branch: branch.otherwise)
     plan = planner.plan()
-    return plan, sorted(planner.reasons, key=Diagnostic.sort_key)  # in line order, as people read the file
+    reasons = list(planner.reasons)
+    for node in flow.nodes.values():
+        for case in node.cases if isinstance(node, Branch) else ():
+            other = _Planner(flow, _taking(node.name, case.go))
+            other.plan()
+            reasons += [reason for reason in other.reasons if reason not in reasons]
+    return (plan if not reasons else None), sorted(reasons, key=Diagnostic.sort_key)
+
+
+def _taking(name: str, go: str) -> Chooser:
+    """A chooser that sends branch `name` to `go`, and every other branch to its `otherwise`."""
+    return lambda branch: go if branch.name == name else branch.otherwise

@@ -41,6 +41,7 @@ from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.notices import SECRET_ENV, Notices
 from ivrflow.server.openapi import document
+from ivrflow.server.schedule_clock import schedule_clock
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 from ivrflow.server.writer import Writer
@@ -64,6 +65,7 @@ def create_app(
     environ: Mapping[str, str] | None = None,
     http_ca_file: str | None = None,
     notify: str | None = None,
+    at: str | None = None,
 ) -> Starlette:
     """The engine's app: Telesign's webhook, the management API, health and metrics.
     `credentials`: the Telesign account's (None: nothing is checked, no call can be placed).
@@ -94,9 +96,10 @@ def create_app(
     )
     if (notify or any(flow.notify for flow in flows.current.values())) and notices.secret is None:
         log.error("end-of-call notices are not sent: set %s, the secret they are signed with", SECRET_ENV)
-    webhook = Webhook(flows, writer, auth, metrics, duplicate_window, lookups, notices)
+    clock = schedule_clock(at, flows.current)  # `at`: judge schedules as if started then (serve --at)
+    webhook = Webhook(flows, writer, auth, metrics, duplicate_window, lookups, notices, clock=clock)
     callbacks = V1Callbacks(writer, auth, metrics, notices)
-    api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout)
+    api = Api(lambda: flows.current, store, credentials, metrics, dial_timeout=dial_timeout, clock=clock)
     checks = Checks(api, flows, store, auth)
 
     async def healthz(request: Request) -> Response:
@@ -179,4 +182,5 @@ def app_from_options(options: dict[str, Any], store: Store | None = None) -> Sta
         allow_hosts=frozenset(options.get("allow_hosts") or ()),
         http_ca_file=options.get("http_ca_file"),
         notify=options.get("notify"),
+        at=options.get("at") or os.environ.get("IVRFLOW_AT"),
     )

@@ -35,6 +35,7 @@ from ivrflow.language.texts import MASK
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.server.http import MAX_BODY, framing_problem, is_json, read_limited
 from ivrflow.server.metrics import Metrics
+from ivrflow.server.schedule_clock import Clock, real_time, schedule_states
 from ivrflow.stores import Store, lookup
 from ivrflow.telesign.auth import AuthRefusal, Credentials, check_request
 from ivrflow.telesign.auth_codes import NONCE_REUSED
@@ -219,7 +220,8 @@ def shown_variables(record: CallRecord, flow: Flow | None) -> dict[str, str]:
     return {name: MASK if name in flow.sensitive else value for name, value in state.variables.items()}
 
 
-def flow_summary(flow: Flow) -> dict[str, object]:
+def flow_summary(flow: Flow, at: float) -> dict[str, object]:
+    """A served flow as GET /flows lists it; its schedules as they are at `at`."""
     plan, reasons = plan_v1(flow)
     return {
         "id": flow.id,
@@ -229,6 +231,7 @@ def flow_summary(flow: Flow) -> dict[str, object]:
         "numbers": list(flow.numbers),
         "caller_id": flow.caller_id,
         "vars": {name: MASK if name in flow.sensitive else value for name, value in flow.vars.items()},
+        "schedules": schedule_states(flow, at),
         "v1": {
             "compiles": plan is not None,
             "reasons": [
@@ -252,8 +255,10 @@ class Api:
         metrics: Metrics,
         *,
         dial_timeout: float = 10.0,
+        clock: Clock = real_time,
     ) -> None:
         self.flows = flows
+        self.clock = clock  # for what GET /flows says about schedules
         self.store = store
         self.credentials = credentials
         self.metrics = metrics
@@ -456,7 +461,8 @@ class Api:
 
     async def list_flows(self, request: Request, body: bytes) -> Response:
         flows = self.flows()
-        return JSONResponse({"flows": [flow_summary(flows[name]) for name in sorted(flows)]})
+        at = self.clock(time.time())
+        return JSONResponse({"flows": [flow_summary(flows[name], at) for name in sorted(flows)]})
 
     async def flow_outcomes(self, request: Request, body: bytes) -> Response:
         flow = request.path_params["flow"]

@@ -121,6 +121,14 @@ FLOW: Doc = closed(
     caller_id=MAYBE_TEXT,
     vars={"type": "object", "additionalProperties": TEXT},
     v1=closed(compiles={"type": "boolean"}, reasons={"type": "array", "items": TEXT}),
+    # Each schedule of the flow as it is now: open or not, in words, and when that changes next
+    # (local time with its offset; null when it does not within a year).
+    schedules={
+        "type": "object",
+        "additionalProperties": closed(
+            timezone=TEXT, open={"type": "boolean"}, state=TEXT, changes_at={"type": ["string", "null"]}
+        ),
+    },
 )
 
 OUTCOMES: Doc = closed(

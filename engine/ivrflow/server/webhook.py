@@ -40,6 +40,7 @@ from ivrflow.server.logs import event_handled
 from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import Metrics, event_label
 from ivrflow.server.notices import Notices
+from ivrflow.server.schedule_clock import Clock, real_time
 from ivrflow.server.webhook_auth import WebhookAuth
 from ivrflow.server.writer import Writer
 from ivrflow.stores import DUPLICATE_WINDOW
@@ -100,10 +101,13 @@ class Webhook:
         duplicate_window: float = DUPLICATE_WINDOW,
         lookups: Lookups | None = None,
         notices: Notices | None = None,
+        *,
+        clock: Clock = real_time,
     ) -> None:
         self.notices = notices
         self.flows = flows
         self.lookups = lookups or Lookups(frozenset(), {}, metrics)
+        self.clock = clock  # the time a branch judges schedules at, from an event's arrival time
         self.writer = writer
         self.store = writer.store
         self.auth = auth
@@ -211,7 +215,7 @@ class Webhook:
         if record is None or flow is None or record.state.waiting != "lookup" or record.state.node != done.node:
             answer = record.last_answer if record is not None and record.last_answer else "{}"
             return None, [], Applied(200, answer, "duplicate", action="repeated")
-        state, action = step(flow, record.state, done)
+        state, action = step(flow, record.state, done, self.clock(now))
         answer, lookup, name = _answer_of(action)
         updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True)
         return (
@@ -267,7 +271,7 @@ class Webhook:
             if not event.starts_call:  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
-            state, first, steps = self.start(event)
+            state, first, steps = self.start(event, now)
             answer, lookup, name = _answer_of(first)
             created = CallRecord(
                 event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id
@@ -297,7 +301,7 @@ class Webhook:
             action: Action = NoAction() if isinstance(translated, CallEnded) or record.state.ended else HangUp()
             state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
         else:
-            state, action = step(flow, record.state, translated)
+            state, action = step(flow, record.state, translated, self.clock(now))
         answer, lookup, name = _answer_of(action)
         updated = replace(
             record,
@@ -330,7 +334,7 @@ class Webhook:
         node = flow.nodes.get(state.node) if flow is not None else None
         return Lookup(request_for(node, state.variables)) if isinstance(node, Http) else None
 
-    def start(self, event: WebhookEvent) -> tuple[CallState, Action, list[Step]]:
+    def start(self, event: WebhookEvent, now: float) -> tuple[CallState, Action, list[Step]]:
         called, caller = event.numbers
         flow_id = self.flows.numbers.get(digits_only(called))
         if flow_id is None:
@@ -339,7 +343,7 @@ class Webhook:
             return state, action, heard(state, CallStarted(), action)
         flow = self.flows.current[flow_id]
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
-        state, action = step(flow, fresh, started)
+        state, action = step(flow, fresh, started, self.clock(now))
         return state, action, heard(fresh, started, action, flow)
 
 

@@ -16,7 +16,8 @@ from jsonschema.exceptions import ValidationError
 
 from ivrflow.calls.interpreter import Step
 from ivrflow.errors import UsageError
-from ivrflow.language.diagnostics import suggestion
+from ivrflow.language.clock import default_zone, parse_at
+from ivrflow.language.diagnostics import Diagnostic, suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
 from ivrflow.language.model import Flow
@@ -25,7 +26,7 @@ from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import Document, parse
 from ivrflow.tools.annotations import annotation
 from ivrflow.tools.answers import answerer
-from ivrflow.tools.journeys import Walked, journeys_path, render, tests_path, trace, walk_all
+from ivrflow.tools.journeys import FIXED_TIME, Walked, journeys_path, render, tests_path, trace, walk_all
 from ivrflow.tools.simulate import keys_text, parse_keys, v1, v1_fields
 from ivrflow.v1.playback import play
 
@@ -138,18 +139,21 @@ def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
     plan, _ = plan_v1(flow)
     if plan is None:
         return []
-    fields = v1_fields(flow)  # once: each journey only plays them with other keys
-    if isinstance(fields, list):
-        reason = fields[0].message if fields else "another error"
-        return [
-            Failure(
-                flow.path,
-                flow.id_span.line,
-                flow.id_span.column,
-                f"the flow fits v1 but does not compile for a sample call: {reason}",
-            )
-        ]
+    compiled: dict[float | None, dict[str, str] | list[Diagnostic]] = {}  # once per time: its branches decided
     for journey in walked.journeys:
+        if journey.at not in compiled:
+            compiled[journey.at] = v1_fields(flow, at=journey.at)
+        fields = compiled[journey.at]
+        if isinstance(fields, list):
+            reason = fields[0].message if fields else "another error"
+            return [
+                Failure(
+                    flow.path,
+                    flow.id_span.line,
+                    flow.id_span.column,
+                    f"the flow fits v1 but does not compile for a sample call: {reason}",
+                )
+            ]
         heard_v1 = list(play(fields, journey.keys))
         if heard_v1 != list(journey.steps):
             at = next(
@@ -253,8 +257,18 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked, base: Path) -> list
     are relative to `base`, the tests file's folder."""
     keys = parse_keys(case["keys"])
     variables = dict(case.get("vars", {}))
+    at = FIXED_TIME
+    if "at" in case:
+        try:
+            at = parse_at(str(case["at"]), default_zone(flow.schedules.values()))
+        except ValueError as problem:
+            return [f"`at`: {problem}"]
+    elif walked.moments:
+        return [
+            'this flow tests schedules, so what a caller hears depends on the time: give the case `at: "2026-12-24 15:00"` (in the schedules\' time zone)'
+        ]
     if case.get("mode") == "v1":
-        played = v1(flow, keys, variables)
+        played = v1(flow, keys, variables, at)
         if isinstance(played, list):
             return [f"the flow does not compile to v1{': ' + played[0].message if played else ''}"]
         heard: list[Step] = list(played)
@@ -264,7 +278,7 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked, base: Path) -> list
             answer = answerer(flow, {str(k): str(v) for k, v in case.get("http", {}).items()}, base)
         except UsageError as problem:
             return [str(problem).replace("--http ", "http: ")]
-        journey = trace(flow, keys, variables, walked, answer)
+        journey = trace(flow, keys, variables, walked, answer, at)
         heard, ended = list(journey.steps), journey.ends_at
     problems = []
     said = [str(step["say"]) for step in heard if "say" in step]

@@ -2,8 +2,9 @@
 
 Each node is labelled with its type and the start of its message; each edge with what takes the
 call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
-`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`, `answered (ready, drug)` and
-`no answer, not 2xx, not JSON` (an http node's lookup). The call's end is one node of its own.
+`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`, `answered (ready, drug)`,
+`no answer, not 2xx, not JSON` (an http node's lookup), a branch's tests (`office closed`, `tier in gold,
+platinum`) and `otherwise`. The call's end is one node of its own.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from ivrflow.language.branches import Branch
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
 
@@ -69,6 +71,10 @@ def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
             yield name, node.on_error, "no answer, not 2xx, not JSON"
         elif isinstance(node, Hangup):
             yield name, END, ""
+        elif isinstance(node, Branch):  # each case labelled with its test, in the order they are tried
+            for case in node.cases:
+                yield name, case.go, case.when.words()
+            yield name, node.otherwise, "otherwise"
     for name, node in flow.nodes.items():
         if isinstance(node, Repeat):
             menu = repeats_of.get(name)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ivrflow.calls.entries import entry_ok
@@ -33,6 +34,8 @@ from ivrflow.calls.interpreter import (
     walk,
 )
 from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.language.branches import Branch
+from ivrflow.language.clock import ANCHOR, Moment, moments
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
@@ -52,6 +55,9 @@ from ivrflow.tools.simulate import call_numbers, keys_text
 
 MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
 MAX_STEPS = 500  # steps in one journey
+# The time a flow that tests no schedule is walked at (it changes nothing such a flow says): noon UTC
+# on the clock's anchor day, so that the journeys file never depends on the day it was made.
+FIXED_TIME = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, 12, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,8 @@ class Journey:
     ends_at: str  # the node the call ended at ("" if none)
     loops_to: str = ""  # the call came back to this question, which it had left
     transfer_failed: bool = False  # a transfer on this journey was not answered (a dial's on_fail way)
+    at: float | None = None  # the time of the call (seconds since the epoch)
+    moment: str = ""  # that time and the state of each schedule then, for a flow whose branches test one
 
 
 @dataclass
@@ -68,6 +76,7 @@ class Walked:
     """The journeys of a flow, and what they reached (for coverage)."""
 
     journeys: list[Journey] = field(default_factory=list)
+    moments: list[Moment] = field(default_factory=list)  # the times walked, for a flow that tests schedules
     nodes: set[str] = field(default_factory=set)
     choices: set[tuple[str, str]] = field(default_factory=set)  # (menu, key) taken
     truncated: bool = False
@@ -191,6 +200,8 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
         [flow.start] if isinstance(event, CallStarted) else [target for _, target in node.targets()] if node else []
     )
     for start in starts:
+        yield from _branches_to(flow, start, after.node, set())
+    for start in starts:
         run = message_run(flow, start)
         if run.last is not None and run.last.name == after.node:
             current: str | None = start
@@ -200,10 +211,65 @@ def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> It
                 current = entered.next if isinstance(entered, Message) else None
 
 
+def _branches_to(flow: Flow, start: str, landed: str, seen: set[str]) -> list[str]:
+    """The branches a call went through from `start` to `landed` (a branch says nothing, so the
+    call never rests at one), with the messages that followed the last of them."""
+    node = flow.nodes.get(start)
+    if not isinstance(node, Branch) or start in seen:
+        return []
+    seen.add(start)
+    for _, target in node.targets():
+        run = message_run(flow, target)
+        if target == landed or (run.last is not None and run.last.name == landed):
+            went: list[str] = []
+            current: str | None = target
+            while current is not None and current != landed:
+                went.append(current)
+                entered = flow.nodes.get(current)
+                current = entered.next if isinstance(entered, Message) else None
+            return [start, *went]
+        deeper = _branches_to(flow, target, landed, seen)
+        if deeper:
+            return [start, *deeper]
+    return []
+
+
+def flow_moments(flow: Flow) -> list[Moment]:
+    """The times a flow is walked at: one per combination of states (open, closed, a closed date,
+    special hours) of the schedules its branches test; none for a flow that tests no schedule."""
+    used = {
+        name
+        for node in flow.nodes.values()
+        if isinstance(node, Branch)
+        for case in node.cases
+        for name in case.when.schedules()
+    }
+    return moments({name: each for name, each in flow.schedules.items() if name in used})
+
+
 def walk_all(flow: Flow) -> Walked:
     """Every journey through `flow` with its default variables, in a stable order (keys in the
-    order `options` lists them)."""
-    walked = Walked()
+    order `options` lists them); for a flow that tests schedules, at each of `flow_moments`, each
+    journey listed at the first moment it happens."""
+    walked = Walked(moments=flow_moments(flow))
+    if not walked.moments:
+        _walk_at(flow, walked, FIXED_TIME, "")
+    for moment in walked.moments:
+        _walk_at(flow, walked, moment.at, moment.label)
+    return walked
+
+
+def _heard(journey: Journey) -> str:
+    """A journey's keys and steps as one comparable text."""
+    return json.dumps([keys_text(journey.keys), journey.steps], ensure_ascii=False)
+
+
+def _walk_at(flow: Flow, walked: Walked, at: float, label: str) -> None:
+    listed = {_heard(journey) for journey in walked.journeys}  # heard at an earlier moment already
+
+    def add(journey: Journey) -> None:
+        if _heard(journey) not in listed:
+            walked.journeys.append(replace(journey, at=at, moment=label))
 
     def follow(
         state: CallState,
@@ -222,7 +288,7 @@ def walk_all(flow: Flow) -> Walked:
         moved = False  # the call has left the question it was asking
         while pending and len(steps) < MAX_STEPS:
             event = pending.pop(0)
-            after, action = step(flow, state, event)
+            after, action = step(flow, state, event, at)
             steps += tuple(heard(state, event, action, flow))
             walked.saw(flow, state, event, after)
             state = after
@@ -244,9 +310,7 @@ def walk_all(flow: Flow) -> Walked:
                 pending.append(answered)
             elif isinstance(action, Speak) and action.collect:
                 if moved and state.node in left | {asking}:
-                    walked.journeys.append(
-                        Journey(keys, steps, state.node, loops_to=state.node, transfer_failed=failed)
-                    )
+                    add(Journey(keys, steps, state.node, loops_to=state.node, transfer_failed=failed))
                     return
                 now_left, now_kind = (left, kind) if not moved else (left | {asking} - {""}, None)
                 for pressed, detour in options(flow, state, now_kind):
@@ -265,10 +329,9 @@ def walk_all(flow: Flow) -> Walked:
                 return
             elif isinstance(action, (Speak, Lookup)):  # said, or the hold words of a lookup said
                 pending.append(SpeakDone(""))
-        walked.journeys.append(Journey(keys, steps, state.node, transfer_failed=failed))
+        add(Journey(keys, steps, state.node, transfer_failed=failed))
 
     follow(new_call(flow), CallStarted(call_variables(flow)), (), (), frozenset(), None)
-    return walked
 
 
 def trace(
@@ -277,17 +340,18 @@ def trace(
     variables: dict[str, str],
     walked: Walked,
     answer: Callable[[Request], LookupDone] | None = None,
+    at: float = 0.0,
 ) -> Journey:
-    """One call with these keys (a hand-written test case), its reach noted in `walked`; `answer`
-    gives each lookup's outcome."""
-    at = [""]
+    """One call with these keys at `at` (a hand-written test case), its reach noted in `walked`;
+    `answer` gives each lookup's outcome."""
+    ended = [""]
 
     def seen(before: CallState, event: Event, after: CallState) -> None:
         walked.saw(flow, before, event, after)
-        at[0] = after.node
+        ended[0] = after.node
 
-    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen, answer))
-    return Journey(tuple(keys), steps, at[0])
+    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen, answer=answer, at=at))
+    return Journey(tuple(keys), steps, ended[0], at=at)
 
 
 def _quoted(text: str) -> str:
@@ -304,10 +368,15 @@ def render(flow: Flow, walked: Walked) -> str:
         f"flow: {_quoted(flow.id)}",
         f"journeys: {len(walked.journeys)}"
         + (f"  # stopped at {MAX_JOURNEYS}: the flow has more paths" if walked.truncated else ""),
-        "paths:",
     ]
+    if walked.moments:
+        lines.append("times:  # the flow tests schedules: it was walked at each of their states, each path listed once")
+        lines += [f"- {_quoted(moment.label)}" for moment in walked.moments]
+    lines.append("paths:")
     for journey in walked.journeys:
         lines.append(f"- keys: {_quoted(keys_text(journey.keys))}")
+        if journey.moment:
+            lines.append(f"  at: {_quoted(journey.moment)}")
         if journey.transfer_failed:
             lines.append('  transfer: "not answered"')
         lines.append(

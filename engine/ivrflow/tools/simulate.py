@@ -59,11 +59,14 @@ def live(
     keys: Iterable[str | None],
     variables: Mapping[str, str] | None = None,
     answer: Callable[[Request], LookupDone] | None = None,
+    at: float | None = None,
 ) -> Iterator[Step]:
-    """The call as the live interpreter runs it; `answer` gives each lookup's outcome."""
+    """The call as the live interpreter runs it, at `at` (seconds since the epoch); `answer` gives
+    each lookup's outcome."""
     called, caller = call_numbers(flow)
     track = _Track(list(flow.nodes))
-    return _ended(walk(flow, keys, {**(variables or {}), "called": called, "caller": caller}, track, answer), track)
+    variables = {**(variables or {}), "called": called, "caller": caller}
+    return _ended(walk(flow, keys, variables, track, answer=answer, at=at), track)
 
 
 class _Track:
@@ -102,19 +105,21 @@ def _ended(steps: Iterator[Step], track: _Track) -> Iterator[Step]:
         )
 
 
-def v1_fields(flow: Flow, variables: Mapping[str, str] | None = None) -> dict[str, str] | list[Diagnostic]:
-    """The v1 fields of a simulated call with `flow`, or the reasons the flow does not fit v1;
-    sensitive values in them are masked, as in every transcript."""
+def v1_fields(
+    flow: Flow, variables: Mapping[str, str] | None = None, at: float | None = None
+) -> dict[str, str] | list[Diagnostic]:
+    """The v1 fields of a simulated call with `flow` sent at `at`, or the reasons the flow does not
+    fit v1; sensitive values in them are masked, as in every transcript."""
     called, _ = call_numbers(flow)
-    params, reasons = compile_v1(flow, CallOptions(to=called, variables=dict(variables or {}), masked=True))
+    params, reasons = compile_v1(flow, CallOptions(to=called, variables=dict(variables or {}), masked=True, at=at))
     return reasons if params is None else params
 
 
 def v1(
-    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None
+    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None, at: float | None = None
 ) -> Iterator[Step] | list[Diagnostic]:
     """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
-    fields = v1_fields(flow, variables)
+    fields = v1_fields(flow, variables, at)
     return fields if isinstance(fields, list) else play(fields, keys)
 
 

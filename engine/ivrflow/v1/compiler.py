@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ivrflow.calls.branching import choose
+from ivrflow.language.branches import Branch
 from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.model import Flow, digits_only
 from ivrflow.language.schema import validator
@@ -38,6 +40,7 @@ class CallOptions:
     external_id: str | None = None
     originating_ip: str | None = None
     masked: bool = False  # sensitive values as MASK: fields to show (a simulation), not to send
+    at: float | None = None  # when the call is sent (seconds since the epoch): branches on the clock are decided for it
 
 
 class _Filler:
@@ -68,8 +71,14 @@ class _Filler:
 
 
 def compile_v1(flow: Flow, options: CallOptions) -> tuple[dict[str, str] | None, list[Diagnostic]]:
-    """The v1 form fields for calling `options.to` with `flow`, or the reasons there are none."""
-    plan, reasons = plan_v1(flow)
+    """The v1 form fields for calling `options.to` with `flow`, or the reasons there are none. A
+    branch is decided now, on the call's variables and the time it is sent (`options.at`)."""
+    given = {**flow.vars, **dict(options.variables), "called": digits_only(options.to)}
+
+    def resolve(branch: Branch) -> str:
+        return choose(flow, branch, given, options.at)
+
+    plan, reasons = plan_v1(flow, resolve)
     if plan is None:
         return None, [d.in_file(flow.path) for d in reasons]
     problems: list[Diagnostic] = []

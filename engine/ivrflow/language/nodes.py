@@ -1,13 +1,14 @@
 """The fields every node of a flow has, and what every node can be asked: where it leads, what it says.
 
-Its own module so that node types kept in modules of their own (such as the `http` node) and the
-flow model can both build on it without importing each other.
+Its own module so that node types kept in modules of their own (the `http` and `branch` nodes) and
+the flow model can all build on it without importing each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ivrflow.language.diagnostics import Span
 
@@ -37,3 +38,8 @@ class Node:
     def texts(self) -> Iterator[tuple[str, str]]:
         """Everything this node can say, as (key, text) pairs."""
         return iter(())
+
+
+def as_text(value: Any, typed: str | None) -> str:
+    """A value as the text that was typed: `digit: 5` and `digit: "5"` are both "5"."""
+    return typed if typed is not None and not isinstance(value, str) else str(value)
