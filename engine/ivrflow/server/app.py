@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ivrflow.server.callbacks import V1Callbacks
 from ivrflow.server.calls_api import Api
@@ -37,6 +37,7 @@ from ivrflow.server.checks import Checks, RecordingMiddleware
 from ivrflow.server.flows import Flows
 from ivrflow.server.http import gone
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
+from ivrflow.server.operator import operator_pages
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
 from ivrflow.server.writer import Writer
@@ -109,7 +110,7 @@ def create_app(
         Route("/webhook/{secret}", webhook.handle, methods=["POST"]),
         Route("/callbacks/v1/{secret}", callbacks.handle, methods=["POST"]),
     ]
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/webhook", webhook.handle, methods=["POST"]),
         Route("/callbacks/v1", callbacks.handle, methods=["POST"]),
         *(secret_routes if auth.mode == SECRET else []),
@@ -118,6 +119,8 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
     ]
+    # The studio's pages, read only, with the calls: behind the calls API's credentials.
+    routes.append(Mount("/studio", app=operator_pages(flows_dir, api, store)))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
