@@ -15,6 +15,7 @@ from ivrflow.language.catalog import RULES
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.loader import Checked, check_bytes, content_version
 from ivrflow.language.model import BUILTIN_VARS, Flow
+from ivrflow.telesign.facts import LANGUAGES
 from ivrflow.tools.flowtests import check_content
 from ivrflow.tools.graph import mermaid
 from ivrflow.tools.journeys import call_variables, render, walk_all
@@ -73,9 +74,9 @@ def v1_fit(checked: Checked) -> JSON:
 
 def phone_options(flow: Flow) -> JSON:
     """What the phone lets the author choose before a call: the flow's variables (with their
-    defaults; sensitive ones marked), the number called and the caller's, and the language. The
-    call's language is the flow's own until flows have several; a call has no time of its own
-    until the language schedules calls by it."""
+    defaults; sensitive ones marked), the number called and the caller's, and the language it
+    speaks (as `ivrflow simulate --language`). A call has no time of its own yet: when the
+    language gains schedules, the time to choose is added here."""
     variables = call_variables(flow)
     return {
         "variables": [
@@ -86,7 +87,7 @@ def phone_options(flow: Flow) -> JSON:
             {"name": name, "value": variables.get(name, ""), "sensitive": False, "builtin": True}
             for name in BUILTIN_VARS
         ],
-        "languages": [flow.language],
+        "languages": sorted({flow.language, *LANGUAGES}),
         "language": flow.language,
     }
 

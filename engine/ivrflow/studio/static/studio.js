@@ -168,7 +168,8 @@
       box.append(el("details", {}, el("summary", {}, "The v1 request's fields"), el("table", {}, el("tbody", {}, ...rows))));
     } else if (fit.fits === false) {
       box.append(el("p", { class: "v1-no" }, "No: " + fit.why + "."));
-      box.append(el("ul", { class: "problems" }, ...fit.reasons.map(problem)));
+      const n = fit.reasons.length;
+      if (n) box.append(el("details", {}, el("summary", {}, `Why: ${n} reason${n === 1 ? "" : "s"}`), el("ul", { class: "problems" }, ...fit.reasons.map(problem))));
     } else {
       box.append(el("p", {}, fit.why));
     }
@@ -235,7 +236,7 @@
     const list = $("transcript");
     for (const s of steps) {
       let item;
-      if ("say" in s) item = el("li", { class: "say" }, s.say);
+      if ("say" in s) item = el("li", { class: "say" }, el("span", { class: "who" }, "Heard: "), s.say);
       else if ("press" in s) item = el("li", { class: "press" }, "You pressed " + s.press);
       else if ("no_input" in s) item = el("li", { class: "quiet" }, "You stayed silent");
       else if ("dial" in s) item = el("li", { class: "end" }, "The call is put through to " + s.dial);
@@ -260,7 +261,7 @@
   }
 
   async function phone(body) {
-    const { status, data } = await api("POST", "api/phone", Object.assign({ name: state.name, text: state.callText }, body));
+    const { status, data } = await api("POST", "api/phone", Object.assign({ name: state.name, text: state.callText, language: state.language }, body));
     if (status !== 200) { $("transcript").append(el("li", { class: "end" }, data.error)); return; }
     state.call = data;
     state.entry = "";
@@ -275,7 +276,9 @@
     state.callText = source.value;
     const variables = {};
     for (const input of $("call-vars").querySelectorAll("input")) variables[input.name] = input.value;
-    phone({ start: { variables, language: $("call-language").value } });
+    state.language = $("call-language").value;
+    $("transcript").append(el("li", { class: "end" }, `Calling; the flow speaks ${state.language}.`));
+    phone({ start: { variables } });
     $("keypad").focus();
   });
 
@@ -357,7 +360,7 @@
     if (!flowId) return;
     const { status, data } = await api("GET", "api/ops/flows/" + encodeURIComponent(flowId) + "/outcomes");
     if (status !== 200) { box.textContent = data.ResponseStatus ? data.ResponseStatus.Message : "no outcomes"; return; }
-    box.append(el("p", {}, `${data.calls} calls (${data.v1_calls} v1, ${data.live_calls} live), ${data.answered} answered.`));
+    box.append(el("p", {}, `${data.calls} call${data.calls === 1 ? "" : "s"} (${data.v1_calls} v1, ${data.live_calls} live), ${data.answered} answered.`));
     if (Object.keys(data.statuses).length) box.append(bars("By status", Object.entries(data.statuses)));
     if (data.choices.length) box.append(bars("Choices (v1 calls)", data.choices.map((c) => [`${c.key} → ${c.node}`, c.calls])));
   }
