@@ -227,7 +227,7 @@ async def _bad_request(request: Request, exc: Exception) -> Response:
     return refuse(400, str(exc))
 
 
-class Checked:
+class Gate:
     """Every request passes here first: the host (loopback studio), the origin of anything that is
     not a GET, and the guard `ivrflow serve` gives (its credentials)."""
 
@@ -278,7 +278,7 @@ def create_studio(
     return Starlette(
         routes=routes,
         middleware=[
-            Middleware(Checked, loopback=loopback, guard=guard),
+            Middleware(Gate, loopback=loopback, guard=guard),
             Middleware(GZipMiddleware, minimum_size=1000),
         ],
         exception_handlers={BadRequest: _bad_request},

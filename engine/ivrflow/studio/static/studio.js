@@ -266,7 +266,10 @@
     state.call = data;
     state.entry = "";
     say(data.steps);
-    if (data.ended) $("transcript").append(el("li", { class: "end" }, `The call ended (${data.outcome || "completed"}).`));
+    if (data.ended) {
+      $("transcript").append(el("li", { class: "end" }, `The call ended (${data.outcome || "completed"}).`));
+      $("transcript").scrollTop = $("transcript").scrollHeight;
+    }
     askFor(data.ask);
   }
 
