@@ -30,7 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from ivrflow.server.callbacks import V1Callbacks
 from ivrflow.server.calls_api import Api
@@ -41,6 +41,7 @@ from ivrflow.server.lookups import Lookups
 from ivrflow.server.metrics import CONTENT_TYPE, Metrics
 from ivrflow.server.notices import SECRET_ENV, Notices
 from ivrflow.server.openapi import document
+from ivrflow.server.operator import operator_pages
 from ivrflow.server.schedule_clock import schedule_clock
 from ivrflow.server.webhook import Webhook
 from ivrflow.server.webhook_auth import SECRET, WebhookAuth
@@ -145,7 +146,7 @@ def create_app(
         Route("/webhook/{secret}", webhook.handle, methods=["POST"]),
         Route("/callbacks/v1/{secret}", callbacks.handle, methods=["POST"]),
     ]
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/webhook", webhook.handle, methods=["POST"]),
         Route("/callbacks/v1", callbacks.handle, methods=["POST"]),
         *(secret_routes if auth.mode == SECRET else []),
@@ -155,6 +156,8 @@ def create_app(
         Route("/metrics", metrics_text, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),  # every route has its piece in ivrflow/server/openapi.py
     ]
+    # The studio's pages, read only, with the calls: behind the calls API's credentials.
+    routes.append(Mount("/studio", app=operator_pages(flows_dir, api, store)))
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

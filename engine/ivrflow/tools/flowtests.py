@@ -19,7 +19,7 @@ from ivrflow.errors import UsageError
 from ivrflow.language.clock import default_zone, parse_at
 from ivrflow.language.diagnostics import Diagnostic, suggestion
 from ivrflow.language.lint import flow_files
-from ivrflow.language.loader import check_file, display_path
+from ivrflow.language.loader import check_bytes, display_path
 from ivrflow.language.model import Flow
 from ivrflow.language.schema import kind_of, validator
 from ivrflow.language.v1plan import plan_v1
@@ -77,9 +77,14 @@ def run(paths: Iterable[Path]) -> list[FlowResult]:
 
 
 def check_flow(path: Path) -> FlowResult:
+    return check_content(path, path.read_bytes())
+
+
+def check_content(path: Path, data: bytes) -> FlowResult:
+    """`check_flow` for the flow file at `path` as if it held `data` (the studio tests what is typed)."""
     shown = display_path(path)
     result = FlowResult(shown)
-    checked = check_file(path)
+    checked = check_bytes(data, shown)
     errors = [d for d in checked.diagnostics if d.level == "error"]
     if checked.flow is None or errors:
         result.failures += [

@@ -1,0 +1,124 @@
+"""The studio's phone: a call on the interpreter, driven one answer at a time from the page.
+
+The server keeps nothing between two answers: the page holds the call's state (the interpreter's
+`CallState`, small and serialisable) and the flow text the call started with, and sends both back
+with each answer. So a call survives the server's restarts and works with `ivrflow serve`'s
+several workers. The steps are the interpreter's `heard()`, the same the simulator and a live
+call's transcript show, sensitive values masked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any, get_args
+
+from ivrflow.calls.interpreter import (
+    MAX_STEPS,
+    CallEnded,
+    CallStarted,
+    CallState,
+    DialDone,
+    Event,
+    LegEnded,
+    Speak,
+    SpeakDone,
+    Step,
+    Transfer,
+    Waiting,
+    heard,
+    new_call,
+    step,
+)
+from ivrflow.language.model import Flow
+
+ANSWERS = ("keys", "silent", "answered", "not_answered", "hang_up")
+MAX_KEYS = 64  # keys in one answer: far more than any entry takes
+PHONE_KEYS = set("0123456789*#")
+
+
+class BadCall(ValueError):
+    """What the page sent is not a call this flow can go on with."""
+
+
+def start(flow: Flow, variables: Mapping[str, str]) -> dict[str, Any]:
+    """A call of `flow` with these variables, run until it asks the caller something or ends."""
+    return _run(flow, new_call(flow), [CallStarted(dict(variables))])
+
+
+def answer(flow: Flow, state_json: object, kind: str, keys: str = "") -> dict[str, Any]:
+    """The call in `state_json` after the caller's answer: `keys` pressed, `silent` (lets the
+    question time out), a transfer `answered` or `not_answered`, or `hang_up`."""
+    state = _state(flow, state_json)
+    if state.ended:
+        raise BadCall("this call has ended: start another")
+    if kind not in ANSWERS:
+        raise BadCall(f"an answer is one of {', '.join(ANSWERS)}")
+    if kind == "keys" and (not keys or len(keys) > MAX_KEYS or not set(keys) <= PHONE_KEYS):
+        raise BadCall(f"keys are 1 to {MAX_KEYS} of 0-9, * and #")
+    events: list[Event]
+    if kind == "hang_up":
+        events = [CallEnded()]
+    elif state.waiting == "transfer":
+        if kind not in ("answered", "not_answered"):
+            raise BadCall("the call is being put through: say whether the transfer is answered")
+        events = [DialDone(True), LegEnded()] if kind == "answered" else [DialDone(False)]
+    elif kind in ("answered", "not_answered"):
+        raise BadCall("no transfer is waiting for an answer")
+    else:
+        events = [SpeakDone(keys if kind == "keys" else "")]
+    return _run(flow, state, events)
+
+
+def _run(flow: Flow, state: CallState, events: list[Event]) -> dict[str, Any]:
+    steps: list[Step] = []
+    ask: dict[str, Any] | None = None
+    for _ in range(MAX_STEPS):
+        if not events:
+            break
+        event = events.pop(0)
+        before = state
+        state, action = step(flow, state, event)
+        steps += heard(before, event, action, flow)
+        if isinstance(action, Speak) and action.collect:
+            ask = {"kind": state.waiting, "most": action.most, "end_key": action.end_key, "timeout": action.timeout}
+            break
+        if isinstance(action, Speak):
+            events.append(SpeakDone(""))
+        elif isinstance(action, Transfer):
+            ask = {"kind": "transfer", "to": action.to}
+            break
+    return {
+        "steps": steps,
+        "state": asdict(state),
+        "node": state.node,
+        "ask": None if state.ended else ask,
+        "ended": state.ended,
+        "outcome": state.outcome,
+    }
+
+
+def _state(flow: Flow, data: object) -> CallState:
+    """The page's copy of a call's state, checked field by field before the interpreter trusts it."""
+    if not isinstance(data, dict):
+        raise BadCall("the call's state is an object")
+    text = ("flow", "version", "node", "outcome", "entry")
+    if set(data) != {*text, "waiting", "tries", "repeats", "variables"}:
+        raise BadCall("the call's state has other fields than a call's")
+    if not all(isinstance(data[name], str) for name in (*text, "waiting")) or data["waiting"] not in get_args(Waiting):
+        raise BadCall("the call's state is not a call's")
+    if not isinstance(data["tries"], int) or not _str_map(data["variables"]) or not _int_map(data["repeats"]):
+        raise BadCall("the call's state is not a call's")
+    if data["flow"] != flow.id or data["version"] != flow.version:
+        raise BadCall("the flow changed since this call started: start another")
+    if data["node"] and data["node"] not in flow.nodes:
+        raise BadCall("the call is at a node the flow does not have")
+    return CallState(**data)
+
+
+def _str_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _int_map(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, int) for k, v in value.items())
