@@ -264,7 +264,7 @@ def schemas() -> Doc:
         "ApiError": API_ERROR,
         "HookError": {
             **closed(error={"type": "string", "minLength": 1}),
-            "description": "A refusal of POST /webhook or POST /callbacks/v1: the reason, in words.",
+            "description": "A refusal of POST /webhook or POST /callbacks/v1 (or their paths with the secret): the reason, in words.",
         },
         "PlacedCall": closed(**PLACED),
         "PlacedCheck": closed(check_id={**TEXT, "description": "The test call's `reference_id` too."}, **PLACED),
