@@ -2,8 +2,17 @@
 process with the account's credentials (every request signed as the document says: Basic or
 Telesign's TSA signature on the calls API, Telesign's body signature on its webhook and
 callbacks), dialling through the fake Telesign, whose carrier plays the calls it places against
-the server's webhook. Every operation, positive and negative data, and the stateful link from a
-placed call to reading it; no 5xx, and every answer conforms to the document.
+the server's webhook. Every operation, positive and negative data, and the stateful links from a
+placed call to reading it and from a started check to its record; no 5xx, and every answer
+conforms to the document. The paths with the webhook secret exist only on a server run with
+`--webhook-auth secret`: their requests go to a second server, in that mode, with the real secret
+in every other one (the rest are wrong secrets, refused).
+
+POST /checks is fuzzed like POST /calls, with the same bounded examples: a request it takes
+places a test call through the fake (to a number that does not answer, or to PATIENT) and starts a
+recording, and both are bounded by the server itself (at most 3 recordings are held, each of at
+most 200 posts for 15 minutes), so fuzzing cannot make it hold more; GET /checks/{check_id} then
+reads records of real test calls through the link from the 201.
 
 Bounded to run in about a minute on two cores: FUZZ examples per operation, STEPS calls per
 stateful scenario. Problems it found are kept as regression tests in tests/test_openapi.py."""
@@ -13,6 +22,7 @@ from __future__ import annotations
 import base64
 import itertools
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -52,6 +62,8 @@ STEPS = 6  # calls in one stateful scenario
 SCENARIOS = 40
 PATIENT = "+15552010200"  # answers, and presses 1
 SIGNED_BY_TELESIGN = {"/webhook", "/callbacks/v1"}
+WITH_SECRET = {"/webhook/{secret}", "/callbacks/v1/{secret}"}  # authenticated by the secret alone: sent unsigned
+SECRET = "schemathesis_secret-0123456789abcdefghijklmnop"  # as IVRFLOW_WEBHOOK_SECRET: 32 characters or more
 OPEN = {"/healthz", "/metrics", "/openapi.json"}
 CHECKS = [
     not_a_server_error,
@@ -85,7 +97,9 @@ class Signed(requests.auth.AuthBase):
         SENT[name] = SENT.get(name, 0) + 1
         body = request.body or b""
         raw = body.encode() if isinstance(body, str) else body
-        if path in SIGNED_BY_TELESIGN:
+        if found and found[0] in WITH_SECRET:
+            pass
+        elif path in SIGNED_BY_TELESIGN:
             request.headers["Authorization"] = f"TSA {CUSTOMER_ID}:{callback_signature(KEY, raw)}"
             request.headers.pop("X-TS-Authorization", None)
         elif path not in OPEN and next(self.turn) % 2:
@@ -138,6 +152,38 @@ def server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 @pytest.fixture(scope="module")
+def secret_server(fake: FakeTelesign, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The same server run with `--webhook-auth secret`: the one with the paths with the secret."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("IVRFLOW_WEBHOOK_SECRET", SECRET)
+        running_server = start(
+            tmp_path_factory.mktemp("schemathesis-secret") / "calls.db",
+            api_key=KEY,
+            telesign=fake.url,
+            options=("--log-format", "text", "--dial-timeout", "5", "--webhook-auth", "secret"),
+        )
+    try:
+        yield running_server
+        # Both kinds of case got through: wrong secrets refused, and posts the secret let in.
+        metrics = httpx.get(f"{running_server.url}/metrics", timeout=10).text
+        outcomes = set(re.findall(r'^ivrflow_events_total\{[^}]*outcome="(\w+)"[^}]*\} [1-9]', metrics, re.MULTILINE))
+        assert "bad_secret" in outcomes and outcomes & {"answered", "ignored", "unknown_call", "recorded"}, outcomes
+    finally:
+        log = stop(running_server)
+        assert "Traceback" not in log and SECRET not in log, log
+
+
+def target(case: schemathesis.Case, server: Server, secret_server: Server) -> str:
+    """Where a case goes: a path with the secret to the server that has it, with the real secret in
+    every other case (chosen by the case itself, so that Hypothesis replays it the same)."""
+    if case.path not in WITH_SECRET:
+        return server.url
+    if zlib.crc32(repr((case.body, case.path_parameters)).encode()) % 2 == 0:
+        case.path_parameters = {**(case.path_parameters or {}), "secret": SECRET}
+    return secret_server.url
+
+
+@pytest.fixture(scope="module")
 def session() -> Iterator[requests.Session]:
     with requests.Session() as signed:
         signed.auth = Signed()
@@ -180,14 +226,17 @@ def test_the_document_is_the_one_served(server: Server) -> None:
     max_examples=FUZZ, deadline=None, suppress_health_check=list(HealthCheck)
 )  # explicit: the CI profile's 200 would take minutes
 def test_every_operation_answers_as_its_document_says(
-    case: schemathesis.Case, server: Server, session: requests.Session
+    case: schemathesis.Case, server: Server, secret_server: Server, session: requests.Session
 ) -> None:
-    response = case.call(base_url=server.url, session=session, timeout=30)
+    response = case.call(base_url=target(case, server, secret_server), session=session, timeout=30)
     case.validate_response(response, checks=CHECKS, headers=credentials(response))
 
 
-def test_a_placed_call_is_then_read(server: Server, session: requests.Session, fake: FakeTelesign) -> None:
-    """The stateful phase: the link from POST /calls's 201 to GET /calls/{reference_id} (and any other sequence of operations)."""
+def test_a_placed_call_is_then_read(
+    server: Server, secret_server: Server, session: requests.Session, fake: FakeTelesign
+) -> None:
+    """The stateful phase: the links from POST /calls's 201 to GET /calls/{reference_id} and from POST
+    /checks's to GET /checks/{check_id} (and any other sequence of operations)."""
     machine = schema.as_state_machine()
 
     class Scenario(machine):  # type: ignore[valid-type,misc]
@@ -199,7 +248,7 @@ def test_a_placed_call_is_then_read(server: Server, session: requests.Session, f
                 case.body = {"flow": "appointment-reminder", "to": PATIENT}
 
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"base_url": server.url, "session": session, "timeout": 30}
+            return {"base_url": target(case, server, secret_server), "session": session, "timeout": 30}
 
         def validate_response(
             self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+import openapi_check
 from conftest import ROOT
 from fake_telesign import FakeTelesign, running
 from ivrflow.errors import TelesignError
@@ -262,12 +263,15 @@ SECRET = "k3Jd9_xQ-7vLm2NpR8sT4wYz6BcEfGhA1uVo0iWq5Zr"  # 43 characters, as secr
 
 
 def _post(url: str, event: dict[str, object], headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(
+    """A post to the webhook or the callbacks, with or without the secret; its answer as the OpenAPI document says."""
+    response = httpx.post(
         url,
         content=json.dumps(event).encode(),
         headers={"Content-Type": "application/json", **(headers or {})},
         timeout=10,
     )
+    openapi_check.check(response)
+    return response
 
 
 def _signed(event: dict[str, object]) -> dict[str, str]:
@@ -385,7 +389,8 @@ SECOND = "15552030202"  # the operator's second phone: answers the transfer
 
 
 def check_telesign(server: Server, fake: FakeTelesign, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return ivrflow(
+    """`ivrflow check-telesign`; the record it writes (GET /checks/{check_id}'s answer) is checked against the OpenAPI document."""
+    result = ivrflow(
         server,
         fake,
         "check-telesign",
@@ -403,6 +408,12 @@ def check_telesign(server: Server, fake: FakeTelesign, out: Path, *args: str) ->
         "--wait-max",
         "60",
     )
+    if out.exists():
+        found = openapi_check.problems(
+            "GET", "/checks/ID", 200, httpx.Headers({"Content-Type": "application/json"}), out.read_bytes()
+        )
+        assert found == [], found
+    return result
 
 
 def test_check_telesign_places_the_test_call_records_every_post_and_says_what_held(

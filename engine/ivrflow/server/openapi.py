@@ -1,183 +1,42 @@
 """GET /openapi.json: the server's HTTP interface described in OpenAPI 3.1, built from one small
-piece per route (OPERATIONS), the answer shapes (ivrflow/server/openapi_schemas.py) and the JSON
-Schemas of Telesign's bodies under schemas/.
+piece per route (OPERATIONS) made of shared parts (ivrflow/server/openapi_parts.py), the answer
+shapes (ivrflow/server/openapi_schemas.py) and the JSON Schemas of Telesign's bodies under schemas/.
 
 Adding a route to the app means adding its piece here: tests/test_openapi.py holds the app's
 route table and this document's operations to the same set, and checks every answer the tests
-see against the document.
+see against the document. Routes present only in one mode of the server (the paths with the
+webhook secret, `--webhook-auth secret`) are in it too, and say so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from ivrflow import __version__
 from ivrflow.server import openapi_schemas as shapes
-from ivrflow.server.http import MAX_BODY
-from ivrflow.telesign.facts import DATE_TOLERANCE
+from ivrflow.server.checks import KEPT
+from ivrflow.server.openapi_parts import (
+    BUSY,
+    BUSY_503,
+    CHECK_ID,
+    JSON,
+    OPEN,
+    PLACING,
+    QUERY,
+    REFERENCE_ID,
+    SECURITY_SCHEMES,
+    TEXT,
+    Doc,
+    answer,
+    api_error,
+    api_operation,
+    flow_parameter,
+    ref,
+    signed_operation,
+)
 
-JSON = "application/json"
-TEXT = "text/plain"
-Doc = dict[str, Any]
 # Each route's piece: (method, path) -> the operation, given the ids of the flows served now.
 Piece = Callable[[list[str]], Doc]
-
-API: list[Doc] = [{"basic": []}, {"tsa": []}]  # the calls API: either of Telesign's schemes
-SIGNED: list[Doc] = [{"telesignSignature": []}, {"telesignSignatureBare": []}]  # what Telesign posts
-OPEN: list[Doc] = []  # no credentials: health, metrics and this document hold no caller data
-
-# uvicorn's own answer to a request over --max-connections (ivrflow/server/protocol.py), on any route.
-BUSY = "Over the connections a worker serves at once (`--max-connections`): uvicorn's plain-text `Service Unavailable`. Try again."
-
-
-def ref(name: str) -> Doc:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def answer(
-    description: str, schema: Doc | None = None, media: str = JSON, headers: Mapping[str, Doc] | None = None
-) -> Doc:
-    shown: Doc = {"description": description}
-    if schema is not None:
-        shown["content"] = {media: {"schema": schema}}
-    if headers:
-        shown["headers"] = dict(headers)
-    return shown
-
-
-def api_error(description: str, headers: Mapping[str, Doc] | None = None) -> Doc:
-    return answer(description, ref("ApiError"), headers=headers)
-
-
-def hook_error(description: str, headers: Mapping[str, Doc] | None = None) -> Doc:
-    return answer(description, ref("HookError"), headers=headers)
-
-
-def unavailable(description: str, error: str) -> Doc:
-    """503: the store did not answer (JSON, in the route's error shape), or the worker is full (plain text)."""
-    return {
-        "description": f"{description} Or: {BUSY}",
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds to wait (1) when the store did not answer.",
-                "schema": {"type": "string"},
-            }
-        },
-        "content": {JSON: {"schema": ref(error)}, TEXT: {"schema": {"type": "string"}}},
-    }
-
-
-WWW_AUTHENTICATE = {
-    "WWW-Authenticate": {"description": '`Basic realm="ivrflow"`', "required": True, "schema": {"type": "string"}}
-}
-BUSY_503 = answer(BUSY, {"type": "string"}, TEXT)
-
-
-def api_operation(
-    summary: str,
-    description: str,
-    answers: Mapping[str, Doc],
-    *,
-    parameters: Iterable[Doc] = (),
-    body: Doc | None = None,
-) -> Doc:
-    """A calls API operation: its own answers, and those every calls API route can give."""
-    operation: Doc = {"tags": ["calls API"], "summary": summary, "description": description, "security": API}
-    if parameters:
-        operation["parameters"] = list(parameters)
-    if body is not None:
-        operation["requestBody"] = body
-    operation["responses"] = {
-        **answers,
-        "400": answers.get(
-            "400",
-            api_error(
-                f"The request is framed two ways (`Content-Length` and `Transfer-Encoding`), or its body is over {MAX_BODY} bytes (`PARAMETER_TOO_LONG`)."
-            ),
-        ),
-        "401": api_error(
-            "The request does not carry the account's credentials. `Errors` has one entry: Telesign's code for the reason as `ErrorCode` (-30004 no Authorization, -30005 malformed, "
-            "-30006 wrong signature, -30007 no Date, -30008 not HMAC-SHA256, -30009 Date not RFC 822, -30010 Date out of range, -30011 nonce missing or too long, "
-            "-30012 nonce used before, -30015 wrong API key, -30000 wrong customer id) and the header it is about as `FieldName`.",
-            WWW_AUTHENTICATE,
-        ),
-        "500": api_error(
-            "`INTERNAL_ERROR`: a failure of the server's own (logged)."
-            + (
-                " `NOT_CONFIGURED`: the server has no Telesign credentials, so it cannot dial."
-                if "201" in answers
-                else ""
-            )
-        ),
-        "503": unavailable(
-            "`STORE_UNAVAILABLE`: the call store did not answer in time; try again."
-            + (" `TELESIGN_RATE_LIMITED`: Telesign's rate limit, after the retries." if "201" in answers else ""),
-            "ApiError",
-        ),
-    }
-    return operation
-
-
-def signed_operation(summary: str, description: str, body: Doc, ok: Doc, unknown: str) -> Doc:
-    """A post from Telesign (an event, a callback): signed, answered `{"error": ...}` when refused."""
-    return {
-        "tags": ["Telesign"],
-        "summary": summary,
-        "description": description,
-        "security": SIGNED,
-        "requestBody": {"required": True, "content": {JSON: {"schema": body}}},
-        "responses": {
-            "200": ok,
-            "400": hook_error(
-                "Not strict JSON, framed two ways, or not what Telesign sends (the reason says which field)."
-            ),
-            "401": hook_error("Missing or wrong signature, or another account's customer id."),
-            "404": hook_error(unknown),
-            "413": hook_error(f"The body is over {MAX_BODY} bytes."),
-            "415": hook_error("Not `Content-Type: application/json` (no charset, or charset=utf-8)."),
-            "500": hook_error("A failure of the server's own (logged)."),
-            "503": unavailable("The store did not answer: deliver it again.", "HookError"),
-        },
-    }
-
-
-def _flow_parameter(flows: list[str]) -> Doc:
-    schema: Doc = {"type": "string", "minLength": 1}
-    if flows:
-        schema["examples"] = flows
-    return {
-        "name": "flow",
-        "in": "path",
-        "required": True,
-        "description": "A flow's id (served now, or with calls stored).",
-        "schema": schema,
-    }
-
-
-QUERY = [
-    {"name": "flow", "in": "query", "description": "Only calls of this flow.", "schema": {"type": "string"}},
-    {
-        "name": "status",
-        "in": "query",
-        "description": "Only calls with this status.",
-        "schema": {"enum": list(shapes.STATUSES)},
-    },
-    {
-        "name": "limit",
-        "in": "query",
-        "description": "At most this many calls (1-500, ASCII digits; default 50).",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,4}$"},
-    },
-]
-REFERENCE_ID = {
-    "name": "reference_id",
-    "in": "path",
-    "required": True,
-    "description": "Our reference id (from POST /calls) or Telesign's.",
-    "schema": {"type": "string", "minLength": 1},
-}
-
 
 OPERATIONS: dict[tuple[str, str], Piece] = {
     ("POST", "/calls"): lambda flows: api_operation(
@@ -204,15 +63,8 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
                     }
                 },
             },
-            "400": api_error(
-                "A wrong field (every one is named in `Errors`), or a number Telesign says is invalid or a caller id that is not the account's; a body that is not strict JSON in UTF-8."
-            ),
-            "403": api_error("`FORBIDDEN`: Telesign will not call this number (premium, blocked)."),
+            **PLACING,
             "404": api_error("`FLOW_NOT_FOUND`: no served flow has this id."),
-            "502": api_error(
-                "`TELESIGN_AUTH_FAILED`, `TELESIGN_ERROR`, `TELESIGN_UNAVAILABLE`: Telesign refused the server's own credentials or request, or failed."
-            ),
-            "504": api_error("`TELESIGN_TIMEOUT`: Telesign did not answer in time; the call may still run."),
         },
         body={"required": True, "content": {JSON: {"schema": shapes.call_request(flows)}}},
     ),
@@ -246,7 +98,7 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
             "200": answer("The summary.", ref("Outcomes")),
             "404": api_error("`FLOW_NOT_FOUND`: neither the flow nor a call of it."),
         },
-        parameters=[_flow_parameter(flows)],
+        parameters=[flow_parameter(flows)],
     ),
     ("POST", "/webhook"): lambda flows: signed_operation(
         "Telesign's call events",
@@ -262,6 +114,65 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
         answer("`{}`.", shapes.EMPTY),
         "No v1 call with this reference id.",
     ),
+    ("POST", "/webhook/{secret}"): lambda flows: signed_operation(
+        "Telesign's call events, at the path with the secret",
+        "A v2 voice event; the answer is the call's next action.",
+        ref("V2Event"),
+        answer("The next action, or `{}` when there is none.", {"oneOf": [ref("V2Action"), shapes.EMPTY]}),
+        "An event for a call that needs one and there is none with this reference id.",
+        secret=True,
+    ),
+    ("POST", "/callbacks/v1/{secret}"): lambda flows: signed_operation(
+        "Telesign's status callbacks for v1 calls, at the path with the secret",
+        "Recorded, or already recorded, or stale: the answer is `{}` all the same.",
+        ref("V1Status"),
+        answer("`{}`.", shapes.EMPTY),
+        "No v1 call with this reference id.",
+        secret=True,
+    ),
+    ("POST", "/checks"): lambda flows: api_operation(
+        "Start a check of the Telesign account (`ivrflow check-telesign`)",
+        "Places a test call with a built-in check flow (not one of GET /flows), one step for each of the engine's assumptions about Telesign, "
+        "and records every post Telesign makes for it (in this worker's memory: run checks with one worker). Fails as POST /calls does.",
+        {
+            "201": {
+                **answer(
+                    "Telesign accepted the dial: the check's id and what POST /calls answers.",
+                    ref("PlacedCheck"),
+                    headers={
+                        "Location": {
+                            "description": "/checks/{check_id}",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    },
+                ),
+                "links": {
+                    "GetStartedCheck": {
+                        "operationId": "getCheck",
+                        "parameters": {"check_id": "$response.body#/check_id"},
+                        "description": "The check just started.",
+                    }
+                },
+            },
+            **PLACING,
+        },
+        body={"required": True, "content": {JSON: {"schema": shapes.CHECK_REQUEST}}},
+    ),
+    ("GET", "/checks/{check_id}"): lambda flows: {
+        **api_operation(
+            "A check's record",
+            "What was answered, the call and its transcript, each post Telesign made for it exactly as it arrived, and what each assumption came to.",
+            {
+                "200": answer("The record.", ref("Check")),
+                "404": api_error(
+                    f"`CHECK_NOT_FOUND`: this worker holds no check with this id (the last {KEPT} are kept, in memory)."
+                ),
+            },
+            parameters=[CHECK_ID],
+        ),
+        "operationId": "getCheck",
+    },
     ("GET", "/healthz"): lambda flows: {
         "tags": ["operations"],
         "summary": "Health",
@@ -285,40 +196,6 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
         "summary": "This document",
         "security": OPEN,
         "responses": {"200": answer("OpenAPI 3.1.", {"type": "object"}), "503": BUSY_503},
-    },
-}
-
-
-SECURITY_SCHEMES: Doc = {
-    "basic": {
-        "type": "http",
-        "scheme": "basic",
-        "description": "Telesign's Basic scheme: `Basic base64(customer id:API key)`, the account's credentials.",
-    },
-    "tsa": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "Authorization",
-        "description": (
-            "Telesign's TSA HMAC-SHA256 signature, as its SDKs sign (`RestClient.generate_telesign_headers`): `Authorization: TSA <customer id>:<signature>`, where the "
-            "signature is base64(HMAC-SHA256(base64-decoded API key, text)) and the text is these lines joined by `\\n`: the method; the Content-Type (empty for GET); "
-            "the `Date` header (empty when `x-ts-date` is sent instead); `x-ts-auth-method:HMAC-SHA256`; `x-ts-date:<date>` only when that header is sent; "
-            "`x-ts-nonce:<nonce>`; the body exactly as sent, only when there is a Content-Type and a body; the path without its query string. "
-            f"The date (RFC 822, like `Tue, 24 Nov 2026 09:30:00 GMT`) must be within {DATE_TOLERANCE // 60} minutes of the server's clock; the nonce (1 to 128 characters, "
-            "a UUID as a rule) is refused when it is used again."
-        ),
-    },
-    "telesignSignature": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "Authorization",
-        "description": "How Telesign signs what it posts: `Authorization: TSA <customer id>:<signature>`, the signature base64(HMAC-SHA256(base64-decoded API key, the raw body)); the customer id must be the server's account's.",
-    },
-    "telesignSignatureBare": {
-        "type": "apiKey",
-        "in": "header",
-        "name": "X-TS-Authorization",
-        "description": "The same signature of the body, bare, as Telesign also sends it.",
     },
 }
 

@@ -10,8 +10,11 @@ from typing import Any
 
 from ivrflow.calls.record import STATUSES
 from ivrflow.language.schema import load_schema
+from ivrflow.server.check_report import CANNOT, HELD, NOT_HELD, NOT_SEEN
+from ivrflow.server.checks import MAX_BYTES, MAX_EVENTS, MAX_SECONDS
+from ivrflow.server.webhook_auth import NONE, SECRET, SIGNATURE
 
-__all__ = ["EMPTY", "STATUSES", "call_request", "schemas"]
+__all__ = ["CHECK_REQUEST", "EMPTY", "STATUSES", "call_request", "schemas"]
 
 Doc = dict[str, Any]
 
@@ -68,6 +71,31 @@ def call_request(flows: list[str]) -> Doc:
         ),
         "examples": [{"flow": flows[0] if flows else "appointment-reminder", "to": "+15552010200"}],
     }
+
+
+# POST /checks's body (ivrflow/server/checks.py).
+CHECK_REQUEST: Doc = {
+    **closed(
+        ["to", "caller_id"],
+        to={
+            "type": "string",
+            "pattern": NUMBER,
+            "examples": ["+15552010200"],
+            "description": "The phone to call, country code first: the operator answers it and follows the instructions.",
+        },
+        caller_id={
+            "type": "string",
+            "pattern": NUMBER,
+            "description": "One of the account's Telesign numbers, to call from (the check flow sets none).",
+        },
+        transfer_to={
+            "type": ["string", "null"],
+            "pattern": NUMBER,
+            "description": "A second phone: the call ends with a transfer to it after a menu (absent or null: a hang-up).",
+        },
+    ),
+    "examples": [{"to": "+15552010200", "caller_id": "+15554441313"}],
+}
 
 
 SUMMARY: Doc = {
@@ -163,19 +191,92 @@ API_ERROR: Doc = {
 }
 
 
+PLACED: Doc = {
+    "reference_id": TEXT,
+    "status": {"enum": list(STATUSES)},
+    "flow": TEXT,
+    "telesign": closed(reference_id=TEXT, status=TEXT),
+}
+
+# A step as the store keeps it, which is how GET /checks/{check_id} shows the test call's: its time
+# is Unix time in seconds (GET /calls/{reference_id} writes it as an ISO date-time).
+STORED_STEP: Doc = {
+    **STEP,
+    "description": "A step of the transcript, as GET /calls/{reference_id} has it, but `at` in Unix time (seconds).",
+    "properties": {**STEP["properties"], "at": {"type": "number"}},
+}
+
+# One post Telesign made for a check's call, as it arrived (ivrflow/server/checks.py, Checks.observe).
+CHECK_EVENT: Doc = closed(
+    n={"type": "integer", "minimum": 1},
+    at={"type": "number", "description": "Seconds after the check started."},
+    path={
+        "enum": ["/webhook", "/webhook/<secret>", "/callbacks/v1", "/callbacks/v1/<secret>"],
+        "description": "Where it came; a secret in the path is never shown.",
+    },
+    header_names={"type": "array", "items": TEXT},
+    signed={
+        **closed(None, **{"authorization": TEXT, "x-ts-authorization": TEXT}),
+        "description": "For each of Telesign's two headers: absent, its scheme, and whether the signature holds with the API key (never the values).",
+    },
+    body={"type": "string", "description": "The exact body."},
+    answered=closed(status={"type": "integer"}, body=TEXT, ms={"type": "number", "minimum": 0}),
+    same_bytes_as={"type": ["integer", "null"], "description": "The post it repeats byte for byte (a redelivery)."},
+)
+
+CHECK: Doc = closed(
+    check_id=TEXT,
+    started={"type": "number", "description": "When the check started (Unix time)."},
+    recording={"type": "boolean", "description": f"Still recording (for {MAX_SECONDS // 60} minutes after the start)."},
+    webhook_auth={"enum": [SIGNATURE, SECRET, NONE], "description": "How the server authenticates Telesign's posts."},
+    transfer_to=MAYBE_TEXT,
+    placing={
+        "description": "What POST /checks answered (`http`: its status), `{}` while it is being placed.",
+        "oneOf": [
+            EMPTY,
+            closed(http={"type": "integer"}, **PLACED),
+            closed(
+                ["http", "ResponseStatus"],
+                http={"type": "integer"},
+                **API_ERROR["properties"],
+            ),
+        ],
+    },
+    telesign_reference_ids={"type": "array", "items": TEXT},
+    call={
+        "description": "The test call as GET /calls/{reference_id} gives it, without variables and with the times of its transcript in Unix time; null until it is stored.",
+        "oneOf": [
+            closed([*SUMMARY, "transcript"], **SUMMARY, transcript={"type": "array", "items": STORED_STEP}),
+            {"type": "null"},
+        ],
+    },
+    events={"type": "array", "items": CHECK_EVENT, "description": "Each post that named the test call, in order."},
+    left_out={
+        **COUNT,
+        "description": f"Posts not kept: over {MAX_EVENTS} of them, or {MAX_BYTES // 1024} KiB of bodies.",
+    },
+    verdicts={
+        "type": "array",
+        "items": closed(
+            number={"type": "integer", "minimum": 1},
+            assumption=TEXT,
+            result={"enum": [HELD, NOT_HELD, NOT_SEEN, CANNOT]},
+            evidence=TEXT,
+        ),
+    },
+)
+
+
 def schemas() -> Doc:
     return {
         "ApiError": API_ERROR,
         "HookError": {
             **closed(error={"type": "string", "minLength": 1}),
-            "description": "A refusal of POST /webhook or POST /callbacks/v1: the reason, in words.",
+            "description": "A refusal of POST /webhook or POST /callbacks/v1 (or their paths with the secret): the reason, in words.",
         },
-        "PlacedCall": closed(
-            reference_id=TEXT,
-            status={"enum": list(STATUSES)},
-            flow=TEXT,
-            telesign=closed(reference_id=TEXT, status=TEXT),
-        ),
+        "PlacedCall": closed(**PLACED),
+        "PlacedCheck": closed(check_id={**TEXT, "description": "The test call's `reference_id` too."}, **PLACED),
+        "Check": CHECK,
         "CallSummary": closed(**SUMMARY),
         "Call": closed(
             [*SUMMARY, "variables", "transcript"],
