@@ -80,7 +80,8 @@ def _when(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _timed(step: Step) -> dict[str, object]:
+def timed_step(step: Step) -> dict[str, object]:
+    """A stored step as the API shows it: `at` as an ISO date-time."""
     at = step.get("at")
     return {"at": _when(at) if isinstance(at, (int, float)) else None, **{k: v for k, v in step.items() if k != "at"}}
 
@@ -427,7 +428,7 @@ class Api:
         shown = {
             **call_summary(record),
             "variables": shown_variables(record, self.flows().get(record.state.flow)),
-            "transcript": [_timed(step) for step in steps],
+            "transcript": [timed_step(step) for step in steps],
         }
         if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
             shown["v1"] = v1_summary(record.v1)

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ivrflow.errors import ApiError, FieldError
 from ivrflow.language.loader import check_bytes
 from ivrflow.language.model import Flow, digits_only
-from ivrflow.server.calls_api import NUMBER, Api, call_summary, parse_call_request
+from ivrflow.server.calls_api import NUMBER, Api, call_summary, parse_call_request, timed_step
 from ivrflow.server.check_report import as_json, verdicts
 from ivrflow.server.flows import Flows
 from ivrflow.server.webhook_auth import WebhookAuth
@@ -270,7 +270,7 @@ class Checks:
             )
         record = await run_in_threadpool(self.store.get, check_id)
         steps = await run_in_threadpool(self.store.transcript, check_id) if record is not None else []
-        call = {**call_summary(record), "transcript": steps} if record is not None else None
+        call = {**call_summary(record), "transcript": [timed_step(s) for s in steps]} if record is not None else None
         shown: dict[str, Any] = {
             "check_id": check_id,
             "started": recording.started,

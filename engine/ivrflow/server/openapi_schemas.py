@@ -198,14 +198,6 @@ PLACED: Doc = {
     "telesign": closed(reference_id=TEXT, status=TEXT),
 }
 
-# A step as the store keeps it, which is how GET /checks/{check_id} shows the test call's: its time
-# is Unix time in seconds (GET /calls/{reference_id} writes it as an ISO date-time).
-STORED_STEP: Doc = {
-    **STEP,
-    "description": "A step of the transcript, as GET /calls/{reference_id} has it, but `at` in Unix time (seconds).",
-    "properties": {**STEP["properties"], "at": {"type": "number"}},
-}
-
 # One post Telesign made for a check's call, as it arrived (ivrflow/server/checks.py, Checks.observe).
 CHECK_EVENT: Doc = closed(
     n={"type": "integer", "minimum": 1},
@@ -244,9 +236,9 @@ CHECK: Doc = closed(
     },
     telesign_reference_ids={"type": "array", "items": TEXT},
     call={
-        "description": "The test call as GET /calls/{reference_id} gives it, without variables and with the times of its transcript in Unix time; null until it is stored.",
+        "description": "The test call as GET /calls/{reference_id} gives it, without variables; null until it is stored.",
         "oneOf": [
-            closed([*SUMMARY, "transcript"], **SUMMARY, transcript={"type": "array", "items": STORED_STEP}),
+            closed([*SUMMARY, "transcript"], **SUMMARY, transcript={"type": "array", "items": STEP}),
             {"type": "null"},
         ],
     },
