@@ -2,8 +2,10 @@
 
 The page sends what the author typed; these functions answer with the loader's diagnostics, the
 diagram `ivrflow graph` draws, the v1 fields or the reasons there are none, the journeys file
-`ivrflow journeys` writes and what `ivrflow test` finds. Nothing here knows a node type, so a new
-one shows as soon as the loader, the graph and the interpreter know it.
+`ivrflow journeys` writes and what `ivrflow test` finds. Nothing here knows a node type but
+`http` (the phone offers what its web service answers), so a new one shows as soon as the loader,
+the graph and the interpreter know it; one that makes the interpreter wait for something other
+than the caller needs the phone (phone.py) to answer it, as lookups are answered.
 """
 
 from __future__ import annotations
