@@ -1,8 +1,8 @@
 """The studio in a real browser: Debian's headless Chromium, driven through chromedriver (WebDriver).
 
 An author opens a flow, types a mistake and sees it at its line, fixes it and sees the diagram
-change, plays a call on the keypad to its end, saves, and is refused a save over a change made on
-disk. An operator finds, on a running `ivrflow serve`, the call `ivrflow simulate --server` placed,
+change, plays a call on the keypad to its end at a time the line is open, hears the after-hours
+message at a time it is closed, saves, and is refused a save over a change made on disk. An operator finds, on a running `ivrflow serve`, the call `ivrflow simulate --server` placed,
 and reads its transcript. The screenshots in docs/studio/ are taken here. Without the browser the
 tests fail in CI (CI set) and are skipped elsewhere, with the reason.
 """
@@ -123,6 +123,15 @@ def studio(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         process.wait(10)
 
 
+def set_time(driver: Any, value: str) -> None:
+    """The time of the call, as the date-time input takes it (typing into one depends on the locale)."""
+    driver.execute_script(
+        "const input = document.getElementById('call-at'); input.value = arguments[0];"
+        "input.dispatchEvent(new Event('input', { bubbles: true }))",
+        value,
+    )
+
+
 def text_of(driver: Any, selector: str) -> str:
     from selenium.webdriver.common.by import By
 
@@ -161,6 +170,15 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     until(lambda: not driver.find_elements(By.CSS_SELECTOR, "#problems li.error"), "the error gone")
     until(lambda: "goodbye" in driver.find_element(By.ID, "diagram").get_attribute("innerHTML"), "the diagram redrawn")
 
+    # The time of the call: now by default, in the support line's zone, with its schedules' states then.
+    assert (
+        driver.find_element(By.ID, "call-at").get_attribute("value")
+        and driver.find_element(By.ID, "call-time").is_displayed()
+    )
+    assert driver.find_element(By.ID, "call-zone").get_attribute("value") == "America/Chicago"
+    set_time(driver, "2026-06-02T10:00")  # a Tuesday morning: open
+    until(lambda: "support-hours open" in text_of(driver, "#call-schedules"), "the schedules' states then")
+
     # A call on the keypad: 3 (by mouse) hears the hours, 1 (by keyboard) goes to billing, the transfer answers.
     driver.find_element(By.ID, "call-start").click()
     until(lambda: "Thanks for calling" in text_of(driver, "#transcript"), "the greeting")
@@ -179,6 +197,19 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     until(lambda: "journeys" in text_of(driver, "#tests"), "the test results")
     shot(driver, "phone", "phone")
 
+    # The same line on a Saturday: the caller hears when to call again, and the call ends.
+    set_time(driver, "2026-06-06T10:00")
+    until(lambda: "support-hours closed" in text_of(driver, "#call-schedules"), "the line closed then")
+    driver.find_element(By.ID, "call-start").click()
+    until(
+        lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "ended", "the after-hours call's end"
+    )
+    heard = text_of(driver, "#transcript")
+    assert (
+        "at 2026-06-06 10:00 America/Chicago" in heard and "We are closed now" in heard and "You pressed" not in heard
+    )
+    shot(driver, "after-hours", "phone")
+
     # Save writes the file; a save over a change made on disk meanwhile is refused, and says so.
     driver.find_element(By.ID, "save").click()
     until(lambda: text_of(driver, "#status") == "Saved.", "the save")
@@ -194,6 +225,34 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     driver.find_element(By.ID, "conflict-reload").click()
     assert driver.execute_script("return document.getElementById('source').value") == changed.decode()
     print(f"\nstudio journey in the browser: {time.monotonic() - started:.1f} s")
+
+
+def test_author_picks_what_a_web_service_answers_and_hears_where_the_lookup_leads(
+    browser: Any, studio: tuple[str, Path]
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    url, _ = studio
+    driver = browser
+    driver.get(f"{url}#/flow/prescription-line.yaml")
+    until(lambda: driver.find_elements(By.ID, "http-lookup"), "the lookup's answers")
+    assert not driver.find_element(By.ID, "call-time").is_displayed()  # no schedules: the time changes nothing
+    answers = Select(driver.find_element(By.ID, "http-lookup"))
+    assert "prescription-line.lookup.json" in answers.first_selected_option.text
+    for chosen, hears in (("example", "amoxicillin"), ("timeout", "ready tomorrow")):
+        answers.select_by_value(chosen)
+        driver.find_element(By.ID, "call-start").click()
+        for keys in ("1", "1234567", "1"):
+            until(lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "asking", "a question")
+            before = len(driver.find_elements(By.CSS_SELECTOR, "#transcript li"))
+            driver.find_element(By.ID, "keypad").send_keys(keys)
+            until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#transcript li")) > before, "the answer heard")
+        until(lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "ended", "the call's end")
+        heard = text_of(driver, "#transcript")
+        assert "One moment while I look that up." in heard and "The web service: lookup:" in heard and hears in heard
+    assert "lookup: no answer in time, on_error" in heard
+    shot(driver, "lookup", "phone")
 
 
 def test_time_from_typing_to_a_shown_diagnostic_on_the_bundled_flows(browser: Any, studio: tuple[str, Path]) -> None:

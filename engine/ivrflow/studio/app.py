@@ -5,9 +5,10 @@ GET  /rules/{rule}           a rule's explanation, from the rule catalog (links 
 GET  /api/flows              the flow files in the folder
 GET  /api/flows/{name}       one file's text and version (the hash of its bytes)
 PUT  /api/flows/{name}       save: only over the version the page loaded, else 409 with what is on disk
-POST /api/check              diagnostics, diagram, v1 fit and phone options for the text typed
+POST /api/check              diagnostics, diagram, v1 fit and phone options for the text typed (at the time of the call given)
 POST /api/tests              the journeys and `ivrflow test`'s findings for the text typed
-POST /api/phone              start a call, or answer it (keys, silence, a transfer's answer, hang up)
+POST /api/phone              start a call, or answer it (keys, silence, a transfer's answer, hang up), at the
+                             time of the call given, its lookups answered as the page chose
 GET  /api/active, /api/ops/… inside `ivrflow serve`: active calls, and the calls API's GET routes
 
 `ivrflow studio` serves it on loopback for one author; `ivrflow serve` mounts it read-only (no
@@ -149,8 +150,10 @@ class Studio:
         return JSONResponse({"saved": True, "version": content_version(data)})
 
     async def check(self, request: Request) -> Response:
-        name, text = self._typed(await _json(request))
-        return JSONResponse(await run_in_threadpool(views.check, text, display_path(self.path(name))))
+        body = await _json(request)
+        name, text = self._typed(body)
+        at, zone = _texts(body, "at", "zone")
+        return JSONResponse(await run_in_threadpool(views.check, text, display_path(self.path(name)), at, zone))
 
     async def tests(self, request: Request) -> Response:
         name, text = self._typed(await _json(request))
@@ -167,16 +170,22 @@ class Studio:
         if language is not None and language not in LANGUAGES:
             return refuse(400, f"a language is one of {', '.join(LANGUAGES)}")
         flow = with_language(checked.flow, language)
+        at_text, zone = _texts(body, "at", "zone")
         try:
+            at = views.call_time(flow, at_text, zone)
+        except ValueError as problem:
+            return refuse(400, f"the time of the call: {problem}")
+        try:
+            lookup = phone.lookups(flow, body.get("http"), self.folder)
             if "start" in body:
                 variables = body["start"].get("variables", {}) if isinstance(body["start"], dict) else None
                 if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
                     raise phone.BadCall("variables are an object of texts")
-                return JSONResponse(phone.start(flow, variables))
+                return JSONResponse(phone.start(flow, variables, at, lookup))
             answer, keys = body.get("answer"), body.get("keys", "")
             if not isinstance(answer, str) or not isinstance(keys, str):
                 raise phone.BadCall("send an answer (and its keys)")
-            return JSONResponse(phone.answer(flow, body.get("state"), answer, keys))
+            return JSONResponse(phone.answer(flow, body.get("state"), answer, keys, at, lookup))
         except phone.BadCall as problem:
             return refuse(400, str(problem))
 
@@ -221,6 +230,14 @@ async def _json(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequest("send a JSON object")
     return data
+
+
+def _texts(body: dict[str, Any], *names: str) -> tuple[str, ...]:
+    """Optional texts of a request (absent: "")."""
+    values = tuple(body.get(name) or "" for name in names)
+    if not all(isinstance(value, str) for value in values):
+        raise BadRequest(f"{', '.join(names)} are texts")
+    return values
 
 
 async def _bad_request(request: Request, exc: Exception) -> Response:

@@ -5,15 +5,23 @@ The server keeps nothing between two answers: the page holds the call's state (t
 with each answer. So a call survives the server's restarts and works with `ivrflow serve`'s
 several workers. The steps are the interpreter's `heard()`, the same the simulator and a live
 call's transcript show, sensitive values masked.
+
+Each request also says when the call takes place (every `step()` is given that moment, so a
+`branch` on a schedule goes the way it would then) and what each `http` node's web service
+answers (as `ivrflow simulate --http` does: the node's example, a status, no answer in time, no
+connection). A lookup is answered within the request that reaches it, so a call only ever waits
+for the caller: a question, or a transfer's answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, get_args
 
 from ivrflow.calls.interpreter import (
+    ASKING,
     MAX_STEPS,
     CallEnded,
     CallStarted,
@@ -21,6 +29,7 @@ from ivrflow.calls.interpreter import (
     DialDone,
     Event,
     LegEnded,
+    Lookup,
     Speak,
     SpeakDone,
     Step,
@@ -30,7 +39,12 @@ from ivrflow.calls.interpreter import (
     new_call,
     step,
 )
+from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.language.http_node import Http, example_path
 from ivrflow.language.model import Flow
+from ivrflow.tools.answers import NO_ANSWER, answerer
+
+Answer = Callable[[Request], LookupDone]
 
 ANSWERS = ("keys", "silent", "answered", "not_answered", "hang_up")
 MAX_KEYS = 64  # keys in one answer: far more than any entry takes
@@ -41,17 +55,43 @@ class BadCall(ValueError):
     """What the page sent is not a call this flow can go on with."""
 
 
-def start(flow: Flow, variables: Mapping[str, str]) -> dict[str, Any]:
-    """A call of `flow` with these variables, run until it asks the caller something or ends."""
-    return _run(flow, new_call(flow), [CallStarted(dict(variables))])
+def lookups(flow: Flow, given: object, folder: Path) -> Answer:
+    """What each lookup of a call comes to, from the page's choice per http node: `example` (the
+    default: its example answer, or each saved value as `[name]`), a status from 100 to 599,
+    `timeout` or `refused`. Only answers are chosen, never files: a read-only studio must not
+    read a file the page names; and an example outside the studio's folder is refused."""
+    if given is None:
+        given = {}
+    if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
+        raise BadCall("the web services' answers are an object of texts, by http node")
+    for node, chosen in given.items():
+        if not isinstance(flow.nodes.get(node), Http):
+            raise BadCall(f"{flow.id} has no http node `{node}`")
+        if chosen != "example" and chosen not in NO_ANSWER and not (chosen.isdigit() and 100 <= int(chosen) <= 599):
+            raise BadCall(f"the answer of `{node}` is example, a status from 100 to 599, timeout or refused")
+    inside = folder.resolve()
+    for each in flow.nodes.values():
+        path = example_path(flow.path, each) if isinstance(each, Http) else None
+        if path is not None and not path.resolve().is_relative_to(inside):
+            raise BadCall(f"the example answer of `{each.name}` is outside the studio's folder")
+    return answerer(flow, {node: chosen for node, chosen in given.items() if chosen != "example"}, folder)
 
 
-def answer(flow: Flow, state_json: object, kind: str, keys: str = "") -> dict[str, Any]:
-    """The call in `state_json` after the caller's answer: `keys` pressed, `silent` (lets the
-    question time out), a transfer `answered` or `not_answered`, or `hang_up`."""
+def start(flow: Flow, variables: Mapping[str, str], at: float, lookup: Answer) -> dict[str, Any]:
+    """A call of `flow` with these variables at `at`, run until it asks the caller something or
+    ends; `lookup` answers the lookups it makes."""
+    return _run(flow, new_call(flow), [CallStarted(dict(variables))], at, lookup)
+
+
+def answer(flow: Flow, state_json: object, kind: str, keys: str, at: float, lookup: Answer) -> dict[str, Any]:
+    """The call in `state_json` after the caller's answer at `at`: `keys` pressed, `silent` (lets
+    the question time out), a transfer `answered` or `not_answered`, or `hang_up`; `lookup` answers
+    the lookups it makes."""
     state = _state(flow, state_json)
     if state.ended:
         raise BadCall("this call has ended: start another")
+    if state.waiting not in (*ASKING, "transfer"):  # the phone pauses only where the caller answers
+        raise BadCall("the call is not waiting for the caller")
     if kind not in ANSWERS:
         raise BadCall(f"an answer is one of {', '.join(ANSWERS)}")
     if kind == "keys" and (not keys or len(keys) > MAX_KEYS or not set(keys) <= PHONE_KEYS):
@@ -67,10 +107,10 @@ def answer(flow: Flow, state_json: object, kind: str, keys: str = "") -> dict[st
         raise BadCall("no transfer is waiting for an answer")
     else:
         events = [SpeakDone(keys if kind == "keys" else "")]
-    return _run(flow, state, events)
+    return _run(flow, state, events, at, lookup)
 
 
-def _run(flow: Flow, state: CallState, events: list[Event]) -> dict[str, Any]:
+def _run(flow: Flow, state: CallState, events: list[Event], at: float, lookup: Answer) -> dict[str, Any]:
     steps: list[Step] = []
     ask: dict[str, Any] | None = None
     for _ in range(MAX_STEPS):
@@ -78,7 +118,7 @@ def _run(flow: Flow, state: CallState, events: list[Event]) -> dict[str, Any]:
             break
         event = events.pop(0)
         before = state
-        state, action = step(flow, state, event)
+        state, action = step(flow, state, event, at)
         steps += heard(before, event, action, flow)
         if isinstance(action, Speak) and action.collect:
             ask = {"kind": state.waiting, "most": action.most, "end_key": action.end_key, "timeout": action.timeout}
@@ -88,6 +128,8 @@ def _run(flow: Flow, state: CallState, events: list[Event]) -> dict[str, Any]:
         elif isinstance(action, Transfer):
             ask = {"kind": "transfer", "to": action.to}
             break
+        elif isinstance(action, Lookup):  # its hold words are said, then its answer comes
+            events.append(SpeakDone("") if action.hold is not None else lookup(action.request))
     return {
         "steps": steps,
         "state": asdict(state),

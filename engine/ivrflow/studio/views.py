@@ -2,26 +2,40 @@
 
 The page sends what the author typed; these functions answer with the loader's diagnostics, the
 diagram `ivrflow graph` draws, the v1 fields or the reasons there are none, the journeys file
-`ivrflow journeys` writes and what `ivrflow test` finds. Nothing here knows a node type, so a new
-one shows as soon as the loader, the graph and the interpreter know it.
+`ivrflow journeys` writes and what `ivrflow test` finds. Nothing here knows a node type but
+`http` (the phone offers what its web service answers), so a new one shows as soon as the loader,
+the graph and the interpreter know it; one that makes the interpreter wait for something other
+than the caller needs the phone (phone.py) to answer it, as lookups are answered.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ivrflow.language.catalog import RULES
+from ivrflow.language.clock import default_zone, parse_at, status
 from ivrflow.language.diagnostics import Diagnostic
+from ivrflow.language.http_node import Http
 from ivrflow.language.loader import Checked, check_bytes, content_version
 from ivrflow.language.model import BUILTIN_VARS, Flow
+from ivrflow.language.schedules import known_zone, zone
 from ivrflow.telesign.facts import LANGUAGES
+from ivrflow.tools.answers import NO_ANSWER
 from ivrflow.tools.flowtests import check_content
 from ivrflow.tools.graph import mermaid
 from ivrflow.tools.journeys import call_variables, render, walk_all
 from ivrflow.tools.simulate import v1_fields
 
 JSON = dict[str, Any]
+# The time every command and server takes as now when it is set (a staging setup, a test suite).
+AT_ENV = "IVRFLOW_AT"
+# What the phone lets the author pick as a web service's answer, besides its example: a few
+# statuses that are not 2xx (any status from 100 to 599 is taken), and no answer at all.
+STATUSES_OFFERED = ("404", "500", "503")
 
 
 def diagnostic(d: Diagnostic) -> JSON:
@@ -40,11 +54,43 @@ def diagnostic(d: Diagnostic) -> JSON:
     }
 
 
-def check(text: str, file: str) -> JSON:
-    """Diagnostics, diagram, v1 fit and the phone's options for the text of the flow file `file`."""
+def zones(flow: Flow) -> list[str]:
+    """The time zones of the flow's schedules (UTC for a flow without any), the first the one a
+    time without a zone is read in."""
+    found = sorted({each.timezone for each in flow.schedules.values()}) or ["UTC"]
+    usual = default_zone(flow.schedules.values())
+    return [usual, *(each for each in found if each != usual)] if usual else found
+
+
+def call_time(flow: Flow, text: str = "", in_zone: str = "") -> float:
+    """The moment a call takes place: `text` as `ivrflow simulate --at` reads it (in `in_zone` when
+    it names none, else in the flow's schedules' zone), or, without `text`, IVRFLOW_AT when set,
+    else now. ValueError says what to write."""
+    if in_zone and not known_zone(in_zone):
+        raise ValueError(f"`{in_zone}` is not a time zone")
+    text = text.strip() or os.environ.get(AT_ENV, "")
+    if not text:
+        return time.time()
+    return parse_at(text, in_zone or default_zone(flow.schedules.values()))
+
+
+def chosen_time(flow: Flow | None, text: str, in_zone: str) -> tuple[float, str]:
+    """`call_time`, or now and why not when the text is no time."""
+    if flow is None:
+        return time.time(), ""
+    try:
+        return call_time(flow, text, in_zone), ""
+    except ValueError as problem:
+        return time.time(), str(problem)
+
+
+def check(text: str, file: str, at_text: str = "", in_zone: str = "") -> JSON:
+    """Diagnostics, diagram, v1 fit and the phone's options for the text of the flow file `file`,
+    the call taking place at `at_text` (in `in_zone`; default now)."""
     data = text.encode("utf-8")
     checked = check_bytes(data, file)
     flow = checked.flow
+    at, problem = chosen_time(flow, at_text, in_zone)
     return {
         "file": file,
         "version": content_version(data),
@@ -52,17 +98,18 @@ def check(text: str, file: str) -> JSON:
         "diagnostics": [diagnostic(d) for d in checked.diagnostics],
         "suppressed": len(checked.suppressed),
         "diagram": mermaid(flow) if flow is not None else None,
-        "v1": v1_fit(checked),
-        "phone": phone_options(flow) if flow is not None and checked.ok else None,
+        "v1": v1_fit(checked, at),
+        "phone": phone_options(flow, at, in_zone, problem) if flow is not None and checked.ok else None,
     }
 
 
-def v1_fit(checked: Checked) -> JSON:
-    """Whether the flow fits one Telesign v1 request: its fields (sensitive values masked), or the reasons."""
+def v1_fit(checked: Checked, at: float) -> JSON:
+    """Whether the flow fits one Telesign v1 request sent at `at` (its branches are decided then):
+    its fields (sensitive values masked), or the reasons."""
     flow = checked.flow
     if flow is None or not checked.ok:
         return {"fits": None, "why": "fix the errors first: only a flow without errors can be compiled", "reasons": []}
-    fields = v1_fields(flow, call_variables(flow))
+    fields = v1_fields(flow, call_variables(flow), at)
     if isinstance(fields, list):
         return {
             "fits": False,
@@ -72,11 +119,13 @@ def v1_fit(checked: Checked) -> JSON:
     return {"fits": True, "why": "one v1 request can play this flow", "fields": fields, "reasons": []}
 
 
-def phone_options(flow: Flow) -> JSON:
+def phone_options(flow: Flow, at: float, in_zone: str = "", problem: str = "") -> JSON:
     """What the phone lets the author choose before a call: the flow's variables (with their
-    defaults; sensitive ones marked), the number called and the caller's, and the language it
-    speaks (as `ivrflow simulate --language`). A call has no time of its own yet: when the
-    language gains schedules, the time to choose is added here."""
+    defaults; sensitive ones marked), the number called and the caller's, the language it speaks
+    (as `ivrflow simulate --language`), for a flow with schedules the time of the call (`at`,
+    shown in `in_zone` or the schedules' zone, with each schedule's state then and `problem`
+    when the time typed is none), and what each http node's web service answers (as
+    `ivrflow simulate --http`)."""
     variables = call_variables(flow)
     return {
         "variables": [
@@ -89,6 +138,40 @@ def phone_options(flow: Flow) -> JSON:
         ],
         "languages": sorted({flow.language, *LANGUAGES}),
         "language": flow.language,
+        "time": time_options(flow, at, in_zone, problem) if flow.schedules else None,
+        "lookups": [lookup_options(node) for node in flow.nodes.values() if isinstance(node, Http)],
+    }
+
+
+def time_options(flow: Flow, at: float, in_zone: str, problem: str) -> JSON:
+    """The time of the call as a date-time input shows it (local time in `in_zone`), the zones to
+    read it in, and each schedule's state at that moment."""
+    shown = in_zone if in_zone and known_zone(in_zone) else zones(flow)[0]
+    return {
+        "value": datetime.fromtimestamp(at, zone(shown)).strftime("%Y-%m-%dT%H:%M"),
+        "zone": shown,
+        "zones": zones(flow),
+        "schedules": [
+            {"name": name, "open": now.open, "state": now.words}
+            for name, now in ((name, status(each, at)) for name, each in flow.schedules.items())
+        ],
+        "problem": problem,
+    }
+
+
+def lookup_options(node: Http) -> JSON:
+    """What the web service of an http node can answer on the phone: its example (the default),
+    a status that is not 2xx, no answer in time, or no connection."""
+    usual = f"its example, {node.example}" if node.example else "each saved value as [its name]"
+    return {
+        "node": node.name,
+        "url": node.url,
+        "answers": [{"value": "example", "label": f"200 with {usual}"}]
+        + [{"value": each, "label": f"status {each}"} for each in STATUSES_OFFERED]
+        + [
+            {"value": each, "label": {"timeout": "no answer in time", "refused": "cannot connect"}[each]}
+            for each in NO_ANSWER
+        ],
     }
 
 

@@ -49,7 +49,7 @@
   }
 
   // ---------- one flow ----------
-  const state = { name: "", version: "", lastTyped: 0, seq: 0, shown: 0, callText: "", call: null, entry: "" };
+  const state = { name: "", version: "", lastTyped: 0, seq: 0, shown: 0, callText: "", call: null, entry: "", atChosen: false, callAt: {}, callHttp: {} };
   const source = $("source");
 
   async function openFlow(name) {
@@ -66,6 +66,8 @@
     state.version = data.version;
     $("status").textContent = author ? "Opened. Changes are checked as you type; Save writes the file." : "Read only.";
     resetCall();
+    state.atChosen = false;
+    $("call-at").value = "";
     $("journeys").textContent = "";
     $("tests").textContent = "";
     await check();
@@ -120,7 +122,7 @@
   async function check() {
     const seq = ++state.seq;
     const typedAt = state.lastTyped;
-    const { status, data } = await api("POST", "api/check", { name: state.name, text: source.value });
+    const { status, data } = await api("POST", "api/check", Object.assign({ name: state.name, text: source.value }, timeChosen(false)));
     if (seq !== state.seq || status !== 200) return; // a later keystroke's answer will come
     const list = $("problems");
     list.replaceChildren(...data.diagnostics.map(problem));
@@ -209,11 +211,50 @@
   });
 
   // ---------- the phone ----------
+  // The time of the call: the author's choice once they make one (sent with every check, so the
+  // v1 panel and the schedules' states follow it), else now, as the server last said it. A call
+  // takes place at the time shown when it starts. `always`: send the time shown even if not chosen.
+  function timeChosen(always) {
+    if ($("call-time").hidden) return {};
+    const chosen = (always || state.atChosen) && $("call-at").value;
+    return Object.assign({ zone: $("call-zone").value }, chosen ? { at: $("call-at").value } : {});
+  }
+
+  function timeOptions(time) {
+    $("call-time").hidden = !time;
+    if (!time) return;
+    const zones = $("call-zone");
+    if ([...zones.options].map((o) => o.value).join() !== time.zones.join()) {
+      zones.replaceChildren(...time.zones.map((z) => el("option", { value: z }, z)));
+    }
+    zones.value = time.zone;
+    if (!state.atChosen) $("call-at").value = time.value;
+    $("call-schedules").textContent = time.problem
+      ? "Not a time: " + time.problem
+      : "Then: " + time.schedules.map((s) => `${s.name} ${s.state}`).join("; ") + ".";
+    $("call-schedules").className = time.problem ? "bad" : "";
+  }
+
+  function lookupOptions(lookups) {
+    const box = $("call-lookups");
+    box.hidden = !lookups.length;
+    box.replaceChildren(el("legend", {}, "What the web services answer"));
+    for (const l of lookups) {
+      const id = "http-" + l.node;
+      box.append(el("div", {}, el("label", { for: id, title: l.url }, l.node),
+        el("select", { id, name: l.node }, ...l.answers.map((a) => el("option", { value: a.value }, a.label)))));
+    }
+  }
+
   let lastOptions = "";
   function phoneOptions(options) {
     $("call-start").disabled = !options;
-    if (!options || JSON.stringify(options) === lastOptions) return;
-    lastOptions = JSON.stringify(options);
+    if (!options) return;
+    timeOptions(options.time);
+    const rest = Object.assign({}, options, { time: !!options.time });
+    if (JSON.stringify(rest) === lastOptions) return; // keep what the author typed and picked
+    lastOptions = JSON.stringify(rest);
+    lookupOptions(options.lookups);
     const box = $("call-vars");
     box.replaceChildren(el("legend", {}, "Variables of the call"));
     for (const v of options.variables) {
@@ -241,6 +282,7 @@
       else if ("no_input" in s) item = el("li", { class: "quiet" }, "You stayed silent");
       else if ("dial" in s) item = el("li", { class: "end" }, "The call is put through to " + s.dial);
       else if ("hangup" in s) item = el("li", { class: "end" }, "The call hangs up");
+      else if ("lookup" in s) item = el("li", { class: "lookup" }, "The web service: " + s.lookup);
       else item = el("li", {}, JSON.stringify(s));
       list.append(item);
     }
@@ -261,7 +303,8 @@
   }
 
   async function phone(body) {
-    const { status, data } = await api("POST", "api/phone", Object.assign({ name: state.name, text: state.callText, language: state.language }, body));
+    const { status, data } = await api("POST", "api/phone",
+      Object.assign({ name: state.name, text: state.callText, language: state.language, http: state.callHttp }, state.callAt, body));
     if (status !== 200) { $("transcript").append(el("li", { class: "end" }, data.error)); return; }
     state.call = data;
     state.entry = "";
@@ -280,7 +323,11 @@
     const variables = {};
     for (const input of $("call-vars").querySelectorAll("input")) variables[input.name] = input.value;
     state.language = $("call-language").value;
-    $("transcript").append(el("li", { class: "end" }, `Calling; the flow speaks ${state.language}.`));
+    state.callAt = timeChosen(true);
+    state.callHttp = {};
+    for (const select of $("call-lookups").querySelectorAll("select")) state.callHttp[select.name] = select.value;
+    const when = state.callAt.at ? ` at ${state.callAt.at.replace("T", " ")} ${state.callAt.zone}` : "";
+    $("transcript").append(el("li", { class: "end" }, `Calling${when}; the flow speaks ${state.language}.`));
     phone({ start: { variables } });
     $("keypad").focus();
   });
@@ -306,6 +353,11 @@
     if (/^[0-9*#]$/.test(e.key)) { e.preventDefault(); press(e.key); }
     else if (e.key === "Enter" && state.entry) { e.preventDefault(); answer("keys", state.entry); }
   });
+  $("call-at").addEventListener("input", () => {
+    state.atChosen = !!$("call-at").value; // cleared: back to now
+    check();
+  });
+  $("call-zone").addEventListener("change", check);
   $("send-entry").addEventListener("click", () => state.entry && answer("keys", state.entry));
   $("silent").addEventListener("click", () => answer("silent"));
   $("answered").addEventListener("click", () => answer("answered"));
