@@ -152,6 +152,14 @@ def read_example(flow_path: str, node: Http) -> tuple[Any, str]:
     path = example_path(flow_path, node)
     if path is None:
         return None, "no example"
+    folder = Path(flow_path).parent.resolve()
+    if not path.resolve().is_relative_to(folder):
+        # Only the flow's own folder: a flow shown by a server (the studio's pages) must not make it
+        # read, and say, a file elsewhere on that server.
+        return (
+            None,
+            f"`{node.example}` is outside the flow's folder: keep the example beside the flow, like {Path(flow_path).stem}.{node.name}.json",
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8")), ""
     except OSError as error:
