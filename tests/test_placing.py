@@ -4,7 +4,9 @@ store that stops answering at any step is said, never hidden."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -14,10 +16,13 @@ from ivrflow.calls.interpreter import new_call
 from ivrflow.calls.record import CallRecord
 from ivrflow.errors import StoreUnavailable, TelesignError
 from ivrflow.language.loader import load_flow
-from ivrflow.placing import Placed, Refused, SentV1, place, send_v1_call
-from ivrflow.stores import MemoryStore, Update
+from ivrflow.placing import Placed, Refused, SentV1, place, record_report, send_v1_call
+from ivrflow.stores import MemoryStore, SqliteStore, Update
+from ivrflow.stores.outbox import SqliteOutbox, outbox_of
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import DialAnswer, Sending, V1Answer
+from ivrflow.telesign.v1 import V1Report
+from ivrflow.v1.outcomes import v1_call
 
 T = TypeVar("T")
 APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")
@@ -121,3 +126,64 @@ def test_a_v1_call_keeps_telesigns_first_report_even_when_the_store_does_not(
     assert (outcome.unrecorded is None) == (not fail_at)
     stored = store.get(outcome.call_id)
     assert stored is not None and stored.v1 is not None and stored.v1.code == (None if fail_at else 103)
+
+
+def _v1_record(call_id: str = "CALL1") -> CallRecord:
+    return CallRecord(
+        call_id,
+        new_call(APPOINTMENT, {"called": "15551234567"}),
+        updated=1.0,
+        created=1.0,
+        direction="outbound",
+        v1=v1_call(APPOINTMENT, {}),
+    )
+
+
+def _report(code: int, key: str | None = None) -> V1Report:
+    return V1Report("TS1", code, "", f"2026-11-23T10:00:0{code % 10}.000000Z", key)
+
+
+def test_the_report_that_ends_a_v1_call_keeps_one_notice_with_the_end(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "calls.db")
+    record = _v1_record()
+    store.update(record.reference_id, lambda old: (record, [], None))
+    outbox = outbox_of(store)
+    record, _ = record_report(store, record, _report(103), lambda: 2.0)
+    assert outbox.pending() == 0  # in progress: nothing to say yet
+    record, _ = record_report(store, record, _report(100, "1"), lambda: 3.0, APPOINTMENT)
+    (notice,) = outbox.take(4.0, 10)
+    assert (notice.id, notice.url) == ("call-ended-CALL1", "")  # "": the delivering server's --notify
+    call = json.loads(notice.body)["call"]
+    assert (call["status"], call["ended_at_node"], call["telesign_id"]) == ("completed", "confirmed", "TS1")
+    outbox.delivered(notice.id)
+    # Told again (by a callback, `ivrflow status`, another --wait): the call had ended, no second notice.
+    record_report(store, record, _report(100, "1"), lambda: 5.0)
+    assert outbox.pending() == 0
+    store.close()
+
+
+def test_a_flows_notify_is_where_its_notice_goes() -> None:
+    store = MemoryStore()
+    record = _v1_record()
+    store.update(record.reference_id, lambda old: (record, [], None))
+    record_report(store, record, _report(101), lambda: 2.0, replace(APPOINTMENT, notify="https://crm.example/ivr"))
+    (notice,) = outbox_of(store).take(3.0, 10)
+    assert notice.url == "https://crm.example/ivr" and json.loads(notice.body)["call"]["status"] == "no_answer"
+
+
+def test_an_end_whose_notice_cannot_be_kept_is_not_stored_either(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(tmp_path / "calls.db")
+    record = _v1_record()
+    store.update(record.reference_id, lambda old: (record, [], None))
+
+    def refuse(self: SqliteOutbox, *args: object) -> None:
+        raise StoreUnavailable("disk full")
+
+    monkeypatch.setattr(SqliteOutbox, "add", refuse)
+    now, unrecorded = record_report(store, record, _report(100, "1"), lambda: 2.0)
+    assert unrecorded is not None and now.status == "completed"  # as far as is known
+    kept = store.get(record.reference_id)
+    assert kept is not None and kept.status == "dialing"  # one transaction: neither was stored
+    store.close()

@@ -24,11 +24,12 @@ from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
 from ivrflow.language.model import Flow
 from ivrflow.language.texts import hide_values
 from ivrflow.stores import Store, failed, placed
+from ivrflow.stores.outbox import keep_notice, outbox_of
 from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, V1Answer, send_v1, v1_status
 from ivrflow.telesign.facts import V1Code, V1Field
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
-from ivrflow.v1.outcomes import apply_report, v1_call
+from ivrflow.v1.outcomes import Reported, apply_report, v1_call
 
 MAX_PAUSE = 15.0  # seconds between status queries at most, however long a call lasts
 
@@ -179,7 +180,7 @@ def send_v1_call(
         lambda current, answer: apply_report(current, first_report(answer), clock())[0],
     )
     if isinstance(placing, Refused):
-        found = _found_out(store, record, placing, credentials, how, clock)
+        found = _found_out(store, flow, record, placing, credentials, how, clock)
         return placing if found is None else SentV1(call_id, found[0], found[1])
     if placing.problem is not None:
         report = first_report(placing.answer)
@@ -189,6 +190,7 @@ def send_v1_call(
 
 def _found_out(
     store: Store,
+    flow: Flow,
     record: CallRecord,
     refused: Refused,
     credentials: Credentials,
@@ -207,7 +209,7 @@ def _found_out(
         report = ask(refused.error.reference_id, credentials, how)
     except TelesignError:
         return None
-    now, _ = record_report(store, record, report, clock)
+    now, _ = record_report(store, record, report, clock, flow)
     return V1Answer(report.reference_id, report.code, report.description), now
 
 
@@ -224,14 +226,27 @@ def ask(reference_id: str, credentials: Credentials, how: Sending) -> V1Report:
 
 
 def record_report(
-    store: Store, record: CallRecord, report: V1Report, clock: Callable[[], float] = time.time
+    store: Store,
+    record: CallRecord,
+    report: V1Report,
+    clock: Callable[[], float] = time.time,
+    flow: Flow | None = None,
 ) -> tuple[CallRecord, Unrecorded | None]:
     """Apply Telesign's report to the call in the store: the call as it now stands (as far as
-    is known, when the store is not answering: then the report comes back as unrecorded)."""
+    is known, when the store is not answering: then the report comes back as unrecorded). The
+    report that ends the call keeps its end-of-call notice with it, as the server's callbacks do,
+    for a server on the store to deliver; `flow`: the call's, when known (its `notify:`)."""
+
+    def change(current: CallRecord | None) -> tuple[CallRecord | None, list[Step], tuple[CallRecord | None, Reported]]:
+        changed, steps, reported = apply_report(current, report, clock())
+        return changed, steps, (changed or current, reported)
+
     try:
-        return store.update(
-            record.reference_id, lambda current: _marked(apply_report(current, report, clock())[0], current)
-        ) or record, None
+        with store.batch():
+            now, reported = store.update(record.reference_id, change)
+            if reported.ended:  # only the report that ended it: one notice per call, whoever learns first
+                keep_notice(store, outbox_of(store), record.reference_id, flow, None, clock())
+        return now or record, None
     except StoreUnavailable as problem:
         return _applied(record, report, clock()), Unrecorded(report, problem)
 
@@ -277,16 +292,18 @@ def wait(
     poll: float,
     on_unrecorded: Callable[[Unrecorded], None],
     clock: Callable[[], float] = time.time,
+    flow: Flow | None = None,
 ) -> V1Call | None:
     """Ask Telesign for the call's status, pausing `poll` seconds and then longer each time, until
     it is final (its v1 part then) or `wait_max` seconds have passed (None). Raises TelesignError
-    when Telesign refuses; a 404 only means Telesign does not know the call yet."""
+    when Telesign refuses; a 404 only means Telesign does not know the call yet. `flow`: the
+    call's (its `notify:` for the notice of the call's end)."""
     deadline = time.monotonic() + wait_max
     pause = poll
     while True:
         time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
         try:
-            record, unrecorded = record_report(store, record, ask(reference_id, credentials, how), clock)
+            record, unrecorded = record_report(store, record, ask(reference_id, credentials, how), clock, flow)
             if unrecorded is not None:
                 on_unrecorded(unrecorded)
         except TelesignError as error:

@@ -279,6 +279,7 @@ def _send(args: argparse.Namespace) -> int:
         wait_max=args.wait_max,
         poll=args.poll,
         on_unrecorded=_print_unrecorded,
+        flow=flow,
     )
     if final is None:
         print(

@@ -3,7 +3,8 @@
 
 The notice is put in the store's outbox (stores/outbox.py) in the same store batch as the change
 that ended the call, so a restart, even a kill, loses none: the delivery loop takes up whatever
-is pending when the server starts. Delivery is at least once; each notice has an `id` (one per
+is pending when the server starts, including the notices of v1 calls whose end `ivrflow send
+--wait` or `ivrflow status` learnt first (placing.py keeps them in the same outbox). Delivery is at least once; each notice has an `id` (one per
 call) for the receiver to deduplicate.
 
 The signature is the scheme Stripe and GitHub use: the header
@@ -31,12 +32,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
+from ivrflow.calls.notice import destination
 from ivrflow.calls.record import CallRecord
 from ivrflow.language.model import Flow
-from ivrflow.language.texts import MASK
 from ivrflow.server.metrics import Metrics
 from ivrflow.stores import Store
-from ivrflow.stores.outbox import Notice, Outbox, notice_id, summary
+from ivrflow.stores.outbox import Notice, Outbox, keep_notice
 
 log = logging.getLogger("ivrflow")
 
@@ -101,29 +102,32 @@ class Notices:
         metrics.registry.register(_Pending(outbox))
         self._wake = asyncio.Event()
 
-    def destination(self, flow: Flow | None) -> str | None:
-        return (flow.notify if flow is not None and flow.notify else None) or self.url
-
     def ended(self, key: str) -> None:
-        """On the writer thread, in the batch that ended call `key`: keep its notice."""
+        """On the writer thread, in the batch that ended call `key`: keep its notice, when it has
+        somewhere to go and can be signed."""
         record = self.store.get(key)
         if record is None or self.secret is None:
             return
         flow = self.flow_of(record)
-        url = self.destination(flow)
-        if url is None:
-            return
-        sensitive = flow.sensitive if flow is not None else frozenset()
-        variables = {name: MASK if name in sensitive else value for name, value in record.state.variables.items()}
-        now = time.time()
-        body = summary(record, self.store.transcript(key), variables, record.state.version, now)
-        self.outbox.add(Notice(notice_id(record), url, json.dumps(body, ensure_ascii=False).encode()), now)
+        if destination(flow, self.url) is not None:
+            keep_notice(self.store, self.outbox, key, flow, self.url, time.time())
+
+    def _destination(self, notice: Notice) -> str | None:
+        """Where `notice` goes: as kept, or, for one kept where this server's options were not known
+        (by `ivrflow send --wait` or `ivrflow status`), the call's flow's `notify:` else --notify."""
+        if notice.url:
+            return notice.url
+        record = self.store.get(json.loads(notice.body)["call"]["reference_id"])
+        return destination(self.flow_of(record) if record is not None else None, self.url)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver what is pending, now and whenever a call ends, until cancelled."""
+        """Deliver what is pending, now and whenever a call ends, until cancelled. Without the secret
+        nothing can be signed: what is pending waits for a server that has it."""
+        if self.secret is None:
+            return
         async with httpx.AsyncClient(
             timeout=POST_TIMEOUT, follow_redirects=False, trust_env=False, verify=self.ca_file or True
         ) as client:
@@ -149,7 +153,16 @@ class Notices:
         }
         reason = ""
         try:
-            answer = await client.post(notice.url, content=notice.body, headers=headers)
+            url = await run_in_threadpool(self._destination, notice)
+            if url is None:
+                log.warning("notice %s dropped: its call's flow has no notify: and the server no --notify", notice.id)
+                await run_in_threadpool(self.outbox.delivered, notice.id)
+                return
+        except Exception:
+            log.exception("notice %s: the store did not answer; it is tried again when its lease ends", notice.id)
+            return
+        try:
+            answer = await client.post(url, content=notice.body, headers=headers)
             if not answer.is_success:
                 reason = f"http_{answer.status_code // 100}xx"
         except httpx.TimeoutException:

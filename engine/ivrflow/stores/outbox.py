@@ -1,8 +1,11 @@
 """End-of-call notices waiting to be delivered, kept in the call store itself, so that a restart
 loses none: a table beside the calls in SQLite, a sorted set and a hash in Redis, a dict in memory.
 
-A notice is added in the same store batch as the change that ended its call (on the writer thread),
-so a call that is stored as ended has its notice stored too. Delivery takes notices whose time has
+A notice is added (keep_notice) in the same store batch as the change that ended its call, by
+whichever part learnt of the end (the server's writer thread; `ivrflow send --wait` and `ivrflow
+status` through placing.py), and only by the change that ended it: once per call. In SQLite the
+batch is one transaction, so a call stored as ended has its notice stored too; in Redis the notice
+is written right after the call's own transaction (a process killed between the two loses it). Delivery takes notices whose time has
 come and leases them (moves their time on by LEASE) before posting, so that several workers
 rarely post one notice twice; a worker that dies mid-post leaves it to be taken again when the
 lease runs out. Delivery is therefore at least once, and each notice carries an id to deduplicate.
@@ -12,10 +15,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import weakref
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ivrflow.calls.record import CallRecord
+from ivrflow.calls.notice import destination, notice_body, notice_id
+from ivrflow.language.model import Flow
 from ivrflow.stores.base import Store
 from ivrflow.stores.memory import MemoryStore
 from ivrflow.stores.redis import RedisStore
@@ -27,7 +32,7 @@ LEASE = 30.0  # seconds a taken notice is left to its deliverer before another m
 @dataclass(frozen=True, slots=True)
 class Notice:
     id: str
-    url: str
+    url: str  # "": the delivering server's own destination for the call (a flow's notify:, else --notify)
     body: bytes
     attempts: int = 0  # deliveries tried and failed so far
 
@@ -88,53 +93,67 @@ class SqliteOutbox:
 
 
 class RedisOutbox:
-    """A hash of notices by id, and a sorted set of their ids by when they are due."""
-
-    NOTICES, DUE = "ivrflow:notices", "ivrflow:notices:due"
+    """A hash of notices by id, and a sorted set of their ids by when they are due. Each change
+    is its own transaction, after the call's (Redis updates are not batched)."""
 
     def __init__(self, store: RedisStore) -> None:
+        self.store = store
         self.client: Any = store.client
+        self.notices, self.due = f"{store.prefix}notices", f"{store.prefix}notices:due"
 
     def add(self, notice: Notice, now: float) -> None:
         kept = json.dumps({"url": notice.url, "body": notice.body.decode(), "attempts": 0})
-        with self.client.pipeline() as pipe:
-            pipe.hsetnx(self.NOTICES, notice.id, kept)
-            pipe.zadd(self.DUE, {notice.id: now}, nx=True)
-            pipe.execute()
+
+        def write() -> None:
+            with self.client.pipeline() as pipe:
+                pipe.hsetnx(self.notices, notice.id, kept)
+                pipe.zadd(self.due, {notice.id: now}, nx=True)
+                pipe.execute()
+
+        self.store._call(write)
 
     def take(self, now: float, most: int) -> list[Notice]:
-        taken = []
-        for raw in self.client.zrangebyscore(self.DUE, "-inf", now, start=0, num=most):
-            notice_id = raw.decode() if isinstance(raw, bytes) else str(raw)
-            # Lease it only if its time is still the one read: another worker may have taken it since.
-            if self.client.zadd(self.DUE, {notice_id: now + LEASE}, xx=True, gt=True, ch=True) != 1:
-                continue
-            kept = self.client.hget(self.NOTICES, notice_id)
-            if kept is None:
-                continue
-            data = json.loads(kept)
-            taken.append(Notice(notice_id, data["url"], data["body"].encode(), data["attempts"]))
-        return taken
+        def lease() -> list[Notice]:
+            taken = []
+            for raw in self.client.zrangebyscore(self.due, "-inf", now, start=0, num=most):
+                notice_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+                # Lease it only if its time is still the one read: another worker may have taken it since.
+                if self.client.zadd(self.due, {notice_id: now + LEASE}, xx=True, gt=True, ch=True) != 1:
+                    continue
+                kept = self.client.hget(self.notices, notice_id)
+                if kept is None:
+                    continue
+                data = json.loads(kept)
+                taken.append(Notice(notice_id, data["url"], data["body"].encode(), data["attempts"]))
+            return taken
+
+        return self.store._call(lease)
 
     def delivered(self, notice_id: str) -> None:
-        with self.client.pipeline() as pipe:
-            pipe.zrem(self.DUE, notice_id)
-            pipe.hdel(self.NOTICES, notice_id)
-            pipe.execute()
+        def forget() -> None:
+            with self.client.pipeline() as pipe:
+                pipe.zrem(self.due, notice_id)
+                pipe.hdel(self.notices, notice_id)
+                pipe.execute()
+
+        self.store._call(forget)
 
     def retry(self, notice_id: str, due: float) -> None:
-        kept = self.client.hget(self.NOTICES, notice_id)
-        if kept is None:
-            return
-        data = json.loads(kept)
-        data["attempts"] += 1
-        with self.client.pipeline() as pipe:
-            pipe.hset(self.NOTICES, notice_id, json.dumps(data))
-            pipe.zadd(self.DUE, {notice_id: due})
-            pipe.execute()
+        def later() -> None:
+            kept = self.client.hget(self.notices, notice_id)
+            if kept is None:
+                return
+            data = json.loads(kept)
+            data["attempts"] += 1
+            with self.client.pipeline() as pipe:
+                pipe.hset(self.notices, notice_id, json.dumps(data))
+                pipe.zadd(self.due, {notice_id: due})
+                pipe.execute()
+
+        self.store._call(later)
 
     def pending(self) -> int:
-        return int(self.client.zcard(self.DUE))
+        return int(self.store._call(lambda: self.client.zcard(self.due)))
 
 
 class MemoryOutbox:
@@ -162,45 +181,27 @@ class MemoryOutbox:
         return len(self.notices)
 
 
+_IN_MEMORY: weakref.WeakKeyDictionary[MemoryStore, MemoryOutbox] = weakref.WeakKeyDictionary()
+
+
 def outbox_of(store: Store) -> Outbox:
-    """The outbox kept in `store`."""
+    """The outbox kept in `store` (for a memory store, the one that lives as long as it)."""
     if isinstance(store, SqliteStore):
         return SqliteOutbox(store)
     if isinstance(store, RedisStore):
         return RedisOutbox(store)
     if isinstance(store, MemoryStore):
-        return MemoryOutbox()
+        return _IN_MEMORY.setdefault(store, MemoryOutbox())
     raise TypeError(f"no outbox for a {type(store).__name__}")
 
 
-def notice_id(record: CallRecord) -> str:
-    """The id a receiver deduplicates by: one notice per call."""
-    return f"call-ended-{record.reference_id}"
-
-
-def summary(
-    record: CallRecord, steps: list[dict[str, Any]], variables: dict[str, str], version: str, now: float
-) -> dict[str, Any]:
-    """What a notice says about an ended call: its numbers, status, the way it went (its transcript,
-    sensitive values already masked in it) and its variables as given (masked by the caller)."""
-    state = record.state
-    return {
-        "id": notice_id(record),
-        "type": "call.ended",
-        "sent_at": round(now, 3),
-        "call": {
-            "reference_id": record.reference_id,
-            "telesign_id": record.telesign_id or None,
-            "flow": state.flow,
-            "version": version,
-            "direction": record.direction,
-            "caller": state.variables.get("caller"),
-            "called": state.variables.get("called"),
-            "status": record.status,
-            "ended_at_node": state.node or None,
-            "created": record.created,
-            "ended": record.updated,
-            "variables": variables,
-            "path": [{k: v for k, v in step.items() if k != "at"} for step in steps],
-        },
-    }
+def keep_notice(store: Store, outbox: Outbox, key: str, flow: Flow | None, default: str | None, now: float) -> None:
+    """Call `key` has just ended: keep its notice for delivery. Called inside the store batch that
+    stored the end, so that both are kept or neither. `flow`: the call's (its `notify:` and
+    sensitive names; None when not known); `default`: where notices go otherwise (None: wherever
+    the server that delivers it says, its `--notify`). A notice already kept for the call stays."""
+    record = store.get(key)
+    if record is None:
+        return
+    url = destination(flow, default) or ""
+    outbox.add(Notice(notice_id(record), url, notice_body(record, store.transcript(key), flow, now)), now)
