@@ -89,6 +89,11 @@ def limited(tmp_path: Path) -> Iterator[Server]:
 def test_stalled_connections_are_closed_within_the_limit_and_the_server_answers_meanwhile(
     limited: Server, tmp_path: Path
 ) -> None:
+    # The same requests as below once first, so that the store's connections and files (opened on
+    # first use, one per thread) are counted in `before` and not taken for stalled sockets.
+    for n in range(5):
+        assert httpx.get(f"{limited.url}/healthz", timeout=5).status_code == 200
+        assert action(limited.post(incoming(f"warm-{n}"), timeout=5))["method"] == "speak"
     before = descriptors(limited)
     opened: dict[socket.socket, float] = {}  # each stalled socket: since when the server's clock runs for it
     try:
@@ -242,12 +247,10 @@ def test_every_log_line_is_json_uvicorns_included(tmp_path: Path, workers: int) 
         time.sleep(0.2)
     finally:
         stop(server)
-    lines = log_lines(tmp_path / "server.err")
-    assert {
-        "level": "warning",
-        "logger": "uvicorn.error",
-        "message": "Invalid HTTP request received.",
-    }.items() <= lines[-1].items(), lines
+    lines = log_lines(tmp_path / "server.err")  # every line parses as JSON
+    # Worker start-up lines may come after it (each worker logs as it starts), so not necessarily last.
+    invalid = {"level": "warning", "logger": "uvicorn.error", "message": "Invalid HTTP request received."}
+    assert any(invalid.items() <= line.items() for line in lines), lines
 
 
 def test_an_exception_logged_by_uvicorn_is_a_field_of_one_json_line() -> None:

@@ -40,7 +40,7 @@ from ivrflow.calls.interpreter import (
     step,
 )
 from ivrflow.calls.lookups import LookupDone, Request
-from ivrflow.language.http_node import Http, example_path
+from ivrflow.language.http_node import Http
 from ivrflow.language.model import Flow
 from ivrflow.tools.answers import NO_ANSWER, answerer
 
@@ -59,7 +59,7 @@ def lookups(flow: Flow, given: object, folder: Path) -> Answer:
     """What each lookup of a call comes to, from the page's choice per http node: `example` (the
     default: its example answer, or each saved value as `[name]`), a status from 100 to 599,
     `timeout` or `refused`. Only answers are chosen, never files: a read-only studio must not
-    read a file the page names; and an example outside the studio's folder is refused."""
+    read a file the page names (and the loader reads an example only from the flow's own folder)."""
     if given is None:
         given = {}
     if not isinstance(given, dict) or not all(isinstance(v, str) for v in given.values()):
@@ -69,11 +69,6 @@ def lookups(flow: Flow, given: object, folder: Path) -> Answer:
             raise BadCall(f"{flow.id} has no http node `{node}`")
         if chosen != "example" and chosen not in NO_ANSWER and not (chosen.isdigit() and 100 <= int(chosen) <= 599):
             raise BadCall(f"the answer of `{node}` is example, a status from 100 to 599, timeout or refused")
-    inside = folder.resolve()
-    for each in flow.nodes.values():
-        path = example_path(flow.path, each) if isinstance(each, Http) else None
-        if path is not None and not path.resolve().is_relative_to(inside):
-            raise BadCall(f"the example answer of `{each.name}` is outside the studio's folder")
     return answerer(flow, {node: chosen for node, chosen in given.items() if chosen != "example"}, folder)
 
 
