@@ -153,7 +153,9 @@ def ends_here(flow: Flow, node: Node) -> bool:
         )
     if isinstance(node, Collect):
         return node.on_fail is None  # attempts used up hang up
-    return True  # a hangup; a dial (the transfer ends the call's flow); a repeat (after its `max` the call ends)
+    if isinstance(node, Dial):  # a failed transfer without `on_fail`, or one the far end ends without `next`
+        return node.on_fail is None or node.next is None
+    return True  # a hangup; a repeat (after its `max` the call ends)
 
 
 def no_way_out(check: Checker) -> Iterator[Diagnostic]:
@@ -196,7 +198,7 @@ def no_way_out(check: Checker) -> Iterator[Diagnostic]:
             continue
         shown = " → ".join(f"`{n}`" for n in [*circle, circle[0]][:8]) + (" → …" if len(circle) > 7 else "")
         first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
-        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu, prompt or collect_digits without `on_fail` (its tries used up hang up), a repeat key, or a `dial`"
+        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu, prompt or collect_digits without `on_fail` (its tries used up hang up), a repeat key, or a `dial` without `next` or without `on_fail`"
         yield Diagnostic(
             "no-way-out",
             nodes[first].span,

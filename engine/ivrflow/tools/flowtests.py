@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ivrflow.calls.interpreter import Step
+from ivrflow.errors import KeyScriptError
 from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file, display_path
@@ -186,7 +187,9 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
 
 
 _WANTED = {"string": "text", "object": "a group of `key: value` lines", "array": "a list"}
-_SAID = {"keys": "keys are digits 0-9, * and #, and _ for letting a question time out"}
+_SAID = {
+    "keys": "keys are digits 0-9, * and #, and _ for letting a question time out; where the call is put through, a, n or c says how the transfer goes"
+}
 
 
 def _in_words(error: ValidationError, document: Document, file: str) -> Iterator[Failure]:
@@ -257,7 +260,10 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked) -> list[str]:
         heard: list[Step] = list(played)
         ended = ""
     else:
-        journey = trace(flow, keys, variables, walked)
+        try:
+            journey = trace(flow, keys, variables, walked)
+        except KeyScriptError as problem:
+            return [str(problem)]
         heard, ended = list(journey.steps), journey.ends_at
     problems = []
     said = [str(step["say"]) for step in heard if "say" in step]

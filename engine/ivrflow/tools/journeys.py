@@ -21,7 +21,6 @@ from ivrflow.calls.interpreter import (
     CallState,
     DialDone,
     Event,
-    LegEnded,
     Speak,
     SpeakDone,
     Step,
@@ -29,8 +28,10 @@ from ivrflow.calls.interpreter import (
     heard,
     new_call,
     step,
+    transfer_events,
     walk,
 )
+from ivrflow.calls.transfer import AGENT_HANGS_UP, NOT_ANSWERED
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
     CONFIRM_YES,
@@ -223,13 +224,13 @@ def walk_all(flow: Flow) -> Walked:
             walked.saw(flow, state, event, after)
             state = after
             moved = moved or state.node != asking
-            if isinstance(action, Transfer):  # the agent answers, and hangs up when done
+            if isinstance(action, Transfer):  # the far end answers, and hangs up first
                 dial = flow.nodes.get(state.node)
                 if (
                     isinstance(dial, Dial) and dial.on_fail and len(walked.journeys) < MAX_JOURNEYS
-                ):  # or nobody answers: its own way
-                    follow(state, DialDone(False), keys, steps, left, kind, True)
-                pending += [DialDone(True), LegEnded()]
+                ):  # or nobody answers: its own way, its letter in the keys
+                    follow(state, DialDone(False), (*keys, NOT_ANSWERED), steps, left, kind, True)
+                pending += transfer_events(AGENT_HANGS_UP, action.to)
             elif isinstance(action, Speak) and action.collect:
                 if moved and state.node in left | {asking}:
                     walked.journeys.append(
