@@ -375,6 +375,7 @@ def test_over_http_the_agent_hangs_up_the_caller_rates_and_outcomes_count_it(ser
         return over_http(SUPPORT, served.url, parse_keys(keys), customer_id=CUSTOMER_ID, api_key=KEY, gap=0)
 
     assert play("2a5") == transcript(SUPPORT, parse_keys("2a5"))
+    assert play("25")[-4:] == [{"say": SURVEY}, {"press": "5"}, {"say": RATED}, {"hangup": True}]
     assert play("1c") == [{"say": MENU}, {"press": "1"}, {"dial": "15550001111"}]
     assert play("14") == transcript(SUPPORT, parse_keys("14"))
     summary = httpx.get(f"{served.url}/flows/support-menu/outcomes", headers=BASIC, timeout=10).json()
