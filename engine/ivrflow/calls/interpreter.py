@@ -18,6 +18,7 @@ from typing import Literal
 from ivrflow.calls.branching import at_time, take
 from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
 from ivrflow.calls.lookups import LookupDone, Request, describe, request_for
+from ivrflow.calls.transfer import CALLER_HANGS_UP, NOT_ANSWERED, Script, after_leg
 from ivrflow.language.branches import Branch
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
@@ -69,7 +70,10 @@ class DialDone:
 
 @dataclass(frozen=True, slots=True)
 class LegEnded:
-    """One leg of a bridged call hung up while the other stays on the line."""
+    """One leg of a bridged call hung up while the other stays on the line; `number`: the leg's
+    number, when Telesign says (ivrflow/calls/transfer.py)."""
+
+    number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +215,12 @@ def _step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action
         if not event.ok:
             return _enter(flow, state, node.on_error)
         return _enter(flow, replace(state, variables={**state.variables, **event.saved}), node.next)
-    if isinstance(event, LegEnded):
-        # The transferred-to party hung up: the flow has nothing more to say to the caller.
-        return _hang_up(state, "transferred") if state.waiting == "transfer" else (state, NoAction())
+    if isinstance(event, LegEnded):  # the far end hung up: the dial's `next`, or the end of the call
+        dial = flow.nodes.get(state.node)
+        if state.waiting != "transfer" or not isinstance(dial, Dial):
+            return state, NoAction()
+        then = after_leg(dial, state.variables, event.number)
+        return _enter(flow, state, then) if then else _hang_up(state, "transferred")
     return _after_speak(flow, state, event.digits)
 
 
@@ -452,7 +459,7 @@ def walk(
     person at a terminal answering what they just heard. `on_step(before, event, after)` sees
     every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
     that cannot be reached). The call takes place at `at` (seconds since the epoch)."""
-    presses = iter(keys)
+    presses = Script(keys)
     state = new_call(flow)
     events: list[Event] = [CallStarted(variables or {})]
     for _ in range(MAX_STEPS):
@@ -466,13 +473,21 @@ def walk(
         yield from heard(state_before, event, action, flow)
         if isinstance(action, Speak):
             events.append(SpeakDone(take_keys(presses, action.most, action.end_key) if action.collect else ""))
-        elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
-            events += [DialDone(True), LegEnded()]
+        elif isinstance(action, Transfer):  # as the script says at a transfer (default: the far end hangs up)
+            events += transfer_events(presses.transfer(), action.to)
         elif isinstance(action, Lookup):
             if action.hold is not None:
                 events.append(SpeakDone(""))
             else:
                 events.append(answer(action.request) if answer else LookupDone(action.request.node, "refused"))
+
+
+def transfer_events(mark: str, to: str) -> list[Event]:
+    """What follows a transfer the way `mark` says: nobody answers; or it connects, and the far
+    end (`to`) or the caller hangs up first."""
+    if mark == NOT_ANSWERED:
+        return [DialDone(False)]
+    return [DialDone(True), CallEnded() if mark == CALLER_HANGS_UP else LegEnded(to)]
 
 
 def _secret_entry(flow: Flow, name: str) -> bool:

@@ -200,7 +200,7 @@ _RULES = [
         "Callers who can never leave",
         "Nodes from which no path ends the call: a menu whose `on_fail` leads to a message that "
         "leads back to the menu, with no choice that ends the call, no repeat key and no hangup anywhere. "
-        "A node can end the call when it is a `hangup` or a `dial`, a message without `next`, a prompt or "
+        "A node can end the call when it is a `hangup`, a `dial` without `next` or without `on_fail`, a message without `next`, a prompt or "
         "menu without `on_fail` (its tries used up hang up), a menu with a repeat key (one press more "
         "than the repeat's `max` hangs up), or when it leads to such a node.",
         "The caller goes round the same words until they hang up, or until the call hits Telesign's "

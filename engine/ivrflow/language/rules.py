@@ -158,8 +158,10 @@ def ends_here(flow: Flow, node: Node) -> bool:
         )
     if isinstance(node, Collect):
         return node.on_fail is None  # attempts used up hang up
+    if isinstance(node, Dial):  # a failed transfer without `on_fail`, or one the far end ends without `next`
+        return node.on_fail is None or node.next is None
     # A branch only chooses where the call goes on. Every other node can end the call: a hangup; a
-    # dial (the transfer ends the call's flow); a repeat (after its `max` the call ends).
+    # repeat (after its `max` the call ends).
     return not isinstance(node, Branch)
 
 
@@ -203,7 +205,7 @@ def no_way_out(check: Checker) -> Iterator[Diagnostic]:
             continue
         shown = " → ".join(f"`{n}`" for n in [*circle, circle[0]][:8]) + (" → …" if len(circle) > 7 else "")
         first = min(circle, key=lambda n: (nodes[n].span.line, nodes[n].span.column))
-        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu, prompt or collect_digits without `on_fail` (its tries used up hang up), a repeat key, or a `dial`"
+        hint = "give callers a way to end the call from here: a `hangup` node, a message without `next`, a menu, prompt or collect_digits without `on_fail` (its tries used up hang up), a repeat key, or a `dial` without `next` or without `on_fail`"
         yield Diagnostic(
             "no-way-out",
             nodes[first].span,

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from ivrflow import placing, strictjson
 from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.calls.outcomes import outcomes
 from ivrflow.calls.record import STATUSES, CallRecord
 from ivrflow.errors import ApiError, BadJson, FieldError, StoreUnavailable
 from ivrflow.language.diagnostics import no_such_variable, suggestion
@@ -42,7 +43,7 @@ from ivrflow.telesign.auth_codes import NONCE_REUSED
 from ivrflow.telesign.client import CUT_OFF, TIMEOUT, UNREACHABLE, Sending, send_dial
 from ivrflow.telesign.facts import DATE_TOLERANCE, DialStatus
 from ivrflow.telesign.v2 import dial_params
-from ivrflow.v1.outcomes import outcomes, v1_summary
+from ivrflow.v1.outcomes import v1_summary
 
 log = logging.getLogger("ivrflow")
 refusals = logging.getLogger("ivrflow.api")  # one line for each request answered with an error
@@ -467,14 +468,14 @@ class Api:
 
     async def flow_outcomes(self, request: Request, body: bytes) -> Response:
         flow = request.path_params["flow"]
-        records = await run_in_threadpool(lambda: self.store.recent(flow=flow, limit=None))
-        if not records and flow not in self.flows():
+        counts = await run_in_threadpool(lambda: self.store.counts(flow))
+        if not counts and flow not in self.flows():
             raise ApiError(
                 404,
                 "FLOW_NOT_FOUND",
                 f"no flow {flow!r} is served here and no call of it is stored. {_hint(flow, self.flows())}The flows are: {', '.join(sorted(self.flows()))}",
             )
-        return JSONResponse(outcomes(flow, records, self.flows().get(flow)))
+        return JSONResponse(outcomes(flow, counts, self.flows().get(flow)))
 
 
 def _error_response(error: ApiError) -> JSONResponse:

@@ -49,6 +49,9 @@ class Store(Protocol):
     def active(self) -> int:
         """How many calls are on the line (dialing or in progress)."""
 
+    def counts(self, flow: str) -> dict[str, int]:
+        """The flow's outcome counts, kept as its calls' changes are stored (ivrflow/stores/counting.py)."""
+
     def use_nonce(self, nonce: str, keep: float) -> bool:
         """Remember `nonce` for `keep` seconds; False if it is already remembered (a replay)."""
 

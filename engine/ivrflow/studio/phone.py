@@ -31,6 +31,7 @@ from ivrflow.calls.interpreter import (
     step,
 )
 from ivrflow.language.model import Flow
+from ivrflow.tools.calltime import call_time
 
 ANSWERS = ("keys", "silent", "answered", "not_answered", "hang_up")
 MAX_KEYS = 64  # keys in one answer: far more than any entry takes
@@ -78,7 +79,7 @@ def _run(flow: Flow, state: CallState, events: list[Event]) -> dict[str, Any]:
             break
         event = events.pop(0)
         before = state
-        state, action = step(flow, state, event)
+        state, action = step(flow, state, event, call_time(flow))  # the phone's call is now (or IVRFLOW_AT)
         steps += heard(before, event, action, flow)
         if isinstance(action, Speak) and action.collect:
             ask = {"kind": state.waiting, "most": action.most, "end_key": action.end_key, "timeout": action.timeout}

@@ -16,6 +16,7 @@ from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.loader import Checked, check_bytes, content_version
 from ivrflow.language.model import BUILTIN_VARS, Flow
 from ivrflow.telesign.facts import LANGUAGES
+from ivrflow.tools.calltime import call_time
 from ivrflow.tools.flowtests import check_content
 from ivrflow.tools.graph import mermaid
 from ivrflow.tools.journeys import call_variables, render, walk_all
@@ -62,7 +63,7 @@ def v1_fit(checked: Checked) -> JSON:
     flow = checked.flow
     if flow is None or not checked.ok:
         return {"fits": None, "why": "fix the errors first: only a flow without errors can be compiled", "reasons": []}
-    fields = v1_fields(flow, call_variables(flow))
+    fields = v1_fields(flow, call_variables(flow), call_time(flow))  # a branch on the clock: decided now
     if isinstance(fields, list):
         return {
             "fits": False,

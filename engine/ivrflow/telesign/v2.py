@@ -125,8 +125,9 @@ def to_engine_event(event: WebhookEvent) -> Event | None:
         return SpeakDone(event.digits)
     if event.name == EventName.DIAL_COMPLETED:
         return DialDone(event.answered)
-    if event.name == EventName.CALL_LEG_COMPLETED:
-        return LegEnded()
+    if event.name == EventName.CALL_LEG_COMPLETED:  # which leg: its `to`, if it says (item 24)
+        number = event.data.get(EventField.TO)
+        return LegEnded(number if isinstance(number, str) else "")
     if event.name == EventName.CALL_COMPLETED:
         return CallEnded()
     return None
