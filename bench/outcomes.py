@@ -28,19 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
 from benchkit import redis_url
-from ivrflow.calls.interpreter import (
-    CallEnded,
-    CallStarted,
-    CallState,
-    DialDone,
-    Event,
-    LegEnded,
-    Speak,
-    SpeakDone,
-    Transfer,
-    new_call,
-    step,
-)
+from ivrflow.calls.events import CallEnded, CallStarted, DialDone, Event, LegEnded, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import CallState, new_call, step
 from ivrflow.calls.outcomes import outcomes
 from ivrflow.calls.record import CallRecord
 from ivrflow.calls.tally import step_tally

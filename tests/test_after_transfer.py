@@ -14,23 +14,12 @@ import redis
 
 from conftest import FLOWS, OPEN
 from inprocess import App, listening
-from ivrflow.calls.interpreter import (
-    CallEnded,
-    CallStarted,
-    DialDone,
-    Event,
-    HangUp,
-    LegEnded,
-    Speak,
-    SpeakDone,
-    Transfer,
-    new_call,
-    step,
-    transcript,
-)
+from ivrflow.calls.events import CallEnded, CallStarted, DialDone, Event, HangUp, LegEnded, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import new_call, step
 from ivrflow.calls.outcomes import outcomes, outcomes_text
 from ivrflow.calls.record import CallRecord
 from ivrflow.calls.tally import counted_values, step_tally
+from ivrflow.calls.transcripts import transcript
 from ivrflow.errors import KeyScriptError
 from ivrflow.language.loader import check_bytes, load_flow
 from ivrflow.stores import MemoryStore, RedisStore, SqliteStore, Store

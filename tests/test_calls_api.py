@@ -30,7 +30,8 @@ from telesign.rest import RestClient
 from conftest import FLOWS, OPEN, ROOT
 from fake_telesign import FakeTelesign, running
 from inprocess import App, listening, serving
-from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
+from ivrflow.calls.interpreter import TRANSFER_FAILED
+from ivrflow.calls.transcripts import transcript
 from ivrflow.errors import TelesignError
 from ivrflow.language.loader import load_flow
 from ivrflow.language.texts import hide_values

@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import FLOWS, OPEN
-from ivrflow.calls.interpreter import (
-    TRANSFER_FAILED,
+from ivrflow.calls.events import (
     CallEnded,
     CallStarted,
     DialDone,
@@ -19,10 +18,9 @@ from ivrflow.calls.interpreter import (
     Speak,
     SpeakDone,
     Transfer,
-    new_call,
-    step,
-    transcript,
 )
+from ivrflow.calls.interpreter import TRANSFER_FAILED, new_call, step
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import hear

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from conftest import FLOWS, OPEN
 from inprocess import App, serving
-from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
+from ivrflow.calls.interpreter import TRANSFER_FAILED
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.language.model import Flow
 from ivrflow.language.texts import hide_values

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ivrflow.calls.interpreter import CallEnded, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer
-from ivrflow.language.schema import load_schema
+from ivrflow.calls.events import CallEnded, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer
+from ivrflow.language.schema_files import load_schema
 from ivrflow.telesign import facts
 from ivrflow.telesign.facts import EventName, Method
 from ivrflow.telesign.v2 import CALL_EVENTS, WebhookEvent, action_json, method_of, to_engine_event

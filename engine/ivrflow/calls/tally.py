@@ -13,7 +13,8 @@ entry saved at a collect_digits node whose answers are few and not sensitive (a 
 from __future__ import annotations
 
 from ivrflow.calls.entries import entry_digits, entry_ok
-from ivrflow.calls.interpreter import CallEnded, CallState, Event, SpeakDone
+from ivrflow.calls.events import CallEnded, Event, SpeakDone
+from ivrflow.calls.interpreter import CallState
 from ivrflow.language.model import CONFIRM_YES, PROMPT_CHANCES, Collect, Flow, Menu, Prompt
 
 MOST_VALUES = 10  # a collect_digits node with at most this many answers is counted by answer

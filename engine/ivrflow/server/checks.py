@@ -33,7 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ivrflow.errors import ApiError, FieldError
 from ivrflow.language.loader import check_bytes
 from ivrflow.language.model import Flow, digits_only
-from ivrflow.server.calls_api import NUMBER, Api, call_summary, parse_call_request, timed_step
+from ivrflow.server.calls_api import Api
+from ivrflow.server.calls_shapes import NUMBER, call_summary, parse_call_request, timed_step
 from ivrflow.server.check_report import as_json, verdicts
 from ivrflow.server.flows import Flows
 from ivrflow.server.webhook_auth import WebhookAuth

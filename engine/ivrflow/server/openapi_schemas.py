@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivrflow.calls.record import STATUSES
-from ivrflow.language.schema import load_schema
+from ivrflow.language.schema_files import load_schema
 from ivrflow.server.check_report import CANNOT, HELD, NOT_HELD, NOT_SEEN
 from ivrflow.server.checks import MAX_BYTES, MAX_EVENTS, MAX_SECONDS
 from ivrflow.server.webhook_auth import NONE, SECRET, SIGNATURE

@@ -14,24 +14,12 @@ from functools import partial
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ivrflow.calls.interpreter import (
-    NOT_IN_SERVICE,
-    Action,
-    CallEnded,
-    CallStarted,
-    CallState,
-    HangUp,
-    Lookup,
-    NoAction,
-    Speak,
-    Step,
-    heard,
-    new_call,
-    step,
-)
+from ivrflow.calls.events import Action, CallEnded, CallStarted, HangUp, Lookup, NoAction, Speak
+from ivrflow.calls.interpreter import NOT_IN_SERVICE, CallState, new_call, step
 from ivrflow.calls.lookups import LookupDone, request_for
 from ivrflow.calls.record import CallRecord
 from ivrflow.calls.tally import step_tally
+from ivrflow.calls.transcripts import Step, heard
 from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import Flow, digits_only

@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import CallRecord
+from ivrflow.calls.transcripts import Step
 
 T = TypeVar("T")
 

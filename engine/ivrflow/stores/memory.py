@@ -8,8 +8,8 @@ import json
 import threading
 import time
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import ACTIVE, CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.stores.base import T, Update, timed
 from ivrflow.stores.counting import added
 

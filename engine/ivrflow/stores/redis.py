@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import ACTIVE, CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import StoreUnavailable
 from ivrflow.stores.base import T, Update, timed
 from ivrflow.stores.counting import added

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import ACTIVE, CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import StoreUnavailable
 from ivrflow.stores.base import T, Update, timed
 from ivrflow.stores.counting import added

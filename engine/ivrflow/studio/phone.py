@@ -3,7 +3,7 @@
 The server keeps nothing between two answers: the page holds the call's state (the interpreter's
 `CallState`, small and serialisable) and the flow text the call started with, and sends both back
 with each answer. So a call survives the server's restarts and works with `ivrflow serve`'s
-several workers. The steps are the interpreter's `heard()`, the same the simulator and a live
+several workers. The steps are `heard()` (ivrflow/calls/transcripts.py), the same the simulator and a live
 call's transcript show, sensitive values masked.
 """
 
@@ -13,23 +13,9 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, get_args
 
-from ivrflow.calls.interpreter import (
-    MAX_STEPS,
-    CallEnded,
-    CallStarted,
-    CallState,
-    DialDone,
-    Event,
-    LegEnded,
-    Speak,
-    SpeakDone,
-    Step,
-    Transfer,
-    Waiting,
-    heard,
-    new_call,
-    step,
-)
+from ivrflow.calls.events import CallEnded, CallStarted, DialDone, Event, LegEnded, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import CallState, Waiting, new_call, step
+from ivrflow.calls.transcripts import MAX_STEPS, Step, heard
 from ivrflow.language.model import Flow
 from ivrflow.tools.calltime import call_time
 

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from ivrflow.calls.interpreter import Step
+from ivrflow.calls.transcripts import Step
 from ivrflow.calls.transfer import CALLER_HANGS_UP, NOT_ANSWERED, Script
 from ivrflow.language.model import END_KEYS
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.telesign.auth import callback_signature
 from ivrflow.telesign.facts import (
     ALLOWED_ANSWERS,

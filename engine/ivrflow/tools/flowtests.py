@@ -14,14 +14,15 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ivrflow.calls.interpreter import Step
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import KeyScriptError, UsageError
 from ivrflow.language.clock import default_zone, parse_at
 from ivrflow.language.diagnostics import Diagnostic, suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_bytes, display_path
 from ivrflow.language.model import Flow
-from ivrflow.language.schema import kind_of, validator
+from ivrflow.language.schema import kind_of
+from ivrflow.language.schema_files import validator
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import Document, parse
 from ivrflow.tools.annotations import annotation

@@ -16,24 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ivrflow.calls.entries import entry_ok
-from ivrflow.calls.interpreter import (
-    ASKING,
-    CallStarted,
-    CallState,
-    DialDone,
-    Event,
-    Lookup,
-    Speak,
-    SpeakDone,
-    Step,
-    Transfer,
-    heard,
-    new_call,
-    step,
-    transfer_events,
-    walk,
-)
+from ivrflow.calls.events import CallStarted, DialDone, Event, Lookup, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import ASKING, CallState, new_call, step
 from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.calls.transcripts import Step, heard, transfer_events, walk
 from ivrflow.calls.transfer import AGENT_HANGS_UP, NOT_ANSWERED
 from ivrflow.language.branches import Branch
 from ivrflow.language.clock import ANCHOR, Moment, moments

@@ -14,8 +14,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from ivrflow.calls.interpreter import MAX_STEPS, NOT_IN_SERVICE, CallState, Event, Step, walk
+from ivrflow.calls.events import Event
+from ivrflow.calls.interpreter import NOT_IN_SERVICE, CallState
 from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.calls.transcripts import MAX_STEPS, Step, walk
 from ivrflow.calls.transfer import TRANSFER_MARKS
 from ivrflow.errors import EndlessCall, ServerProblem
 from ivrflow.language.diagnostics import Diagnostic

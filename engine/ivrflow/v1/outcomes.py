@@ -17,8 +17,9 @@ from datetime import datetime
 from typing import cast
 
 from ivrflow.calls import tally
-from ivrflow.calls.interpreter import Outcome, Step
+from ivrflow.calls.interpreter import Outcome
 from ivrflow.calls.record import CallRecord, V1Call
+from ivrflow.calls.transcripts import Step
 from ivrflow.language.model import Flow
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.telesign.facts import V1_STATUS_CODES, V1Code
