@@ -18,8 +18,10 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "engine"))
-from ivrflow.calls.interpreter import CallStarted, SpeakDone, Step, heard, new_call, step  # noqa: E402
+from ivrflow.calls.events import CallStarted, SpeakDone  # noqa: E402
+from ivrflow.calls.interpreter import new_call, step  # noqa: E402
 from ivrflow.calls.record import CallRecord  # noqa: E402
+from ivrflow.calls.transcripts import Step, heard  # noqa: E402
 from ivrflow.language.loader import load_flow  # noqa: E402
 from ivrflow.stores import RedisStore, SqliteStore, Store, Update  # noqa: E402
 

@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "engine"))
 from flowgen import flow_text
-from ivrflow.calls.interpreter import CallStarted, Event, Speak, SpeakDone, new_call, step
+from ivrflow.calls.events import CallStarted, Event, Speak, SpeakDone
+from ivrflow.calls.interpreter import new_call, step
 from ivrflow.language.loader import check_bytes
 from ivrflow.language.model import Flow
 

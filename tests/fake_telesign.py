@@ -55,7 +55,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from telesign.rest import RestClient
 
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.telesign.auth import callback_signature
 from ivrflow.telesign.facts import V1_STATUS_CODES
 from ivrflow.tools.carrier import CarriedCall, Carrier, Phone

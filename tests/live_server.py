@@ -20,7 +20,7 @@ from conftest import ROOT
 from ivrflow.calls.interpreter import new_call
 from ivrflow.calls.record import CallRecord
 from ivrflow.language.model import Flow
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.stores import SqliteStore
 from ivrflow.telesign.auth import callback_signature
 from ivrflow.tools.carrier import Phone

@@ -16,7 +16,9 @@ import pytest
 from conftest import EXAMPLES, FLOWS, OPEN, ROOT
 from inprocess import serving
 from ivrflow.calls.branching import choose, number
-from ivrflow.calls.interpreter import CallStarted, new_call, step, transcript
+from ivrflow.calls.events import CallStarted
+from ivrflow.calls.interpreter import new_call, step
+from ivrflow.calls.transcripts import transcript
 from ivrflow.errors import NoTime
 from ivrflow.language import rules_branches
 from ivrflow.language.branches import Branch

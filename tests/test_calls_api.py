@@ -30,7 +30,8 @@ from telesign.rest import RestClient
 from conftest import FLOWS, OPEN, ROOT
 from fake_telesign import FakeTelesign, running
 from inprocess import App, listening, serving
-from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
+from ivrflow.calls.interpreter import TRANSFER_FAILED
+from ivrflow.calls.transcripts import transcript
 from ivrflow.errors import TelesignError
 from ivrflow.language.loader import load_flow
 from ivrflow.language.texts import hide_values
@@ -218,7 +219,7 @@ def test_a_callee_who_hangs_up_mid_menu_ends_caller_hung_up(server: App, fake: F
 def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transfer_failed(
     server: App, fake: FakeTelesign
 ) -> None:
-    fake.phones["15552010203"] = Phone(keys=["1"])  # billing: 15550001111 answers (the default phone)
+    fake.phones["15552010203"] = Phone(keys=["1", "c"])  # billing: 15550001111 answers; the caller hangs up there
     fake.phones["15552010204"] = Phone(keys=["2"])  # technical: 15550002222 does not
     fake.phones["15550002222"] = Phone(answers=False)
     connected = place(server, {"flow": "support-menu", "to": "+15552010203", "caller_id": "+15558675309"}).json()[
@@ -228,9 +229,8 @@ def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transf
         "reference_id"
     ]
     played, shown = finished(server, fake, connected)
-    assert played.heard[-2:] == [{"dial": "15550001111"}, {"hangup": True}] and played.events[-3:] == [
+    assert played.heard[-2:] == [{"press": "1"}, {"dial": "15550001111"}] and played.events[-2:] == [
         "dial_completed",
-        "call_leg_completed",
         "call_completed",
     ]
     assert shown["status"] == "transferred"
@@ -243,16 +243,18 @@ def test_a_transfer_that_connects_ends_transferred_and_one_nobody_answers_transf
 
 def test_the_carrier_plays_an_inbound_call_too(server: App) -> None:
     """What a simulator does against a running server: an incoming call, signed as Telesign's."""
-    carrier = Carrier(f"{server.url}/webhook", CUSTOMER_ID, KEY, {"15552010206": Phone(keys=["3", "1"])})
+    keys: list[str | None] = ["3", "1", "a", "5"]  # the agent hangs up first: the caller rates the call
+    carrier = Carrier(f"{server.url}/webhook", CUSTOMER_ID, KEY, {"15552010206": Phone(keys=keys)})
     played = carrier.play(CarriedCall("INBOUND-1", "15558675309", "15552010206", direction="inbound"))
     assert (
         played.violations == []
         and played.events[0] == "incoming_call"
-        and played.events[-3:] == ["dial_completed", "call_leg_completed", "call_completed"]
+        and played.events[-5:]
+        == ["dial_completed", "call_leg_completed", "speak_completed", "speak_completed", "call_completed"]
     )
     shown = get(server, "/calls/INBOUND-1").json()
-    assert untimed(shown) == played.heard and shown["status"] == "transferred" and shown["direction"] == "inbound"
-    expected = transcript(load_flow(FLOWS / "support-menu.yaml"), ["3", "1"], {"caller": "15552010206"}, OPEN)
+    assert untimed(shown) == played.heard and shown["status"] == "completed" and shown["direction"] == "inbound"
+    expected = transcript(load_flow(FLOWS / "support-menu.yaml"), keys, {"caller": "15552010206"}, OPEN)
     assert played.heard == expected
 
 

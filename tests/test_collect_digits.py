@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLES, FLOWS
 from ivrflow.calls.entries import entry_digits, luhn_ok
-from ivrflow.calls.interpreter import CallStarted, DialDone, Speak, SpeakDone, Transfer, new_call, step, transcript
+from ivrflow.calls.events import CallStarted, DialDone, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import new_call, step
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.dataflow import missing_path, must_be_set
 from ivrflow.language.loader import load_flow
 from ivrflow.language.texts import fill, spoken_digits

@@ -118,7 +118,7 @@ def test_flow_that_does_not_fit_exits_1_with_reasons() -> None:
     result = ivrflow("compile", "flows/support-menu.yaml", "--to", "15550100200")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert "flows/support-menu.yaml:33:12: error v1-live-only" in result.stderr
+    assert "flows/support-menu.yaml:34:12: error v1-live-only" in result.stderr
     assert "run it live with `ivrflow serve` instead" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import FLOWS, OPEN
 from inprocess import serving
-from ivrflow.calls.interpreter import transcript
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.loader import load_flow
 from live_server import CALLER, Server, call, incoming, start, stop
 from redis_server import running_redis

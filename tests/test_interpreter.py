@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import FLOWS, OPEN
-from ivrflow.calls.interpreter import (
-    TRANSFER_FAILED,
+from ivrflow.calls.events import (
     CallEnded,
     CallStarted,
     DialDone,
@@ -19,10 +18,9 @@ from ivrflow.calls.interpreter import (
     Speak,
     SpeakDone,
     Transfer,
-    new_call,
-    step,
-    transcript,
 )
+from ivrflow.calls.interpreter import TRANSFER_FAILED, new_call, step
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.v1.compiler import CallOptions, compile_v1
 from ivrflow.v1.playback import hear
@@ -94,18 +92,20 @@ def test_prompt_two_chances_then_hang_up() -> None:
 
 
 def test_support_transfer_and_loop_back() -> None:
-    assert transcript(SUPPORT, ["1"], at=OPEN)[-2:] == [
+    rated = [{"say": "Thank you for your rating. Goodbye."}, {"hangup": True}]
+    assert transcript(SUPPORT, ["1", "4"], at=OPEN)[-5:] == [
         {"dial": "15550001111"},
-        {"hangup": True},
-    ]  # the agent hangs up in the end
-    heard = transcript(SUPPORT, ["3", "2"], at=OPEN)
+        {"say": "Before you go: how would you rate your call today? Press a key from 1 for poor to 5 for excellent."},
+        {"press": "4"},
+        *rated,
+    ]  # the agent hangs up in the end, and the caller rates the call
+    heard = transcript(SUPPORT, ["3", "2", "5"], at=OPEN)
     assert heard[2] == {"say": "We are open Monday to Friday, 8 in the morning to 6 in the evening."}
-    assert heard[-2:] == [{"dial": "15550002222"}, {"hangup": True}]
-    assert transcript(SUPPORT, [None, None, None], at=OPEN)[-3:] == [
+    assert heard[5] == {"dial": "15550002222"} and heard[-2:] == rated
+    assert transcript(SUPPORT, [None, None, None, "c"], at=OPEN)[-2:] == [
         {"say": "Let me put you through to someone who can help."},
         {"dial": "15550003333"},
-        {"hangup": True},
-    ]
+    ]  # the caller hangs up while put through
 
 
 def test_transfer_action_carries_dial_options() -> None:
@@ -174,8 +174,8 @@ def test_after_a_transfer() -> None:
         NoAction(),
     )  # connected: nothing to say
     assert step(SUPPORT, transferred, SpeakDone("5"), OPEN) == (transferred, NoAction())
-    left, action = step(SUPPORT, transferred, LegEnded(), OPEN)  # the agent hung up: the caller is alone
-    assert left.ended and action == HangUp()
+    left, action = step(SUPPORT, transferred, LegEnded(), OPEN)  # the agent hung up: the caller is asked for a rating
+    assert (left.node, left.waiting) == ("survey", "digits") and isinstance(action, Speak) and action.collect
     # Nobody answered and the dial has no on_fail: the caller is told so, never left in silence.
     failed, action = step(SUPPORT, transferred, DialDone(answered=False), OPEN)
     assert action == Speak(TRANSFER_FAILED, "en-US", False) and failed.waiting == "last-words"

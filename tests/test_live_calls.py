@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from conftest import FLOWS, OPEN
 from inprocess import App, serving
-from ivrflow.calls.interpreter import TRANSFER_FAILED, transcript
+from ivrflow.calls.interpreter import TRANSFER_FAILED
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.language.model import Flow
 from ivrflow.language.texts import hide_values
@@ -168,15 +169,28 @@ SUPPORT_MENU = say(
     "Thanks for calling Acme support. For billing, press 1. For technical support, press 2. To hear our opening hours, press 3. To hear these options again, press 9."
 )
 HOURS = say("We are open Monday to Friday, 8 in the morning to 6 in the evening.")
-SUPPORT_CALLS = {
-    "billing": (["1"], [SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}]),
-    "technical": (["2"], [SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}]),
+SURVEY = say("Before you go: how would you rate your call today? Press a key from 1 for poor to 5 for excellent.")
+RATED = say("Thank you for your rating. Goodbye.")
+SUPPORT_CALLS = {  # each transfer's agent hangs up first: the caller is asked for a rating
+    "billing": (["1", "4"], [SUPPORT_MENU, press("1"), {"dial": "15550001111"}, SURVEY, press("4"), RATED, HANGUP]),
+    "technical": (["2", "5"], [SUPPORT_MENU, press("2"), {"dial": "15550002222"}, SURVEY, press("5"), RATED, HANGUP]),
     "hours, then technical": (
-        ["3", "2"],
-        [SUPPORT_MENU, press("3"), HOURS, SUPPORT_MENU, press("2"), {"dial": "15550002222"}, {"hangup": True}],
+        ["3", "2", "3"],
+        [
+            SUPPORT_MENU,
+            press("3"),
+            HOURS,
+            SUPPORT_MENU,
+            press("2"),
+            {"dial": "15550002222"},
+            SURVEY,
+            press("3"),
+            RATED,
+            HANGUP,
+        ],
     ),
     "no key, wrong key, no key: the operator": (
-        [None, "7", None],
+        [None, "7", None, "1"],
         [
             SUPPORT_MENU,
             NO_KEY,
@@ -188,13 +202,29 @@ SUPPORT_CALLS = {
             NO_KEY,
             say("Let me put you through to someone who can help."),
             {"dial": "15550003333"},
-            {"hangup": True},
+            SURVEY,
+            press("1"),
+            RATED,
+            HANGUP,
         ],
     ),
     "repeats up to the limit": (["9"] * 4, [SUPPORT_MENU, *[press("9"), SUPPORT_MENU] * 3, press("9"), HANGUP]),
-    "repeat, then billing": (
-        ["9", "1"],
-        [SUPPORT_MENU, press("9"), SUPPORT_MENU, press("1"), {"dial": "15550001111"}, {"hangup": True}],
+    "repeat, then billing, then no rating": (
+        ["9", "1", "6", None],
+        [
+            SUPPORT_MENU,
+            press("9"),
+            SUPPORT_MENU,
+            press("1"),
+            {"dial": "15550001111"},
+            SURVEY,
+            press("6"),
+            say("Please press a key from 1 to 5."),
+            SURVEY,
+            NO_KEY,
+            say("Thank you for calling Acme support. Goodbye."),
+            HANGUP,
+        ],
     ),
 }
 
@@ -250,16 +280,34 @@ def test_transfer_carries_caller_id_and_dial_options(server: App) -> None:
     }
 
 
-def test_after_a_transfer_connects_the_flow_waits_then_hangs_up_when_the_agent_leaves(server: App) -> None:
+def test_after_a_transfer_connects_the_flow_waits_then_asks_for_a_rating_when_the_agent_leaves(server: App) -> None:
     reference = _reference()
     action(server.post(incoming(reference)))
     assert action(server.post(spoken(reference, "2")))["method"] == "dial"
     assert action(server.post(dialled(reference, "answered", to="15550002222"))) == {}
-    assert action(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {}})) == {
-        "method": "hangup",
-        "params": {},
-    }
+    # The demo's survey example: call_leg_completed (here naming no leg) is answered with the survey.
+    assert said(server.post({"event": "call_leg_completed", "reference_id": reference, "data": {}})) == SURVEY["say"]
+    assert said(server.post(spoken(reference, "5"))) == RATED["say"]
+    assert action(server.post(spoken(reference, None))) == {"method": "hangup", "params": {}}
     assert action(server.post(completed(reference))) == {}
+
+
+def test_a_caller_who_hangs_up_while_put_through_is_never_asked_for_a_rating(server: App) -> None:
+    left = _reference()  # Telesign says the caller's own leg ended: the agent is hung up on, no survey
+    action(server.post(incoming(left)))
+    assert action(server.post(spoken(left, "1")))["method"] == "dial"
+    assert action(server.post(dialled(left, "answered", to="15550001111"))) == {}
+    leg = {"event": "call_leg_completed", "reference_id": left, "data": {"to": CALLER}}
+    assert action(server.post(leg)) == {"method": "hangup", "params": {}}
+    assert action(server.post(completed(left))) == {}
+    gone = _reference()  # or only call_completed comes
+    action(server.post(incoming(gone)))
+    assert action(server.post(spoken(gone, "1")))["method"] == "dial"
+    assert action(server.post(dialled(gone, "answered", to="15550001111"))) == {}
+    assert action(server.post(completed(gone))) == {}
+    for reference in (left, gone):
+        record = server.store.get(reference)
+        assert record is not None and (record.status, record.state.node) == ("transferred", "billing")
 
 
 def test_a_transfer_nobody_answers_ends_the_call(server: App) -> None:

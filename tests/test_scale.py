@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from conftest import FLOWS, OPEN
-from ivrflow.calls.interpreter import transcript
+from ivrflow.calls.transcripts import transcript
 from ivrflow.language.loader import load_flow
 from ivrflow.stores import RedisStore
 from live_server import CALLER, Server, action, call, incoming, spoken, start, stop

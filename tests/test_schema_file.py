@@ -9,7 +9,7 @@ import jsonschema
 
 from conftest import FLOWS
 from ivrflow.language.lint import flow_files
-from ivrflow.language.schema import load_schema
+from ivrflow.language.schema_files import load_schema
 
 MODELINE = "# yaml-language-server: $schema=../schemas/flow.schema.json"
 
@@ -64,7 +64,7 @@ def test_fast_node_dispatch_reports_exactly_what_the_full_schema_reports() -> No
     """The linter validates each node against its own type's definition (for speed); on every
     example flow that must give the very errors the whole schema file gives."""
     from conftest import EXAMPLES
-    from ivrflow.language.schema import flow_errors, validator
+    from ivrflow.language.schema_files import flow_errors, validator
     from ivrflow.language.yamlstrict import parse
 
     documents = [

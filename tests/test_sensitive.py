@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLES, FLOWS, ROOT
 from fake_telesign import FakeTelesign, running
-from ivrflow.calls.interpreter import CallEnded, CallStarted, SpeakDone, heard, new_call, step
+from ivrflow.calls.events import CallEnded, CallStarted, SpeakDone
+from ivrflow.calls.interpreter import new_call, step
+from ivrflow.calls.transcripts import heard
 from ivrflow.language.loader import load_flow
 from ivrflow.language.texts import MASK
 from ivrflow.telesign.auth import basic_authorization

@@ -64,7 +64,7 @@ def test_appointment_reminder_repeat_then_confirm(mode: str) -> None:
 
 
 def test_support_menu_silence_then_billing_in_words() -> None:
-    result = ivrflow("simulate", "flows/support-menu.yaml", "--keys", "_1")
+    result = ivrflow("simulate", "flows/support-menu.yaml", "--keys", "_1a4")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         f"says: {SUPPORT_MENU}\n"
@@ -73,6 +73,9 @@ def test_support_menu_silence_then_billing_in_words() -> None:
         f"says: {SUPPORT_MENU}\n"
         "  pressed 1\n"
         "puts the call through to 15550001111\n"
+        "says: Before you go: how would you rate your call today? Press a key from 1 for poor to 5 for excellent.\n"
+        "  pressed 4\n"
+        "says: Thank you for your rating. Goodbye.\n"
         "hangs up\n"
     )
 
@@ -105,14 +108,15 @@ def test_otp_gate_twice_wrong_hangs_up_on_both_modes() -> None:
 
 
 def test_terminal_asks_for_each_key() -> None:
-    result = ivrflow("simulate", "flows/support-menu.yaml", stdin="3\nx\n\n2\n")
+    result = ivrflow("simulate", "flows/support-menu.yaml", stdin="3\nx\n\n2\n4\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Calling support-menu (en-US). Press a key and Enter when asked; Enter alone presses nothing."
     heard = "\n".join(lines[1:])
     assert "pressed 3" in heard and "We are open Monday to Friday" in heard
     assert "(keys: 0-9, * or #; Enter alone for none)" in heard  # `x` was refused and asked again
-    assert heard.count("(no key)") == 1 and heard.endswith("puts the call through to 15550002222\nhangs up")
+    assert heard.count("(no key)") == 1 and "puts the call through to 15550002222\nsays: Before you go" in heard
+    assert heard.endswith("pressed 4\nsays: Thank you for your rating. Goodbye.\nhangs up")  # the agent hung up first
 
 
 def test_simulate_refuses_what_it_cannot_do() -> None:
@@ -122,8 +126,8 @@ def test_simulate_refuses_what_it_cannot_do() -> None:
         and "error v1-live-only" in not_v1.stderr
         and "simulate it with --mode live" in not_v1.stderr
     )
-    bad_keys = ivrflow("simulate", "flows/support-menu.yaml", "--keys", "1a")
-    assert bad_keys.returncode == 2 and "not 'a'" in bad_keys.stderr
+    bad_keys = ivrflow("simulate", "flows/support-menu.yaml", "--keys", "1x")
+    assert bad_keys.returncode == 2 and "not 'x'" in bad_keys.stderr
     no_numbers = ivrflow("simulate", "flows/appointment-reminder.yaml", "--server", "http://127.0.0.1:9", "--keys", "1")
     assert no_numbers.returncode == 1 and "has no `numbers`" in no_numbers.stderr
     assert ivrflow("simulate", "flows/nope.yaml").returncode == 2
@@ -305,10 +309,10 @@ def test_committed_journeys_are_what_the_flows_do_and_stable() -> None:
 
 def test_journeys_reach_every_limit() -> None:
     keys = {"".join(k or "_" for k in j.keys): j for j in walk_all(load_flow(FLOWS / "support-menu.yaml")).journeys}
-    assert {"1", "2", "3", "9999", "000", "___", "__1", "0_"} - set(keys) == {
+    assert {"11", "21", "3", "9999", "0001", "___1", "__11", "0_"} - set(keys) == {
         "0_"
     }  # detours are not mixed at one question
-    assert keys["3"].loops_to == "welcome" and keys["000"].steps[-2:] == ({"dial": "15550003333"}, {"hangup": True})
+    assert keys["3"].loops_to == "welcome" and keys["0001"].steps[-5] == {"dial": "15550003333"}
     assert keys["9999"].steps[-2:] == ({"press": "9"}, {"hangup": True})  # after 3 repeats
 
 
@@ -340,7 +344,7 @@ def test_failing_and_malformed_cases_name_their_line(tmp_path: Path) -> None:
     ivrflow("journeys", str(tmp_path))
     cases = tmp_path / "support-menu.tests.yaml"
     cases.write_text(
-        'tests:\n  - name: billing\n    keys: "1"\n    dials: "15550002222"\n    ends_at: technical\n    at: "2026-06-02 10:00"\n  - name: fine\n    keys: "2"\n    at: "2026-06-02 10:00"\n'
+        'tests:\n  - name: billing\n    keys: "1c"\n    dials: "15550002222"\n    ends_at: technical\n    at: "2026-06-02 10:00"\n  - name: fine\n    keys: "2"\n    at: "2026-06-02 10:00"\n'
     )
     result = ivrflow("test", str(tmp_path), "--format", "json")
     assert result.returncode == 1

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from ivrflow.calls.interpreter import CallState, Step
+from ivrflow.calls.interpreter import CallState
 from ivrflow.calls.record import CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import StoreUnavailable
 from ivrflow.stores import MemoryStore, RedisStore, SqliteStore, Store, open_store
 from redis_server import RedisServer

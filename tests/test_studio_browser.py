@@ -151,13 +151,13 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     driver.find_element(By.LINK_TEXT, "support-menu.yaml").click()
     until(lambda: text_of(driver, "#problems-summary") == "No problems.", "the flow checked")
     until(lambda: driver.find_elements(By.CSS_SELECTOR, "#diagram svg"), "the diagram")
-    assert "goodbye" not in driver.find_element(By.ID, "diagram").get_attribute("innerHTML")
+    assert "farewell" not in driver.find_element(By.ID, "diagram").get_attribute("innerHTML")
 
     # A mistake, typed: the loader's diagnostic appears at its line, in the list and the gutter.
     source = driver.find_element(By.ID, "source")
     source.click()
     source.send_keys(Keys.CONTROL, Keys.END)
-    source.send_keys("  goodbye:\n    type: hangupp")
+    source.send_keys("  farewell:\n    type: hangupp")
     line = len(driver.execute_script("return document.getElementById('source').value").split("\n"))
     error = until(lambda: driver.find_elements(By.CSS_SELECTOR, f"#problems li.error[data-line='{line}']"), "the error")
     assert "hangupp" in error[0].text and "Hint:" in error[0].text
@@ -168,7 +168,7 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     # Fixed: no error, and the diagram redraws with the new node.
     source.send_keys(Keys.BACKSPACE)
     until(lambda: not driver.find_elements(By.CSS_SELECTOR, "#problems li.error"), "the error gone")
-    until(lambda: "goodbye" in driver.find_element(By.ID, "diagram").get_attribute("innerHTML"), "the diagram redrawn")
+    until(lambda: "farewell" in driver.find_element(By.ID, "diagram").get_attribute("innerHTML"), "the diagram redrawn")
 
     # The time of the call: now by default, in the support line's zone, with its schedules' states then.
     assert (
@@ -179,7 +179,8 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     set_time(driver, "2026-06-02T10:00")  # a Tuesday morning: open
     until(lambda: "support-hours open" in text_of(driver, "#call-schedules"), "the schedules' states then")
 
-    # A call on the keypad: 3 (by mouse) hears the hours, 1 (by keyboard) goes to billing, the transfer answers.
+    # A call on the keypad: 3 (by mouse) hears the hours, 1 (by keyboard) goes to billing, the transfer
+    # answers, and when the agent hangs up the caller rates the call: 5.
     driver.find_element(By.ID, "call-start").click()
     until(lambda: "Thanks for calling" in text_of(driver, "#transcript"), "the greeting")
     driver.find_element(By.CSS_SELECTOR, "#keypad button[data-key='3']").click()
@@ -188,11 +189,13 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     driver.find_element(By.ID, "keypad").send_keys("1")
     until(lambda: driver.find_element(By.ID, "answered").is_displayed(), "the transfer")
     driver.find_element(By.ID, "answered").click()
+    until(lambda: "how would you rate your call" in text_of(driver, "#transcript"), "the survey")
+    until(lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "asking", "the survey's question")
+    driver.find_element(By.ID, "keypad").send_keys("5")
     until(lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "ended", "the call's end")
     heard = text_of(driver, "#transcript")
-    assert (
-        "You pressed 3" in heard and "You pressed 1" in heard and "15550001111" in heard and "The call ended" in heard
-    )
+    assert "You pressed 3" in heard and "You pressed 1" in heard and "15550001111" in heard
+    assert "You pressed 5" in heard and "Thank you for your rating" in heard and "The call ended" in heard
     driver.find_element(By.ID, "run-tests").click()
     until(lambda: "journeys" in text_of(driver, "#tests"), "the test results")
     shot(driver, "phone", "phone")
@@ -214,7 +217,7 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     driver.find_element(By.ID, "save").click()
     until(lambda: text_of(driver, "#status") == "Saved.", "the save")
     path = folder / "support-menu.yaml"
-    assert path.read_text().endswith("  goodbye:\n    type: hangup")
+    assert path.read_text().endswith("  farewell:\n    type: hangup")
     path.write_text(path.read_text() + "\n# changed in another editor\n")
     changed = path.read_bytes()
     source.send_keys("\n# mine")

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from ivrflow.calls.interpreter import CallEnded, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer
-from ivrflow.language.schema import load_schema
+from ivrflow.calls.events import CallEnded, DialDone, HangUp, LegEnded, NoAction, Speak, SpeakDone, Transfer
+from ivrflow.language.schema_files import load_schema
 from ivrflow.telesign import facts
 from ivrflow.telesign.facts import EventName, Method
 from ivrflow.telesign.v2 import CALL_EVENTS, WebhookEvent, action_json, method_of, to_engine_event
@@ -36,13 +36,15 @@ def test_the_schemas_hold_telesigns_limits() -> None:
         digits = f"[0-9]{{{facts.PHONE_DIGITS_MIN},{facts.PHONE_DIGITS_MAX}}}$"
         assert any(pattern.endswith(digits) for pattern in _values(name, "pattern")), name
         assert not any("{8," in p or ",15}" in p for p in _values(name, "pattern") if not p.endswith(digits)), name
-    # Every long text of a flow is something Telesign speaks, held to its limit; but an http node's
-    # url, which is the engine's own (a web address, never spoken).
+    # Every long text a flow holds is a message, at Telesign's limit; the one other is an http
+    # node's url, a limit of the engine's own (not Telesign's), checked apart.
     flow = load_schema("flow")
-    spoken = [part for name, part in flow["definitions"].items() if name != "http"] + [flow["properties"]]
-    assert {part["maxLength"] for whole in spoken for part in _walk(whole) if part.get("maxLength", 0) > 1000} == {
-        facts.MAX_MESSAGE
-    }
+    url = flow["definitions"]["http"]["properties"]["url"]
+    others = [
+        part for part in _walk(flow) if part is not url and not isinstance(part.get("maxLength", 0), (dict, list))
+    ]
+    assert {part["maxLength"] for part in others if part.get("maxLength", 0) > 1000} == {facts.MAX_MESSAGE}
+    assert url["maxLength"] == 2000 and str(url["pattern"]).startswith("^https?://")
     assert facts.MAX_CALL_DURATION in _values("flow", "maximum")
 
 

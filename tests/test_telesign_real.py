@@ -445,6 +445,7 @@ def test_check_telesign_places_the_test_call_records_every_post_and_says_what_he
     assert {n: verdicts[n]["result"] for n in verdicts} == {
         1: "not seen", 2: "held", 3: "held", 4: "held", 5: "held", 6: "held", 7: "not seen", 8: "not seen", 9: "held", 10: "held",
         11: "cannot", 12: "cannot", 13: "cannot", 14: "cannot", 15: "held", 16: "held", 17: "cannot", 18: "held", 19: "held",
+        24: "not seen", 25: "not seen",
     }  # fmt: skip
     assert (
         verdicts[5]["evidence"] == "asked to press 1: collected_digits '1'; asked to press nothing: collected_digits ''"
@@ -462,7 +463,7 @@ def test_check_telesign_places_the_test_call_records_every_post_and_says_what_he
     )
     assert (
         lines[-1]
-        == f"11 held, 0 did not hold, 3 not seen, 5 a test call cannot tell; 6 posts recorded in {out} (attach it to a ticket with Telesign support)"
+        == f"11 held, 0 did not hold, 5 not seen, 5 a test call cannot tell; 6 posts recorded in {out} (attach it to a ticket with Telesign support)"
     )
 
 
@@ -475,13 +476,26 @@ def test_check_telesign_with_a_second_number_tries_a_transfer_after_a_menu(
     result = check_telesign(server, telesign, out, f"+{TRANSFERRING}", "--transfer-to", f"+{SECOND}")
     assert result.returncode == 0, result.stdout + result.stderr
     record = json.loads(out.read_text())
-    assert telesign.call_for(record["check_id"]).heard[-2:] == [{"dial": SECOND}, {"hangup": True}]
+    assert telesign.call_for(record["check_id"]).heard[-3:] == [
+        {"dial": SECOND},
+        {"say": "You are back on this phone: the second one hung up first. The check is done. Goodbye."},
+        {"hangup": True},
+    ]
     verdicts = {verdict["number"]: verdict for verdict in record["verdicts"]}
     assert verdicts[1]["result"] == "held" and verdicts[1]["evidence"].startswith(
         "dial answered speak_completed (post 6); Telesign then posted dial_completed, status 'answered'"
     )
     assert verdicts[7]["result"] == "held" and verdicts[7]["evidence"].endswith(
         "Telesign then posted call_leg_completed"
+    )
+    assert verdicts[24] == {
+        "number": 24,
+        "assumption": "call_leg_completed says the second number hung up; a speak answering it reaches the caller",
+        "result": "held",
+        "evidence": f"call_leg_completed (post 8, data.to '{SECOND}') names the second number; the engine answered speak, and Telesign then posted speak_completed: the caller heard the dial's next",
+    }
+    assert verdicts[25]["result"] == "not seen" and verdicts[25]["evidence"].startswith(
+        "the second phone hung up first"
     )
 
 
@@ -557,7 +571,7 @@ def test_each_assumption_says_how_check_telesign_confirms_it() -> None:
     from ivrflow.server.check_report import TITLES
 
     items = _adapter_items()
-    assert list(items) == list(range(1, 24))
+    assert list(items) == list(range(1, 26))
     for number, body in items.items():
         assert "check-telesign" in body, f"item {number} does not say how check-telesign confirms it"
     assert set(TITLES) <= set(items)  # each verdict is about an item of the list
@@ -577,4 +591,4 @@ def test_a_transfer_after_a_menu_is_stated_with_both_sources() -> None:
             "\n   ", " "
         )
     rows = re.findall(r"^\| (\d+(?:, \d+)?) \|", section, re.M)
-    assert sorted(int(n) for row in rows for n in row.split(", ")) == list(range(1, 24))
+    assert sorted(int(n) for row in rows for n in row.split(", ")) == list(range(1, 26))

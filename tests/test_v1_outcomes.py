@@ -26,6 +26,7 @@ from conftest import FLOWS, ROOT
 from fake_telesign import FakeTelesign, running
 from inprocess import App, listening, serving
 from ivrflow.calls.interpreter import new_call
+from ivrflow.calls.outcomes import outcomes, outcomes_text
 from ivrflow.calls.record import CallRecord, V1Call
 from ivrflow.language.loader import load_flow
 from ivrflow.stores import MemoryStore, SqliteStore, Store
@@ -34,7 +35,7 @@ from ivrflow.telesign.client import Sending, v1_status
 from ivrflow.telesign.facts import V1_STATUS_CODES
 from ivrflow.telesign.v1 import V1Report, parse_v1_report
 from ivrflow.v1.compiler import CallOptions, compile_v1
-from ivrflow.v1.outcomes import apply_report, choice, in_words, outcomes, outcomes_text, v1_call
+from ivrflow.v1.outcomes import apply_report, choice, in_words, v1_call
 from live_server import CUSTOMER_ID
 
 KEY = base64.b64encode(b"v1-outcomes-test-key-of-32-bytes").decode()
@@ -260,6 +261,25 @@ def test_outcomes_sum_up_the_flow(reachable_server: App, fake: FakeTelesign) -> 
         "choices": [{"key": "1", "node": "confirmed", "calls": 2}, {"key": "2", "node": "cancelled", "calls": 1}],
         "no_choice": 2,
         "statuses": {"completed": 5, "busy": 1, "no_answer": 1},
+        "menus": [
+            {
+                "node": "menu",
+                "type": "select_digits",
+                "keys": [
+                    {"key": "1", "node": "confirmed", "times": 2},
+                    {"key": "2", "node": "cancelled", "times": 1},
+                    {"key": "9", "node": "again", "times": 1},
+                ],
+                "no_input": 1,
+                "used_up": 2,  # v1 gives one chance: the repeat key's caller and the silent one
+            }
+        ],
+        "answers": [],
+        "endings": [
+            {"node": "confirmed", "outcome": "completed", "calls": 2},
+            {"node": "menu", "outcome": "completed", "calls": 2},
+            {"node": "cancelled", "outcome": "completed", "calls": 1},
+        ],
     }
     answer = server.get("/flows/appointment-reminder/outcomes", headers=BASIC, timeout=10)
     assert answer.status_code == 200 and answer.json() == expected
@@ -272,6 +292,12 @@ def test_outcomes_sum_up_the_flow(reachable_server: App, fake: FakeTelesign) -> 
         "    2 pressed 1 → confirmed\n"
         "    1 pressed 2 → cancelled\n"
         "    2 answered a v1 call and chose nothing\n"
+        "  select_digits menu:\n"
+        "    2 pressed 1 → confirmed\n"
+        "    1 pressed 2 → cancelled\n"
+        "    1 pressed 9 → again\n"
+        "    1 no key; 2 used up their attempts\n"
+        "  endings: 2 at confirmed (completed), 2 at menu (completed), 1 at cancelled (completed)\n"
         "  by status: 5 completed, 1 busy, 1 no_answer\n"
     )
     unknown = server.get("/flows/appointment-remindr/outcomes", headers=BASIC, timeout=10)
@@ -579,11 +605,14 @@ def test_a_v1_record_survives_the_store(kind: str, tmp_path: Path) -> None:
     )
     assert kept == apply_report(record, reported, 5.0)[0]
     assert store.find("T") == "OURS"
-    assert outcomes("appointment-reminder", store.recent(flow="appointment-reminder", limit=None))["choices"] == [
+    flow = load_flow(FLOWS / "appointment-reminder.yaml")
+    assert outcomes("appointment-reminder", store.counts("appointment-reminder"), flow)["choices"] == [
         {"key": "1", "node": "confirmed", "calls": 1},
         {"key": "2", "node": "cancelled", "calls": 0},
     ]
-    assert "1 pressed 1 → confirmed" in outcomes_text(outcomes("appointment-reminder", [kept]))
+    assert "1 pressed 1 → confirmed" in outcomes_text(
+        outcomes("appointment-reminder", store.counts("appointment-reminder"))
+    )
 
 
 def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sends_nothing(

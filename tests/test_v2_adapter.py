@@ -10,11 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import FLOWS, OPEN
-from ivrflow.calls.interpreter import CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer, new_call, step
+from ivrflow.calls.events import CallStarted, HangUp, NoAction, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import new_call, step
 from ivrflow.errors import BadEvent
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import load_flow
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.telesign.v2 import action_json, looks_like_event, parse_event
 
 # Telesign's documented example bodies (Voice - Events; the speak_completed shape from its demo).

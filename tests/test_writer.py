@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ivrflow.calls.interpreter import CallState, Step
+from ivrflow.calls.interpreter import CallState
 from ivrflow.calls.record import CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import StoreUnavailable
 from ivrflow.server import writer as writer_module
 from ivrflow.server.workers import _TcpConfig

@@ -42,6 +42,10 @@ class UsageError(IvrflowError):
     """A command cannot run as asked (a missing path, a bad option); the message says why."""
 
 
+class KeyScriptError(UsageError):
+    """A key script that does not fit the call it plays (a transfer's letter where a question is asked)."""
+
+
 class TelesignError(IvrflowError):
     """Telesign refused or did not answer a request; the message says which and why, in one line.
     `reason` is Telesign's code for it (a v2 status such as `invalid_phone_number`, a v1 error

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from ivrflow.calls.interpreter import Step, new_call
+from ivrflow.calls.interpreter import new_call
 from ivrflow.calls.record import CallRecord, V1Call
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import BadEvent, StoreUnavailable, TelesignError
 from ivrflow.language.model import Flow
 from ivrflow.language.texts import hide_values

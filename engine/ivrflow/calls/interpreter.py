@@ -2,8 +2,9 @@
 
 Telesign v2 answers each call event with exactly one action, so every node that says something
 is one `Speak` and the next move happens on the following `SpeakDone` (Telesign's
-`speak_completed`). Events and actions here are Telesign-neutral; the adapter
-(ivrflow/telesign/v2.py) turns them into and from Telesign's JSON.
+`speak_completed`). The events and actions (ivrflow/calls/events.py) are Telesign-neutral; the
+adapter (ivrflow/telesign/v2.py) turns them into and from Telesign's JSON. A whole call's
+transcript is ivrflow/calls/transcripts.py's.
 
 Live defaults equal v1's fixed behaviour (flow-language.md), so that a v1-compilable flow sounds
 the same run either way: a prompt gives two chances, a menu one (`attempts`), a repeat three.
@@ -11,13 +12,27 @@ the same run either way: a prompt gives two chances, a menu one (`attempts`), a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from ivrflow.calls.branching import at_time, take
-from ivrflow.calls.entries import entry_digits, entry_ok, take_keys
-from ivrflow.calls.lookups import LookupDone, Request, describe, request_for
+from ivrflow.calls.entries import entry_digits, entry_ok
+from ivrflow.calls.events import (
+    Action,
+    CallEnded,
+    CallStarted,
+    DialDone,
+    Event,
+    HangUp,
+    LegEnded,
+    Lookup,
+    NoAction,
+    Speak,
+    Transfer,
+)
+from ivrflow.calls.lookups import LookupDone, request_for
+from ivrflow.calls.transfer import after_leg
 from ivrflow.language.branches import Branch
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import (
@@ -36,96 +51,11 @@ from ivrflow.language.model import (
     Repeat,
     message_run,
 )
-from ivrflow.language.texts import MASK, fill
+from ivrflow.language.texts import fill
 
 # What a caller hears when they call a number no flow serves (the server says it; the simulator
 # recognises it when it drives a server).
 NOT_IN_SERVICE = "Sorry, this number is not in service. Goodbye."
-
-# --- events (what happened on the call) ---
-
-
-@dataclass(frozen=True, slots=True)
-class CallStarted:
-    """The call is connected and the flow should begin (incoming call, or an answered dial)."""
-
-    variables: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class SpeakDone:
-    """What was said has been said; `digits` holds the keys pressed, if keys were collected."""
-
-    digits: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DialDone:
-    """A dialled leg was answered or failed: the callee of an outbound call (the flow starts when
-    answered), or the far end of a transfer."""
-
-    answered: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LegEnded:
-    """One leg of a bridged call hung up while the other stays on the line."""
-
-
-@dataclass(frozen=True, slots=True)
-class CallEnded:
-    """The call is over (the caller hung up, or Telesign reports it completed)."""
-
-
-Event = CallStarted | SpeakDone | DialDone | LegEnded | CallEnded | LookupDone
-
-# --- actions (what the engine asks Telesign to do next) ---
-
-
-@dataclass(frozen=True, slots=True)
-class Speak:
-    text: str
-    language: str
-    collect: bool  # collect keys while and after speaking
-    timeout: float | None = None  # when collecting: seconds to wait for the key (the menu's `timeout`)
-    most: int = 1  # when collecting: the most keys to take (a collect_digits entry and its end key)
-    end_key: str | None = None  # when collecting an entry: the key that ends it early
-    shown: str | None = None  # the text as transcripts show it, when it says a sensitive value
-
-    @property
-    def seen(self) -> str:
-        """The text as anything but the caller's ear may see it."""
-        return self.text if self.shown is None else self.shown
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    to: str
-    caller_id: str
-    max_call_duration: int | None = None
-    send_dtmf: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HangUp:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class NoAction:
-    """Nothing to do: the call has ended, or the event changes nothing."""
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """Ask a web service (an `http` node), saying `hold` meanwhile if given; the call goes on
-    with the `LookupDone` that reports the result (calls/lookups.py says how it fits Telesign)."""
-
-    request: Request
-    hold: Speak | None = None
-
-
-Action = Speak | Transfer | HangUp | NoAction | Lookup
 
 # What the call is waiting for after the last action.
 Waiting = Literal[
@@ -211,9 +141,12 @@ def _step(flow: Flow, state: CallState, event: Event) -> tuple[CallState, Action
         if not event.ok:
             return _enter(flow, state, node.on_error)
         return _enter(flow, replace(state, variables={**state.variables, **event.saved}), node.next)
-    if isinstance(event, LegEnded):
-        # The transferred-to party hung up: the flow has nothing more to say to the caller.
-        return _hang_up(state, "transferred") if state.waiting == "transfer" else (state, NoAction())
+    if isinstance(event, LegEnded):  # the far end hung up: the dial's `next`, or the end of the call
+        dial = flow.nodes.get(state.node)
+        if state.waiting != "transfer" or not isinstance(dial, Dial):
+            return state, NoAction()
+        then = after_leg(dial, state.variables, event.number)
+        return _enter(flow, state, then) if then else _hang_up(state, "transferred")
     return _after_speak(flow, state, event.digits)
 
 
@@ -406,82 +339,3 @@ def _retry(flow: Flow, state: CallState, node: Collect, sorry: str | None) -> tu
     if sorry:
         return _speak(flow, state, sorry, waiting="reprompt", tries=tries)
     return _speak(flow, state, node.message, ask=node, waiting="digits", tries=tries)
-
-
-MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; stop there
-
-Step = dict[str, object]
-
-
-def heard(before: CallState, event: Event, action: Action, flow: Flow | None = None) -> list[Step]:
-    """What the caller did and heard in one step, as transcript steps: `{"press": keys}` or
-    `{"no_input": True}` when `event` answers a question, then `{"say": text}`, `{"dial": number}`
-    or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both
-    made of these, so the two can be compared step for step. Sensitive values show as MASK: the
-    keys of a sensitive collect_digits entry (`flow` says which), a text that says one."""
-    steps: list[Step] = []
-    if isinstance(event, LookupDone) and before.waiting == "lookup":
-        steps.append({"lookup": describe(event)})
-    if isinstance(event, SpeakDone) and before.waiting in ASKING:
-        keys = event.digits if before.waiting == "digits" else event.digits[:1]
-        if keys and before.waiting == "digits" and flow is not None and _secret_entry(flow, before.node):
-            keys = MASK
-        steps.append({"press": keys} if keys else {"no_input": True})
-    if isinstance(action, Speak):
-        steps.append({"say": action.seen})
-    elif isinstance(action, Transfer):
-        steps.append({"dial": action.to})
-    elif isinstance(action, HangUp):
-        steps.append({"hangup": True})
-    elif isinstance(action, Lookup) and action.hold is not None:
-        steps.append({"say": action.hold.seen})
-    return steps
-
-
-def walk(
-    flow: Flow,
-    keys: Iterable[str | None],
-    variables: Mapping[str, str] | None = None,
-    on_step: Callable[[CallState, Event, CallState], None] | None = None,
-    answer: Callable[[Request], LookupDone] | None = None,
-    at: float | None = None,
-) -> Iterator[Step]:
-    """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
-    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
-    only when a question has been asked, after its steps are given, so that `keys` can be a
-    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
-    every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
-    that cannot be reached). The call takes place at `at` (seconds since the epoch)."""
-    presses = iter(keys)
-    state = new_call(flow)
-    events: list[Event] = [CallStarted(variables or {})]
-    for _ in range(MAX_STEPS):
-        if not events:
-            return
-        event = events.pop(0)
-        state_before = state
-        state, action = step(flow, state, event, at)
-        if on_step is not None:
-            on_step(state_before, event, state)
-        yield from heard(state_before, event, action, flow)
-        if isinstance(action, Speak):
-            events.append(SpeakDone(take_keys(presses, action.most, action.end_key) if action.collect else ""))
-        elif isinstance(action, Transfer):  # the agent answers, and hangs up when done
-            events += [DialDone(True), LegEnded()]
-        elif isinstance(action, Lookup):
-            if action.hold is not None:
-                events.append(SpeakDone(""))
-            else:
-                events.append(answer(action.request) if answer else LookupDone(action.request.node, "refused"))
-
-
-def _secret_entry(flow: Flow, name: str) -> bool:
-    node = flow.nodes.get(name)
-    return isinstance(node, Collect) and node.save_as in flow.sensitive
-
-
-def transcript(
-    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None, at: float | None = None
-) -> list[Step]:
-    """What a caller hears and does when pressing `keys` at `at` (see `walk`)."""
-    return list(walk(flow, keys, variables, at=at))

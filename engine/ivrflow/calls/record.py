@@ -32,6 +32,7 @@ class V1Call:
     description: str = ""
     updated_on: str = ""
     user_input: str | None = None  # the last key pressed after the message ("": none; None: not reported)
+    menu: str = ""  # the flow's menu node the keys answer, for its outcome counts ("": none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,9 @@ class CallRecord:
     telesign_id: str = ""  # Telesign's reference id of the call, once known
     error: str = ""  # why Telesign did not place the call, or why we do not know whether it did
     v1: V1Call | None = None  # a v1 call (`ivrflow send`): what was sent, and Telesign's reports
+    # What this change adds to the flow's outcome counts (ivrflow/calls/tally.py): given with the
+    # change, added up by the store in the same transaction, never stored with the record.
+    tally: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def status(self) -> str:
@@ -90,5 +94,5 @@ class CallRecord:
         )
 
 
-_RECORD_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name not in ("state", "v1"))
+_RECORD_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name not in ("state", "v1", "tally"))
 _STATE_FIELDS = tuple(f.name for f in fields(CallState))

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ivrflow.calls.interpreter import Step
+from ivrflow.calls.transcripts import Step
 from ivrflow.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,

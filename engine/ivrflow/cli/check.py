@@ -27,7 +27,7 @@ def check_parser(commands: Commands) -> None:
             "Ask a running `ivrflow serve` (reachable by Telesign, with your credentials) to place a short test call to NUMBER, your own phone, and to record "
             "every post Telesign makes for it exactly as it arrived (body, header names, how it was signed, timing, redeliveries). Answer and follow the "
             "instructions: press 1, press nothing, press 1 2 3 in one go, then hang up (or, with --transfer-to, be transferred to your second number after a "
-            "menu, and hang up there). Then each of the engine's assumptions about Telesign is printed with what this account did: held, did not hold, "
+            "menu, answer it, hang up the second phone first and hear the first one come back). Then each of the engine's assumptions about Telesign is printed with what this account did: held, did not hold, "
             "not seen, or cannot (a test call cannot tell), and the whole record is written to --out, to attach to a ticket with Telesign support. "
             "Exit 0: nothing that was seen contradicts the engine; 1: an assumption did not hold, or the call could not be placed; 2: the server could not be reached."
         ),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from ivrflow import placing
+from ivrflow.calls.outcomes import outcomes, outcomes_text
 from ivrflow.calls.record import V1Call
 from ivrflow.cli.common import (
     EXIT_OK,
@@ -28,6 +29,7 @@ from ivrflow.cli.common import (
 )
 from ivrflow.cli.when import at_argument, call_time
 from ivrflow.errors import FlowError, StoreUnavailable, UsageError
+from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_file
 from ivrflow.language.model import Flow
 from ivrflow.stores import lookup
@@ -35,7 +37,7 @@ from ivrflow.telesign.auth import Credentials
 from ivrflow.telesign.client import Sending, base_url
 from ivrflow.telesign.facts import PHONE_DIGITS_MAX, PHONE_DIGITS_MIN, V1_VOICE
 from ivrflow.v1.compiler import PHONE, CallOptions, compile_v1
-from ivrflow.v1.outcomes import in_words, outcomes, outcomes_text
+from ivrflow.v1.outcomes import in_words
 
 if TYPE_CHECKING:
     from ivrflow.cli.common import Commands
@@ -120,11 +122,23 @@ def outcomes_parser(commands: Commands) -> None:
         "outcomes",
         help="sum up how a flow's calls went",
         description=(
-            "Count a flow's calls in the store by status, how many were answered, and for v1 calls how many chose each key and how many chose nothing. "
+            "How a flow's calls went, live and v1 alike, from the counts the store keeps as calls go (one small read, however many calls are stored): "
+            "by status and how many were answered; per menu how often each key was pressed, no key came, or the attempts ran out; per collect_digits node "
+            "how many entries came, and for a survey (few answers, not sensitive) how often each answer was given; how many calls ended at each node; "
+            "for v1 calls how many chose each key and how many chose nothing. Sensitive values are never counted by value. "
             "The same summary as the server's GET /flows/FLOW/outcomes."
         ),
     )
-    outcomes_cmd.add_argument("flow", metavar="FLOW", help="the flow's id, or its file")
+    outcomes_cmd.add_argument(
+        "flow", metavar="FLOW", help="the flow's id (its file is looked for in --flows), or its file"
+    )
+    outcomes_cmd.add_argument(
+        "--flows",
+        type=Path,
+        default=Path("flows"),
+        metavar="DIR",
+        help="where to find the flow by its id, to list its menus and choices before anyone used them (default: flows)",
+    )
     outcomes_cmd.add_argument(
         "--format",
         choices=["text", "json"],
@@ -329,8 +343,11 @@ def _outcomes(args: argparse.Namespace) -> int:
         if checked.flow is None:
             raise FlowError(checked.path, [d for d in checked.diagnostics if d.level == "error"])
         flow_id, flow = checked.flow.id, checked.flow
+    elif args.flows.is_dir():  # the flow's file, when a flow of that id is there and loads
+        found = (check_file(path).flow for path in flow_files([args.flows]))
+        flow = next((each for each in found if each is not None and each.id == flow_id), None)
     store = opened_store(args)
-    summary = outcomes(flow_id, store.recent(flow=flow_id, limit=None), flow)
+    summary = outcomes(flow_id, store.counts(flow_id), flow)
     print(
         json.dumps(summary, indent=2, ensure_ascii=False) if args.format == "json" else outcomes_text(summary),
         end="\n" if args.format == "json" else "",

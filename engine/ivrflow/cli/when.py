@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import time
 
 from ivrflow.errors import UsageError
-from ivrflow.language.clock import default_zone, parse_at
 from ivrflow.language.model import Flow
+from ivrflow.tools.calltime import call_time as time_of_call
 
 AT_HELP = (
     'the time of the call, like "2026-12-24 15:00": read in the time zone of the flow\'s schedules '
@@ -23,10 +21,7 @@ def at_argument(command: argparse.ArgumentParser) -> None:
 def call_time(command: str, text: str | None, flow: Flow) -> float:
     """The moment `--at` names, or else IVRFLOW_AT (the time every command and server takes as now,
     for a staging setup or a test suite), or now."""
-    text = text or os.environ.get("IVRFLOW_AT")
-    if not text:
-        return time.time()
     try:
-        return parse_at(text, default_zone(flow.schedules.values()))
+        return time_of_call(flow, text)
     except ValueError as problem:
         raise UsageError(f"ivrflow {command}: --at: {problem}") from None

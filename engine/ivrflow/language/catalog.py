@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ivrflow.language.catalog_branches import BRANCH_RULES, BRANCH_UNSILENCEABLE
+from ivrflow.language.catalog_calls import CALL_RULES
 from ivrflow.language.catalog_http import HTTP_RULES
 from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
@@ -200,7 +201,7 @@ _RULES = [
         "Callers who can never leave",
         "Nodes from which no path ends the call: a menu whose `on_fail` leads to a message that "
         "leads back to the menu, with no choice that ends the call, no repeat key and no hangup anywhere. "
-        "A node can end the call when it is a `hangup` or a `dial`, a message without `next`, a prompt or "
+        "A node can end the call when it is a `hangup`, a `dial` without `next` or without `on_fail`, a message without `next`, a prompt or "
         "menu without `on_fail` (its tries used up hang up), a menu with a repeat key (one press more "
         "than the repeat's `max` hangs up), or when it leads to such a node.",
         "The caller goes round the same words until they hang up, or until the call hits Telesign's "
@@ -303,76 +304,7 @@ _RULES = [
         "Often a sign of a typo in a message, where the intended variable is never filled in.",
         "Use it in a message, or remove it from `vars:`.",
     ),
-    Rule(
-        "collect-length",
-        "error",
-        "Meaning",
-        "A `collect_digits` node that does not say clearly how many digits it takes",
-        "No `length` and no `min_length`/`max_length`; `length` together with either; only one of "
-        "`min_length` and `max_length`; or a `min_length` larger than `max_length`.",
-        "The engine asks Telesign for the longest entry and refuses shorter ones: without a clear "
-        "length, every caller would be told their number is not valid.",
-        "Write `length: 7` for exactly 7 digits, or `min_length: 4` and `max_length: 8` for a range.",
-        "rx:\n  type: collect_digits\n  length: 7\n  max_length: 9   # bad: which one?",
-    ),
-    Rule(
-        "collect-valid",
-        "error",
-        "Meaning",
-        "A `valid` check that no entry can pass, or that cannot be read",
-        "A `pattern` that is not a regular expression, a `between` whose low number is above its "
-        "high one or has more digits than the entry may have, a `luhn` check on a one-digit entry.",
-        "Every caller would be told their entry is not valid until their attempts run out.",
-        "Fix the check as the message says, or remove `valid`.",
-        "valid:\n  between: [100, 1]    # bad\nvalid:\n  between: [1, 100]    # good",
-    ),
-    Rule(
-        "unset-variable",
-        "error",
-        "Meaning",
-        "A variable set during the call is used where it may have no value",
-        "A `{{ name }}` whose `name` is saved by a `collect_digits` node (`save_as`), used at a node "
-        "that some way through the flow reaches without passing that node's `next` (for example its "
-        "`on_fail` way, or a menu choice that skips it). The message names one such way.",
-        "On that way the caller would hear a blank where the number should be.",
-        "Use the variable only after the node that saves it on every way there, or say something "
-        "else on the ways that skip it.",
-        "rx:\n  type: collect_digits\n  save_as: rx\n  next: found\n  on_fail: sorry\nsorry:\n  type: hangup\n"
-        '  message: "We could not find {{ rx }}."   # bad: on_fail saves nothing',
-    ),
-    Rule(
-        "save-as-name",
-        "error",
-        "Meaning",
-        "`save_as` reuses the name of a declared variable or a built-in one",
-        "A `save_as` that is also a name under `vars:`, or `caller` or `called`.",
-        "Which value a message would say, the one given when the call started or the caller's entry, "
-        "would depend on the way the call went.",
-        "Give the entry a name of its own.",
-        'vars:\n  rx: ""\n...\n  save_as: rx    # bad: `rx` is declared under vars',
-    ),
-    Rule(
-        "sensitive-spoken",
-        "error",
-        "Meaning",
-        "A sensitive entry spoken outside its read-back",
-        "A `collect_digits` node with `sensitive: true` whose variable is used in any message but a "
-        "`confirm` (or in a dial number).",
-        "A sensitive entry (a PIN, a card number) is masked everywhere the engine keeps or shows it; "
-        "saying it again is what the flow author should decide once, in the read-back.",
-        "Say it back only in `confirm`; elsewhere say something that does not contain it.",
-    ),
-    Rule(
-        "dial-no-on-fail",
-        "warning",
-        "Meaning",
-        "A transfer without `on_fail` in a flow that is not in English",
-        "A `dial` node without `on_fail` in a flow whose `language` is not English.",
-        "When nobody answers, the line is busy or Telesign refuses the transfer, a `dial` without "
-        "`on_fail` ends the call with the engine's own English words, so it never ends in silence; "
-        "in another language's flow, those words are the wrong language.",
-        "Add `on_fail:` naming a node that says, in the flow's language, that the call could not be put through.",
-    ),
+    *(Rule(*row) for row in CALL_RULES),
     *(Rule(*row) for row in BRANCH_RULES),  # type: ignore[arg-type]
     Rule(
         "disable-comment",

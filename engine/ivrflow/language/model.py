@@ -123,8 +123,11 @@ class Dial(Node):
     max_call_duration: int | None = None
     send_dtmf: str | None = None
     on_fail: str | None = None  # where the call goes when the transfer is not answered or refused
+    next: str | None = None  # where the caller goes when the other side hangs up first
 
     def targets(self) -> Iterator[tuple[str, str]]:
+        if self.next:
+            yield "next", self.next
         if self.on_fail:
             yield "on_fail", self.on_fail
 
@@ -309,6 +312,7 @@ def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
             max_call_duration=int(duration) if duration is not None else None,
             send_dtmf=text("send_dtmf"),
             on_fail=data.get("on_fail"),
+            next=data.get("next"),
         )
     if kind == "collect_digits":
         return _build_collect(common, data, text("end_key"))

@@ -91,7 +91,10 @@ class _Planner:
 
     def not_a_message(self, node: Node, span: Span, what: str) -> None:
         if isinstance(node, Dial):
-            self.reason("v1-live-only", span, f"{what} leads to the dial node `{node.name}`; a v1 call cannot transfer")
+            after = f", nor bring the caller back to `{node.next}` when the other side hangs up" if node.next else ""
+            self.reason(
+                "v1-live-only", span, f"{what} leads to the dial node `{node.name}`; a v1 call cannot transfer{after}"
+            )
         elif isinstance(node, Http):
             self.reason(
                 "v1-live-only", span, f"{what} leads to the http node `{node.name}`; a v1 call cannot look anything up"

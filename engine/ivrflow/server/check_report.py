@@ -11,6 +11,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ivrflow.server.check_legs import caller_hung_up, far_end_hung_up
+
 HELD, NOT_HELD, NOT_SEEN, CANNOT = "held", "did not hold", "not seen", "cannot"
 
 # The steps of the check flow, known by a phrase of what the engine says at each (server/checks.py).
@@ -333,6 +335,9 @@ def verdicts(record: dict[str, Any]) -> list[Verdict]:
             f"call_completed, status {ended[0].data.get('status')!r}, the call ended as {call.get('status')!r}"
             + (f"; then came {', '.join(after)}" if after else ""),
         )
+    for number, found in ((24, far_end_hung_up), (25, caller_hung_up)):
+        held, evidence = found(posts, record.get("transfer_to"))
+        add(number, TITLES[number], NOT_SEEN if held is None else HELD if held else NOT_HELD, evidence)
     return sorted(said, key=lambda verdict: verdict.number)
 
 
@@ -364,6 +369,8 @@ TITLES = {
     17: "a TSA request's date may be 15 minutes off",
     18: "several keys in one go: collected_digits starts with the first (the engine takes it)",
     19: "call_completed ends the call, whoever hangs up, and nothing follows it",
+    24: "call_leg_completed says the second number hung up; a speak answering it reaches the caller",
+    25: "a caller who hangs up while put through ends the call (no leg of theirs is taken for the far end's)",
 }
 
 

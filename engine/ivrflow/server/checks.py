@@ -3,7 +3,7 @@ assumes of Telesign, and a record of every post Telesign made for it, exactly as
 
 POST /checks {"to", "caller_id"?, "transfer_to"?} places the test call with a built-in check flow
 (one step per assumption: a key press, a silence, several keys in one go, a transfer after a menu
-when `transfer_to` is given, a hang-up) and starts recording; GET /checks/{check_id} gives the
+when `transfer_to` is given, ended by the second phone so that the caller comes back, a hang-up) and starts recording; GET /checks/{check_id} gives the
 record. Both authenticate as the calls API does.
 
 Recording is off until a check starts, and bounded: only posts to /webhook and /callbacks/v1 that
@@ -33,7 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ivrflow.errors import ApiError, FieldError
 from ivrflow.language.loader import check_bytes
 from ivrflow.language.model import Flow, digits_only
-from ivrflow.server.calls_api import NUMBER, Api, call_summary, parse_call_request, timed_step
+from ivrflow.server.calls_api import Api
+from ivrflow.server.calls_shapes import NUMBER, call_summary, parse_call_request, timed_step
 from ivrflow.server.check_report import as_json, verdicts
 from ivrflow.server.flows import Flows
 from ivrflow.server.webhook_auth import WebhookAuth
@@ -96,7 +97,7 @@ _HANG_UP = """  hang-up:
 """
 _TRANSFER = """  transfer-menu:
     type: select_digits
-    message: "Last, a transfer to your second number after this menu. Press 5 to be transferred now."
+    message: "Last, a transfer to your second number after this menu. Answer the second phone, then hang it up first and stay on this one. Press 5 to be transferred now."
     choices:
       "5": transfer
     timeout: 10
@@ -104,6 +105,10 @@ _TRANSFER = """  transfer-menu:
   transfer:
     type: dial
     to: "{{ transfer }}"
+    next: back
+  back:
+    type: hangup
+    message: "You are back on this phone: the second one hung up first. The check is done. Goodbye."
 """
 
 

@@ -93,7 +93,7 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
     ),
     ("GET", "/flows/{flow}/outcomes"): lambda flows: api_operation(
         "How a flow's calls went",
-        "Every stored call of the flow, as `ivrflow outcomes FLOW --format json`.",
+        "The counts the store keeps as the flow's calls go (by status, per menu, per collect_digits node, per ending, v1 choices), as `ivrflow outcomes FLOW --format json`.",
         {
             "200": answer("The summary.", ref("Outcomes")),
             "404": api_error("`FLOW_NOT_FOUND`: neither the flow nor a call of it."),

@@ -1,5 +1,5 @@
 """The JSON Schemas of the server's bodies, for its OpenAPI document (ivrflow/server/openapi.py):
-the calls API's requests and answers (as calls_api.py, v1/outcomes.py write them), its error
+the calls API's requests and answers (as calls_api.py, calls/outcomes.py, v1/outcomes.py write them), its error
 shape, the webhook's, and Telesign's own bodies from schemas/ (an event, an action, a v1 status
 report). Objects the server writes are closed (`additionalProperties: false`), so that a field
 added in code and not here fails the test that checks answers against the document."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ivrflow.calls.record import STATUSES
-from ivrflow.language.schema import load_schema
+from ivrflow.language.schema_files import load_schema
 from ivrflow.server.check_report import CANNOT, HELD, NOT_HELD, NOT_SEEN
 from ivrflow.server.checks import MAX_BYTES, MAX_EVENTS, MAX_SECONDS
 from ivrflow.server.webhook_auth import NONE, SECRET, SIGNATURE
@@ -168,6 +168,36 @@ OUTCOMES: Doc = closed(
     choices={"type": "array", "items": closed(key=TEXT, node=TEXT, calls=COUNT)},
     no_choice=COUNT,
     statuses={"type": "object", "additionalProperties": COUNT},
+    menus={
+        "type": "array",
+        "description": "Per menu and prompt (the flow's in written order, then any counted that it no longer has): how often each key was pressed, no key came, the attempts ran out.",
+        "items": closed(
+            node=TEXT,
+            type=MAYBE_TEXT,
+            keys={"type": "array", "items": closed(key=TEXT, node=MAYBE_TEXT, times=COUNT)},
+            no_input=COUNT,
+            used_up=COUNT,
+        ),
+    },
+    answers={
+        "type": "array",
+        "description": "Per collect_digits node: entries given, missing, not valid, attempts used up; `values` counts each answer of a survey-like node (few answers, not sensitive), else null.",
+        "items": closed(
+            node=TEXT,
+            save_as=MAYBE_TEXT,
+            sensitive={"type": "boolean"},
+            entered=COUNT,
+            no_input=COUNT,
+            invalid=COUNT,
+            used_up=COUNT,
+            values={"type": ["array", "null"], "items": closed(value=TEXT, times=COUNT)},
+        ),
+    },
+    endings={
+        "type": "array",
+        "description": "How many calls ended at each node, each way (most first).",
+        "items": closed(node=TEXT, outcome=TEXT, calls=COUNT),
+    },
 )
 
 API_ERROR: Doc = {

@@ -14,23 +14,12 @@ from functools import partial
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ivrflow.calls.interpreter import (
-    NOT_IN_SERVICE,
-    Action,
-    CallEnded,
-    CallStarted,
-    CallState,
-    HangUp,
-    Lookup,
-    NoAction,
-    Speak,
-    Step,
-    heard,
-    new_call,
-    step,
-)
+from ivrflow.calls.events import Action, CallEnded, CallStarted, HangUp, Lookup, NoAction, Speak
+from ivrflow.calls.interpreter import NOT_IN_SERVICE, CallState, new_call, step
 from ivrflow.calls.lookups import LookupDone, request_for
 from ivrflow.calls.record import CallRecord
+from ivrflow.calls.tally import step_tally
+from ivrflow.calls.transcripts import Step, heard
 from ivrflow.errors import BadEvent, StoreUnavailable
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import Flow, digits_only
@@ -217,7 +206,15 @@ class Webhook:
             return None, [], Applied(200, answer, "duplicate", action="repeated")
         state, action = step(flow, record.state, done, self.clock(now))
         answer, lookup, name = _answer_of(action)
-        updated = replace(record, state=state, last_event=digest, last_answer=answer, updated=now, delivered=True)
+        updated = replace(
+            record,
+            state=state,
+            last_event=digest,
+            last_answer=answer,
+            updated=now,
+            delivered=True,
+            tally=step_tally(flow, record.state, done, state),
+        )
         return (
             updated,
             heard(record.state, done, action, flow),
@@ -271,10 +268,17 @@ class Webhook:
             if not event.starts_call:  # call_completed of a call we never had, or an unknown event
                 log.info("event %s for unknown call %s answered with {}", event.name, event.reference_id)
                 return None, [], Applied(200, "{}", "ignored")
-            state, first, steps = self.start(event, now)
+            state, first, steps, tally = self.start(event, now)
             answer, lookup, name = _answer_of(first)
             created = CallRecord(
-                event.reference_id, state, digest, answer, updated=now, created=now, telesign_id=event.reference_id
+                event.reference_id,
+                state,
+                digest,
+                answer,
+                updated=now,
+                created=now,
+                telesign_id=event.reference_id,
+                tally=tally,
             )
             return (
                 created,
@@ -311,6 +315,7 @@ class Webhook:
             updated=now,
             delivered=True,
             telesign_id=record.telesign_id or event.reference_id,
+            tally=step_tally(flow, record.state, translated, state) if flow is not None else (),
         )
         ended = updated.status if state.ended and not record.state.ended else ""
         return (
@@ -334,17 +339,18 @@ class Webhook:
         node = flow.nodes.get(state.node) if flow is not None else None
         return Lookup(request_for(node, state.variables)) if isinstance(node, Http) else None
 
-    def start(self, event: WebhookEvent, now: float) -> tuple[CallState, Action, list[Step]]:
+    def start(self, event: WebhookEvent, now: float) -> tuple[CallState, Action, list[Step], tuple[str, ...]]:
+        """The call's first state, action and steps, and what they add to its flow's counts."""
         called, caller = event.numbers
         flow_id = self.flows.numbers.get(digits_only(called))
         if flow_id is None:
             log.warning("incoming call to %s: no flow serves this number", called)
             state, action = _sorry_call()
-            return state, action, heard(state, CallStarted(), action)
+            return state, action, heard(state, CallStarted(), action), ()
         flow = self.flows.current[flow_id]
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
         state, action = step(flow, fresh, started, self.clock(now))
-        return state, action, heard(fresh, started, action, flow)
+        return state, action, heard(fresh, started, action, flow), step_tally(flow, fresh, started, state)
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:

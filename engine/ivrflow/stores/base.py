@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import CallRecord
+from ivrflow.calls.transcripts import Step
 
 T = TypeVar("T")
 
@@ -48,6 +48,9 @@ class Store(Protocol):
 
     def active(self) -> int:
         """How many calls are on the line (dialing or in progress)."""
+
+    def counts(self, flow: str) -> dict[str, int]:
+        """The flow's outcome counts, kept as its calls' changes are stored (ivrflow/stores/counting.py)."""
 
     def use_nonce(self, nonce: str, keep: float) -> bool:
         """Remember `nonce` for `keep` seconds; False if it is already remembered (a replay)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import CallRecord
+from ivrflow.calls.transcripts import Step
 
 
 def placed(record: CallRecord | None, telesign_id: str) -> tuple[CallRecord | None, list[Step], CallRecord | None]:

@@ -8,9 +8,10 @@ import json
 import threading
 import time
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import ACTIVE, CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.stores.base import T, Update, timed
+from ivrflow.stores.counting import added
 
 
 class MemoryStore:
@@ -19,13 +20,18 @@ class MemoryStore:
         self._steps: dict[str, list[str]] = {}
         self._nonces: dict[str, float] = {}
         self._aliases: dict[str, str] = {}  # Telesign's reference id → ours
+        self._counts: dict[str, dict[str, int]] = {}  # flow → its outcome counts
         self._lock = threading.Lock()
 
     def update(self, reference_id: str, change: Update[T]) -> T:
         with self._lock:
             text = self._records.get(reference_id)
-            record, steps, result = change(CallRecord.from_json(text) if text else None)
+            old = CallRecord.from_json(text) if text else None
+            record, steps, result = change(old)
             if record is not None:
+                counts = self._counts.setdefault(record.state.flow, {})
+                for name, n in added(old, record).items():
+                    counts[name] = counts.get(name, 0) + n
                 self._records[reference_id] = record.to_json()
                 if record.telesign_id:
                     self._aliases[record.telesign_id] = reference_id
@@ -59,6 +65,10 @@ class MemoryStore:
 
     def active(self) -> int:
         return sum(1 for record in self._all() if record.status in ACTIVE)
+
+    def counts(self, flow: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts.get(flow, {}))
 
     def use_nonce(self, nonce: str, keep: float) -> bool:
         now = time.time()

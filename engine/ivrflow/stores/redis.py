@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import ACTIVE, CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import StoreUnavailable
 from ivrflow.stores.base import T, Update, timed
+from ivrflow.stores.counting import added
 
 
 class RedisStore:
@@ -61,12 +62,15 @@ class RedisStore:
                     try:
                         pipe.watch(key)
                         text = pipe.get(key)
-                        record, steps, result = change(CallRecord.from_json(text) if text else None)
+                        old = CallRecord.from_json(text) if text else None
+                        record, steps, result = change(old)
                         if record is None:
                             pipe.unwatch()
                             return result
                         pipe.multi()
                         self._write(pipe, record, steps)
+                        for name, n in added(old, record).items():
+                            pipe.hincrby(self._key("counts", record.state.flow), name, n)
                         pipe.execute()
                         return result
                     except self._redis.WatchError:
@@ -130,6 +134,10 @@ class RedisStore:
 
     def active(self) -> int:
         return int(self._call(lambda: self.client.scard(self._key("active"))))
+
+    def counts(self, flow: str) -> dict[str, int]:
+        found: dict[str, str] = self._call(lambda: self.client.hgetall(self._key("counts", flow)))
+        return {name: int(n) for name, n in found.items()}
 
     def use_nonce(self, nonce: str, keep: float) -> bool:
         return bool(

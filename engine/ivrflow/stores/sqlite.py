@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ivrflow.calls.interpreter import Step
 from ivrflow.calls.record import ACTIVE, CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import StoreUnavailable
 from ivrflow.stores.base import T, Update, timed
+from ivrflow.stores.counting import added
 
 
 class SqliteStore:
@@ -50,6 +51,9 @@ class SqliteStore:
         db.execute("CREATE TABLE IF NOT EXISTS steps (reference_id TEXT NOT NULL, step TEXT NOT NULL)")
         db.execute("CREATE INDEX IF NOT EXISTS steps_by_call ON steps (reference_id)")
         db.execute("CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, until REAL NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS counts (flow TEXT NOT NULL, name TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (flow, name)) WITHOUT ROWID"
+        )
         db.execute("COMMIT")
 
     def _connection(self) -> sqlite3.Connection:
@@ -64,8 +68,13 @@ class SqliteStore:
     def update(self, reference_id: str, change: Update[T]) -> T:
         def write(db: sqlite3.Connection) -> T:
             row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
-            record, steps, result = change(CallRecord.from_json(row[0]) if row else None)
+            old = CallRecord.from_json(row[0]) if row else None
+            record, steps, result = change(old)
             if record is not None:
+                db.executemany(
+                    "INSERT INTO counts (flow, name, n) VALUES (?, ?, ?) ON CONFLICT (flow, name) DO UPDATE SET n = n + excluded.n",
+                    [(record.state.flow, name, n) for name, n in added(old, record).items()],
+                )
                 db.execute(
                     "INSERT INTO calls (reference_id, record, updated, flow, status, created, telesign_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated, status = excluded.status, telesign_id = excluded.telesign_id",
@@ -184,6 +193,9 @@ class SqliteStore:
     def active(self) -> int:
         placeholders = ", ".join("?" for _ in ACTIVE)
         return int(self._rows(f"SELECT count(*) FROM calls WHERE status IN ({placeholders})", ACTIVE)[0][0])
+
+    def counts(self, flow: str) -> dict[str, int]:
+        return {str(name): int(n) for name, n in self._rows("SELECT name, n FROM counts WHERE flow = ?", (flow,))}
 
     def use_nonce(self, nonce: str, keep: float) -> bool:
         now = time.time()

@@ -3,7 +3,7 @@
 The server keeps nothing between two answers: the page holds the call's state (the interpreter's
 `CallState`, small and serialisable) and the flow text the call started with, and sends both back
 with each answer. So a call survives the server's restarts and works with `ivrflow serve`'s
-several workers. The steps are the interpreter's `heard()`, the same the simulator and a live
+several workers. The steps are `heard()` (ivrflow/calls/transcripts.py), the same the simulator and a live
 call's transcript show, sensitive values masked.
 
 Each request also says when the call takes place (every `step()` is given that moment, so a
@@ -20,26 +20,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, get_args
 
-from ivrflow.calls.interpreter import (
-    ASKING,
-    MAX_STEPS,
-    CallEnded,
-    CallStarted,
-    CallState,
-    DialDone,
-    Event,
-    LegEnded,
-    Lookup,
-    Speak,
-    SpeakDone,
-    Step,
-    Transfer,
-    Waiting,
-    heard,
-    new_call,
-    step,
-)
+from ivrflow.calls.events import CallEnded, CallStarted, DialDone, Event, LegEnded, Lookup, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import ASKING, CallState, Waiting, new_call, step
 from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.calls.transcripts import MAX_STEPS, Step, heard
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import Flow
 from ivrflow.tools.answers import NO_ANSWER, answerer

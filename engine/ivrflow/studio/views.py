@@ -10,14 +10,13 @@ than the caller needs the phone (phone.py) to answer it, as lookups are answered
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ivrflow.language.catalog import RULES
-from ivrflow.language.clock import default_zone, parse_at, status
+from ivrflow.language.clock import default_zone, status
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.http_node import Http
 from ivrflow.language.loader import Checked, check_bytes, content_version
@@ -25,6 +24,7 @@ from ivrflow.language.model import BUILTIN_VARS, Flow
 from ivrflow.language.schedules import known_zone, zone
 from ivrflow.telesign.facts import LANGUAGES
 from ivrflow.tools.answers import NO_ANSWER
+from ivrflow.tools.calltime import call_time as time_of_call
 from ivrflow.tools.flowtests import check_content
 from ivrflow.tools.graph import mermaid
 from ivrflow.tools.journeys import call_variables, render, walk_all
@@ -32,7 +32,6 @@ from ivrflow.tools.simulate import v1_fields
 
 JSON = dict[str, Any]
 # The time every command and server takes as now when it is set (a staging setup, a test suite).
-AT_ENV = "IVRFLOW_AT"
 # What the phone lets the author pick as a web service's answer, besides its example: a few
 # statuses that are not 2xx (any status from 100 to 599 is taken), and no answer at all.
 STATUSES_OFFERED = ("404", "500", "503")
@@ -63,15 +62,11 @@ def zones(flow: Flow) -> list[str]:
 
 
 def call_time(flow: Flow, text: str = "", in_zone: str = "") -> float:
-    """The moment a call takes place: `text` as `ivrflow simulate --at` reads it (in `in_zone` when
-    it names none, else in the flow's schedules' zone), or, without `text`, IVRFLOW_AT when set,
-    else now. ValueError says what to write."""
+    """The moment a call takes place, as `ivrflow simulate --at` reads it (in `in_zone` when the
+    text names none), or IVRFLOW_AT, or now. ValueError says what to write."""
     if in_zone and not known_zone(in_zone):
         raise ValueError(f"`{in_zone}` is not a time zone")
-    text = text.strip() or os.environ.get(AT_ENV, "")
-    if not text:
-        return time.time()
-    return parse_at(text, in_zone or default_zone(flow.schedules.values()))
+    return time_of_call(flow, text, in_zone)
 
 
 def chosen_time(flow: Flow | None, text: str, in_zone: str) -> tuple[float, str]:

@@ -144,4 +144,26 @@ tables of "Voice - Actions" and the later sections of "Voice - Events" could not
 23. `*` and `#` as menu keys: the demo collects only digits, but DTMF has both and
     `collected_digits` is a string; the engine takes either as one key of a menu on a live call.
     check-telesign cannot yet (its check flow asks for digits).
+24. The end of a transfer's far leg: no page that could be read documents `call_leg_completed` or
+    its `data`; Telesign's voice_server_demo (aws_elasticbeanstalk_example/app/main.py) names it
+    and answers it twice: its outbound survey example (`outbound_call_survey_flow`) with a `speak`
+    asking "How would you rate your service today? Select a digit between 1 and 5" once the agent
+    it dialled hangs up, and its three-leg call-center example (`inbound_call_transfer_flow`) with
+    a `dial` to the manager when the leg that ended is the second tier's, which it tells by the
+    event's `to` (read at the top level, where other events carry `data.to`). The engine takes
+    `call_leg_completed` as the far end hanging up and goes on to the dial's `next` (a survey,
+    another dial), or hangs up without one, unless its `data.to` names the caller's leg (below);
+    answering it with `dial` is item 1's question again. The test carrier posts it with `data.to`,
+    the number dialled.
+    check-telesign: with --transfer-to, the second phone is hung up first; held when the engine's
+    `speak` answering call_leg_completed is followed by speak_completed (its `data.to` is shown).
+25. A caller who hangs up while put through: nothing says whether Telesign then posts
+    `call_leg_completed` for the caller's leg (and keeps the far end on the line), or only
+    `call_completed` (item 19). The engine takes either: `call_completed` during a transfer ends
+    the call as `transferred`; a `call_leg_completed` whose `data.to` is the caller's (or called)
+    number and not the dialled one is the caller leaving, so the engine hangs up the far end
+    rather than play the dial's `next` to it (ivrflow/calls/transfer.py). The test carrier (a `c`
+    in a key script) posts `call_completed` alone.
+    check-telesign: seen only when the first phone hangs up first while put through; it shows the
+    posts that came after the transfer connected.
 """

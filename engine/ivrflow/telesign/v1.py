@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from jsonschema.exceptions import best_match
 
 from ivrflow.errors import BadEvent
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.telesign.facts import V1_STATUS_CODES
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from jsonschema.exceptions import best_match
 
 from ivrflow import strictjson
-from ivrflow.calls.interpreter import Action, CallEnded, DialDone, Event, HangUp, LegEnded, Speak, SpeakDone, Transfer
+from ivrflow.calls.events import Action, CallEnded, DialDone, Event, HangUp, LegEnded, Speak, SpeakDone, Transfer
 from ivrflow.errors import BadEvent, BadJson
 from ivrflow.language.model import digits_only
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.telesign.facts import ANSWERED, EventField, EventName, Method, Param
 
 # Events that only make sense for a call the engine already has.
@@ -125,8 +125,9 @@ def to_engine_event(event: WebhookEvent) -> Event | None:
         return SpeakDone(event.digits)
     if event.name == EventName.DIAL_COMPLETED:
         return DialDone(event.answered)
-    if event.name == EventName.CALL_LEG_COMPLETED:
-        return LegEnded()
+    if event.name == EventName.CALL_LEG_COMPLETED:  # which leg: its `to`, if it says (item 24)
+        number = event.data.get(EventField.TO)
+        return LegEnded(number if isinstance(number, str) else "")
     if event.name == EventName.CALL_COMPLETED:
         return CallEnded()
     return None

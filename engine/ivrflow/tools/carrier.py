@@ -19,9 +19,10 @@ from typing import Any
 
 import httpx
 
-from ivrflow.calls.interpreter import Step
+from ivrflow.calls.transcripts import Step
+from ivrflow.calls.transfer import CALLER_HANGS_UP, NOT_ANSWERED, Script
 from ivrflow.language.model import END_KEYS
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.telesign.auth import callback_signature
 from ivrflow.telesign.facts import (
     ALLOWED_ANSWERS,
@@ -162,7 +163,7 @@ class Carrier:
             action = self._post(
                 client, call, EventName.INCOMING_CALL, {EventField.TO: call.to, EventField.FROM: call.caller_id}
             )
-        keys = iter(phone.keys)
+        keys = Script(phone.keys)  # with a transfer's letter (a, n, c) where the caller is put through
         questions = 0
         for _ in range(MAX_ACTIONS):
             method = action.get(Param.METHOD) if action else None
@@ -181,7 +182,9 @@ class Carrier:
             elif method == Method.DIAL:  # a transfer: the far end answers or not; when it hangs up, the leg ends
                 call.heard.append({"dial": params[Param.TO]})
                 agent = self.phones.get(params[Param.TO], Phone())
-                answered = ANSWERED if agent.answers else NO_ANSWER
+                mark = keys.transfer()
+                connects = agent.answers and mark != NOT_ANSWERED
+                answered = ANSWERED if connects else NO_ANSWER
                 action = self._post(
                     client,
                     call,
@@ -192,11 +195,13 @@ class Carrier:
                         EventField.STATUS: answered,
                     },
                 )
-                if agent.answers:
+                if connects:
                     if action:
                         call.violations.append(
                             f"dial_completed of a connected transfer answered {action}, expected {{}}"
                         )
+                    if mark == CALLER_HANGS_UP:
+                        break  # the caller hangs up while put through: the call is over (call_completed)
                     action = self._post(client, call, EventName.CALL_LEG_COMPLETED, {EventField.TO: params[Param.TO]})
             elif method == Method.HANGUP:
                 call.heard.append({"hangup": True})

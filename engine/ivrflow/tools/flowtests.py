@@ -14,14 +14,15 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ivrflow.calls.interpreter import Step
-from ivrflow.errors import UsageError
+from ivrflow.calls.transcripts import Step
+from ivrflow.errors import KeyScriptError, UsageError
 from ivrflow.language.clock import default_zone, parse_at
 from ivrflow.language.diagnostics import Diagnostic, suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_bytes, display_path
 from ivrflow.language.model import Flow
-from ivrflow.language.schema import kind_of, validator
+from ivrflow.language.schema import kind_of
+from ivrflow.language.schema_files import validator
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.language.yamlstrict import Document, parse
 from ivrflow.tools.annotations import annotation
@@ -197,7 +198,9 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
 
 
 _WANTED = {"string": "text", "object": "a group of `key: value` lines", "array": "a list"}
-_SAID = {"keys": "keys are digits 0-9, * and #, and _ for letting a question time out"}
+_SAID = {
+    "keys": "keys are digits 0-9, * and #, and _ for letting a question time out; where the call is put through, a, n or c says how the transfer goes"
+}
 
 
 def _in_words(error: ValidationError, document: Document, file: str) -> Iterator[Failure]:
@@ -283,7 +286,10 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked, base: Path) -> list
             answer = answerer(flow, {str(k): str(v) for k, v in case.get("http", {}).items()}, base)
         except UsageError as problem:
             return [str(problem).replace("--http ", "http: ")]
-        journey = trace(flow, keys, variables, walked, answer, at)
+        try:
+            journey = trace(flow, keys, variables, walked, answer, at)
+        except KeyScriptError as problem:
+            return [str(problem)]
         heard, ended = list(journey.steps), journey.ends_at
     problems = []
     said = [str(step["say"]) for step in heard if "say" in step]

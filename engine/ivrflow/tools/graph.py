@@ -2,9 +2,9 @@
 
 Each node is labelled with its type and the start of its message; each edge with what takes the
 call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
-`after 3 attempts`, `after 3 repeats`, `transfer`, `not answered`, `entered (rx)`, `answered (ready, drug)`,
-`no answer, not 2xx, not JSON` (an http node's lookup), a branch's tests (`office closed`, `tier in gold,
-platinum`) and `otherwise`. The call's end is one node of its own.
+`after 3 attempts`, `after 3 repeats`, `transfer`, `after the transfer`, `not answered`, `entered (rx)`,
+`answered (ready, drug)`, `no answer, not 2xx, not JSON` (an http node's lookup), a branch's tests (`office
+closed`, `tier in gold, platinum`) and `otherwise`. The call's end is one node of its own.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
             if node.confirm:
                 yield name, name, "2: enter it again"
             yield name, node.on_fail or END, f"after {node.attempts} attempt{'s' if node.attempts != 1 else ''}"
-        elif isinstance(node, Dial):
-            yield name, END, "transfer"
+        elif isinstance(node, Dial):  # put through: the call ends with it, or goes on when the far end hangs up
+            yield (name, node.next, "after the transfer") if node.next else (name, END, "transfer")
             yield name, node.on_fail or END, "not answered"
         elif isinstance(node, Http):
             yield name, node.next, f"answered ({', '.join(node.save)})" if node.save else "answered"

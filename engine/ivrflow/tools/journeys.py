@@ -16,24 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ivrflow.calls.entries import entry_ok
-from ivrflow.calls.interpreter import (
-    ASKING,
-    CallStarted,
-    CallState,
-    DialDone,
-    Event,
-    LegEnded,
-    Lookup,
-    Speak,
-    SpeakDone,
-    Step,
-    Transfer,
-    heard,
-    new_call,
-    step,
-    walk,
-)
+from ivrflow.calls.events import CallStarted, DialDone, Event, Lookup, Speak, SpeakDone, Transfer
+from ivrflow.calls.interpreter import ASKING, CallState, new_call, step
 from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.calls.transcripts import Step, heard, transfer_events, walk
+from ivrflow.calls.transfer import AGENT_HANGS_UP, NOT_ANSWERED
 from ivrflow.language.branches import Branch
 from ivrflow.language.clock import ANCHOR, Moment, moments
 from ivrflow.language.http_node import Http
@@ -293,13 +280,13 @@ def _walk_at(flow: Flow, walked: Walked, at: float, label: str) -> None:
             walked.saw(flow, state, event, after)
             state = after
             moved = moved or state.node != asking
-            if isinstance(action, Transfer):  # the agent answers, and hangs up when done
+            if isinstance(action, Transfer):  # the far end answers, and hangs up first
                 dial = flow.nodes.get(state.node)
                 if (
                     isinstance(dial, Dial) and dial.on_fail and len(walked.journeys) < MAX_JOURNEYS
-                ):  # or nobody answers: its own way
-                    follow(state, DialDone(False), keys, steps, left, kind, True)
-                pending += [DialDone(True), LegEnded()]
+                ):  # or nobody answers: its own way, its letter in the keys
+                    follow(state, DialDone(False), (*keys, NOT_ANSWERED), steps, left, kind, True)
+                pending += transfer_events(AGENT_HANGS_UP, action.to)
             elif isinstance(action, Lookup) and action.hold is None:  # each answer its way: on_error's first
                 lookup = flow.nodes[state.node]
                 assert isinstance(lookup, Http)

@@ -14,8 +14,11 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 
-from ivrflow.calls.interpreter import MAX_STEPS, NOT_IN_SERVICE, CallState, Event, Step, walk
+from ivrflow.calls.events import Event
+from ivrflow.calls.interpreter import NOT_IN_SERVICE, CallState
 from ivrflow.calls.lookups import LookupDone, Request
+from ivrflow.calls.transcripts import MAX_STEPS, Step, walk
+from ivrflow.calls.transfer import TRANSFER_MARKS
 from ivrflow.errors import EndlessCall, ServerProblem
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.model import Flow, digits_only
@@ -31,10 +34,13 @@ NO_KEY = "_"
 
 
 def parse_keys(text: str) -> list[str | None]:
-    """`9_1` → press 9, let one question time out, press 1. ValueError names a wrong character."""
-    wrong = sorted({c for c in text if not (c.isdigit() or c in "*#" or c == NO_KEY)})
+    """`9_1` → press 9, let one question time out, press 1; `2a5` → press 2, be put through, the
+    far end hangs up first, press 5 (ivrflow/calls/transfer.py). ValueError names a wrong character."""
+    wrong = sorted({c for c in text if not (c.isdigit() or c in "*#" or c == NO_KEY or c in TRANSFER_MARKS)})
     if wrong:
-        raise ValueError(f"keys are digits 0-9, * and #, and {NO_KEY} for no key; not {''.join(wrong)!r}")
+        raise ValueError(
+            f"keys are digits 0-9, * and #, {NO_KEY} for no key, and at a transfer a (the far end hangs up first), n (nobody answers) or c (the caller hangs up); not {''.join(wrong)!r}"
+        )
     return [None if c == NO_KEY else c for c in text]
 
 
@@ -120,7 +126,8 @@ def v1(
 ) -> Iterator[Step] | list[Diagnostic]:
     """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
     fields = v1_fields(flow, variables, at)
-    return fields if isinstance(fields, list) else play(fields, keys)
+    pressed = (key for key in keys if key not in TRANSFER_MARKS)  # a v1 call has no transfer
+    return fields if isinstance(fields, list) else play(fields, pressed)
 
 
 def over_http(

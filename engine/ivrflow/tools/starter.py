@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ivrflow.language.loader import load_flow
-from ivrflow.language.schema import SCHEMA_DIR
+from ivrflow.language.schema_files import SCHEMA_DIR
 from ivrflow.tools.journeys import journeys_path, render, tests_path, walk_all
 
 FLOW_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -14,7 +14,7 @@ from ivrflow.calls.branching import choose
 from ivrflow.language.branches import Branch
 from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.model import Flow, digits_only
-from ivrflow.language.schema import validator
+from ivrflow.language.schema_files import validator
 from ivrflow.language.texts import MASK, VARIABLE, filtered
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.telesign.facts import (

@@ -11,20 +11,19 @@ crossing reports all leave the same record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
-from ivrflow.calls.interpreter import Outcome, Step
+from ivrflow.calls import tally
+from ivrflow.calls.interpreter import Outcome
 from ivrflow.calls.record import CallRecord, V1Call
+from ivrflow.calls.transcripts import Step
 from ivrflow.language.model import Flow
 from ivrflow.language.v1plan import plan_v1
 from ivrflow.telesign.facts import V1_STATUS_CODES, V1Code
 from ivrflow.telesign.v1 import V1Report
-
-# Statuses of calls someone picked up (v1 counts voicemail as picked up: Telesign cannot tell).
-ANSWERED = ("completed", "caller_hung_up", "transferred", "transfer_failed")
 
 
 def choice(v1: V1Call) -> str:
@@ -79,7 +78,25 @@ def v1_call(flow: Flow, params: Mapping[str, str]) -> V1Call:
     plan, _ = plan_v1(flow)
     if plan is None or plan.menu is None:
         return V1Call(dict(params))
-    return V1Call(dict(params), {key: plan.menu.choices[key] for key in plan.choices}, plan.repeat_digit or "")
+    choices = {key: plan.menu.choices[key] for key in plan.choices}
+    return V1Call(dict(params), choices, plan.repeat_digit or "", menu=plan.menu.name)
+
+
+def v1_tally(call: V1Call, status: str) -> tuple[str, ...]:
+    """What a v1 call that ended now, in `status`, adds to its flow's outcome counts: the key it
+    chose at its menu (Telesign reports the last one), or none (in v1 the call then ends, as a
+    live menu with one attempt does), where it ended, and the v1 choice counts of old."""
+    chosen, key = choice(call), call.user_input
+    names: list[str] = []
+    if call.code == V1Code.ANSWERED and call.menu and key is not None:
+        names.append(tally.menu(call.menu, f"key:{key}" if key else "no_input"))
+        if not chosen:
+            names.append(tally.menu(call.menu, "used_up"))
+    if status == "completed":
+        names.append(f"v1_choice:{key}:{chosen}" if chosen else "v1_no_choice")
+        if chosen or call.menu:
+            names.append(tally.ending(chosen or call.menu, status))
+    return tuple(names)
 
 
 def _moment(text: str) -> float | None:
@@ -128,62 +145,6 @@ def apply_report(
     state = record.state
     if final:
         state = replace(state, waiting="ended", outcome=cast(Outcome, final), node=choice(call))
-    updated = replace(record, v1=call, state=state, telesign_id=report.reference_id, updated=now)
+    counted = v1_tally(call, final) if final and not was_over else ()
+    updated = replace(record, v1=call, state=state, telesign_id=report.reference_id, updated=now, tally=counted)
     return updated, [], Reported("recorded", ended=final if final and not was_over else "")
-
-
-def outcomes(flow_id: str, records: Iterable[CallRecord], flow: Flow | None = None) -> dict[str, object]:
-    """How a flow's calls went: by status, how many were answered, and for v1 calls how many
-    chose each key and how many were answered but chose nothing. Given the flow as it is now,
-    its choices are listed even before anyone has chosen them."""
-    statuses: dict[str, int] = {}
-    choices: dict[tuple[str, str], int] = dict.fromkeys(v1_call(flow, {}).choices.items(), 0) if flow else {}
-    calls = v1_calls = no_choice = answered = 0
-    for record in records:
-        calls += 1
-        statuses[record.status] = statuses.get(record.status, 0) + 1
-        answered += record.status in ANSWERED
-        if record.v1 is None:
-            continue
-        v1_calls += 1
-        for key, node in record.v1.choices.items():  # every choice shows, chosen or not
-            choices.setdefault((key, node), 0)
-        chosen = choice(record.v1)
-        if record.status == "completed" and chosen:
-            choices[(record.v1.user_input or "", chosen)] += 1
-        elif record.status == "completed":
-            no_choice += 1
-    return {
-        "flow": flow_id,
-        "calls": calls,
-        "v1_calls": v1_calls,
-        "live_calls": calls - v1_calls,
-        "answered": answered,
-        "choices": [{"key": key, "node": node, "calls": count} for (key, node), count in sorted(choices.items())],
-        "no_choice": no_choice,
-        "statuses": dict(sorted(statuses.items(), key=lambda item: (-item[1], item[0]))),
-    }
-
-
-def outcomes_text(summary: Mapping[str, object]) -> str:
-    """`ivrflow outcomes` for people: the summary as a few indented lines."""
-    lines = [
-        f"{summary['flow']}: {_count(summary['calls'], 'call')} ({summary['v1_calls']} v1, {summary['live_calls']} live)"
-    ]
-    lines.append(f"  {summary['answered']} answered")
-    choices = summary["choices"]
-    assert isinstance(choices, list)
-    for row in choices:
-        lines.append(f"    {row['calls']} pressed {row['key']} → {row['node']}")
-    if summary["v1_calls"]:
-        lines.append(f"    {summary['no_choice']} answered a v1 call and chose nothing")
-    statuses = summary["statuses"]
-    assert isinstance(statuses, dict)
-    lines.append(
-        "  by status: " + (", ".join(f"{count} {status}" for status, count in statuses.items()) or "no calls yet")
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _count(number: object, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from ivrflow.calls.interpreter import Step
+from ivrflow.calls.transcripts import Step
 from ivrflow.telesign.facts import V1_PROMPT_CHANCES, V1_REPEAT_MAX, V1Field, tts_message
 
 

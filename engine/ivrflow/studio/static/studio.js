@@ -418,6 +418,16 @@
     box.append(el("p", {}, `${data.calls} call${data.calls === 1 ? "" : "s"} (${data.v1_calls} v1, ${data.live_calls} live), ${data.answered} answered.`));
     if (Object.keys(data.statuses).length) box.append(bars("By status", Object.entries(data.statuses)));
     if (data.choices.length) box.append(bars("Choices (v1 calls)", data.choices.map((c) => [`${c.key} → ${c.node}`, c.calls])));
+    // Live calls: each menu's keys, each survey's answers, where calls ended (only what was used).
+    for (const m of data.menus || []) {
+      const rows = [...m.keys.map((k) => [`${k.key} → ${k.node || "(not a choice)"}`, k.times]), ["no key", m.no_input], ["attempts used up", m.used_up]];
+      if (rows.some((r) => r[1])) box.append(bars(`${m.type || "node"} ${m.node}`, rows));
+    }
+    for (const a of data.answers || []) {
+      const rows = [...(a.values || []).map((v) => [`answered ${v.value}`, v.times]), ["entered", a.entered], ["no key", a.no_input], ["not valid", a.invalid], ["attempts used up", a.used_up]];
+      if (rows.some((r) => r[1])) box.append(bars(`collect_digits ${a.node}${a.sensitive ? " (sensitive)" : ""}`, rows));
+    }
+    if ((data.endings || []).length) box.append(bars("Endings", data.endings.map((e) => [`${e.node || "?"} (${e.outcome})`, e.calls])));
   }
 
   async function listCalls() {
