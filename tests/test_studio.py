@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conftest import EXAMPLES, FLOWS
-from ivrflow.calls.interpreter import Step, walk
+from ivrflow.calls.transcripts import Step, walk
 from ivrflow.language.clock import parse_at
 from ivrflow.language.loader import load_flow
 from ivrflow.language.model import Collect, Flow, Menu, Prompt, Repeat
