@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import os
 import socket
 import threading
@@ -36,7 +35,7 @@ from ivrflow.language.model import Flow
 from ivrflow.server.app import app_from_options
 from ivrflow.stores import DUPLICATE_WINDOW, Store, open_store
 from ivrflow.telesign.auth import basic_authorization, callback_signature
-from live_server import CUSTOMER_ID, place_outbound, webhook_headers
+from live_server import CUSTOMER_ID, PostsEvents, place_outbound
 
 T = TypeVar("T")
 
@@ -61,7 +60,7 @@ def _loop_thread() -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
 
 
 @dataclass
-class App:
+class App(PostsEvents):
     """An app in this process and a way to send it requests: the same surface as live_server's Server."""
 
     url: str
@@ -70,24 +69,6 @@ class App:
     db: Path
     store: Store  # the app's own store, to look at what a request changed
     asgi: Starlette
-
-    def post(
-        self,
-        event: dict[str, object],
-        *,
-        sign: bool = True,
-        raw: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        timeout: float = 10,
-    ) -> httpx.Response:
-        body = raw if raw is not None else json.dumps(event).encode()
-        return self.request(
-            "POST",
-            "/webhook",
-            content=body,
-            headers=webhook_headers(self.api_key if sign else None, body, headers),
-            timeout=timeout,
-        )
 
     def get(self, path: str, **options: Any) -> httpx.Response:
         return self.request("GET", path, **options)

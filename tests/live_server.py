@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -35,13 +35,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen[str]
+class PostsEvents:
+    """What both kinds of test server do alike (a real process here, an app in this process in
+    tests/inprocess.py): post an event as Telesign posts it, through the server's own `request`."""
+
     api_key: str | None
-    db: Path
-    log: Path  # what the server printed and logged
+    request: Callable[..., httpx.Response]  # as httpx.Client.request, with a path relative to the server
 
     def post(
         self,
@@ -53,12 +52,25 @@ class Server:
         timeout: float = 10,
     ) -> httpx.Response:
         body = raw if raw is not None else json.dumps(event).encode()
-        return httpx.post(
-            f"{self.url}/webhook",
+        return self.request(
+            "POST",
+            "/webhook",
             content=body,
             headers=webhook_headers(self.api_key if sign else None, body, headers),
             timeout=timeout,
         )
+
+
+@dataclass
+class Server(PostsEvents):
+    url: str
+    process: subprocess.Popen[str]
+    api_key: str | None
+    db: Path
+    log: Path  # what the server printed and logged
+
+    def request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        return httpx.request(method, f"{self.url}{path}", **options)
 
     def place_outbound(self, flow: Flow, reference: str, to: str, variables: dict[str, str] | None = None) -> None:
         """Store an outbound call as placed and waiting for Telesign's `dial_completed`, in the
