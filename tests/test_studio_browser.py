@@ -28,7 +28,13 @@ from conftest import FLOWS, ROOT
 from live_server import CUSTOMER_ID, free_port, start, stop
 
 T = TypeVar("T")
-SHOTS = ROOT / "docs" / "studio"
+# The docs' screenshots are taken afresh only when asked (IVRFLOW_SCREENSHOTS=1 make test), so that a
+# test run does not change files in the repository; otherwise they go to a throwaway folder.
+SHOTS = (
+    ROOT / "docs" / "studio"
+    if os.environ.get("IVRFLOW_SCREENSHOTS")
+    else Path(tempfile.mkdtemp(prefix="studio-shots-"))
+)
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 FLAGS = (
     "--headless",
