@@ -14,7 +14,7 @@ from functools import partial
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from ivrflow.calls.events import Action, CallEnded, CallStarted, HangUp, Lookup, NoAction, Speak
+from ivrflow.calls.events import Action, CallEnded, CallStarted, Event, HangUp, Lookup, NoAction, Speak
 from ivrflow.calls.interpreter import NOT_IN_SERVICE, CallState, new_call, step
 from ivrflow.calls.lookups import LookupDone, request_for
 from ivrflow.calls.record import CallRecord
@@ -205,31 +205,7 @@ class Webhook:
             answer = record.last_answer if record is not None and record.last_answer else "{}"
             return None, [], Applied(200, answer, "duplicate", action="repeated")
         state, action = step(flow, record.state, done, self.clock(now))
-        answer, lookup, name = _answer_of(action)
-        updated = replace(
-            record,
-            state=state,
-            last_event=digest,
-            last_answer=answer,
-            updated=now,
-            delivered=True,
-            tally=step_tally(flow, record.state, done, state),
-        )
-        return (
-            updated,
-            heard(record.state, done, action, flow),
-            Applied(
-                200,
-                answer,
-                "answered",
-                ended=updated.status if state.ended and not record.state.ended else "",
-                flow=state.flow,
-                node=state.node,
-                action=name,
-                lookup=lookup,
-                lookup_flow=flow,
-            ),
-        )
+        return _moved(record, flow, done, state, action, digest, now)
 
     def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
         """On the writer thread: the call's key, and the event applied to it. A call we placed is
@@ -306,33 +282,8 @@ class Webhook:
             state = replace(record.state, waiting="ended", outcome=record.state.outcome or "completed")
         else:
             state, action = step(flow, record.state, translated, self.clock(now))
-        answer, lookup, name = _answer_of(action)
-        updated = replace(
-            record,
-            state=state,
-            last_event=digest,
-            last_answer=answer,
-            updated=now,
-            delivered=True,
-            telesign_id=record.telesign_id or event.reference_id,
-            tally=step_tally(flow, record.state, translated, state) if flow is not None else (),
-        )
-        ended = updated.status if state.ended and not record.state.ended else ""
-        return (
-            updated,
-            heard(record.state, translated, action, flow),
-            Applied(
-                200,
-                answer,
-                "answered",
-                ended=ended,
-                flow=state.flow,
-                node=state.node,
-                action=name,
-                lookup=lookup,
-                lookup_flow=flow if lookup else None,
-            ),
-        )
+        record = replace(record, telesign_id=record.telesign_id or event.reference_id)
+        return _moved(record, flow, translated, state, action, digest, now)
 
     def _pending_lookup(self, state: CallState) -> Lookup | None:
         flow = self.flows.for_state(state)
@@ -351,6 +302,36 @@ class Webhook:
         fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
         state, action = step(flow, fresh, started, self.clock(now))
         return state, action, heard(fresh, started, action, flow), step_tally(flow, fresh, started, state)
+
+
+def _moved(
+    record: CallRecord, flow: Flow | None, event: Event, state: CallState, action: Action, digest: str, now: float
+) -> tuple[CallRecord, list[Step], Applied]:
+    """The call moved by `event` to `state`, answered with `action`: the record to store (with the
+    counts the step adds), the transcript steps, and what to answer. `flow` None: a call ended
+    without its flow (an apology, a version no longer known)."""
+    answer, lookup, name = _answer_of(action)
+    updated = replace(
+        record,
+        state=state,
+        last_event=digest,
+        last_answer=answer,
+        updated=now,
+        delivered=True,
+        tally=step_tally(flow, record.state, event, state) if flow is not None else (),
+    )
+    applied = Applied(
+        200,
+        answer,
+        "answered",
+        ended=updated.status if state.ended and not record.state.ended else "",
+        flow=state.flow,
+        node=state.node,
+        action=name,
+        lookup=lookup,
+        lookup_flow=flow if lookup else None,
+    )
+    return updated, heard(record.state, event, action, flow), applied
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:
