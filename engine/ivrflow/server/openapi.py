@@ -30,6 +30,7 @@ from ivrflow.server.openapi_parts import (
     answer,
     api_error,
     api_operation,
+    created,
     flow_parameter,
     ref,
     signed_operation,
@@ -43,26 +44,14 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
         "Place an outbound call",
         "Stores the call, then sends Telesign's /v2/voice a `dial`. The flow runs when Telesign's events come to POST /webhook.",
         {
-            "201": {
-                **answer(
-                    "Telesign accepted the dial (`dial_accepted`).",
-                    ref("PlacedCall"),
-                    headers={
-                        "Location": {
-                            "description": "/calls/{reference_id}",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    },
-                ),
-                "links": {
-                    "GetPlacedCall": {
-                        "operationId": "getCall",
-                        "parameters": {"reference_id": "$response.body#/reference_id"},
-                        "description": "The call just placed.",
-                    }
-                },
-            },
+            "201": created(
+                "Telesign accepted the dial (`dial_accepted`).",
+                "PlacedCall",
+                "/calls",
+                "reference_id",
+                "getCall",
+                ("GetPlacedCall", "The call just placed."),
+            ),
             **PLACING,
             "404": api_error("`FLOW_NOT_FOUND`: no served flow has this id."),
         },
@@ -135,26 +124,14 @@ OPERATIONS: dict[tuple[str, str], Piece] = {
         "Places a test call with a built-in check flow (not one of GET /flows), one step for each of the engine's assumptions about Telesign, "
         "and records every post Telesign makes for it (in this worker's memory: run checks with one worker). Fails as POST /calls does.",
         {
-            "201": {
-                **answer(
-                    "Telesign accepted the dial: the check's id and what POST /calls answers.",
-                    ref("PlacedCheck"),
-                    headers={
-                        "Location": {
-                            "description": "/checks/{check_id}",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    },
-                ),
-                "links": {
-                    "GetStartedCheck": {
-                        "operationId": "getCheck",
-                        "parameters": {"check_id": "$response.body#/check_id"},
-                        "description": "The check just started.",
-                    }
-                },
-            },
+            "201": created(
+                "Telesign accepted the dial: the check's id and what POST /calls answers.",
+                "PlacedCheck",
+                "/checks",
+                "check_id",
+                "getCheck",
+                ("GetStartedCheck", "The check just started."),
+            ),
             **PLACING,
         },
         body={"required": True, "content": {JSON: {"schema": shapes.CHECK_REQUEST}}},

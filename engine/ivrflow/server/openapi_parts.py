@@ -251,3 +251,13 @@ SECURITY_SCHEMES: Doc = {
         "description": "The same signature of the body, bare, as Telesign also sends it.",
     },
 }
+
+
+def created(description: str, schema: str, collection: str, key: str, read: str, link: tuple[str, str]) -> Doc:
+    """A 201 that made a resource: its `schema`, a Location header `{collection}/{{key}}`, and the link
+    to the operation `read` that reads it back by the answer's `key` (Schemathesis follows it): `link`
+    is its name and what it says."""
+    location = {"description": f"{collection}/{{{key}}}", "required": True, "schema": {"type": "string"}}
+    name, says = link
+    follow = {"operationId": read, "parameters": {key: f"$response.body#/{key}"}, "description": says}
+    return {**answer(description, ref(schema), headers={"Location": location}), "links": {name: follow}}
