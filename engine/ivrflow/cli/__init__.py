@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ivrflow import __version__
-from ivrflow.cli import authoring, check, lint, live, studio, v1
+from ivrflow.cli import authoring, check, lint, live, studio, translations, v1
 from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, print_flow_error, print_telesign_error
 from ivrflow.errors import EndlessCall, FlowError, ServerProblem, StoreUnavailable, TelesignError, UsageError
 
@@ -42,6 +42,7 @@ COMMANDS: tuple[Callable[[Commands], None], ...] = (
     authoring.test_parser,
     authoring.graph_parser,
     studio.studio_parser,
+    translations.translations_parser,
     lint.explain_parser,
 )
 

@@ -13,6 +13,7 @@ from typing import Literal
 from ivrflow.language.catalog_branches import BRANCH_RULES, BRANCH_UNSILENCEABLE
 from ivrflow.language.catalog_calls import CALL_RULES
 from ivrflow.language.catalog_http import HTTP_RULES
+from ivrflow.language.catalog_translations import TRANSLATION_RULES
 from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
 # Where docs/ is published, for links in SARIF and JSON output. Set IVRFLOW_DOCS_URL to your
@@ -306,6 +307,7 @@ _RULES = [
     ),
     *(Rule(*row) for row in CALL_RULES),
     *(Rule(*row) for row in BRANCH_RULES),  # type: ignore[arg-type]
+    *(Rule(*row) for row in TRANSLATION_RULES),
     Rule(
         "disable-comment",
         "error",
