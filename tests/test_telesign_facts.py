@@ -50,7 +50,8 @@ def test_the_schemas_hold_telesigns_limits() -> None:
 
 def test_the_schemas_list_telesigns_languages_voices_and_types() -> None:
     flow, v1 = load_schema("flow")["properties"], load_schema("v1-voice-request")["properties"]
-    assert flow["language"]["enum"] == list(facts.LANGUAGES) and flow["language"]["default"] == facts.DEFAULT_LANGUAGE
+    assert load_schema("flow")["definitions"]["languageTag"]["enum"] == list(facts.LANGUAGES)
+    assert flow["language"]["default"] == facts.DEFAULT_LANGUAGE
     assert set(v1["voice"]["enum"]) == {facts.voice_tag(language) for language in facts.LANGUAGES}
     assert flow["message_type"]["enum"] == v1["message_type"]["enum"] == list(facts.MESSAGE_TYPES)
     assert flow["message_type"]["default"] == facts.DEFAULT_MESSAGE_TYPE

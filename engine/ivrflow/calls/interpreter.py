@@ -35,6 +35,7 @@ from ivrflow.calls.lookups import LookupDone, request_for
 from ivrflow.calls.transfer import after_leg
 from ivrflow.language.branches import Branch
 from ivrflow.language.http_node import Http
+from ivrflow.language.language_menu import LanguageMenu
 from ivrflow.language.model import (
     CONFIRM_AGAIN,
     CONFIRM_YES,
@@ -70,10 +71,12 @@ Waiting = Literal[
     "transfer",
     "hold",
     "lookup",
+    "language-line",
+    "language",
     "ended",
 ]
 # The waits at which the caller answers a question (their keys are transcript steps).
-ASKING: tuple[Waiting, ...] = ("key", "digits", "confirm")
+ASKING: tuple[Waiting, ...] = ("key", "digits", "confirm", "language")
 # What a `dial` without `on_fail` says when the transfer fails, so the call never ends in silence.
 TRANSFER_FAILED = "Sorry, we could not put your call through. Please call again later. Goodbye."
 # How an ended call ended: the flow ran to its end; the callee of an outbound call never answered;
@@ -96,16 +99,19 @@ class CallState:
     variables: Mapping[str, str] = field(default_factory=dict)
     outcome: Outcome = ""  # set when the call ends
     entry: str = ""  # a collect_digits entry being read back, not yet confirmed
+    language: str = ""  # the language the call is in; "": the flow's first
+    line: int = 0  # which line of a select_language is being said
 
     @property
     def ended(self) -> bool:
         return self.waiting == "ended"
 
 
-def new_call(flow: Flow, variables: Mapping[str, str] | None = None) -> CallState:
-    """A call that has not started yet. An outbound call carries its variables from the moment it
-    is placed, and starts when its `DialDone` reports the callee answered."""
-    return CallState(flow=flow.id, version=flow.version, variables=dict(variables or {}))
+def new_call(flow: Flow, variables: Mapping[str, str] | None = None, language: str = "") -> CallState:
+    """A call that has not started yet, in `language` ("": the flow's first). An outbound call
+    carries its variables from the moment it is placed, and starts when its `DialDone` reports the
+    callee answered."""
+    return CallState(flow=flow.id, version=flow.version, variables=dict(variables or {}), language=language)
 
 
 def step(flow: Flow, state: CallState, event: Event, at: float | None = None) -> tuple[CallState, Action]:
@@ -113,7 +119,7 @@ def step(flow: Flow, state: CallState, event: Event, at: float | None = None) ->
     (seconds since the epoch; the clock is an input, for a `branch` that tests a schedule). When
     the call ends, its sensitive values are erased from the state."""
     with at_time(at):
-        after, action = _step(flow, state, event)
+        after, action = _step(flow.speaking(state.language), state, event)
     if after.ended and (after.entry or not flow.sensitive.isdisjoint(after.variables)):
         after = replace(
             after,
@@ -240,6 +246,8 @@ def _enter(flow: Flow, state: CallState, name: str | None) -> tuple[CallState, A
             held, hold = _speak(flow, replace(state, node=name), node.hold, waiting="hold")
             return held, Lookup(request, hold if isinstance(hold, Speak) else None)
         return replace(state, node=name, waiting="lookup"), Lookup(request)
+    if isinstance(node, LanguageMenu):
+        return _say_line(flow, replace(state, node=name, tries=0), node, 0)
     raise AssertionError(f"a repeat node is entered from its menu, not as {name!r}")  # repeat-outside-menu
 
 
@@ -263,6 +271,10 @@ def _after_speak(flow: Flow, state: CallState, keys: str) -> tuple[CallState, Ac
         return replace(state, waiting="lookup"), Lookup(request_for(node, state.variables))
     if state.waiting == "last-words" or node is None:
         return _hang_up(state, state.outcome or "completed")
+    if state.waiting == "language-line" and isinstance(node, LanguageMenu):
+        return _say_line(flow, state, node, state.line + 1)
+    if state.waiting == "language" and isinstance(node, LanguageMenu):
+        return _choose_language(flow, state, node, key)
     if state.waiting in ("reprompt", "repeat") and isinstance(node, Menu):
         return _speak(flow, state, node.message, ask=node, waiting="key")
     if isinstance(node, Collect):
@@ -339,3 +351,26 @@ def _retry(flow: Flow, state: CallState, node: Collect, sorry: str | None) -> tu
     if sorry:
         return _speak(flow, state, sorry, waiting="reprompt", tries=tries)
     return _speak(flow, state, node.message, ask=node, waiting="digits", tries=tries)
+
+
+def _say_line(flow: Flow, state: CallState, menu: LanguageMenu, index: int) -> tuple[CallState, Action]:
+    """Line `index` of a select_language, in its own language. Telesign speaks one language per
+    action, so each line is an action of its own; only the last waits for the key (whether a key
+    pressed during an earlier line is kept is unconfirmed: item 26 of ivrflow/telesign's list)."""
+    language, text = list(menu.lines.items())[index]
+    last = index == len(menu.lines) - 1
+    after = replace(state, waiting="language" if last else "language-line", line=index)
+    shown = fill(text, state.variables, flow.sensitive) if flow.masked(text) else None
+    return after, Speak(fill(text, state.variables), language, last, menu.timeout if last else None, shown=shown)
+
+
+def _choose_language(flow: Flow, state: CallState, menu: LanguageMenu, key: str) -> tuple[CallState, Action]:
+    """A key that chooses a language: the rest of the call in it. No key or another one: the lines
+    again, as many times as `attempts`; then on in the language the call is in."""
+    language = menu.choices.get(key) if key else None
+    if language is not None:
+        return _enter(flow.speaking(language), replace(state, language=language, line=0), menu.next)
+    tries = state.tries + 1
+    if tries < menu.attempts:
+        return _say_line(flow, replace(state, tries=tries), menu, 0)
+    return _enter(flow, replace(state, tries=tries, line=0), menu.next)

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Literal
 
 from ivrflow.errors import FlowError
+from ivrflow.language.building import build_flow
 from ivrflow.language.diagnostics import Diagnostic, Span
-from ivrflow.language.model import Flow, build_flow
+from ivrflow.language.model import Flow
 from ivrflow.language.rules import Checker
 from ivrflow.language.schema import schema_diagnostics
 from ivrflow.language.suppress import apply, read_disables

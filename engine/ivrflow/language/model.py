@@ -8,21 +8,16 @@ so that any later check can still point at a line.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
 
-from ivrflow.language.branches import build_branch
 from ivrflow.language.diagnostics import Span
-from ivrflow.language.http_node import Http, build_http
+from ivrflow.language.http_node import Http
 from ivrflow.language.nodes import Node as Node  # re-exported: every node type is a Node
-from ivrflow.language.nodes import as_text as _as_text
-from ivrflow.language.schedules import Schedule, read_schedules
+from ivrflow.language.schedules import Schedule
 from ivrflow.language.texts import used_names
-from ivrflow.language.yamlstrict import SourceMap
+from ivrflow.language.wordings import Wording, speak_in
 from ivrflow.telesign.facts import (
-    DEFAULT_LANGUAGE,
-    DEFAULT_MESSAGE_TYPE,
     V1_MENU_CHANCES,
     V1_PROMPT_CHANCES,
     V1_REPEAT_MAX,
@@ -186,7 +181,7 @@ class Flow:
     id: str
     path: str
     version: str  # content hash of the file: a call keeps the version it started with
-    language: str
+    language: str  # the language its texts are in: the first of `languages`, or the one `speaking` gave
     message_type: str
     nodes: Mapping[str, Node]
     start: str
@@ -202,10 +197,25 @@ class Flow:
     number_spans: tuple[Span, ...] = ()
     id_span: Span = Span(1, 1, 1, 2)  # noqa: RUF009 (a Span is frozen: one shared default is safe)
     schedules: Mapping[str, Schedule] = field(default_factory=dict)
+    languages: tuple[str, ...] = ()  # every language of the flow, the first the default
+    wordings: tuple[Wording, ...] = ()  # every text as written, in every language
+    number_languages: Mapping[str, str] = field(default_factory=dict)  # number → the language its calls start in
+    _spoken: dict[str, Flow] = field(default_factory=dict, compare=False, repr=False)  # speaking()'s views
 
     @property
     def start_node(self) -> Node:
         return self.nodes[self.start]
+
+    def speaking(self, language: str) -> Flow:
+        """This flow with its texts in `language`; itself for its own language, "" or a language
+        it does not have."""
+        if language == self.language or language not in self.languages:
+            return self
+        view = self._spoken.get(language)
+        if view is None:
+            nodes = MappingProxyType(speak_in(self.nodes, self.wordings, language))
+            view = self._spoken[language] = replace(self, language=language, nodes=nodes)
+        return view
 
     def saved(self) -> dict[str, Node]:
         """The variables set during a call (`save_as`, an `http` node's `save`), each with the first
@@ -259,136 +269,3 @@ def message_run(flow: Flow, name: str) -> MessageRun:
 def digits_only(number: str) -> str:
     """A phone number as Telesign wants it: digits only, country code first."""
     return number.lstrip("+")
-
-
-def _text(data: dict[str, Any], key: str, source: SourceMap, path: tuple[str | int, ...]) -> str | None:
-    if data.get(key) is None:
-        return None
-    return _as_text(data[key], source.typed.get((*path, key)))
-
-
-def _build_node(name: str, data: dict[str, Any], source: SourceMap) -> Node:
-    path = ("nodes", name)
-    common: dict[str, Any] = {
-        "name": name,
-        "type": data["type"],
-        "span": source.key(path),
-        "key_spans": MappingProxyType({key: source.key((*path, key)) for key in data}),
-        "value_spans": MappingProxyType({key: source.value((*path, key)) for key in data}),
-    }
-
-    def text(key: str) -> str | None:
-        return _text(data, key, source, path)
-
-    kind = data["type"]
-    if kind == "prompt":
-        return Prompt(
-            **common, message=data["message"], digit=text("digit") or "", next=data["next"], on_fail=data.get("on_fail")
-        )
-    if kind == "select_digits":
-        choices = dict(data["choices"])
-        return Menu(
-            **common,
-            message=data["message"],
-            choices=MappingProxyType(choices),
-            choice_spans=MappingProxyType({digit: source.key((*path, "choices", digit)) for digit in choices}),
-            target_spans=MappingProxyType({digit: source.value((*path, "choices", digit)) for digit in choices}),
-            timeout=float(data.get("timeout", DEFAULT_TIMEOUT)),
-            attempts=int(data.get("attempts", DEFAULT_ATTEMPTS)),
-            no_input=data.get("no_input"),
-            invalid=data.get("invalid"),
-            on_fail=data.get("on_fail"),
-        )
-    if kind == "repeat":
-        return Repeat(**common, message=data.get("message"), max=int(data.get("max", DEFAULT_REPEAT_MAX)))
-    if kind == "tts_message":
-        return Message(**common, message=data["message"], next=data.get("next"))
-    if kind == "dial":
-        duration = data.get("max_call_duration")
-        return Dial(
-            **common,
-            to=text("to") or "",
-            caller_id=text("caller_id"),
-            max_call_duration=int(duration) if duration is not None else None,
-            send_dtmf=text("send_dtmf"),
-            on_fail=data.get("on_fail"),
-            next=data.get("next"),
-        )
-    if kind == "collect_digits":
-        return _build_collect(common, data, text("end_key"))
-    if kind == "http":
-        return build_http(common, data, source, path)
-    if kind == "branch":
-        return build_branch(common, data, source)
-    return Hangup(**common, message=data.get("message"))
-
-
-def _build_collect(common: dict[str, Any], data: dict[str, Any], end_key: str | None) -> Collect:
-    length = data.get("length")
-    least, most = (
-        (length, length)
-        if length is not None
-        else (data.get("min_length", 1), data.get("max_length", data.get("min_length", 1)))
-    )
-    valid: dict[str, Any] = data.get("valid") or {}
-    between = valid.get("between")
-    return Collect(
-        **common,
-        message=data["message"],
-        save_as=data["save_as"],
-        next=data["next"],
-        min_length=int(least),
-        max_length=int(most),
-        end_key=end_key,
-        pattern=str(valid["pattern"]) if valid.get("pattern") is not None else None,
-        luhn=valid.get("luhn") is True,
-        between=(int(between[0]), int(between[1])) if isinstance(between, list) and len(between) == 2 else None,
-        attempts=int(data.get("attempts", DEFAULT_COLLECT_ATTEMPTS)),
-        no_input=data.get("no_input"),
-        invalid=data.get("invalid"),
-        confirm=data.get("confirm"),
-        sensitive=data.get("sensitive") is True,
-        on_fail=data.get("on_fail"),
-    )
-
-
-def _var_default(data: dict[str, Any], name: str, source: SourceMap) -> str:
-    """A declared var's default: the var itself (`drug: "x"`) or its mapping's `default`."""
-    value = data["vars"][name]
-    if isinstance(value, dict):
-        return _text(value, "default", source, ("vars", name)) or ""
-    return _text(data["vars"], name, source, ("vars",)) or ""
-
-
-def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: str) -> Flow:
-    """The model of a flow whose data has passed the schema."""
-    nodes = {name: _build_node(name, node, source) for name, node in data["nodes"].items()}
-    numbers = tuple(_as_text(n, source.typed.get(("numbers", i))) for i, n in enumerate(data.get("numbers", [])))
-    variables = {name: _var_default(data, name, source) for name in data.get("vars", {})}
-    sensitive = {
-        name
-        for name, value in data.get("vars", {}).items()
-        if isinstance(value, dict) and value.get("sensitive") is True
-    }
-    sensitive |= {node.save_as for node in nodes.values() if isinstance(node, Collect) and node.sensitive}
-    return Flow(
-        id=data["flow"],
-        path=path,
-        version=version,
-        description=data.get("description", ""),
-        language=data.get("language", DEFAULT_LANGUAGE),
-        message_type=data.get("message_type", DEFAULT_MESSAGE_TYPE),
-        lifecycle_event=data.get("lifecycle_event"),
-        caller_id=_text(data, "caller_id", source, ()),
-        numbers=numbers,
-        notify=data.get("notify"),
-        vars=MappingProxyType(variables),
-        sensitive=frozenset(sensitive),
-        nodes=MappingProxyType(nodes),
-        start=data.get("start") or next(iter(nodes)),
-        start_span=source.values.get(("start",)),
-        var_spans=MappingProxyType({name: source.key(("vars", name)) for name in variables}),
-        number_spans=tuple(source.value(("numbers", i)) for i in range(len(numbers))),
-        id_span=source.value(("flow",)),
-        schedules=read_schedules(data, source),
-    )

@@ -108,7 +108,10 @@ class _Translator:
             yield self.custom(schema["x-ivrflow-rule"], path, value, schema)
             return
         if keyword in ("anyOf", "oneOf"):
-            best = best_match(error.context or [])
+            # A value of the right kind for one branch is best told what is wrong inside that branch
+            # (a text too long), not that it is not the other branch's kind (not a mapping).
+            inside = [sub for sub in error.context or [] if sub.validator != "type"]
+            best = best_match(inside or error.context or [])
             if best is not None:
                 yield from self.translate(best)
             return
