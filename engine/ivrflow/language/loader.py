@@ -76,7 +76,7 @@ def check_bytes(data: bytes, path: str, *, target: Target = "live", hosts: froze
         diagnostics.extend(schema_problems)
         if not schema_problems:
             flow = build_flow(document.data, document.source, path=path, version=content_version(data))
-            diagnostics.extend(Checker(flow, text.splitlines(), hosts, document=document).run())
+            diagnostics.extend(Checker(flow, text.splitlines(), hosts).run())
             if target == "v1":
                 diagnostics.extend(plan_v1(flow)[1])
     diagnostics, silenced = apply(read_disables(text.splitlines()), diagnostics)

@@ -20,8 +20,7 @@ from ivrflow.language.rules_branches import BRANCH_CHECKS
 from ivrflow.language.rules_calls import CALL_CHECKS
 from ivrflow.language.rules_paths import endless_loop, no_way_out, unreachable_node
 from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
-from ivrflow.language.translations import outdated, read_texts
-from ivrflow.language.yamlstrict import Document
+from ivrflow.language.translations import outdated
 from ivrflow.telesign.facts import MAX_MESSAGE, PHONE_DIGITS_MAX
 
 # When checking message length, a built-in variable is as long as the longest phone number.
@@ -31,14 +30,10 @@ _BUILTIN_SAMPLE = "0" * PHONE_DIGITS_MAX
 class Checker:
     """Runs every rule on one flow; `lines` is the file's text, for precise carets inside values."""
 
-    def __init__(
-        self, flow: Flow, lines: list[str], hosts: frozenset[str] | None = None, *, document: Document | None = None
-    ) -> None:
+    def __init__(self, flow: Flow, lines: list[str], hosts: frozenset[str] | None = None) -> None:
         self.flow = flow
         self.lines = lines
         self.hosts = hosts  # the hosts an http node may ask (lint --allow-host); None: not checked
-        # The YAML as written, for rules about the file itself (its comments); None: not checked.
-        self.document = document
         self.english = flow.language.startswith("en")
 
     def run(self) -> list[Diagnostic]:
@@ -282,8 +277,7 @@ def message_length(check: Checker) -> Iterator[Diagnostic]:
 
 
 def translation_outdated(check: Checker) -> Iterator[Diagnostic]:
-    if check.document is not None:
-        yield from outdated(read_texts(check.document.data, check.document.source, check.lines))
+    return outdated(check.flow, check.lines)
 
 
 RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (

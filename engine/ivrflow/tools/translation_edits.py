@@ -14,16 +14,7 @@ from itertools import pairwise
 from typing import Any
 
 from ivrflow.language.diagnostics import Span
-from ivrflow.language.translations import (
-    MARK,
-    Entry,
-    Text,
-    block_scalar,
-    flow_languages,
-    flow_style,
-    mark_place,
-    text_hash,
-)
+from ivrflow.language.translations import MARK, Entry, Text, block_scalar, flow_style, mark_place, text_hash
 from ivrflow.language.yamlstrict import Document
 
 
@@ -112,25 +103,26 @@ class FlowText:
             text = text[: change.start] + change.new + text[change.end :]
         return text
 
-    def set_mark(self, span: Span, hash_: str, ends: Mapping[int, int]) -> None:
-        """Set the mark on the line that marks the value at `span` (not for a block scalar: see put)."""
-        line, column = mark_place(self.lines, ends, span)
-        comment = self.lines[line - 1][column:]
-        if comment:
-            self.change(self.at(line, column), self.end_of(line), marked(comment, hash_))
-        else:  # no comment: the mark goes after the code, trailing blanks replaced
+    def set_mark(self, span: Span, hash_: str) -> None:
+        """Set the mark on the line that marks the value at `span` (for a block scalar: see _replace):
+        its hash changed if it has one, else added at the end of the line, after any comment."""
+        line, column = mark_place(self.lines, span)
+        found = MARK.search(self.lines[line - 1], column)
+        if found:
+            self.change(self.at(line, found.start()), self.at(line, found.end()), marked(found.group(0), hash_))
+        else:
             code = self.lines[line - 1].rstrip()
             self.change(self.at(line, len(code)), self.end_of(line), "  " + marked("", hash_))
 
-    def put(self, text: Text, language: str, new: str, source: str, ends: Mapping[int, int]) -> None:
+    def put(self, text: Text, language: str, new: str, source: str) -> None:
         """Give `text` the translation `new` in `language`, with a mark of its `source` text's hash."""
         hash_ = text_hash(text.entries[source].text)
         existing = text.entries.get(language)
         if text.style == "plain":
-            self._plain_to_mapping(text, language, new, source, hash_, ends)
+            self._plain_to_mapping(text, language, new, source, hash_)
         elif existing is not None:
             self._shared_mark_check(text, language, source, existing.span.end_line, hash_)
-            self._replace(existing, new, hash_, ends)
+            self._replace(existing, new, hash_)
         elif text.style == "block":
             last = list(text.entries.values())[-1]
             indent = " " * (last.key_span.column - 1)
@@ -139,17 +131,17 @@ class FlowText:
             last = list(text.entries.values())[-1]
             self._shared_mark_check(text, language, source, last.span.end_line, hash_)
             self.change(self.value_end(last.span), self.value_end(last.span), f", {language}: {double_quoted(new)}")
-            self.set_mark(last.span, hash_, ends)
+            self.set_mark(last.span, hash_)
 
-    def _replace(self, entry: Entry, new: str, hash_: str, ends: Mapping[int, int]) -> None:
+    def _replace(self, entry: Entry, new: str, hash_: str) -> None:
         start = self.at(entry.span.line, entry.span.column - 1)
         if block_scalar(self.lines, entry.span):  # its mark is on its header line, which goes
-            line, column = mark_place(self.lines, ends, entry.span)
-            comment = marked(self.lines[line - 1][column:], hash_)
+            line, column = mark_place(self.lines, entry.span)
+            comment = marked(self.lines[line - 1][column:].strip(), hash_)
             self.change(start, self.value_end(entry.span), f"{double_quoted(new)}  {comment}")
             return
         self.change(start, self.value_end(entry.span), double_quoted(new))
-        self.set_mark(entry.span, hash_, ends)
+        self.set_mark(entry.span, hash_)
 
     def _shared_mark_check(self, text: Text, language: str, source: str, line: int, hash_: str) -> None:
         """A mark is per line: on a line shared with other translations, a new mark would say they
@@ -165,9 +157,7 @@ class FlowText:
                 "write that mapping one language per line, then import again"
             )
 
-    def _plain_to_mapping(
-        self, text: Text, language: str, new: str, source: str, hash_: str, ends: Mapping[int, int]
-    ) -> None:
+    def _plain_to_mapping(self, text: Text, language: str, new: str, source: str, hash_: str) -> None:
         value = text.span
         node_span = self.document.source.value(("nodes", text.node))
         typed = self.slice(value)
@@ -177,7 +167,7 @@ class FlowText:
                 self.value_end(value),
                 f"{{ {source}: {typed}, {language}: {double_quoted(new)} }}",
             )
-            self.set_mark(value, hash_, ends)
+            self.set_mark(value, hash_)
             return
         key = text.key_span
         indent = " " * (key.column - 1 + 2)
@@ -200,8 +190,8 @@ class FlowText:
             self.newline.join([opening.rstrip(), source_entry, new_entry]),
         )
 
-    def add_language(self, data: Mapping[str, Any], language: str) -> None:
-        """List `language` among the flow's languages, turning `language: x` (or none) into `languages:`."""
+    def add_language(self, data: Mapping[str, Any], first: str, language: str) -> None:
+        """List `language` among the flow's languages, turning `language: x` (or none: `first`) into `languages:`."""
         source = self.document.source
         listed = data.get("languages")
         if isinstance(listed, list) and listed:
@@ -220,5 +210,4 @@ class FlowText:
             self.change(self.at(key.line, key.column - 1), self.value_end(value), f"languages: [{written}, {language}]")
             return
         flow_key, flow_value = source.key(("flow",)), source.value(("flow",))
-        first = flow_languages(data)[0]
         self.add_line_after(flow_value.end_line, f"{' ' * (flow_key.column - 1)}languages: [{first}, {language}]")

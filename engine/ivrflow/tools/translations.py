@@ -21,7 +21,7 @@ from ivrflow.language.diagnostics import suggestion
 from ivrflow.language.loader import Checked, check_bytes, display_path
 from ivrflow.language.presses import mentioned_digits
 from ivrflow.language.texts import VARIABLE
-from ivrflow.language.translations import Text, Texts, code_ends, read_texts, text_hash
+from ivrflow.language.translations import Text, Texts, read_texts, text_hash
 from ivrflow.language.yamlstrict import Document, parse
 from ivrflow.telesign.facts import LANGUAGES
 from ivrflow.tools.translation_edits import FlowText, Unsafe
@@ -62,7 +62,7 @@ def read_flow_file(path: Path, command: str) -> FlowFile:
     text = data.decode("utf-8")
     bom = _BOM if text.startswith(_BOM) else ""
     document = parse(text.removeprefix(_BOM))
-    texts = read_texts(document.data, document.source, document.text.splitlines())
+    texts = read_texts(checked.flow, document.source, document.text.splitlines())
     return FlowFile(path, checked.path, bom, document, checked, texts)
 
 
@@ -181,7 +181,6 @@ def import_po(flow: FlowFile, po_path: Path, language: str | None) -> Imported:
     language = target_language(language or header, flow.texts, "import", "--language" if language else "Language")
     outcome = Imported(language)
     edits = FlowText(flow.document)
-    ends = code_ends(flow.document.data, flow.document.source, edits.lines)
     wanted: dict[str, str] = {}
     by_context = flow.texts.by_context()
     for entry in catalog:
@@ -208,7 +207,7 @@ def import_po(flow: FlowFile, po_path: Path, language: str | None) -> Imported:
                 outcome.unchanged += 1
                 continue
             try:
-                edits.put(text, language, entry.msgstr, flow.texts.source, ends)
+                edits.put(text, language, entry.msgstr, flow.texts.source)
             except Unsafe as problem:
                 outcome.skipped.append(f"{at}: {problem}")
                 continue
@@ -216,7 +215,7 @@ def import_po(flow: FlowFile, po_path: Path, language: str | None) -> Imported:
             outcome.put.append(at)
     if not wanted:
         return outcome
-    edits.add_language(flow.document.data, language)
+    edits.add_language(flow.document.data, flow.texts.source, language)
     try:
         result = edits.result()
     except Unsafe:
@@ -233,8 +232,9 @@ def import_po(flow: FlowFile, po_path: Path, language: str | None) -> Imported:
 def _check(flow: FlowFile, result: str, language: str, wanted: dict[str, str], shown_po: str) -> None:
     """UsageError, and nothing written, unless `result` holds exactly the translations wanted, the
     other texts as they were, and loads with no error the flow did not have before."""
+    checked = check_bytes((flow.bom + result).encode("utf-8"), flow.shown)
     document = parse(result)
-    after = read_texts(document.data, document.source, document.text.splitlines()).by_context()
+    after = read_texts(checked.flow, document.source, document.text.splitlines()).by_context() if checked.flow else {}
     for text in flow.texts.texts:
         now = after.get(text.context)
         expected = {lang: entry.text for lang, entry in text.entries.items()}
@@ -245,7 +245,6 @@ def _check(flow: FlowFile, result: str, language: str, wanted: dict[str, str], s
                 f"ivrflow translations import: nothing was written: {text.context} of {flow.shown} could not be changed "
                 "without changing other text; put its translation in by hand"
             )
-    checked = check_bytes((flow.bom + result).encode("utf-8"), flow.shown)
     before = Counter((d.rule, d.message) for d in flow.checked.diagnostics if d.level == "error")
     new = [d for d in checked.diagnostics if d.level == "error" and not _seen(before, d.rule, d.message)]
     if checked.flow is None or new:
