@@ -111,8 +111,12 @@ class Texts:
     """Everything in one flow file a translator works on, in the order it is written."""
 
     flow: str
-    source: str  # the language the flow is written in
+    languages: tuple[str, ...]  # the first is the language the flow is written in
     texts: tuple[Text, ...]
+
+    @property
+    def source(self) -> str:
+        return self.languages[0]
 
     def by_context(self) -> dict[str, Text]:
         return {text.context: text for text in self.texts}
@@ -120,7 +124,8 @@ class Texts:
 
 def read_texts(flow: Flow, source: SourceMap, lines: list[str]) -> Texts:
     """The translatable texts of a flow, with where each part of them is written in its file."""
-    return Texts(flow.id, source_language(flow), tuple(_text(wording, source, lines) for wording in flow.wordings))
+    languages = flow.languages or (flow.language,)
+    return Texts(flow.id, languages, tuple(_text(wording, source, lines) for wording in flow.wordings))
 
 
 def _text(wording: Wording, source: SourceMap, lines: list[str]) -> Text:

@@ -215,6 +215,14 @@ def import_po(flow: FlowFile, po_path: Path, language: str | None) -> Imported:
             outcome.put.append(at)
     if not wanted:
         return outcome
+    untranslated = [text for text in flow.texts.texts if language not in text.entries and text.context not in wanted]
+    if language not in flow.texts.languages and untranslated:
+        listed = "\n".join(f"  {flow.shown}:{text.span.line}: {text.context}" for text in untranslated)
+        raise UsageError(
+            f"ivrflow translations import: nothing was written: {language} would be a new language of {flow.shown}, "
+            f"but {shown_po} does not translate {len(untranslated)} of its {len(flow.texts.texts)} texts:\n{listed}\n"
+            "A caller would hear silence there: translate every text, then import again."
+        )
     edits.add_language(flow.document.data, flow.texts.source, language)
     try:
         result = edits.result()
@@ -233,8 +241,16 @@ def _check(flow: FlowFile, result: str, language: str, wanted: dict[str, str], s
     """UsageError, and nothing written, unless `result` holds exactly the translations wanted, the
     other texts as they were, and loads with no error the flow did not have before."""
     checked = check_bytes((flow.bom + result).encode("utf-8"), flow.shown)
+    before = Counter((d.rule, d.message) for d in flow.checked.diagnostics if d.level == "error")
+    new = [d for d in checked.diagnostics if d.level == "error" and not _seen(before, d.rule, d.message)]
+    if checked.flow is None or new:
+        lines = "\n".join(f"  {flow.shown}:{d.span.line}: {d.rule}: {d.message}" for d in new)
+        raise UsageError(
+            f"ivrflow translations import: nothing was written: with the translations of {shown_po}, {flow.shown} would not load:\n"
+            f"{lines}\n(lines as they would be after the import) Fix those translations in the PO file, then import again."
+        )
     document = parse(result)
-    after = read_texts(checked.flow, document.source, document.text.splitlines()).by_context() if checked.flow else {}
+    after = read_texts(checked.flow, document.source, document.text.splitlines()).by_context()
     for text in flow.texts.texts:
         now = after.get(text.context)
         expected = {lang: entry.text for lang, entry in text.entries.items()}
@@ -245,14 +261,6 @@ def _check(flow: FlowFile, result: str, language: str, wanted: dict[str, str], s
                 f"ivrflow translations import: nothing was written: {text.context} of {flow.shown} could not be changed "
                 "without changing other text; put its translation in by hand"
             )
-    before = Counter((d.rule, d.message) for d in flow.checked.diagnostics if d.level == "error")
-    new = [d for d in checked.diagnostics if d.level == "error" and not _seen(before, d.rule, d.message)]
-    if checked.flow is None or new:
-        lines = "\n".join(f"  {flow.shown}:{d.span.line}: {d.rule}: {d.message}" for d in new)
-        raise UsageError(
-            f"ivrflow translations import: nothing was written: with the translations of {shown_po}, {flow.shown} would not load:\n"
-            f"{lines}\n(lines as they would be after the import) Fix those translations in the PO file, then import again."
-        )
 
 
 def _seen(before: Counter[tuple[str, str]], rule: str, message: str) -> bool:
