@@ -153,6 +153,7 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
         description=data.get("description", ""),
         language=languages[0],
         languages=languages,
+        language_span=source.key(("language",)) if "language" in data and "languages" in data else None,
         wordings=tuple(wordings),
         message_type=data.get("message_type", DEFAULT_MESSAGE_TYPE),
         lifecycle_event=data.get("lifecycle_event"),

@@ -13,6 +13,7 @@ from typing import Literal
 from ivrflow.language.catalog_branches import BRANCH_RULES, BRANCH_UNSILENCEABLE
 from ivrflow.language.catalog_calls import CALL_RULES
 from ivrflow.language.catalog_http import HTTP_RULES
+from ivrflow.language.catalog_languages import LANGUAGE_RULES
 from ivrflow.language.catalog_translations import TRANSLATION_RULES
 from ivrflow.telesign.facts import LANGUAGES, MAX_MESSAGE, PHONE_DIGITS_MAX, PHONE_DIGITS_MIN
 
@@ -249,7 +250,7 @@ _RULES = [
         "A menu choice the message never mentions",
         'A choice digit that the menu message does not name ("press 2", "2 to", "2 for").',
         "Callers cannot guess a key nobody told them about.",
-        "Name every key in the message, or remove the choice. Checked for English messages only.",
+        'Name every key in the message, or remove the choice. Checked in English, Spanish, French, German, Portuguese and Italian, each with its own words for "press" (docs/flows.md).',
     ),
     Rule(
         "prompt-digit-mismatch",
@@ -308,6 +309,7 @@ _RULES = [
     *(Rule(*row) for row in CALL_RULES),
     *(Rule(*row) for row in BRANCH_RULES),  # type: ignore[arg-type]
     *(Rule(*row) for row in TRANSLATION_RULES),
+    *(Rule(*row) for row in LANGUAGE_RULES),  # type: ignore[arg-type]
     Rule(
         "disable-comment",
         "error",

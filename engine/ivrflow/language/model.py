@@ -200,6 +200,7 @@ class Flow:
     languages: tuple[str, ...] = ()  # every language of the flow, the first the default
     wordings: tuple[Wording, ...] = ()  # every text as written, in every language
     number_languages: Mapping[str, str] = field(default_factory=dict)  # number → the language its calls start in
+    language_span: Span | None = None  # where `language` was written, when `languages` was written too
     _spoken: dict[str, Flow] = field(default_factory=dict, compare=False, repr=False)  # speaking()'s views
 
     @property

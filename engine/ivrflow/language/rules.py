@@ -15,9 +15,10 @@ from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
 from ivrflow.language.http_node import SECRET, Http, without_secrets
 from ivrflow.language.http_rules import HTTP_CHECKS
 from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Node, Prompt, Repeat
-from ivrflow.language.presses import mentioned_digits
+from ivrflow.language.presses import knows, mentioned_digits
 from ivrflow.language.rules_branches import BRANCH_CHECKS
-from ivrflow.language.rules_calls import CALL_CHECKS
+from ivrflow.language.rules_calls import CALL_CHECKS, WORD_CALL_CHECKS
+from ivrflow.language.rules_languages import LANGUAGE_CHECKS
 from ivrflow.language.rules_paths import endless_loop, no_way_out, unreachable_node
 from ivrflow.language.texts import BRACES, FILTERS, VARIABLE, filtered
 from ivrflow.language.translations import outdated
@@ -35,12 +36,23 @@ class Checker:
         self.lines = lines
         self.hosts = hosts  # the hosts an http node may ask (lint --allow-host); None: not checked
         self.english = flow.language.startswith("en")
+        self.reads_keys = knows(flow.language)  # whether the key rules have words for its language
+        # "the message", or in a flow of several languages "the es-MX message": which one is meant
+        self.the = f"the {flow.language} " if len(flow.languages) > 1 else "the "
 
     def run(self) -> list[Diagnostic]:
         found: list[Diagnostic] = []
         for rule in RULE_CHECKS:
             found.extend(rule(self))
+        for language in self.flow.languages[1:]:  # the rules that read words, again in each other language
+            other = Checker(self.flow.speaking(language), self.lines, self.hosts)
+            for rule in WORD_CHECKS:
+                found.extend(found_new for found_new in rule(other) if found_new not in found)
         return found
+
+    def said(self, text: str) -> set[str]:
+        """The keys `text`, in the flow's language, tells the caller to press."""
+        return mentioned_digits(text, self.flow.language)
 
     def within(self, span: Span, needle: str) -> Span:
         """The span of `needle` inside a one-line value, or the whole value when not found there."""
@@ -124,20 +136,20 @@ def repeat_outside_menu(check: Checker) -> Iterator[Diagnostic]:
 
 
 def menu_keys(check: Checker) -> Iterator[Diagnostic]:
-    if not check.english:
+    if not check.reads_keys:
         return
     for node in check.nodes(Menu):
         assert isinstance(node, Menu)
-        said = mentioned_digits(node.message)
+        said = check.said(node.message)
         for digit in sorted(said - set(node.choices)):
             span = check.within(node.value_span("message"), digit)
-            message = f"the message of menu `{node.name}` tells the caller to press {digit}, but {digit} is not one of its choices"
+            message = f"{check.the}message of menu `{node.name}` tells the caller to press {digit}, but {digit} is not one of its choices"
             yield Diagnostic(
                 "menu-key-not-handled", span, message, f'add a choice `"{digit}": some-node`, or change the message'
             )
         for digit in node.choices:
             if digit not in said:
-                message = f"choice `{digit}` of menu `{node.name}` is never mentioned in its message"
+                message = f"choice `{digit}` of menu `{node.name}` is never mentioned in {check.the}message"
                 yield Diagnostic(
                     "menu-key-not-mentioned",
                     node.choice_span(digit),
@@ -147,24 +159,22 @@ def menu_keys(check: Checker) -> Iterator[Diagnostic]:
 
 
 def prompt_digit(check: Checker) -> Iterator[Diagnostic]:
-    if not check.english:
+    if not check.reads_keys:
         return
     for node in check.nodes(Prompt):
         assert isinstance(node, Prompt)
-        said = mentioned_digits(node.message)
+        said = check.said(node.message)
         if not said:
             yield Diagnostic(
                 "prompt-digit-mismatch",
                 node.value_span("message"),
-                f"the message of prompt `{node.name}` never says which key to press",
+                f"{check.the}message of prompt `{node.name}` never says which key to press",
                 f'say it, such as "Press {node.digit} to continue."',
                 severity="warning",
             )
         elif node.digit not in said:
             other = ", ".join(sorted(said))
-            message = (
-                f"the message of prompt `{node.name}` says to press {other}, but the prompt waits for {node.digit}"
-            )
+            message = f"{check.the}message of prompt `{node.name}` says to press {other}, but the prompt waits for {node.digit}"
             yield Diagnostic(
                 "prompt-digit-mismatch",
                 node.value_span("digit"),
@@ -280,6 +290,15 @@ def translation_outdated(check: Checker) -> Iterator[Diagnostic]:
     return outdated(check.flow, check.lines)
 
 
+# The rules that read a flow's words, run once more for each of its other languages.
+WORD_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
+    menu_keys,
+    prompt_digit,
+    variables,
+    single_braces,
+    message_length,
+    *WORD_CALL_CHECKS,
+)
 RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     unknown_target,
     unknown_start,
@@ -297,4 +316,5 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     *CALL_CHECKS,
     *HTTP_CHECKS,
     *BRANCH_CHECKS,
+    *LANGUAGE_CHECKS,
 )

@@ -12,7 +12,6 @@ from ivrflow.language.dataflow import missing_path, must_be_set, path_words
 from ivrflow.language.diagnostics import Diagnostic
 from ivrflow.language.http_node import Http, without_secrets
 from ivrflow.language.model import BUILTIN_VARS, CONFIRM_AGAIN, CONFIRM_YES, Collect, Dial, Node
-from ivrflow.language.presses import mentioned_digits
 from ivrflow.language.texts import VARIABLE
 
 if TYPE_CHECKING:
@@ -100,15 +99,15 @@ def collect_valid(check: Checker) -> Iterator[Diagnostic]:
 
 def confirm_keys(check: Checker) -> Iterator[Diagnostic]:
     """A read-back takes 1 (right) and 2 (again): its words must say so."""
-    if not check.english:
+    if not check.reads_keys:
         return
     for node in _collects(check):
         if node.confirm is None:
             continue
-        said = mentioned_digits(node.confirm)
+        said = check.said(node.confirm)
         span = node.value_span("confirm")
         for key in sorted(said - {CONFIRM_YES, CONFIRM_AGAIN}):
-            message = f"the read-back of `{node.name}` tells the caller to press {key}, but a read-back takes only {CONFIRM_YES} (right) and {CONFIRM_AGAIN} (enter it again)"
+            message = f"{check.the}read-back of `{node.name}` tells the caller to press {key}, but a read-back takes only {CONFIRM_YES} (right) and {CONFIRM_AGAIN} (enter it again)"
             yield Diagnostic(
                 "menu-key-not-handled",
                 check.within(span, key),
@@ -120,7 +119,7 @@ def confirm_keys(check: Checker) -> Iterator[Diagnostic]:
                 yield Diagnostic(
                     "menu-key-not-mentioned",
                     span,
-                    f"the read-back of `{node.name}` never says to press {key} ({meaning})",
+                    f"{check.the}read-back of `{node.name}` never says to press {key} ({meaning})",
                     f'say "Press {CONFIRM_YES} if that is right, or {CONFIRM_AGAIN} to enter it again."',
                 )
 
@@ -218,6 +217,8 @@ def dial_on_fail(check: Checker) -> Iterator[Diagnostic]:
             )
 
 
+# The rules here that read a flow's words: run again for each of its other languages.
+WORD_CALL_CHECKS = (confirm_keys, sensitive_spoken, dial_on_fail)
 CALL_CHECKS = (
     collect_length,
     collect_valid,

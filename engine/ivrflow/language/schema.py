@@ -289,6 +289,8 @@ class _Translator:
                 "a choice is one key: a digit from 0 to 9, or `*` or `#` (live calls only)",
                 at_key=True,
             )
+        if rule == "unknown-language":  # a text per language, under a tag Telesign has no voice for
+            return self.custom(rule, child, name, schema, at_key=True)
         return self.make(
             rule,
             child,
@@ -297,8 +299,8 @@ class _Translator:
             at_key=True,
         )
 
-    def custom(self, rule: str, path: Path, value: Any, schema: dict[str, Any]) -> Diagnostic:
-        typed = self.typed(path, value)
+    def custom(self, rule: str, path: Path, value: Any, schema: dict[str, Any], *, at_key: bool = False) -> Diagnostic:
+        typed = f"`{value}`" if at_key else self.typed(path, value)
         if rule == "bad-digit":
             return self.make(
                 rule,
@@ -323,7 +325,7 @@ class _Translator:
                     f"{where(path, self.data)} must be a language tag such as `en-US`, but it is {typed}",
                     hint,
                 )
-            return self.make(rule, path, f"Telesign has no voice for the language {typed}", hint)
+            return self.make(rule, path, f"Telesign has no voice for the language {typed}", hint, at_key=at_key)
         return self.make(
             rule, path, f"{where(path, self.data)} is {typed}, which is not allowed here", self.described(schema)
         )

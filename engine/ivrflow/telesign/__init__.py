@@ -166,4 +166,12 @@ tables of "Voice - Actions" and the later sections of "Voice - Events" could not
     in a key script) posts `call_completed` alone.
     check-telesign: seen only when the first phone hangs up first while put through; it shows the
     posts that came after the transfer connected.
+26. A key pressed during a `speak` that collects none: `speak` takes one `tts.language`, so a
+    `select_language` ("For English, press 1. Para español, oprima 2.") is one `speak` per
+    language, and only the last collects a key. Nothing says whether a key pressed while an
+    earlier one plays is kept for the next `speak` that collects, or lost. The engine does not
+    collect during the earlier lines (collecting would make the caller wait Telesign's own timeout
+    for a key between two lines, item 4); a caller who presses early may have to press again
+    after the last line. The test carrier asks for the key after the last line only.
+    check-telesign cannot yet (its check flow has one language).
 """

@@ -127,7 +127,7 @@ def notes(text: Text, source: str, language: str) -> list[str]:
     said = [_WHAT[text.key].format(node=text.node).capitalize() + "."]
     for written in dict.fromkeys(match.group(0) for match in VARIABLE.finditer(source)):
         said.append(f"Keep {written} as it is: it is filled in during the call.")
-    keys = sorted(mentioned_digits(source)) if language.startswith("en") else []
+    keys = sorted(mentioned_digits(source, language))
     if keys:
         said.append(
             f"The caller is told to press {', '.join(keys)}: the translation must name the same keys, as digits."
