@@ -208,7 +208,10 @@ def test_a_one_language_flow_becomes_two_languages_keeping_its_layout(one_langua
     template = one_language.parent / "template.pot"
     template.write_bytes(po.read_bytes())
     catalog = polib.pofile(str(po))
-    translate(po, {entry.msgctxt: "ES " + entry.msgid.replace("Press", "Oprima") for entry in catalog})
+    spanish = {
+        entry.msgctxt: "ES " + entry.msgid.replace("Press", "Oprima").replace(" to ", " para ") for entry in catalog
+    }
+    translate(po, spanish)
     # A translator's file brought up to date with the template, as gettext's msgmerge does.
     merged = gettext("msgmerge", "--quiet", "-o", po.name, po.name, template.name, cwd=po.parent)
     assert merged.returncode == 0, merged.stderr
@@ -244,14 +247,21 @@ def test_a_partial_translation_of_a_new_language_is_refused(one_language: Path) 
     assert one_language.read_bytes() == before
 
 
-def test_a_translation_that_would_break_the_flow_is_refused(bilingual: Path) -> None:
+@pytest.mark.parametrize(
+    ("translation", "said"),
+    [
+        ("Oprima 1 si hizo esta compra. " * 60, "1600"),  # over Telesign's limit
+        ("Oprima 1 si hizo esta compra, o oprima 2 si no, {{ balance }}.", "balance"),  # not its siblings' variable
+    ],
+)
+def test_a_translation_that_would_break_the_flow_is_refused(bilingual: Path, translation: str, said: str) -> None:
     po = export(bilingual)
-    translate(po, {"menu.message": "Oprima 1 si hizo esta compra. " * 60})  # over Telesign's 1600 characters
+    translate(po, {"menu.message": translation})
     before = bilingual.read_bytes()
     result = run("translations", "import", bilingual.name, po.name, cwd=bilingual.parent)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("ivrflow translations import: nothing was written:")
-    assert "1600" in result.stderr
+    assert said in result.stderr
     assert bilingual.read_bytes() == before
 
 
