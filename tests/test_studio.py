@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import EXAMPLES, FLOWS
+from conftest import EXAMPLES, FLOWS, said_in
 from ivrflow.calls.transcripts import Step, walk
 from ivrflow.language.clock import parse_at
 from ivrflow.language.loader import load_flow
@@ -211,10 +211,13 @@ def test_the_phone_answers_a_lookup_as_the_author_picks_and_shows_what_it_came_t
         return steps
 
     found = refill(None)
-    assert {"say": "One moment while I look that up."} in found
+    assert {"say": "One moment while I look that up.", "language": "en-US"} in found
     assert {"lookup": "lookup: 200, saved drug, pickup"} in found
     assert found[-2:] == [
-        {"say": "Thank you. Your refill of amoxicillin 500 milligram will be ready today after 4 PM. Goodbye."},
+        {
+            "say": "Thank you. Your refill of amoxicillin 500 milligram will be ready today after 4 PM. Goodbye.",
+            "language": "en-US",
+        },
         {"hangup": True},
     ]
     assert refill({"lookup": "example"}) == found
@@ -293,4 +296,4 @@ def test_every_bundled_flow_plays_to_its_end_on_the_phone_as_the_simulator_hears
             if eager:  # the transfers answer: the simulator's call, which answers them too, is the same
                 when = parse_at(at, "America/Chicago" if flow.schedules else "UTC")
                 simulated = walk(flow, script, call_variables(flow), answer=answerer(flow, {}, folder), at=when)
-                assert steps == list(simulated), path.name
+                assert steps == said_in(list(simulated), flow.language), path.name
