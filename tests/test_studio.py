@@ -297,3 +297,46 @@ def test_every_bundled_flow_plays_to_its_end_on_the_phone_as_the_simulator_hears
                 when = parse_at(at, "America/Chicago" if flow.schedules else "UTC")
                 simulated = walk(flow, script, call_variables(flow), answer=answerer(flow, {}, folder), at=when)
                 assert steps == said_in(list(simulated), flow.language), path.name
+
+
+def test_the_phone_starts_a_bilingual_call_in_the_language_chosen_and_keeps_it_in_the_calls_state(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(EXAMPLES / "good" / "fraud-alert.yaml", tmp_path)
+    shutil.copy(FLOWS / "refill-reminder.yaml", tmp_path)
+    app = create_studio(tmp_path)
+    body = {"name": "fraud-alert.yaml", "text": (tmp_path / "fraud-alert.yaml").read_text()}
+    options = request(app, "POST", "/api/check", json=body).json()["phone"]
+    assert (options["languages"], options["language"], options["several"]) == (["en-US", "es-MX"], "en-US", True)
+    assert {v["name"]: v["value"] for v in options["variables"]}["amount"] == "$120.00"  # the flow's default
+    one = request(
+        app,
+        "POST",
+        "/api/check",
+        json={"name": "refill-reminder.yaml", "text": (tmp_path / "refill-reminder.yaml").read_text()},
+    ).json()["phone"]
+    assert one["several"] is False and {"en-US", "es-MX", "fr-FR"} <= set(one["languages"])  # any voice
+
+    call = request(app, "POST", "/api/phone", json={**body, "language": "es-MX", "start": {"variables": {}}}).json()
+    assert call["steps"] == [
+        {"say": "This is City Bank's fraud department. For English, press 1.", "language": "en-US"},
+        {"say": "Le llama el departamento de fraudes de City Bank. Para español, oprima 2.", "language": "es-MX"},
+    ]
+    assert (call["state"]["language"], call["ask"]["kind"]) == ("es-MX", "language")
+    later = request(app, "POST", "/api/phone", json={**body, "state": call["state"], "answer": "silent"}).json()
+    assert later["steps"][0] == {"no_input": True} and later["steps"][1]["language"] == "es-MX"
+    assert later["steps"][1]["say"].startswith("Detectamos una compra de $120.00 en Northside Electronics")
+    chosen = request(app, "POST", "/api/phone", json={**body, "state": call["state"], "answer": "keys", "keys": "1"})
+    assert chosen.json()["steps"][1]["say"].startswith("We noticed") and chosen.json()["state"]["language"] == "en-US"
+
+    refused = request(app, "POST", "/api/phone", json={**body, "language": "fr-FR", "start": {"variables": {}}})
+    assert refused.status_code == 400 and "en-US, es-MX" in refused.json()["error"]
+    forged = {**call["state"], "language": "fr-FR"}
+    refused = request(app, "POST", "/api/phone", json={**body, "state": forged, "answer": "silent"})
+    assert refused.status_code == 400 and "a language the flow does not have" in refused.json()["error"]
+    # A page holding a call from before calls had a language: it goes on, in the flow's first.
+    old = {name: value for name, value in call["state"].items() if name not in ("language", "line")}
+    went_on = request(app, "POST", "/api/phone", json={**body, "state": old, "answer": "silent"}).json()
+    assert went_on["steps"][1]["say"].startswith("We noticed") and went_on["state"]["language"] == ""
+    refused = request(app, "POST", "/api/phone", json={**body, "state": {**old, "voice": "x"}, "answer": "silent"})
+    assert refused.status_code == 400 and "other fields" in refused.json()["error"]

@@ -141,6 +141,9 @@ def _state(flow: Flow, data: object) -> CallState:
     """The page's copy of a call's state, checked field by field before the interpreter trusts it."""
     if not isinstance(data, dict):
         raise BadCall("the call's state is an object")
+    # A page that started its call before calls had a language holds a state without one: its
+    # call goes on in the flow's first language.
+    data = {"language": "", "line": 0, **data}
     text = ("flow", "version", "node", "outcome", "entry", "language")
     if set(data) != {*text, "waiting", "tries", "line", "repeats", "variables"}:
         raise BadCall("the call's state has other fields than a call's")

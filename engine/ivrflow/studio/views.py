@@ -122,7 +122,7 @@ def phone_options(flow: Flow, at: float, in_zone: str = "", problem: str = "") -
     shown in `in_zone` or the schedules' zone, with each schedule's state then and `problem`
     when the time typed is none), and what each http node's web service answers (as
     `ivrflow simulate --http`)."""
-    variables = call_variables(flow)
+    variables = {**flow.vars, **call_variables(flow)}  # each field starts at the flow's default: the call's value
     return {
         "variables": [
             {"name": name, "value": variables.get(name, ""), "sensitive": name in flow.sensitive, "builtin": False}

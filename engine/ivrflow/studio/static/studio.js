@@ -280,8 +280,9 @@
     const list = $("transcript");
     for (const s of steps) {
       let item;
-      if ("say" in s) item = el("li", Object.assign({ class: "say" }, s.language ? { lang: s.language } : {}),
-        el("span", { class: "who" }, state.callSeveral && s.language ? `Heard (${s.language}): ` : "Heard: "), s.say);
+      if ("say" in s) item = el("li", { class: "say" },
+        el("span", { class: "who" }, state.callSeveral && s.language ? `Heard (${s.language}): ` : "Heard: "),
+        el("span", s.language ? { lang: s.language } : {}, s.say)); // a screen reader reads each line in its language
       else if ("press" in s) item = el("li", { class: "press" }, "You pressed " + s.press);
       else if ("no_input" in s) item = el("li", { class: "quiet" }, "You stayed silent");
       else if ("dial" in s) item = el("li", { class: "end" }, "The call is put through to " + s.dial);
@@ -461,7 +462,7 @@
   $("calls-filter").addEventListener("submit", (e) => { e.preventDefault(); listCalls(); });
 
   function stepText(s) {
-    if ("say" in s) return "Heard: " + s.say;
+    if ("say" in s) return (s.language ? `Heard (${s.language}): ` : "Heard: ") + s.say;
     if ("press" in s) return "Pressed " + s.press;
     if ("no_input" in s) return "Stayed silent";
     if ("dial" in s) return "Put through to " + s.dial;
@@ -478,7 +479,7 @@
     facts.replaceChildren();
     body.replaceChildren();
     if (status !== 200) { facts.textContent = data.ResponseStatus ? data.ResponseStatus.Message : "error"; return; }
-    for (const key of ["flow", "status", "direction", "to", "from", "created", "updated"]) {
+    for (const key of ["flow", "status", "language", "direction", "to", "from", "created", "updated"]) {
       facts.append(el("dt", {}, key), el("dd", {}, String(data[key] ?? "")));
     }
     for (const [k, v] of Object.entries(data.variables || {})) facts.append(el("dt", {}, k), el("dd", {}, v));
