@@ -96,8 +96,9 @@ class CallRecord:
 
 
 def language_of(state: CallState, flow: Flow | None) -> str | None:
-    """The language a call is in now: its own, once chosen or given; else its flow's first (None
-    when the flow is not known). A call stored before calls had a language has none of its own."""
+    """The language a call is in now: its own, once given or chosen; else (none given or chosen
+    yet, or a call stored before calls had languages) its flow's first; None when the flow is not
+    known."""
     return state.language or (flow.language if flow is not None else None)
 
 
