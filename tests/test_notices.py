@@ -111,6 +111,35 @@ def test_an_ended_call_is_notified_signed_with_the_path_it_took(tmp_path: Path, 
     assert call["flow"] == "support-menu" and call["status"] == "transferred" and len(call["version"]) == 16
     assert call["called"] == "15558675309" and call["path"][0]["say"].startswith("Thanks for calling")
     assert call["path"][1:] == [{"press": "1"}, {"dial": "15550001111"}]
+    assert call["language"] == call["path"][0]["language"] == "en-US"
+
+
+def test_the_notice_says_the_language_the_call_ended_in_and_each_line_s(tmp_path: Path, receiver: Running) -> None:
+    flows = tmp_path / "flows"
+    shutil.copytree(FLOWS, flows)
+    shutil.copy(EXAMPLES / "good" / "fraud-alert.yaml", flows)
+    server = _start(tmp_path / "calls.db", receiver, flows=flows)
+    try:
+        reference = "NOTICE-ES"
+        server.post(incoming(reference, to="15558670011"))  # the fraud alert's number that starts in Spanish
+        server.post(spoken(reference, None))  # its English line said; then its Spanish one, which asks
+        server.post(spoken(reference, ""))  # nothing chosen: on in Spanish
+        server.post(spoken(reference, "2"))  # "no, it was not me"
+        server.post(completed(reference))
+        ((_, body),) = _wait_for(receiver, 1, 5)
+    finally:
+        _kill(server)
+    call = json.loads(body)["call"]
+    assert call["flow"] == "fraud-alert" and call["language"] == "es-MX"
+    assert [(step.get("language"), next(iter(step))) for step in call["path"]] == [
+        ("en-US", "say"),
+        ("es-MX", "say"),
+        (None, "no_input"),
+        ("es-MX", "say"),
+        (None, "press"),
+        ("es-MX", "say"),
+    ]
+    assert call["path"][-1]["say"].startswith("Hemos bloqueado su tarjeta")
 
 
 def test_a_receiver_that_fails_gets_the_notice_again_with_backoff_until_it_answers_2xx(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import EXAMPLES, FLOWS
+from conftest import EXAMPLES, FLOWS, said_in
 from ivrflow.calls.transcripts import Step, walk
 from ivrflow.language.clock import parse_at
 from ivrflow.language.loader import load_flow
@@ -211,10 +211,13 @@ def test_the_phone_answers_a_lookup_as_the_author_picks_and_shows_what_it_came_t
         return steps
 
     found = refill(None)
-    assert {"say": "One moment while I look that up."} in found
+    assert {"say": "One moment while I look that up.", "language": "en-US"} in found
     assert {"lookup": "lookup: 200, saved drug, pickup"} in found
     assert found[-2:] == [
-        {"say": "Thank you. Your refill of amoxicillin 500 milligram will be ready today after 4 PM. Goodbye."},
+        {
+            "say": "Thank you. Your refill of amoxicillin 500 milligram will be ready today after 4 PM. Goodbye.",
+            "language": "en-US",
+        },
         {"hangup": True},
     ]
     assert refill({"lookup": "example"}) == found
@@ -293,4 +296,47 @@ def test_every_bundled_flow_plays_to_its_end_on_the_phone_as_the_simulator_hears
             if eager:  # the transfers answer: the simulator's call, which answers them too, is the same
                 when = parse_at(at, "America/Chicago" if flow.schedules else "UTC")
                 simulated = walk(flow, script, call_variables(flow), answer=answerer(flow, {}, folder), at=when)
-                assert steps == list(simulated), path.name
+                assert steps == said_in(list(simulated), flow.language), path.name
+
+
+def test_the_phone_starts_a_bilingual_call_in_the_language_chosen_and_keeps_it_in_the_calls_state(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(EXAMPLES / "good" / "fraud-alert.yaml", tmp_path)
+    shutil.copy(FLOWS / "refill-reminder.yaml", tmp_path)
+    app = create_studio(tmp_path)
+    body = {"name": "fraud-alert.yaml", "text": (tmp_path / "fraud-alert.yaml").read_text()}
+    options = request(app, "POST", "/api/check", json=body).json()["phone"]
+    assert (options["languages"], options["language"], options["several"]) == (["en-US", "es-MX"], "en-US", True)
+    assert {v["name"]: v["value"] for v in options["variables"]}["amount"] == "$120.00"  # the flow's default
+    one = request(
+        app,
+        "POST",
+        "/api/check",
+        json={"name": "refill-reminder.yaml", "text": (tmp_path / "refill-reminder.yaml").read_text()},
+    ).json()["phone"]
+    assert one["several"] is False and {"en-US", "es-MX", "fr-FR"} <= set(one["languages"])  # any voice
+
+    call = request(app, "POST", "/api/phone", json={**body, "language": "es-MX", "start": {"variables": {}}}).json()
+    assert call["steps"] == [
+        {"say": "This is City Bank's fraud department. For English, press 1.", "language": "en-US"},
+        {"say": "Le llama el departamento de fraudes de City Bank. Para español, oprima 2.", "language": "es-MX"},
+    ]
+    assert (call["state"]["language"], call["ask"]["kind"]) == ("es-MX", "language")
+    later = request(app, "POST", "/api/phone", json={**body, "state": call["state"], "answer": "silent"}).json()
+    assert later["steps"][0] == {"no_input": True} and later["steps"][1]["language"] == "es-MX"
+    assert later["steps"][1]["say"].startswith("Detectamos una compra de $120.00 en Northside Electronics")
+    chosen = request(app, "POST", "/api/phone", json={**body, "state": call["state"], "answer": "keys", "keys": "1"})
+    assert chosen.json()["steps"][1]["say"].startswith("We noticed") and chosen.json()["state"]["language"] == "en-US"
+
+    refused = request(app, "POST", "/api/phone", json={**body, "language": "fr-FR", "start": {"variables": {}}})
+    assert refused.status_code == 400 and "en-US, es-MX" in refused.json()["error"]
+    forged = {**call["state"], "language": "fr-FR"}
+    refused = request(app, "POST", "/api/phone", json={**body, "state": forged, "answer": "silent"})
+    assert refused.status_code == 400 and "a language the flow does not have" in refused.json()["error"]
+    # A page holding a call from before calls had a language: it goes on, in the flow's first.
+    old = {name: value for name, value in call["state"].items() if name not in ("language", "line")}
+    went_on = request(app, "POST", "/api/phone", json={**body, "state": old, "answer": "silent"}).json()
+    assert went_on["steps"][1]["say"].startswith("We noticed") and went_on["state"]["language"] == ""
+    refused = request(app, "POST", "/api/phone", json={**body, "state": {**old, "voice": "x"}, "answer": "silent"})
+    assert refused.status_code == 400 and "other fields" in refused.json()["error"]

@@ -10,6 +10,7 @@ tests fail in CI (CI set) and are skipped elsewhere, with the reason.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from conftest import FLOWS, ROOT
+from conftest import EXAMPLES, FLOWS, ROOT
 from live_server import CUSTOMER_ID, free_port, start, stop
 
 T = TypeVar("T")
@@ -113,17 +114,24 @@ def shot(driver: Any, name: str, at: str = "") -> None:
 def studio(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     folder = tmp_path / "flows"
     shutil.copytree(FLOWS, folder)
+    with studio_on(folder) as url:
+        yield url, folder
+
+
+@contextlib.contextmanager
+def studio_on(folder: Path) -> Iterator[str]:
+    """`ivrflow studio FOLDER` running; its address."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ivrflow", "studio", str(folder), "--port", str(port)],
-        cwd=tmp_path,
+        cwd=folder.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
         until(lambda: httpx.get(url + "api/flows", timeout=1).status_code == 200, "the studio to start")
-        yield url, folder
+        yield url
     finally:
         process.terminate()
         process.wait(10)
@@ -262,6 +270,59 @@ def test_author_picks_what_a_web_service_answers_and_hears_where_the_lookup_lead
         assert "One moment while I look that up." in heard and "The web service: lookup:" in heard and hears in heard
     assert "lookup: no answer in time, on_error" in heard
     shot(driver, "lookup", "phone")
+
+
+def test_author_starts_a_call_of_a_bilingual_flow_in_spanish_and_hears_each_line_in_its_language(
+    browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "good" / "fraud-alert.yaml", folder)
+    driver = browser
+
+    def call(language: str, answers: list[str]) -> str:
+        """A call started in `language`, answered with keys ("silent": none), to its end; what was heard."""
+        Select(driver.find_element(By.ID, "call-language")).select_by_value(language)
+        driver.find_element(By.ID, "call-start").click()
+        for answer in answers:
+            until(lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "asking", "a question")
+            before = len(driver.find_elements(By.CSS_SELECTOR, "#transcript li"))
+            if answer == "silent":
+                driver.find_element(By.ID, "silent").click()
+            else:
+                driver.find_element(By.ID, "keypad").send_keys(answer)
+            until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#transcript li")) > before, "the answer heard")
+        until(lambda: driver.find_element(By.ID, "phone").get_attribute("data-state") == "ended", "the call's end")
+        return text_of(driver, "#transcript")
+
+    with studio_on(folder) as url:
+        driver.get(f"{url}#/flow/fraud-alert.yaml")
+        until(lambda: text_of(driver, "#problems-summary") == "No problems.", "the flow checked")
+        # A flow with several languages: the call starts in one of them (not any voice of Telesign's).
+        until(lambda: text_of(driver, "#call-language-label") == "Starts in", "the language choice")
+        choices = Select(driver.find_element(By.ID, "call-language"))
+        assert [option.get_attribute("value") for option in choices.options] == ["en-US", "es-MX"]
+        assert choices.first_selected_option.get_attribute("value") == "en-US"
+
+        # In Spanish, choosing nothing: the lines each in their own language, then the rest in Spanish.
+        heard = call("es-MX", ["silent", "1"])
+        assert "the call starts in es-MX" in heard
+        assert "Heard (en-US): This is City Bank's fraud department. For English, press 1." in heard
+        assert "Heard (es-MX): Le llama el departamento de fraudes de City Bank. Para español, oprima 2." in heard
+        assert "Heard (es-MX): Detectamos una compra de $120.00" in heard
+        assert "Heard (es-MX): Gracias. Su tarjeta sigue activa. Adiós." in heard
+        assert "Heard (en-US): We noticed" not in heard
+        spoken = driver.find_elements(By.CSS_SELECTOR, "#transcript li.say span[lang]")
+        assert [span.get_attribute("lang") for span in spoken] == ["en-US", "es-MX", "es-MX", "es-MX"]
+        shot(driver, "languages", "phone")
+
+        # In English, pressing 2 at the choice: the rest of the call in Spanish.
+        heard = call("en-US", ["2", "1"])
+        assert "the call starts in en-US" in heard and "You pressed 2" in heard
+        assert "Heard (es-MX): Detectamos una compra" in heard and "We noticed" not in heard
 
 
 def test_time_from_typing_to_a_shown_diagnostic_on_the_bundled_flows(browser: Any, studio: tuple[str, Path]) -> None:

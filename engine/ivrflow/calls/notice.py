@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ivrflow.calls.record import CallRecord
+from ivrflow.calls.record import CallRecord, language_of
 from ivrflow.language.model import Flow
 from ivrflow.language.texts import MASK
 
@@ -24,9 +24,9 @@ def destination(flow: Flow | None, default: str | None) -> str | None:
 
 
 def notice_body(record: CallRecord, steps: list[dict[str, Any]], flow: Flow | None, now: float) -> bytes:
-    """The notice of the ended call `record` as posted (JSON): its numbers, status, the way it went
-    (its transcript `steps`, sensitive values already masked in them) and its variables, those
-    `flow` marks sensitive shown as MASK."""
+    """The notice of the ended call `record` as posted (JSON): its numbers, status, the language it
+    was in when it ended, the way it went (its transcript `steps`, sensitive values already masked
+    in them) and its variables, those `flow` marks sensitive shown as MASK."""
     state = record.state
     sensitive = flow.sensitive if flow is not None else frozenset()
     summary = {
@@ -42,6 +42,7 @@ def notice_body(record: CallRecord, steps: list[dict[str, Any]], flow: Flow | No
             "caller": state.variables.get("caller"),
             "called": state.variables.get("called"),
             "status": record.status,
+            "language": language_of(state, flow),
             "ended_at_node": state.node or None,
             "created": record.created,
             "ended": record.updated,

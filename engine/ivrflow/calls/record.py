@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from ivrflow.calls.interpreter import CallState
+from ivrflow.language.model import Flow
 
 # A call's status, as the calls API shows it and filters by: on the line, or how it ended.
 ACTIVE = ("dialing", "in_progress")
@@ -92,6 +93,13 @@ class CallRecord:
         return cls(
             **{**data, "state": CallState(**data["state"]), "v1": V1Call(**data["v1"]) if data.get("v1") else None}
         )
+
+
+def language_of(state: CallState, flow: Flow | None) -> str | None:
+    """The language a call is in now: its own, once given or chosen; else (none given or chosen
+    yet, or a call stored before calls had languages) its flow's first; None when the flow is not
+    known."""
+    return state.language or (flow.language if flow is not None else None)
 
 
 _RECORD_FIELDS = tuple(f.name for f in fields(CallRecord) if f.name not in ("state", "v1", "tally"))

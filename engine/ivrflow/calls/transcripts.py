@@ -32,12 +32,16 @@ MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; s
 Step = dict[str, object]
 
 
-def heard(before: CallState, event: Event, action: Action, flow: Flow | None = None) -> list[Step]:
+def heard(
+    before: CallState, event: Event, action: Action, flow: Flow | None = None, *, with_language: bool = False
+) -> list[Step]:
     """What the caller did and heard in one step, as transcript steps: `{"press": keys}` or
     `{"no_input": True}` when `event` answers a question, then `{"say": text}`, `{"dial": number}`
     or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both
     made of these, so the two can be compared step for step. Sensitive values show as MASK: the
-    keys of a sensitive collect_digits entry (`flow` says which), a text that says one."""
+    keys of a sensitive collect_digits entry (`flow` says which), a text that says one.
+    `with_language`: a `say` step also names the language it was said in (`"language": "es-MX"`),
+    as a call's record shows it; the author's tools compare what was said, and leave it out."""
     steps: list[Step] = []
     if isinstance(event, LookupDone) and before.waiting == "lookup":
         steps.append({"lookup": describe(event)})
@@ -46,14 +50,13 @@ def heard(before: CallState, event: Event, action: Action, flow: Flow | None = N
         if keys and before.waiting == "digits" and flow is not None and _secret_entry(flow, before.node):
             keys = MASK
         steps.append({"press": keys} if keys else {"no_input": True})
-    if isinstance(action, Speak):
-        steps.append({"say": action.seen})
+    spoken = action.hold if isinstance(action, Lookup) else action
+    if isinstance(spoken, Speak):
+        steps.append({"say": spoken.seen, "language": spoken.language} if with_language else {"say": spoken.seen})
     elif isinstance(action, Transfer):
         steps.append({"dial": action.to})
     elif isinstance(action, HangUp):
         steps.append({"hangup": True})
-    elif isinstance(action, Lookup) and action.hold is not None:
-        steps.append({"say": action.hold.seen})
     return steps
 
 

@@ -154,6 +154,11 @@ def call_parser(commands: Commands) -> None:
     var_argument(call)
     call.add_argument("--caller-id", metavar="NUMBER", help="the number to call from (default: the flow's caller_id)")
     call.add_argument(
+        "--language",
+        metavar="TAG",
+        help="the language the call starts in, one of the flow's `languages` such as es-MX (default: its first)",
+    )
+    call.add_argument(
         "--server",
         default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"),
         metavar="URL",
@@ -286,6 +291,7 @@ def _call(args: argparse.Namespace) -> int:
             caller_id=args.caller_id,
             credentials=Credentials.from_env(),
             auth=args.auth,
+            language=args.language,
         )
     except ServerProblem as problem:
         raise UsageError(f"ivrflow call: {problem}") from None

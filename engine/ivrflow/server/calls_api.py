@@ -205,7 +205,11 @@ class Api:
         call_id = call_id or uuid.uuid4().hex.upper()
         now = time.time()
         record = CallRecord(
-            call_id, new_call(asked.flow, asked.variables), updated=now, created=now, direction="outbound"
+            call_id,
+            new_call(asked.flow, asked.variables, asked.language),
+            updated=now,
+            created=now,
+            direction="outbound",
         )
         outcome = placing.place(
             self.store,
@@ -259,9 +263,10 @@ class Api:
                 [FieldError("reference_id", "CALL_NOT_FOUND", "no such call")],
             )
         steps = await run_in_threadpool(self.store.transcript, record.reference_id)
+        flow = self.flows().get(record.state.flow)
         shown = {
-            **call_summary(record),
-            "variables": shown_variables(record, self.flows().get(record.state.flow)),
+            **call_summary(record, flow),
+            "variables": shown_variables(record, flow),
             "transcript": [timed_step(step) for step in steps],
         }
         if record.v1 is not None:  # Telesign plays a v1 call itself: what it reported takes the transcript's place
@@ -292,7 +297,8 @@ class Api:
         records = await run_in_threadpool(
             lambda: self.store.recent(flow=query.get("flow"), status=status, limit=int(limit))
         )
-        return JSONResponse({"calls": [call_summary(record) for record in records]})
+        flows = self.flows()
+        return JSONResponse({"calls": [call_summary(record, flows.get(record.state.flow)) for record in records]})
 
     async def list_flows(self, request: Request, body: bytes) -> Response:
         flows = self.flows()

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ivrflow.calls.record import CallRecord
+from ivrflow.calls.record import CallRecord, language_of
 from ivrflow.calls.transcripts import Step
 from ivrflow.errors import ApiError, FieldError
 from ivrflow.language.diagnostics import no_such_variable, suggestion
@@ -21,7 +21,7 @@ from ivrflow.server.schedule_clock import schedule_states
 
 MAX_VALUE = 500  # characters in one call variable: longer is not something to read to a caller
 NUMBER = re.compile(r"\+?[1-9][0-9]{7,14}")  # E.164: country code first, at most 15 digits
-CALL_FIELDS = ("flow", "to", "caller_id", "vars")
+CALL_FIELDS = ("flow", "to", "caller_id", "vars", "language")
 
 
 def _when(seconds: float) -> str:
@@ -34,7 +34,9 @@ def timed_step(step: Step) -> dict[str, object]:
     return {"at": _when(at) if isinstance(at, (int, float)) else None, **{k: v for k, v in step.items() if k != "at"}}
 
 
-def call_summary(record: CallRecord) -> dict[str, object]:
+def call_summary(record: CallRecord, flow: Flow | None) -> dict[str, object]:
+    """A call as GET /calls lists it; `flow`: its flow, when served (for the language a call that
+    never chose one is in: the flow's first)."""
     state = record.state
     return {
         "reference_id": record.reference_id,
@@ -43,6 +45,7 @@ def call_summary(record: CallRecord) -> dict[str, object]:
         "flow": state.flow or None,
         "version": state.version or None,
         "status": record.status,
+        "language": language_of(state, flow),
         "node": state.node or None,
         "to": state.variables.get("called"),
         "from": state.variables.get("caller"),
@@ -58,6 +61,7 @@ class CallRequest:
     to: str
     caller_id: str
     variables: dict[str, str]
+    language: str = ""  # the language the call starts in ("": the flow's first)
 
 
 def _number(value: object, name: str, errors: list[FieldError]) -> str:
@@ -118,10 +122,28 @@ def parse_call_request(data: object, flows: Mapping[str, Flow]) -> CallRequest:
             )
         )
     variables = _variables(data.get("vars", {}), flow, {"called": to, "caller": caller_id}, errors)
+    language = _language(data.get("language"), flow, errors)
     if errors:
         raise ApiError.of_fields(400, errors)
     assert flow is not None
-    return CallRequest(flow, to, caller_id, variables)
+    return CallRequest(flow, to, caller_id, variables, language)
+
+
+def _language(given: object, flow: Flow | None, errors: list[FieldError]) -> str:
+    """The language the call is to start in: one of the flow's (absent, null or empty: its first)."""
+    if given is None or given == "":
+        return ""
+    if flow is not None and (not isinstance(given, str) or given not in flow.languages):
+        languages = ", ".join(flow.languages)
+        errors.append(
+            FieldError(
+                "language",
+                "PARAMETER_INVALID",
+                f"{given!r} is not a language of the flow {flow.id!r}: give one of its languages, {languages}",
+            )
+        )
+        return ""
+    return given if isinstance(given, str) else ""
 
 
 def hint_for(word: str, choices: Iterable[str]) -> str:
@@ -178,6 +200,8 @@ def flow_summary(flow: Flow, at: float) -> dict[str, object]:
         "description": flow.description or None,
         "file": flow.path,
         "numbers": list(flow.numbers),
+        "languages": list(flow.languages),
+        "number_languages": dict(flow.number_languages),
         "caller_id": flow.caller_id,
         "vars": {name: MASK if name in flow.sensitive else value for name, value in flow.vars.items()},
         "schedules": schedule_states(flow, at),

@@ -275,7 +275,10 @@ class Checks:
             )
         record = await run_in_threadpool(self.store.get, check_id)
         steps = await run_in_threadpool(self.store.transcript, check_id) if record is not None else []
-        call = {**call_summary(record), "transcript": [timed_step(s) for s in steps]} if record is not None else None
+        flow = self.flows[recording.transfer_to is not None]
+        call = (
+            {**call_summary(record, flow), "transcript": [timed_step(s) for s in steps]} if record is not None else None
+        )
         shown: dict[str, Any] = {
             "check_id": check_id,
             "started": recording.started,

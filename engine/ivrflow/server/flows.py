@@ -22,13 +22,15 @@ log = logging.getLogger("ivrflow")
 
 @dataclass
 class Flows:
-    """The flows being served from one folder, by id and by inbound number, and every version
-    seen (a call keeps the version it started with)."""
+    """The flows being served from one folder, by id and by inbound number (with the language a
+    number's calls start in, when it names one), and every version seen (a call keeps the version
+    it started with)."""
 
     folder: Path
     current: dict[str, Flow] = field(default_factory=dict)
     versions: dict[tuple[str, str], Flow] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
+    number_languages: dict[str, str] = field(default_factory=dict)  # inbound number → the language its calls start in
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def load(self) -> list[str]:
@@ -50,6 +52,11 @@ class Flows:
                     current[flow.id] = flow
                     self.versions[(flow.id, flow.version)] = flow
             self.numbers = {digits_only(number): flow.id for flow in current.values() for number in flow.numbers}
+            self.number_languages = {
+                digits_only(number): language
+                for flow in current.values()
+                for number, language in flow.number_languages.items()
+            }
             self.current = current
             return [problem for problems in errors.values() for problem in problems]
 

@@ -68,6 +68,11 @@ def call_request(flows: list[str]) -> Doc:
                 "description": "Values of the flow's variables (`called` and `caller` are the call's own numbers).",
                 "additionalProperties": {"anyOf": [{"type": "string", "maxLength": 500}, {"type": "number"}]},
             },
+            language={
+                "type": ["string", "null"],
+                "examples": ["es-MX"],
+                "description": "The language the call starts in: one of the flow's `languages` (GET /flows); absent, empty or null: its first.",
+            },
         ),
         "examples": [{"flow": flows[0] if flows else "appointment-reminder", "to": "+15552010200"}],
     }
@@ -105,6 +110,10 @@ SUMMARY: Doc = {
     "flow": MAYBE_TEXT,
     "version": MAYBE_TEXT,
     "status": {"enum": list(STATUSES)},
+    "language": {
+        "type": ["string", "null"],
+        "description": "The language the call is in now (a `select_language` may change it); null: its flow is no longer served.",
+    },
     "node": MAYBE_TEXT,
     "to": MAYBE_TEXT,
     "from": MAYBE_TEXT,
@@ -116,14 +125,16 @@ SUMMARY: Doc = {
 STEP: Doc = {
     "type": "object",
     "required": ["at"],
-    "description": "A step of the transcript, as the simulator has them: say, press, no_input, dial (a transfer), hangup; `at`: when the engine answered the event that led to it.",
+    "description": "A step of the transcript, as the simulator has them: say (with the `language` it was said in), press, no_input, dial (a transfer), hangup, lookup; `at`: when the engine answered the event that led to it.",
     "properties": {
         "at": {"type": ["string", "null"], "format": "date-time"},
         "say": TEXT,
+        "language": TEXT,
         "press": TEXT,
         "no_input": {"type": "boolean"},
         "dial": TEXT,
         "hangup": {"type": "boolean"},
+        "lookup": TEXT,
     },
 }
 
@@ -146,6 +157,17 @@ FLOW: Doc = closed(
     description=MAYBE_TEXT,
     file=TEXT,
     numbers={"type": "array", "items": TEXT},
+    languages={
+        "type": "array",
+        "items": TEXT,
+        "minItems": 1,
+        "description": "The languages the flow speaks, the first its default (a one-language flow: its `language`).",
+    },
+    number_languages={
+        "type": "object",
+        "additionalProperties": TEXT,
+        "description": "The numbers that name the language their calls start in (`{ number, language }`), as the flow writes them.",
+    },
     caller_id=MAYBE_TEXT,
     vars={"type": "object", "additionalProperties": TEXT},
     v1=closed(compiles={"type": "boolean"}, reasons={"type": "array", "items": TEXT}),

@@ -297,11 +297,13 @@ class Webhook:
         if flow_id is None:
             log.warning("incoming call to %s: no flow serves this number", called)
             state, action = _sorry_call()
-            return state, action, heard(state, CallStarted(), action), ()
+            return state, action, heard(state, CallStarted(), action, with_language=True), ()
         flow = self.flows.current[flow_id]
-        fresh, started = new_call(flow), CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
+        fresh = new_call(flow, language=self.flows.number_languages.get(digits_only(called), ""))
+        started = CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
         state, action = step(flow, fresh, started, self.clock(now))
-        return state, action, heard(fresh, started, action, flow), step_tally(flow, fresh, started, state)
+        steps = heard(fresh, started, action, flow, with_language=True)
+        return state, action, steps, step_tally(flow, fresh, started, state)
 
 
 def _moved(
@@ -331,7 +333,7 @@ def _moved(
         lookup=lookup,
         lookup_flow=flow if lookup else None,
     )
-    return updated, heard(record.state, event, action, flow), applied
+    return updated, heard(record.state, event, action, flow, with_language=True), applied
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:

@@ -51,8 +51,6 @@ from ivrflow.studio.guard import (
     same_origin,
 )
 from ivrflow.studio.pages import STATIC, index_html, rule_html
-from ivrflow.telesign.facts import LANGUAGES
-from ivrflow.tools.simulate import with_language
 
 MAX_TEXT = 1_000_000  # bytes of one request: a flow file is a few kilobytes
 
@@ -166,10 +164,10 @@ class Studio:
         checked = check_bytes(text.encode("utf-8"), display_path(self.path(name)))
         if checked.flow is None or not checked.ok:
             return refuse(400, "fix the flow's errors first: only a flow without errors can take a call")
-        language = body.get("language")
-        if language is not None and language not in LANGUAGES:
-            return refuse(400, f"a language is one of {', '.join(LANGUAGES)}")
-        flow = with_language(checked.flow, language)
+        try:
+            flow, language = phone.in_language(checked.flow, body.get("language"))
+        except phone.BadCall as problem:
+            return refuse(400, str(problem))
         at_text, zone = _texts(body, "at", "zone")
         try:
             at = views.call_time(flow, at_text, zone)
@@ -181,7 +179,7 @@ class Studio:
                 variables = body["start"].get("variables", {}) if isinstance(body["start"], dict) else None
                 if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
                     raise phone.BadCall("variables are an object of texts")
-                return JSONResponse(phone.start(flow, variables, at, lookup))
+                return JSONResponse(phone.start(flow, variables, at, lookup, language))
             answer, keys = body.get("answer"), body.get("keys", "")
             if not isinstance(answer, str) or not isinstance(keys, str):
                 raise phone.BadCall("send an answer (and its keys)")

@@ -26,7 +26,9 @@ from ivrflow.calls.lookups import LookupDone, Request
 from ivrflow.calls.transcripts import MAX_STEPS, Step, heard
 from ivrflow.language.http_node import Http
 from ivrflow.language.model import Flow
+from ivrflow.telesign.facts import LANGUAGES
 from ivrflow.tools.answers import NO_ANSWER, answerer
+from ivrflow.tools.simulate import with_language
 
 Answer = Callable[[Request], LookupDone]
 
@@ -56,10 +58,26 @@ def lookups(flow: Flow, given: object, folder: Path) -> Answer:
     return answerer(flow, {node: chosen for node, chosen in given.items() if chosen != "example"}, folder)
 
 
-def start(flow: Flow, variables: Mapping[str, str], at: float, lookup: Answer) -> dict[str, Any]:
-    """A call of `flow` with these variables at `at`, run until it asks the caller something or
-    ends; `lookup` answers the lookups it makes."""
-    return _run(flow, new_call(flow), [CallStarted(dict(variables))], at, lookup)
+def in_language(flow: Flow, language: object) -> tuple[Flow, str]:
+    """The flow as the phone plays it, and the language its call starts in ("": the flow's
+    first), as the page chose `language` (None or "": none). A flow with several languages starts
+    in one of them; a flow in one language may be heard in any of Telesign's voices, as
+    `ivrflow simulate --language` plays it."""
+    if language is None or language == "":
+        return flow, ""
+    if len(flow.languages) > 1:
+        if language not in flow.languages:
+            raise BadCall(f"{language!r} is not a language of {flow.id}: choose one of {', '.join(flow.languages)}")
+        return flow, str(language)
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise BadCall(f"a language is one of {', '.join(LANGUAGES)}")
+    return with_language(flow, language), ""
+
+
+def start(flow: Flow, variables: Mapping[str, str], at: float, lookup: Answer, language: str = "") -> dict[str, Any]:
+    """A call of `flow` in `language` ("": the flow's first) with these variables at `at`, run
+    until it asks the caller something or ends; `lookup` answers the lookups it makes."""
+    return _run(flow, new_call(flow, language=language), [CallStarted(dict(variables))], at, lookup)
 
 
 def answer(flow: Flow, state_json: object, kind: str, keys: str, at: float, lookup: Answer) -> dict[str, Any]:
@@ -98,7 +116,7 @@ def _run(flow: Flow, state: CallState, events: list[Event], at: float, lookup: A
         event = events.pop(0)
         before = state
         state, action = step(flow, state, event, at)
-        steps += heard(before, event, action, flow)
+        steps += heard(before, event, action, flow, with_language=True)
         if isinstance(action, Speak) and action.collect:
             ask = {"kind": state.waiting, "most": action.most, "end_key": action.end_key, "timeout": action.timeout}
             break
@@ -123,13 +141,20 @@ def _state(flow: Flow, data: object) -> CallState:
     """The page's copy of a call's state, checked field by field before the interpreter trusts it."""
     if not isinstance(data, dict):
         raise BadCall("the call's state is an object")
-    text = ("flow", "version", "node", "outcome", "entry")
-    if set(data) != {*text, "waiting", "tries", "repeats", "variables"}:
+    # A page that started its call before calls had a language holds a state without one: its
+    # call goes on in the flow's first language.
+    data = {"language": "", "line": 0, **data}
+    text = ("flow", "version", "node", "outcome", "entry", "language")
+    if set(data) != {*text, "waiting", "tries", "line", "repeats", "variables"}:
         raise BadCall("the call's state has other fields than a call's")
     if not all(isinstance(data[name], str) for name in (*text, "waiting")) or data["waiting"] not in get_args(Waiting):
         raise BadCall("the call's state is not a call's")
-    if not isinstance(data["tries"], int) or not _str_map(data["variables"]) or not _int_map(data["repeats"]):
+    if not all(isinstance(data[name], int) and data[name] >= 0 for name in ("tries", "line")):
         raise BadCall("the call's state is not a call's")
+    if not _str_map(data["variables"]) or not _int_map(data["repeats"]):
+        raise BadCall("the call's state is not a call's")
+    if data["language"] and data["language"] not in flow.languages:
+        raise BadCall(f"the call is in a language the flow does not have: {', '.join(flow.languages)}")
     if data["flow"] != flow.id or data["version"] != flow.version:
         raise BadCall("the flow changed since this call started: start another")
     if data["node"] and data["node"] not in flow.nodes:

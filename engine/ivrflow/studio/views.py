@@ -116,12 +116,13 @@ def v1_fit(checked: Checked, at: float) -> JSON:
 
 def phone_options(flow: Flow, at: float, in_zone: str = "", problem: str = "") -> JSON:
     """What the phone lets the author choose before a call: the flow's variables (with their
-    defaults; sensitive ones marked), the number called and the caller's, the language it speaks
-    (as `ivrflow simulate --language`), for a flow with schedules the time of the call (`at`,
+    defaults; sensitive ones marked), the number called and the caller's, the language it starts
+    in (`several`: one of the flow's languages; else the voice its one language is heard in, as
+    `ivrflow simulate --language`), for a flow with schedules the time of the call (`at`,
     shown in `in_zone` or the schedules' zone, with each schedule's state then and `problem`
     when the time typed is none), and what each http node's web service answers (as
     `ivrflow simulate --http`)."""
-    variables = call_variables(flow)
+    variables = {**flow.vars, **call_variables(flow)}  # each field starts at the flow's default: the call's value
     return {
         "variables": [
             {"name": name, "value": variables.get(name, ""), "sensitive": name in flow.sensitive, "builtin": False}
@@ -131,8 +132,10 @@ def phone_options(flow: Flow, at: float, in_zone: str = "", problem: str = "") -
             {"name": name, "value": variables.get(name, ""), "sensitive": False, "builtin": True}
             for name in BUILTIN_VARS
         ],
-        "languages": sorted({flow.language, *LANGUAGES}),
+        # A flow with several languages: the call starts in one of them; else any voice of Telesign's.
+        "languages": list(flow.languages) if len(flow.languages) > 1 else sorted({flow.language, *LANGUAGES}),
         "language": flow.language,
+        "several": len(flow.languages) > 1,
         "time": time_options(flow, at, in_zone, problem) if flow.schedules else None,
         "lookups": [lookup_options(node) for node in flow.nodes.values() if isinstance(node, Http)],
     }

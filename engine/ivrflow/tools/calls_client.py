@@ -37,14 +37,18 @@ def start_call(
     caller_id: str | None,
     credentials: Credentials | None,
     auth: str = "hmac",
+    language: str | None = None,
 ) -> Started:
-    """Ask the server at `server` to call `to` with `flow`. Requests are signed with `credentials`
+    """Ask the server at `server` to call `to` with `flow` (starting in `language`, one of the
+    flow's; None: its first). Requests are signed with `credentials`
     (Telesign's TSA HMAC scheme, or Basic with `auth="basic"`) when there are any. Raises ApiError,
     as the server answered it, when the server or Telesign refused the call; ServerProblem when
     the server could not be reached or did not answer in the API's shape."""
     request: dict[str, object] = {"flow": flow, "to": to, "vars": variables}
     if caller_id:
         request["caller_id"] = caller_id
+    if language:
+        request["language"] = language
     answer = api_request(server, "POST", "/calls", request, credentials=credentials, auth=auth, expect=201)
     return Started(answer["reference_id"], answer["status"], answer["telesign"]["reference_id"])
 

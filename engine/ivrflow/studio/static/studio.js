@@ -264,6 +264,9 @@
     }
     $("call-language").replaceChildren(...options.languages.map((l) => el("option", { value: l }, l)));
     $("call-language").value = options.language;
+    // A flow with several languages starts the call in the one chosen; one in a single language is heard in the voice chosen.
+    $("call-language-label").textContent = options.several ? "Starts in" : "Language";
+    state.several = options.several;
   }
 
   function resetCall() {
@@ -277,7 +280,9 @@
     const list = $("transcript");
     for (const s of steps) {
       let item;
-      if ("say" in s) item = el("li", { class: "say" }, el("span", { class: "who" }, "Heard: "), s.say);
+      if ("say" in s) item = el("li", { class: "say" },
+        el("span", { class: "who" }, state.callSeveral && s.language ? `Heard (${s.language}): ` : "Heard: "),
+        el("span", s.language ? { lang: s.language } : {}, s.say)); // a screen reader reads each line in its language
       else if ("press" in s) item = el("li", { class: "press" }, "You pressed " + s.press);
       else if ("no_input" in s) item = el("li", { class: "quiet" }, "You stayed silent");
       else if ("dial" in s) item = el("li", { class: "end" }, "The call is put through to " + s.dial);
@@ -323,11 +328,13 @@
     const variables = {};
     for (const input of $("call-vars").querySelectorAll("input")) variables[input.name] = input.value;
     state.language = $("call-language").value;
+    state.callSeveral = !!state.several;
     state.callAt = timeChosen(true);
     state.callHttp = {};
     for (const select of $("call-lookups").querySelectorAll("select")) state.callHttp[select.name] = select.value;
     const when = state.callAt.at ? ` at ${state.callAt.at.replace("T", " ")} ${state.callAt.zone}` : "";
-    $("transcript").append(el("li", { class: "end" }, `Calling${when}; the flow speaks ${state.language}.`));
+    const speaks = state.callSeveral ? `the call starts in ${state.language}` : `the flow speaks ${state.language}`;
+    $("transcript").append(el("li", { class: "end" }, `Calling${when}; ${speaks}.`));
     phone({ start: { variables } });
     $("keypad").focus();
   });
@@ -455,7 +462,7 @@
   $("calls-filter").addEventListener("submit", (e) => { e.preventDefault(); listCalls(); });
 
   function stepText(s) {
-    if ("say" in s) return "Heard: " + s.say;
+    if ("say" in s) return (s.language ? `Heard (${s.language}): ` : "Heard: ") + s.say;
     if ("press" in s) return "Pressed " + s.press;
     if ("no_input" in s) return "Stayed silent";
     if ("dial" in s) return "Put through to " + s.dial;
@@ -472,7 +479,7 @@
     facts.replaceChildren();
     body.replaceChildren();
     if (status !== 200) { facts.textContent = data.ResponseStatus ? data.ResponseStatus.Message : "error"; return; }
-    for (const key of ["flow", "status", "direction", "to", "from", "created", "updated"]) {
+    for (const key of ["flow", "status", "language", "direction", "to", "from", "created", "updated"]) {
       facts.append(el("dt", {}, key), el("dd", {}, String(data[key] ?? "")));
     }
     for (const [k, v] of Object.entries(data.variables || {})) facts.append(el("dt", {}, k), el("dd", {}, v));
