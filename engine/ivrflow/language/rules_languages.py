@@ -150,6 +150,19 @@ def _line_keys(check: Checker, node: LanguageMenu, language: str, line: str) -> 
             )
 
 
+def number_languages(check: Checker) -> Iterator[Diagnostic]:
+    """A number that starts its calls in a language the flow does not speak."""
+    for number, span in zip(check.flow.numbers, check.flow.number_spans, strict=True):
+        language = check.flow.number_languages.get(number)
+        if language is not None and language not in check.flow.languages:
+            yield Diagnostic(
+                "translation-not-listed",
+                span,
+                f"calls to {number} start in {language}, which is not one of the flow's languages ({_listed(check)})",
+                _add_hint(check, language),
+            )
+
+
 def language_tests(check: Checker) -> Iterator[Diagnostic]:
     """A branch that tests a language the call can never be in."""
     for node in check.nodes(Branch):
@@ -170,5 +183,6 @@ LANGUAGE_CHECKS = (
     missing_translation,
     translation_variables,
     language_choices,
+    number_languages,
     language_tests,
 )
