@@ -18,8 +18,10 @@ from ivrflow.calls.record import V1Call
 from ivrflow.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    call_language,
     call_variables,
     does_not_fit,
+    language_argument,
     opened_store,
     print_telesign_error,
     read_flow,
@@ -155,6 +157,7 @@ def _call_arguments(command: argparse.ArgumentParser) -> None:
         "--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313"
     )
     var_argument(command)
+    language_argument(command, "the call's one voice and texts (a v1 call speaks one language)")
     command.add_argument(
         "--callback-url",
         metavar="URL",
@@ -178,6 +181,7 @@ def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str,
         )
     flow, errors = read_flow(args.command, args.flow, target="v1")
     given = call_variables(args.command, args.var, flow)
+    flow = flow.speaking(call_language(args.command, args.language, flow))  # its voice and texts
     if errors:  # every reason at once: the flow's errors and why it does not fit v1, in line order
         raise FlowError(
             flow.path,
