@@ -147,10 +147,12 @@ def graph_parser(commands: Commands) -> None:
     graph = commands.add_parser(
         "graph",
         help="draw a flow as a diagram",
-        description="Print a flow as a Mermaid diagram (paste it into a ```mermaid block in GitHub Markdown) or as Graphviz dot (`| dot -Tsvg > flow.svg`).",
+        description="Print a flow as a Mermaid diagram (paste it into a ```mermaid block in GitHub Markdown) or as Graphviz dot (`| dot -Tsvg > flow.svg`). "
+        "A flow in several languages is drawn with the texts of one (its first, or --language), named in the title; each select_language key is drawn with the language it chooses.",
     )
     graph.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="mermaid (default) or dot")
+    language_argument(graph, "label the nodes with their texts")
     graph.set_defaults(run=_graph)
 
 
@@ -281,5 +283,6 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    print(FORMATS[args.format](load_flow(args.command, args.flow)), end="")
+    flow = load_flow(args.command, args.flow)
+    print(FORMATS[args.format](flow.speaking(call_language(args.command, args.language, flow))), end="")
     return EXIT_OK
