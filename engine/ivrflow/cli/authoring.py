@@ -60,7 +60,7 @@ def simulate_parser(commands: Commands) -> None:
             "a collect_digits question takes its whole entry from the script, up to its end key or its longest entry, or up to a _ that ends a shorter one (11234567_1: press 1, enter 1234567, wait, press 1). "
             "Sensitive values show as •••. In a flow of several languages each thing said shows its language, like `says (es-MX): ...`. "
             "When the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), the server misbehaved or does not serve the flow's number, "
-            "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var the flow does not declare); 141: the output was closed early (`| head`)."
+            "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var or a --language the flow does not have); 141: the output was closed early (`| head`)."
         ),
     )
     simulate_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
@@ -103,7 +103,7 @@ def journeys_parser(commands: Commands) -> None:
         help="write every path a caller can take, beside the flow",
         description=(
             "Walk every path through each flow (every choice; a wrong key, no key and the repeat key up to the flow's limits; every way the call ends) "
-            "and write them with what the caller hears to FLOW.journeys.yaml beside FLOW.yaml. The same flow always gives the same file, so a diff in review shows what callers will hear differently. "
+            "and write them with what the caller hears to FLOW.journeys.yaml beside FLOW.yaml; a flow in several languages is walked starting in each, each path listed once with the language it starts in. The same flow always gives the same file, so a diff in review shows what callers will hear differently. "
             "--check writes nothing and exits 1 when a file is missing or out of date."
         ),
     )

@@ -49,7 +49,7 @@ def compile_parser(commands: Commands) -> None:
     compile_cmd = commands.add_parser(
         "compile",
         help="turn a flow into one Telesign v1 voice request",
-        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare).",
+        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare, a --language it does not have). A flow in several languages compiles to one language's call (--language; default its first): a v1 call has one voice.",
     )
     _call_arguments(compile_cmd)
     at_argument(compile_cmd)
