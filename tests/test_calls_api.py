@@ -448,6 +448,7 @@ def test_flows_are_listed_with_version_v1_fit_and_numbers(api: App) -> None:
     flows = {flow["id"]: flow for flow in get(api, "/flows").json()["flows"]}
     assert sorted(flows) == [
         "appointment-reminder",
+        "fraud-alert",
         "otp-delivery",
         "prescription-line",
         "refill-reminder",

@@ -14,6 +14,7 @@ import pytest
 from conftest import EXAMPLES, FLOWS
 from ivrflow.calls.transcripts import Step, walk
 from ivrflow.language.clock import parse_at
+from ivrflow.language.language_menu import LanguageMenu
 from ivrflow.language.loader import load_flow
 from ivrflow.language.model import Collect, Flow, Menu, Prompt, Repeat
 from ivrflow.studio.app import create_studio
@@ -260,6 +261,9 @@ def _keys(flow: Flow, call: dict[str, Any], eager: bool) -> tuple[str, str, tupl
     if isinstance(node, Menu):
         key = next(k for k, target in node.choices.items() if not isinstance(flow.nodes[target], Repeat))
         return "keys", key, (key,)
+    if isinstance(node, LanguageMenu):  # the last language offered: the call moves to it
+        key = list(node.choices)[-1]
+        return "keys", key, (key,)
     assert isinstance(node, Prompt)
     return "keys", node.digit, (node.digit,)
 
@@ -270,7 +274,7 @@ def test_every_bundled_flow_plays_to_its_end_on_the_phone_as_the_simulator_hears
     shutil.copytree(FLOWS, folder)
     app = create_studio(folder)
     flows = sorted(p for p in folder.glob("*.yaml") if not p.name.endswith((".journeys.yaml", ".tests.yaml")))
-    assert len(flows) == 5
+    assert len(flows) == 6
     for path in flows:
         flow = load_flow(path)
         body = {"name": path.name, "text": path.read_text(), "at": at}
