@@ -263,3 +263,33 @@ def test_graph_draws_one_language_and_each_keys_language() -> None:
 def test_graph_of_a_one_language_flow_has_no_title() -> None:
     flow = load_flow(FLOWS / "appointment-reminder.yaml")
     assert mermaid(flow).startswith("flowchart TD\n") and "labelloc" not in dot(flow)
+
+
+def test_v1_fits_only_when_every_language_fits(tmp_path: Path) -> None:
+    """A branch on the call's language decides each language's v1 call: lint --target v1 reports
+    what the Spanish call cannot do, and, as with any branch, the flow fits v1 only when every way
+    fits: compile refuses the English call too."""
+    path = tmp_path / "by-language.yaml"
+    path.write_text(
+        "flow: by-language\n"
+        "languages: [en-US, es-MX]\n"
+        "nodes:\n"
+        "  which:\n"
+        "    type: branch\n"
+        "    cases:\n"
+        "      - when: { language: es-MX }\n"
+        "        go: agent\n"
+        "    otherwise: news\n"
+        "  news:\n"
+        "    type: hangup\n"
+        '    message: { en-US: "Your order has shipped.", es-MX: "Su pedido ha sido enviado." }\n'
+        "  agent:\n"
+        "    type: dial\n"
+        '    to: "15554440199"\n',
+        encoding="utf-8",
+    )
+    lint = ivrflow("lint", "--target", "v1", str(path))
+    assert lint.returncode == 1 and "leads to the dial node `agent`" in lint.stdout
+    english = ivrflow("compile", str(path), "--to", "15550100200", "--language", "en-US")
+    assert english.returncode == 1 and "leads to the dial node `agent`" in english.stderr
+    assert ivrflow("lint", str(path)).returncode == 0
