@@ -55,9 +55,3 @@ def in_process(tmp_path: Path) -> Iterator[Callable[..., App]]:
 
     with contextlib.ExitStack() as started:
         yield lambda db=None, **options: started.enter_context(serving(db or tmp_path / "calls.db", **options))
-
-
-def said_in(steps: list[dict[str, object]], language: str) -> list[dict[str, object]]:
-    """`steps` as a call's record shows them (the calls API, the notice, the studio's phone): each
-    `say` names the language it was said in. The simulator's steps compare what was said only."""
-    return [{**step, "language": language} if "say" in step else step for step in steps]

@@ -31,7 +31,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 def test_bundled_flows_lint_clean_exit_0() -> None:
     result = run("lint", "flows/")
     assert result.returncode == 0, result.stdout
-    assert result.stdout.strip() == "5 flow files checked: no problems."
+    assert result.stdout.strip() == "6 flow files checked: no problems."
 
 
 def test_text_format_shows_location_source_caret_hint_and_summary() -> None:
@@ -73,7 +73,7 @@ def test_json_format() -> None:
     result = run("lint", "--format", "json", BAD, "flows/")
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert report["summary"] == {"files": 6, "errors": 2, "warnings": 0, "infos": 0}
+    assert report["summary"] == {"files": 7, "errors": 2, "warnings": 0, "infos": 0}
     first = report["diagnostics"][0]
     assert {k: first[k] for k in ("file", "line", "column", "severity", "rule")} == {
         "file": "tests/flows/bad/unknown-key.yaml",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import FLOWS, OPEN
+from conftest import EXAMPLES, FLOWS, OPEN
 from ivrflow.calls.events import (
     CallEnded,
     CallStarted,
@@ -135,6 +135,20 @@ def test_live_and_v1_sound_the_same(flow: object, keys: list[str | None]) -> Non
     params, _ = compile_v1(flow, CallOptions(to="15550100200", masked=True))  # type: ignore[arg-type]  # as transcripts show them
     assert params is not None
     assert transcript(flow, keys) == hear(params, keys)  # type: ignore[arg-type]
+
+
+BILINGUAL = load_flow(EXAMPLES / "good" / "appointment-bilingual.yaml")
+
+
+@given(st.sampled_from(BILINGUAL.languages), KEYS)
+def test_live_and_v1_sound_the_same_in_each_language(language: str, keys: list[str | None]) -> None:
+    """A flow in several languages is one v1 call per language, in that language's voice: a call
+    that starts in it sounds the same live, each thing said in that language."""
+    params, _ = compile_v1(BILINGUAL.speaking(language), CallOptions(to="15550100200", masked=True))
+    assert params is not None and params["voice"] == f"f-{language}"
+    heard = transcript(BILINGUAL, keys, language=language)
+    assert heard == hear(params, keys, language)
+    assert {step["language"] for step in heard if "say" in step} == {language}
 
 
 APPOINTMENT = load_flow(FLOWS / "appointment-reminder.yaml")

@@ -302,8 +302,8 @@ def test_committed_journeys_are_what_the_flows_do_and_stable() -> None:
     result = ivrflow("test", "flows", "--coverage")
     assert result.returncode == 0, result.stdout
     assert (
-        result.stdout.endswith("5 flows tested, 0 failed\n")
-        and result.stdout.count("every node and menu choice is reached") == 5
+        result.stdout.endswith("6 flows tested, 0 failed\n")
+        and result.stdout.count("every node and menu choice is reached") == 6
     )
 
 

@@ -160,7 +160,7 @@ def test_author_types_a_mistake_fixes_it_plays_a_call_and_saves(browser: Any, st
     driver = browser
     started = time.monotonic()
     driver.get(url)
-    until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#flow-list a")) == 5, "the flows listed")
+    until(lambda: len(driver.find_elements(By.CSS_SELECTOR, "#flow-list a")) == 6, "the flows listed")
     shot(driver, "flows")
     driver.find_element(By.LINK_TEXT, "support-menu.yaml").click()
     until(lambda: text_of(driver, "#problems-summary") == "No problems.", "the flow checked")

@@ -648,3 +648,55 @@ def test_a_refused_call_is_kept_as_failed_and_a_store_that_cannot_be_written_sen
         "ivrflow send: cannot open the store sqlite:////proc/ivrflow/calls.db: "
     )
     assert len(fake.received) == before  # nothing placed that could not be recorded
+
+
+# --- a flow in several languages: one v1 call per language ----------------------------------------
+
+
+def test_send_in_a_language_speaks_it_and_its_outcome_maps_back(
+    server: App, fake: FakeTelesign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`send --language es-MX` places the Spanish call in the Spanish voice, records the call in that
+    language, and the key the caller pressed maps back to the flow's choice as in any language."""
+    from ivrflow.tools.carrier import Phone
+
+    monkeypatch.setitem(fake.phones, "15552020110", Phone(keys=["5", "2"]))  # through the gate, then 2
+    result = ivrflow(
+        server,
+        fake,
+        "send",
+        "tests/flows/good/appointment-bilingual.yaml",
+        "--to",
+        "15552020110",
+        "--language",
+        "es-MX",
+        "--wait",
+        "--poll",
+        "0.05",
+    )
+    assert result.returncode == 0, result.stderr
+    telesign_id = re.findall(r"reference id ([0-9A-F]{32})", result.stdout)[0]
+    assert result.stdout.splitlines()[-1] == f"{telesign_id}: answered; pressed 2 → cancelled"
+    fields = fake.v1_calls[telesign_id].fields
+    assert fields["voice"] == "f-es-MX"
+    assert fields["tts_message_2"] == "Su cita ha sido cancelada. Adiós."
+    assert fields["prompt_message"].startswith("Le llama Riverside Clinic.")
+    store = SqliteStore(server.db)
+    call_id = store.find(telesign_id)
+    record = store.get(call_id or telesign_id)
+    assert record is not None and record.state.language == "es-MX"
+    call = shown(server, telesign_id)
+    assert (call["status"], call["node"]) == ("completed", "cancelled")
+
+
+def test_send_in_a_language_the_flow_does_not_have_is_a_usage_error(server: App, fake: FakeTelesign) -> None:
+    placed = fake.placed
+    result = ivrflow(
+        server, fake, "send", "flows/appointment-reminder.yaml", "--to", "15552020101", "--language", "es-MX"
+    )
+    assert result.returncode == 2
+    assert (
+        "--language es-MX: the flow 'appointment-reminder' has no language 'es-MX'. Its languages: en-US."
+        in result.stderr
+    )
+    assert fake.placed == placed

@@ -165,9 +165,10 @@ def send_v1_call(
     secrets = [variables.pop(name) for name in flow.sensitive if name in variables]
     kept = {key: hide_values(value, secrets) for key, value in fields.items()} if secrets else fields
     now = clock()
-    record = CallRecord(
-        call_id, new_call(flow, variables), updated=now, created=now, direction="outbound", v1=v1_call(flow, kept)
-    )
+    # `flow` speaks the call's one language (Flow.speaking): the record keeps it, as a live call's does.
+    language = flow.language if len(flow.languages) > 1 else ""
+    state = new_call(flow, variables, language)
+    record = CallRecord(call_id, state, updated=now, created=now, direction="outbound", v1=v1_call(flow, kept))
 
     def first_report(answer: V1Answer) -> V1Report:
         return V1Report(

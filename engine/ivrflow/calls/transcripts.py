@@ -32,16 +32,24 @@ MAX_STEPS = 10_000  # a transcript longer than this is a flow that never ends; s
 Step = dict[str, object]
 
 
-def heard(
-    before: CallState, event: Event, action: Action, flow: Flow | None = None, *, with_language: bool = False
-) -> list[Step]:
+def said(text: str, language: str | None = None) -> Step:
+    """A `say` step, with the language it is said in when there is one to show."""
+    return {"say": text} if language is None else {"say": text, "language": language}
+
+
+def shown_language(flow: Flow | None, language: str) -> str | None:
+    """The language a say step shows: only in a flow of several languages, so that the transcripts
+    of a flow in one language stay as they were (and as v1's, which has one voice, are)."""
+    return language if flow is not None and len(flow.languages) > 1 else None
+
+
+def heard(before: CallState, event: Event, action: Action, flow: Flow | None = None) -> list[Step]:
     """What the caller did and heard in one step, as transcript steps: `{"press": keys}` or
     `{"no_input": True}` when `event` answers a question, then `{"say": text}`, `{"dial": number}`
-    or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both
-    made of these, so the two can be compared step for step. Sensitive values show as MASK: the
-    keys of a sensitive collect_digits entry (`flow` says which), a text that says one.
-    `with_language`: a `say` step also names the language it was said in (`"language": "es-MX"`),
-    as a call's record shows it; the author's tools compare what was said, and leave it out."""
+    or `{"hangup": True}` for `action`. The simulator's transcript and a live call's are both made
+    of these, so the two can be compared step for step. In a flow of several languages each say
+    step says which (`shown_language`). Sensitive values show as MASK: the keys of a sensitive
+    collect_digits entry (`flow` says which), a text that says one."""
     steps: list[Step] = []
     if isinstance(event, LookupDone) and before.waiting == "lookup":
         steps.append({"lookup": describe(event)})
@@ -50,13 +58,14 @@ def heard(
         if keys and before.waiting == "digits" and flow is not None and _secret_entry(flow, before.node):
             keys = MASK
         steps.append({"press": keys} if keys else {"no_input": True})
-    spoken = action.hold if isinstance(action, Lookup) else action
-    if isinstance(spoken, Speak):
-        steps.append({"say": spoken.seen, "language": spoken.language} if with_language else {"say": spoken.seen})
+    if isinstance(action, Speak):
+        steps.append(said(action.seen, shown_language(flow, action.language)))
     elif isinstance(action, Transfer):
         steps.append({"dial": action.to})
     elif isinstance(action, HangUp):
         steps.append({"hangup": True})
+    elif isinstance(action, Lookup) and action.hold is not None:
+        steps.append(said(action.hold.seen, shown_language(flow, action.hold.language)))
     return steps
 
 
@@ -67,15 +76,17 @@ def walk(
     on_step: Callable[[CallState, Event, CallState], None] | None = None,
     answer: Callable[[Request], LookupDone] | None = None,
     at: float | None = None,
+    language: str = "",
 ) -> Iterator[Step]:
     """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
-    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
-    only when a question has been asked, after its steps are given, so that `keys` can be a
-    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
-    every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
-    that cannot be reached). The call takes place at `at` (seconds since the epoch)."""
+        time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
+        only when a question has been asked, after its steps are given, so that `keys` can be a
+        person at a terminal answering what they just heard. `on_step(before, event, after)` sees
+        every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
+        that cannot be reached). The call takes place at `at` (seconds since the epoch) and starts in
+    `language` ("": the flow's first)."""
     presses = Script(keys)
-    state = new_call(flow)
+    state = new_call(flow, language=language)
     events: list[Event] = [CallStarted(variables or {})]
     for _ in range(MAX_STEPS):
         if not events:
@@ -111,7 +122,12 @@ def _secret_entry(flow: Flow, name: str) -> bool:
 
 
 def transcript(
-    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None, at: float | None = None
+    flow: Flow,
+    keys: Iterable[str | None],
+    variables: Mapping[str, str] | None = None,
+    at: float | None = None,
+    language: str = "",
 ) -> list[Step]:
-    """What a caller hears and does when pressing `keys` at `at` (see `walk`)."""
-    return list(walk(flow, keys, variables, at=at))
+    """What a caller hears and does when pressing `keys` at `at`, in a call that starts in
+    `language` (see `walk`)."""
+    return list(walk(flow, keys, variables, at=at, language=language))

@@ -14,8 +14,10 @@ from ivrflow.calls.transcripts import Step
 from ivrflow.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    call_language,
     call_variables,
     check_paths,
+    language_argument,
     load_flow,
     print_flow_error,
     var_argument,
@@ -56,9 +58,9 @@ def simulate_parser(commands: Commands) -> None:
             "Play a flow as a caller would hear it. In a terminal it says each message and asks for a key (Enter alone: no key), until the call ends. "
             "--keys plays a script instead: keys pressed in turn (0-9, * and #), _ for letting a question time out (9_1: press 9, stay silent once, press 1); "
             "a collect_digits question takes its whole entry from the script, up to its end key or its longest entry, or up to a _ that ends a shorter one (11234567_1: press 1, enter 1234567, wait, press 1). "
-            "Sensitive values show as •••. "
+            "Sensitive values show as •••. In a flow of several languages each thing said shows its language, like `says (es-MX): ...`. "
             "When the keys run out the caller presses nothing more. Exit 0: played; 1: the flow has errors or does not fit v1 (--mode v1), the server misbehaved or does not serve the flow's number, "
-            "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var the flow does not declare); 141: the output was closed early (`| head`)."
+            "or the call never ended (stopped after 10,000 steps); 2: the command could not run (such as a --var or a --language the flow does not have); 141: the output was closed early (`| head`)."
         ),
     )
     simulate_cmd.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
@@ -68,7 +70,7 @@ def simulate_parser(commands: Commands) -> None:
     simulate_cmd.add_argument(
         "--json",
         action="store_true",
-        help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup",
+        help="print the transcript as one JSON list of steps: say, press, no_input, dial, hangup (in a flow of several languages a say step has its `language`)",
     )
     simulate_cmd.add_argument(
         "--mode",
@@ -78,9 +80,7 @@ def simulate_parser(commands: Commands) -> None:
     )
     var_argument(simulate_cmd)
     at_argument(simulate_cmd)
-    simulate_cmd.add_argument(
-        "--language", metavar="TAG", help="speak in this language instead of the flow's, like es-ES"
-    )
+    language_argument(simulate_cmd, "start the call")
     simulate_cmd.add_argument(
         "--http",
         action="append",
@@ -103,7 +103,7 @@ def journeys_parser(commands: Commands) -> None:
         help="write every path a caller can take, beside the flow",
         description=(
             "Walk every path through each flow (every choice; a wrong key, no key and the repeat key up to the flow's limits; every way the call ends) "
-            "and write them with what the caller hears to FLOW.journeys.yaml beside FLOW.yaml. The same flow always gives the same file, so a diff in review shows what callers will hear differently. "
+            "and write them with what the caller hears to FLOW.journeys.yaml beside FLOW.yaml; a flow in several languages is walked starting in each, each path listed once with the language it starts in. The same flow always gives the same file, so a diff in review shows what callers will hear differently. "
             "--check writes nothing and exits 1 when a file is missing or out of date."
         ),
     )
@@ -147,10 +147,12 @@ def graph_parser(commands: Commands) -> None:
     graph = commands.add_parser(
         "graph",
         help="draw a flow as a diagram",
-        description="Print a flow as a Mermaid diagram (paste it into a ```mermaid block in GitHub Markdown) or as Graphviz dot (`| dot -Tsvg > flow.svg`).",
+        description="Print a flow as a Mermaid diagram (paste it into a ```mermaid block in GitHub Markdown) or as Graphviz dot (`| dot -Tsvg > flow.svg`). "
+        "A flow in several languages is drawn with the texts of one (its first, or --language), named in the title; each select_language key is drawn with the language it chooses.",
     )
     graph.add_argument("flow", type=Path, metavar="FLOW", help="a flow file")
     graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="mermaid (default) or dot")
+    language_argument(graph, "label the nodes with their texts")
     graph.set_defaults(run=_graph)
 
 
@@ -168,7 +170,7 @@ def _new(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     flow = load_flow(args.command, args.flow)
     given = call_variables(args.command, args.var, flow)
-    flow = simulate.with_language(flow, args.language)
+    language = call_language(args.command, args.language, flow)
     try:
         keys: Iterable[str | None] = simulate.parse_keys(args.keys) if args.keys is not None else _asked(args.json)
     except ValueError as problem:
@@ -187,7 +189,7 @@ def _simulate(args: argparse.Namespace) -> int:
             api_key=credentials.api_key if credentials else None,
         )
     elif args.mode == "v1":
-        played = simulate.v1(flow, keys, given, call_time(args.command, args.at, flow))
+        played = simulate.v1(flow, keys, given, call_time(args.command, args.at, flow), language)
         if isinstance(played, list):
             raise FlowError(
                 flow.path,
@@ -197,13 +199,13 @@ def _simulate(args: argparse.Namespace) -> int:
         steps = played
     else:
         answer = answerer(flow, parse_http(args.http), Path.cwd())
-        steps = simulate.live(flow, keys, given, answer, call_time(args.command, args.at, flow))
+        steps = simulate.live(flow, keys, given, answer, call_time(args.command, args.at, flow), language)
     if args.json:
         print(json.dumps(list(steps), ensure_ascii=False))
         return EXIT_OK
     if args.keys is None and not args.server:
         print(
-            f"Calling {flow.id} ({flow.language}). Press a key and Enter when asked; Enter alone presses nothing.",
+            f"Calling {flow.id} ({language or flow.language}). Press a key and Enter when asked; Enter alone presses nothing.",
             flush=True,
         )
     for each in steps:
@@ -231,7 +233,7 @@ def _asked(quiet: bool) -> Iterator[str | None]:
 
 def _step_words(each: Step) -> str:
     if "say" in each:
-        return f"says: {each['say']}"
+        return f"says ({each['language']}): {each['say']}" if "language" in each else f"says: {each['say']}"
     if "press" in each:
         return f"  pressed {each['press']}"
     if "no_input" in each:
@@ -281,5 +283,6 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    print(FORMATS[args.format](load_flow(args.command, args.flow)), end="")
+    flow = load_flow(args.command, args.flow)
+    print(FORMATS[args.format](flow.speaking(call_language(args.command, args.language, flow))), end="")
     return EXIT_OK

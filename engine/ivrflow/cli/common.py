@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ivrflow.errors import FlowError, StoreUnavailable, TelesignError, UsageError
-from ivrflow.language.diagnostics import Diagnostic, no_such_variable
+from ivrflow.language.diagnostics import Diagnostic, no_such_language, no_such_variable
 from ivrflow.language.lint import missing
 from ivrflow.language.loader import Target, check_file, display_path
 from ivrflow.language.model import BUILTIN_VARS, Flow
@@ -117,6 +117,25 @@ def call_variables(command: str, pairs: list[str], flow: Flow) -> dict[str, str]
     if wrong:
         raise UsageError("\n".join(wrong))
     return given
+
+
+def language_argument(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "--language",
+        default="",
+        metavar="TAG",
+        help=f"{what} in this language of the flow's `languages`, like es-MX (default: the first)",
+    )
+
+
+def call_language(command: str, language: str, flow: Flow) -> str:
+    """The --language of a call with `flow` ("": the flow's first); UsageError naming the flow's
+    languages when it has no such language."""
+    if language and language not in flow.languages:
+        raise UsageError(
+            f"ivrflow {command}: --language {language}: {no_such_language(flow.id, language, flow.languages)}"
+        )
+    return language
 
 
 def telesign_arguments(command: argparse.ArgumentParser) -> None:

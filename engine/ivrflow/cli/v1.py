@@ -18,8 +18,10 @@ from ivrflow.calls.record import V1Call
 from ivrflow.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
+    call_language,
     call_variables,
     does_not_fit,
+    language_argument,
     opened_store,
     print_telesign_error,
     read_flow,
@@ -47,7 +49,7 @@ def compile_parser(commands: Commands) -> None:
     compile_cmd = commands.add_parser(
         "compile",
         help="turn a flow into one Telesign v1 voice request",
-        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare).",
+        description="Compile a flow to the form fields of one Telesign POST /v1/voice request. Exit 1 with every reason, in line order, when the flow has errors or does not fit v1; 2 when the command could not run (a --to that is no phone number, a --var the flow does not declare, a --language it does not have). A flow in several languages compiles to one language's call (--language; default its first): a v1 call has one voice.",
     )
     _call_arguments(compile_cmd)
     at_argument(compile_cmd)
@@ -155,6 +157,7 @@ def _call_arguments(command: argparse.ArgumentParser) -> None:
         "--to", required=True, metavar="NUMBER", help="the number to call, with country code, like +15554441313"
     )
     var_argument(command)
+    language_argument(command, "the call's one voice and texts (a v1 call speaks one language)")
     command.add_argument(
         "--callback-url",
         metavar="URL",
@@ -178,6 +181,7 @@ def _compiled(args: argparse.Namespace) -> tuple[Flow, dict[str, str], dict[str,
         )
     flow, errors = read_flow(args.command, args.flow, target="v1")
     given = call_variables(args.command, args.var, flow)
+    flow = flow.speaking(call_language(args.command, args.language, flow))  # its voice and texts
     if errors:  # every reason at once: the flow's errors and why it does not fit v1, in line order
         raise FlowError(
             flow.path,

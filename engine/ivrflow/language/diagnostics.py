@@ -80,6 +80,18 @@ def no_such_variable(flow_id: str, name: str, declared: Iterable[str]) -> str:
     return f"the flow {flow_id!r} has no variable {name!r}. {hint[:1].upper() + hint[1:]}Its variables: {', '.join(sorted(names)) or 'none'}"
 
 
+def no_such_language(flow_id: str, language: str, languages: Iterable[str]) -> str:
+    """Why a call with a flow cannot start in `language`: the words the commands and flow tests share."""
+    names = list(languages)
+    hint = suggestion(language, names)
+    more = (
+        ""
+        if len(names) > 1
+        else f" To add one, list it in the flow's `languages:` (like `languages: [{names[0]}, {language}]`) and translate every text."
+    )
+    return f"the flow {flow_id!r} has no language {language!r}. {hint[:1].upper() + hint[1:]}Its languages: {', '.join(names)}.{more}"
+
+
 def count(diagnostics: Iterable[Diagnostic]) -> dict[Severity, int]:
     totals: dict[Severity, int] = {"error": 0, "warning": 0, "info": 0}
     for diagnostic in diagnostics:

@@ -7,6 +7,7 @@ with a hint. This module does that translation, one best message per location.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -244,16 +245,17 @@ class _Translator:
     def on_uniqueItems(
         self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
     ) -> Iterator[Diagnostic]:
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for index, item in enumerate(value):
-            if item in seen:
+            same = json.dumps(item, sort_keys=True)  # items may be mappings (`{ number: ..., language: ... }`)
+            if same in seen:
                 yield self.make(
                     "invalid-value",
                     (*path, index),
-                    f"{self.typed((*path, index), item)} is listed twice in {where(path, self.data)}",
+                    f"{_inline(item) if isinstance(item, dict) else self.typed((*path, index), item)} is listed twice in {where(path, self.data)}",
                     "remove the second one",
                 )
-            seen.add(item)
+            seen.add(same)
 
     def on_minimum(
         self, path: Path, value: Any, schema: dict[str, Any], error: ValidationError
@@ -355,3 +357,8 @@ def schema_diagnostics(document: Document) -> list[Diagnostic]:
             if place not in best or _relevance(diagnostic) < _relevance(best[place]):
                 best[place] = diagnostic
     return list(best.values())
+
+
+def _inline(item: dict[str, Any]) -> str:
+    """A mapping as it could be written on one line: `{ number: 15558670011, language: es-MX }`."""
+    return "`{ " + ", ".join(f"{key}: {value}" for key, value in item.items()) + " }`"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ivrflow.language.branches import Branch
 from ivrflow.language.diagnostics import Diagnostic, Span
 from ivrflow.language.http_node import Http
+from ivrflow.language.language_menu import LanguageMenu
 from ivrflow.language.model import (
     DEFAULT_ATTEMPTS,
     DEFAULT_REPEAT_MAX,
@@ -104,6 +105,13 @@ class _Planner:
                 "v1-live-only",
                 span,
                 f"{what} leads to the collect_digits node `{node.name}`; a v1 call takes one key at a time and keeps none",
+            )
+        elif isinstance(node, LanguageMenu):  # at its own line: the node itself is what v1 cannot do
+            self.reason(
+                "v1-live-only",
+                node.span,
+                f"{what} leads to the select_language node `{node.name}`; a v1 call speaks in one voice and lets nobody choose another",
+                f"start the flow at `{node.next}` instead and send each caller the call in their language (`ivrflow send --language es-MX`)",
             )
         elif isinstance(node, Menu):
             self.reason(

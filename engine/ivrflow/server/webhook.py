@@ -297,12 +297,12 @@ class Webhook:
         if flow_id is None:
             log.warning("incoming call to %s: no flow serves this number", called)
             state, action = _sorry_call()
-            return state, action, heard(state, CallStarted(), action, with_language=True), ()
+            return state, action, heard(state, CallStarted(), action), ()
         flow = self.flows.current[flow_id]
         fresh = new_call(flow, language=self.flows.number_languages.get(digits_only(called), ""))
         started = CallStarted({"caller": digits_only(caller), "called": digits_only(called)})
         state, action = step(flow, fresh, started, self.clock(now))
-        steps = heard(fresh, started, action, flow, with_language=True)
+        steps = heard(fresh, started, action, flow)
         return state, action, steps, step_tally(flow, fresh, started, state)
 
 
@@ -333,7 +333,7 @@ def _moved(
         lookup=lookup,
         lookup_flow=flow if lookup else None,
     )
-    return updated, heard(record.state, event, action, flow, with_language=True), applied
+    return updated, heard(record.state, event, action, flow), applied
 
 
 def _undelivered(record: CallRecord | None, digest: str) -> CallRecord | None:

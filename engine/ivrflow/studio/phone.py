@@ -116,7 +116,7 @@ def _run(flow: Flow, state: CallState, events: list[Event], at: float, lookup: A
         event = events.pop(0)
         before = state
         state, action = step(flow, state, event, at)
-        steps += heard(before, event, action, flow, with_language=True)
+        steps += heard(before, event, action, flow)
         if isinstance(action, Speak) and action.collect:
             ask = {"kind": state.waiting, "most": action.most, "end_key": action.end_key, "timeout": action.timeout}
             break

@@ -14,10 +14,10 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from ivrflow.calls.transcripts import Step
+from ivrflow.calls.transcripts import Step, shown_language
 from ivrflow.errors import KeyScriptError, UsageError
 from ivrflow.language.clock import default_zone, parse_at
-from ivrflow.language.diagnostics import Diagnostic, suggestion
+from ivrflow.language.diagnostics import Diagnostic, no_such_language, suggestion
 from ivrflow.language.lint import flow_files
 from ivrflow.language.loader import check_bytes, display_path
 from ivrflow.language.model import Flow
@@ -141,15 +141,18 @@ def _journeys_file(path: Path, flow: Flow, walked: Walked) -> list[Failure]:
 
 
 def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
-    """For a flow that compiles to v1: the first journey the two would play differently."""
+    """For a flow that compiles to v1: the first journey the two would play differently, each
+    against the v1 call of the language it starts in (a v1 call has one voice)."""
     plan, _ = plan_v1(flow)
     if plan is None:
         return []
-    compiled: dict[float | None, dict[str, str] | list[Diagnostic]] = {}  # once per time: its branches decided
+    # once per time (its branches decided) and language
+    compiled: dict[tuple[float | None, str], dict[str, str] | list[Diagnostic]] = {}
     for journey in walked.journeys:
-        if journey.at not in compiled:
-            compiled[journey.at] = v1_fields(flow, at=journey.at)
-        fields = compiled[journey.at]
+        spoken = flow.speaking(journey.language)
+        if (journey.at, journey.language) not in compiled:
+            compiled[journey.at, journey.language] = v1_fields(spoken, at=journey.at)
+        fields = compiled[journey.at, journey.language]
         if isinstance(fields, list):
             reason = fields[0].message if fields else "another error"
             return [
@@ -160,7 +163,7 @@ def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
                     f"the flow fits v1 but does not compile for a sample call: {reason}",
                 )
             ]
-        heard_v1 = list(play(fields, journey.keys))
+        heard_v1 = list(play(fields, journey.keys, shown_language(spoken, spoken.language)))
         if heard_v1 != list(journey.steps):
             at = next(
                 (i for i, (a, b) in enumerate(zip(journey.steps, heard_v1, strict=False)) if a != b),
@@ -168,7 +171,8 @@ def live_matches_v1(flow: Flow, walked: Walked) -> list[Failure]:
             )
             live_step = journey.steps[at] if at < len(journey.steps) else "the end of the call"
             v1_step = heard_v1[at] if at < len(heard_v1) else "the end of the call"
-            message = f"live and v1 differ for keys {keys_text(journey.keys)!r} at step {at + 1}: live {live_step}, v1 {v1_step}"
+            starting = f" in {journey.language}" if journey.language else ""
+            message = f"live and v1 differ{starting} for keys {keys_text(journey.keys)!r} at step {at + 1}: live {live_step}, v1 {v1_step}"
             return [Failure(flow.path, flow.id_span.line, flow.id_span.column, message)]
     return []
 
@@ -192,6 +196,13 @@ def _cases(path: Path, flow: Flow, walked: Walked) -> tuple[int, list[Failure]]:
     cases: list[dict[str, Any]] = document.data["tests"]
     for index, case in enumerate(cases):
         span = document.source.value(("tests", index))
+        if case.get("language", flow.language) not in flow.languages:  # at the language itself
+            where = document.source.value(("tests", index, "language"))
+            message = (
+                f"test {case['name']!r}: `language`: {no_such_language(flow.id, case['language'], flow.languages)}"
+            )
+            failures.append(Failure(shown, where.line, where.column, message))
+            continue
         for message in _check(flow, case, walked, path.parent):
             failures.append(Failure(shown, span.line, span.column, f"test {case['name']!r}: {message}"))
     return len(cases), failures
@@ -275,8 +286,9 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked, base: Path) -> list
         return [
             'this flow tests schedules, so what a caller hears depends on the time: give the case `at: "2026-12-24 15:00"` (in the schedules\' time zone)'
         ]
+    language = str(case.get("language", ""))
     if case.get("mode") == "v1":
-        played = v1(flow, keys, variables, at)
+        played = v1(flow, keys, variables, at, language)
         if isinstance(played, list):
             return [f"the flow does not compile to v1{': ' + played[0].message if played else ''}"]
         heard: list[Step] = list(played)
@@ -287,7 +299,7 @@ def _check(flow: Flow, case: dict[str, Any], walked: Walked, base: Path) -> list
         except UsageError as problem:
             return [str(problem).replace("--http ", "http: ")]
         try:
-            journey = trace(flow, keys, variables, walked, answer, at)
+            journey = trace(flow, keys, variables, walked, answer, at, language)
         except KeyScriptError as problem:
             return [str(problem)]
         heard, ended = list(journey.steps), journey.ends_at

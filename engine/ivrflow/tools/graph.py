@@ -4,7 +4,9 @@ Each node is labelled with its type and the start of its message; each edge with
 call along it: a key (`1`), `next`, `no input` / `invalid` (said, then asked again),
 `after 3 attempts`, `after 3 repeats`, `transfer`, `after the transfer`, `not answered`, `entered (rx)`,
 `answered (ready, drug)`, `no answer, not 2xx, not JSON` (an http node's lookup), a branch's tests (`office
-closed`, `tier in gold, platinum`) and `otherwise`. The call's end is one node of its own.
+closed`, `tier in gold, platinum`) and `otherwise`, a select_language's keys with the language each
+chooses (`2: es-MX`). The call's end is one node of its own. A flow in several languages is drawn
+with the texts of one of them (`Flow.speaking`), named in the title.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 
 from ivrflow.language.branches import Branch
 from ivrflow.language.http_node import Http
+from ivrflow.language.language_menu import LanguageMenu
 from ivrflow.language.model import PROMPT_CHANCES, Collect, Dial, Flow, Hangup, Menu, Message, Node, Prompt, Repeat
 
 END = "(end)"
@@ -26,11 +29,13 @@ def _short(text: str) -> str:
     return text if len(text) <= LABEL_WORDS else text[: LABEL_WORDS - 1].rstrip() + "…"
 
 
-def label(node: Node) -> str:
+def label(node: Node, language: str = "") -> str:
     if isinstance(node, Dial):
         return f"dial: {node.to}"
     if isinstance(node, Http):
         return f"http: {node.method} {node.host or _short(node.url)}"
+    if isinstance(node, LanguageMenu):  # its own line in the language drawn, else its first
+        return f"{node.type}: {_short(node.lines.get(language) or next(iter(node.lines.values()), ''))}"
     message = getattr(node, "message", None)
     return f"{node.type}: {_short(message)}" if message else node.type
 
@@ -71,6 +76,10 @@ def edges(flow: Flow) -> Iterator[tuple[str, str, str]]:
             yield name, node.on_error, "no answer, not 2xx, not JSON"
         elif isinstance(node, Hangup):
             yield name, END, ""
+        elif isinstance(node, LanguageMenu):  # the call goes on at `next`, in the language chosen
+            for key, language in node.choices.items():
+                yield name, node.next, f"{key}: {language}"
+            yield name, node.next, f"after {node.attempts} attempt{'s' if node.attempts != 1 else ''}: same language"
         elif isinstance(node, Branch):  # each case labelled with its test, in the order they are tried
             for case in node.cases:
                 yield name, case.go, case.when.words()
@@ -87,14 +96,24 @@ def _id(name: str) -> str:
     return "call_end" if name == END else "n_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
 
 
+def _title(flow: Flow) -> str:
+    """For a flow in several languages, which one its texts are drawn in; none for a flow in one
+    (its diagram stays as it was)."""
+    if len(flow.languages) < 2:
+        return ""
+    return f"{flow.id}: texts in {flow.language} (the flow speaks {', '.join(flow.languages)})"
+
+
 def mermaid(flow: Flow) -> str:
     def text(value: str) -> str:
         return '"' + value.replace('"', "#quot;") + '"'
 
-    lines = ["flowchart TD", f"  %% {flow.id}: made by `ivrflow graph`"]
+    title = _title(flow)
+    head = ["---", f"title: {json.dumps(title, ensure_ascii=False)}", "---"] if title else []
+    lines = [*head, "flowchart TD", f"  %% {flow.id}: made by `ivrflow graph`"]
     for name, node in flow.nodes.items():
         start = "start: " if name == flow.start else ""
-        lines.append(f"  {_id(name)}[{text(f'{start}{name} — {label(node)}')}]")
+        lines.append(f"  {_id(name)}[{text(f'{start}{name} — {label(node, flow.language)}')}]")
     lines.append(f"  {_id(END)}(({text('hang up')}))")
     for source, target, on in edges(flow):
         arrow = f" -->|{text(on)}| " if on else " --> "
@@ -107,9 +126,12 @@ def dot(flow: Flow) -> str:
         return json.dumps(value, ensure_ascii=False)  # a dot string: double quotes, backslash escapes
 
     lines = [f"digraph {text(flow.id)} {{", "  node [shape=box, fontname=Helvetica];", "  edge [fontname=Helvetica];"]
+    title = _title(flow)
+    if title:
+        lines.append(f"  labelloc=t; label={text(title)};")
     for name, node in flow.nodes.items():
         style = ", penwidth=2" if name == flow.start else ""
-        lines.append(f"  {_id(name)} [label={text(name + chr(10) + label(node))}{style}];")
+        lines.append(f"  {_id(name)} [label={text(name + chr(10) + label(node, flow.language))}{style}];")
     lines.append(f"  {_id(END)} [label={text('hang up')}, shape=ellipse];")
     for source, target, on in edges(flow):
         lines.append(f"  {_id(source)} -> {_id(target)}" + (f" [label={text(on)}];" if on else ";"))

@@ -3,7 +3,9 @@
 `walk_all(flow)` runs the live interpreter down every branch: at each question every answer, and
 one kind of detour per visit (a wrong key, no key, or the repeat key) as often as the question
 allows; the flow's own limits (attempts, repeats, prompt chances) end those branches, and a branch
-that comes back to a question it had left (a loop through `next`) ends there. `render` writes the
+that comes back to a question it had left (a loop through `next`) ends there. A flow in several
+languages is walked starting in each (as a call placed in a language, or to a number that has one,
+starts), each path listed once. `render` writes the
 journeys as stable YAML: the same flow gives the same bytes, so a diff in review shows exactly what
 callers will hear differently."""
 
@@ -15,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ivrflow.calls.entries import entry_ok
 from ivrflow.calls.events import CallStarted, DialDone, Event, Lookup, Speak, SpeakDone, Transfer
 from ivrflow.calls.interpreter import ASKING, CallState, new_call, step
 from ivrflow.calls.lookups import LookupDone, Request
@@ -24,20 +25,12 @@ from ivrflow.calls.transfer import AGENT_HANGS_UP, NOT_ANSWERED
 from ivrflow.language.branches import Branch
 from ivrflow.language.clock import ANCHOR, Moment, moments
 from ivrflow.language.http_node import Http
-from ivrflow.language.model import (
-    CONFIRM_AGAIN,
-    CONFIRM_YES,
-    END_KEYS,
-    Collect,
-    Dial,
-    Flow,
-    Menu,
-    Message,
-    Prompt,
-    Repeat,
-    message_run,
-)
+from ivrflow.language.language_menu import LanguageMenu
+from ivrflow.language.model import Dial, Flow, Menu, Message, message_run
 from ivrflow.tools.answers import journey_answers
+from ivrflow.tools.questions import Keys, options
+from ivrflow.tools.questions import entry_keys as entry_keys  # where the studio and tests have found it
+from ivrflow.tools.questions import sample_entry as sample_entry
 from ivrflow.tools.simulate import call_numbers, keys_text
 
 MAX_JOURNEYS = 1000  # a flow with more paths than this is listed up to here, and says so
@@ -56,6 +49,7 @@ class Journey:
     transfer_failed: bool = False  # a transfer on this journey was not answered (a dial's on_fail way)
     at: float | None = None  # the time of the call (seconds since the epoch)
     moment: str = ""  # that time and the state of each schedule then, for a flow whose branches test one
+    language: str = ""  # the language the call starts in, for a flow in several
 
 
 @dataclass
@@ -69,17 +63,16 @@ class Walked:
     truncated: bool = False
 
     def saw(self, flow: Flow, before: CallState, event: Event, after: CallState) -> None:
-        """Note what one step reached: the nodes entered, and the menu choice taken."""
+        """Note what one step reached: the nodes entered, and the menu (or select_language) choice taken."""
         self.nodes.update(reached(flow, before, event, after))
         asked = flow.nodes.get(before.node)
-        if (
-            isinstance(event, SpeakDone)
-            and before.waiting == "key"
-            and isinstance(asked, Menu)
-            and event.digits in asked.choices
-        ):
+        if not isinstance(event, SpeakDone):
+            return
+        if before.waiting == "key" and isinstance(asked, Menu) and event.digits in asked.choices:
             self.choices.add((before.node, event.digits))
             self.nodes.add(asked.choices[event.digits])  # a repeat node is never the call's node
+        elif before.waiting == "language" and isinstance(asked, LanguageMenu) and event.digits[:1] in asked.choices:
+            self.choices.add((before.node, event.digits[:1]))
 
     def uncovered(self, flow: Flow) -> tuple[list[str], list[tuple[str, str]]]:
         """The nodes, and the (menu, key) choices, that nothing reached."""
@@ -87,7 +80,7 @@ class Walked:
         choices = [
             (name, key)
             for name, node in flow.nodes.items()
-            if isinstance(node, Menu)
+            if isinstance(node, (Menu, LanguageMenu))
             for key in node.choices
             if (name, key) not in self.choices
         ]
@@ -107,74 +100,6 @@ def tests_path(flow_path: str | Path) -> Path:
 def call_variables(flow: Flow) -> dict[str, str]:
     called, caller = call_numbers(flow)
     return {"called": called, "caller": caller}
-
-
-Keys = tuple[str | None, ...]
-
-
-def sample_entry(node: Collect, good: bool) -> str | None:
-    """An entry the node takes (good) or refuses (not good), as plain digits, or None when none
-    of the simple candidates is one (a `pattern` the journeys cannot guess)."""
-    candidates = [str(node.between[0]).zfill(node.min_length)] if node.between else []
-    for length in range(node.min_length, node.max_length + 1):
-        candidates += ["".join(str((first + i) % 10) for i in range(1, length + 1)) for first in range(10)]
-        candidates += [digit * length for digit in "0123456789"]
-        if node.luhn and length > 1:
-            base = "".join(str(i % 10) for i in range(1, length))
-            candidates += [base + check for check in "0123456789"]
-    if not good and node.min_length > 1:
-        return "".join(str(i % 10) for i in range(1, node.min_length))  # one digit short
-    return next((each for each in candidates if entry_ok(node, each) == good), None)
-
-
-def entry_keys(node: Collect, digits: str) -> Keys:
-    """The keys of an entry in a key script: it ends by itself at the most keys the question
-    takes, else with its end key, else with a pause (`_`)."""
-    keys: Keys = tuple(digits)
-    if len(digits) >= node.most_keys:
-        return keys
-    return (*keys, node.end_key) if node.end_key else (*keys, None)
-
-
-def _collect_options(node: Collect, waiting: str) -> tuple[list[Keys], list[tuple[Keys, str]]]:
-    """The answers and detours of a collect_digits question, or of its read-back."""
-    if waiting == "confirm":
-        return [(CONFIRM_YES,)], [((CONFIRM_AGAIN,), "again")]
-    good = sample_entry(node, True)
-    wrong = sample_entry(node, False)
-    if wrong is None:  # every entry of the right length passes: press a key that is no digit
-        wrong = next(key for key in END_KEYS if key != node.end_key)
-        detours: list[tuple[Keys, str]] = [((wrong,), "wrong")]
-    else:
-        detours = [(entry_keys(node, wrong), "wrong")]
-    return ([entry_keys(node, good)] if good is not None else []), [*detours, ((None,), "none")]
-
-
-def options(flow: Flow, state: CallState, kind: str | None) -> list[tuple[Keys, str | None]]:
-    """What a caller can do at the question the call waits at, as the keys of the script, each
-    with the kind of detour it is (None: it answers the question). Every answer, always; and, so
-    that the number of paths stays one a person can review, one kind of detour per visit to a
-    question, repeated up to the question's limit: a wrong key (the lowest digit not accepted), no
-    key, or a repeat key; at a collect_digits node, a good entry, a wrong one, none, and at its
-    read-back 1 and 2."""
-    node = flow.nodes[state.node]
-    if isinstance(node, Collect):
-        answers_of, detours_of = _collect_options(node, state.waiting)
-        return [(keys, None) for keys in answers_of] + [
-            (keys, each) for keys, each in detours_of if kind in (None, each)
-        ]
-    if isinstance(node, Prompt):
-        answers, repeats = [node.digit], []
-    elif isinstance(node, Menu):
-        answers = sorted(key for key, target in node.choices.items() if not isinstance(flow.nodes.get(target), Repeat))
-        repeats = sorted(key for key in node.choices if key not in answers)
-    else:
-        return []
-    wrong = [d for d in "0123456789" if d not in answers and d not in repeats][:1]
-    detours: list[tuple[str | None, str | None]] = (
-        [(key, key) for key in repeats] + [(key, "wrong") for key in wrong] + [(None, "none")]
-    )
-    return [((key,), None) for key in answers] + [((key,), each) for key, each in detours if kind in (None, each)]
 
 
 def reached(flow: Flow, before: CallState, event: Event, after: CallState) -> Iterator[str]:
@@ -236,14 +161,21 @@ def flow_moments(flow: Flow) -> list[Moment]:
 
 def walk_all(flow: Flow) -> Walked:
     """Every journey through `flow` with its default variables, in a stable order (keys in the
-    order `options` lists them); for a flow that tests schedules, at each of `flow_moments`, each
-    journey listed at the first moment it happens."""
+    order `options` lists them); for a flow in several languages, starting in each of them; for a
+    flow that tests schedules, at each of `flow_moments`; each journey listed the first time it is
+    heard (a path through a select_language sounds the same whichever language the call started in)."""
     walked = Walked(moments=flow_moments(flow))
-    if not walked.moments:
-        _walk_at(flow, walked, FIXED_TIME, "")
-    for moment in walked.moments:
-        _walk_at(flow, walked, moment.at, moment.label)
+    for language in starts(flow):
+        if not walked.moments:
+            _walk_at(flow, walked, FIXED_TIME, "", language)
+        for moment in walked.moments:
+            _walk_at(flow, walked, moment.at, moment.label, language)
     return walked
+
+
+def starts(flow: Flow) -> tuple[str, ...]:
+    """The languages a flow's calls are walked starting in: each of a flow's several, or "" (its one)."""
+    return flow.languages if len(flow.languages) > 1 else ("",)
 
 
 def _heard(journey: Journey) -> str:
@@ -251,12 +183,12 @@ def _heard(journey: Journey) -> str:
     return json.dumps([keys_text(journey.keys), journey.steps], ensure_ascii=False)
 
 
-def _walk_at(flow: Flow, walked: Walked, at: float, label: str) -> None:
-    listed = {_heard(journey) for journey in walked.journeys}  # heard at an earlier moment already
+def _walk_at(flow: Flow, walked: Walked, at: float, label: str, language: str) -> None:
+    listed = {_heard(journey) for journey in walked.journeys}  # heard at an earlier moment, or in another language
 
     def add(journey: Journey) -> None:
         if _heard(journey) not in listed:
-            walked.journeys.append(replace(journey, at=at, moment=label))
+            walked.journeys.append(replace(journey, at=at, moment=label, language=language))
 
     def follow(
         state: CallState,
@@ -318,7 +250,7 @@ def _walk_at(flow: Flow, walked: Walked, at: float, label: str) -> None:
                 pending.append(SpeakDone(""))
         add(Journey(keys, steps, state.node, transfer_failed=failed))
 
-    follow(new_call(flow), CallStarted(call_variables(flow)), (), (), frozenset(), None)
+    follow(new_call(flow, language=language), CallStarted(call_variables(flow)), (), (), frozenset(), None)
 
 
 def trace(
@@ -328,21 +260,33 @@ def trace(
     walked: Walked,
     answer: Callable[[Request], LookupDone] | None = None,
     at: float = 0.0,
+    language: str = "",
 ) -> Journey:
-    """One call with these keys at `at` (a hand-written test case), its reach noted in `walked`;
-    `answer` gives each lookup's outcome."""
+    """One call with these keys at `at`, starting in `language` (a hand-written test case), its
+    reach noted in `walked`; `answer` gives each lookup's outcome."""
     ended = [""]
 
     def seen(before: CallState, event: Event, after: CallState) -> None:
         walked.saw(flow, before, event, after)
         ended[0] = after.node
 
-    steps = tuple(walk(flow, keys, {**variables, **call_variables(flow)}, seen, answer=answer, at=at))
-    return Journey(tuple(keys), steps, ended[0], at=at)
+    steps = tuple(
+        walk(flow, keys, {**variables, **call_variables(flow)}, seen, answer=answer, at=at, language=language)
+    )
+    return Journey(tuple(keys), steps, ended[0], at=at, language=language)
 
 
 def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def _step_line(each: Step) -> str:
+    """One step on one line: `say: "..."`, or with its language first, where it is easy to scan
+    in a review, `{language: "es-MX", say: "..."}`."""
+    if "language" in each:
+        return f"{{language: {_quoted(str(each['language']))}, say: {_quoted(str(each['say']))}}}"
+    ((name, value),) = each.items()
+    return f"{name}: {_quoted(value) if isinstance(value, str) else 'true'}"
 
 
 def render(flow: Flow, walked: Walked) -> str:
@@ -356,12 +300,19 @@ def render(flow: Flow, walked: Walked) -> str:
         f"journeys: {len(walked.journeys)}"
         + (f"  # stopped at {MAX_JOURNEYS}: the flow has more paths" if walked.truncated else ""),
     ]
+    if len(flow.languages) > 1:
+        lines.append(
+            "languages:  # the flow speaks several: it was walked starting in each (a path's `language`), each path listed once"
+        )
+        lines += [f"- {_quoted(language)}" for language in flow.languages]
     if walked.moments:
         lines.append("times:  # the flow tests schedules: it was walked at each of their states, each path listed once")
         lines += [f"- {_quoted(moment.label)}" for moment in walked.moments]
     lines.append("paths:")
     for journey in walked.journeys:
         lines.append(f"- keys: {_quoted(keys_text(journey.keys))}")
+        if journey.language:
+            lines.append(f"  language: {_quoted(journey.language)}")
         if journey.moment:
             lines.append(f"  at: {_quoted(journey.moment)}")
         if journey.transfer_failed:
@@ -372,7 +323,5 @@ def render(flow: Flow, walked: Walked) -> str:
             else f"  ends_at: {_quoted(journey.ends_at)}"
         )
         lines.append("  heard:")
-        for each in journey.steps:
-            ((name, value),) = each.items()
-            lines.append(f"  - {name}: {_quoted(value) if isinstance(value, str) else 'true'}")
+        lines += [f"  - {_step_line(each)}" for each in journey.steps]
     return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ from dataclasses import replace
 from ivrflow.calls.events import Event
 from ivrflow.calls.interpreter import NOT_IN_SERVICE, CallState
 from ivrflow.calls.lookups import LookupDone, Request
-from ivrflow.calls.transcripts import MAX_STEPS, Step, walk
+from ivrflow.calls.transcripts import MAX_STEPS, Step, shown_language, walk
 from ivrflow.calls.transfer import TRANSFER_MARKS
 from ivrflow.errors import EndlessCall, ServerProblem
 from ivrflow.language.diagnostics import Diagnostic
@@ -57,6 +57,9 @@ def call_numbers(flow: Flow) -> tuple[str, str]:
 
 
 def with_language(flow: Flow, language: str | None) -> Flow:
+    """The flow's texts said in another voice: what the studio's phone does with its language
+    until it starts a call in one of the flow's languages (`live(..., language=)`) as the
+    commands do; remove it then."""
     return replace(flow, language=language) if language else flow
 
 
@@ -66,13 +69,14 @@ def live(
     variables: Mapping[str, str] | None = None,
     answer: Callable[[Request], LookupDone] | None = None,
     at: float | None = None,
+    language: str = "",
 ) -> Iterator[Step]:
-    """The call as the live interpreter runs it, at `at` (seconds since the epoch); `answer` gives
-    each lookup's outcome."""
+    """The call as the live interpreter runs it, at `at` (seconds since the epoch), starting in
+    `language` ("": the flow's first); `answer` gives each lookup's outcome."""
     called, caller = call_numbers(flow)
     track = _Track(list(flow.nodes))
     variables = {**(variables or {}), "called": called, "caller": caller}
-    return _ended(walk(flow, keys, variables, track, answer=answer, at=at), track)
+    return _ended(walk(flow, keys, variables, track, answer=answer, at=at, language=language), track)
 
 
 class _Track:
@@ -122,12 +126,18 @@ def v1_fields(
 
 
 def v1(
-    flow: Flow, keys: Iterable[str | None], variables: Mapping[str, str] | None = None, at: float | None = None
+    flow: Flow,
+    keys: Iterable[str | None],
+    variables: Mapping[str, str] | None = None,
+    at: float | None = None,
+    language: str = "",
 ) -> Iterator[Step] | list[Diagnostic]:
-    """The call as Telesign plays the compiled v1 fields, or the reasons the flow does not fit v1."""
-    fields = v1_fields(flow, variables, at)
+    """The call as Telesign plays the v1 fields compiled in `language` ("": the flow's first; a v1
+    call has one voice), or the reasons the flow does not fit v1."""
+    spoken = flow.speaking(language)
+    fields = v1_fields(spoken, variables, at)
     pressed = (key for key in keys if key not in TRANSFER_MARKS)  # a v1 call has no transfer
-    return fields if isinstance(fields, list) else play(fields, pressed)
+    return fields if isinstance(fields, list) else play(fields, pressed, shown_language(spoken, spoken.language))
 
 
 def over_http(

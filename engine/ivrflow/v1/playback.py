@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from ivrflow.calls.transcripts import Step
+from ivrflow.calls.transcripts import Step, said
 from ivrflow.telesign.facts import V1_PROMPT_CHANCES, V1_REPEAT_MAX, V1Field, tts_message
 
 
-def hear(params: Mapping[str, str], keys: Iterable[str | None]) -> list[Step]:
+def hear(params: Mapping[str, str], keys: Iterable[str | None], language: str | None = None) -> list[Step]:
     """The transcript of a v1 call; `None` in `keys` is a prompt the caller lets time out.
     When the keys run out, the caller presses nothing more."""
-    return list(play(params, keys))
+    return list(play(params, keys, language))
 
 
-def play(params: Mapping[str, str], keys: Iterable[str | None]) -> Iterator[Step]:
-    """The steps of a v1 call one at a time; a key is taken only once its question is asked."""
+def play(params: Mapping[str, str], keys: Iterable[str | None], language: str | None = None) -> Iterator[Step]:
+    """The steps of a v1 call one at a time; a key is taken only once its question is asked. A v1
+    call has one voice: `language`, when given, is shown on every say step, as the live transcript
+    of a flow in several languages shows it (calls/transcripts.py `shown_language`)."""
     presses: Iterator[str | None] = iter(keys)
 
     def press() -> tuple[str | None, Step]:
@@ -35,7 +37,7 @@ def play(params: Mapping[str, str], keys: Iterable[str | None]) -> Iterator[Step
 
     if V1Field.PROMPT_MESSAGE in params:
         for _ in range(V1_PROMPT_CHANCES):
-            yield {"say": params[V1Field.PROMPT_MESSAGE]}
+            yield said(params[V1Field.PROMPT_MESSAGE], language)
             key, pressed = press()
             yield pressed
             if key == params[V1Field.PROMPT_DIGIT]:
@@ -46,17 +48,17 @@ def play(params: Mapping[str, str], keys: Iterable[str | None]) -> Iterator[Step
 
     repeats = 0
     while True:
-        yield {"say": params[V1Field.MESSAGE]}
+        yield said(params[V1Field.MESSAGE], language)
         if V1Field.SELECT_DIGITS not in params and V1Field.REPEAT_DIGIT not in params:
             break
         key, pressed = press()
         yield pressed
         if key is not None and key in params.get(V1Field.SELECT_DIGITS, ""):
-            yield {"say": params[tts_message(key)]}
+            yield said(params[tts_message(key)], language)
             break
         if key is None or key != params.get(V1Field.REPEAT_DIGIT) or repeats == V1_REPEAT_MAX:
             break
         repeats += 1
         if V1Field.TTS_REPEAT in params:
-            yield {"say": params[V1Field.TTS_REPEAT]}
+            yield said(params[V1Field.TTS_REPEAT], language)
     yield {"hangup": True}
