@@ -125,7 +125,7 @@ SUMMARY: Doc = {
 STEP: Doc = {
     "type": "object",
     "required": ["at"],
-    "description": "A step of the transcript, as the simulator has them: say (with the `language` it was said in), press, no_input, dial (a transfer), hangup, lookup; `at`: when the engine answered the event that led to it.",
+    "description": "A step of the transcript, as the simulator has them: say (in a flow of several languages, with the `language` it was said in), press, no_input, dial (a transfer), hangup, lookup; `at`: when the engine answered the event that led to it.",
     "properties": {
         "at": {"type": ["string", "null"], "format": "date-time"},
         "say": TEXT,
