@@ -382,6 +382,10 @@ BAD_REQUESTS = [
         {"flow": "appointment-reminder", "to": PATIENT, "caller_id": "nope"},
         (400, "INVALID_PHONENUMBER_FORMAT", ["caller_id"]),
     ),
+    (  # found by Schemathesis: an empty mapping is a wrong caller_id, not an absent one
+        {"flow": "appointment-reminder", "to": PATIENT, "caller_id": {}},
+        (400, "INVALID_PHONENUMBER_FORMAT", ["caller_id"]),
+    ),
     ({"flow": "otp-delivery", "to": PATIENT}, (400, "PARAMETER_REQUIRED", ["caller_id"])),
     ({"flow": "refill-reminder", "to": PATIENT, "vars": {"durg": "x"}}, (400, "PARAMETER_INVALID", ["vars.durg"])),
     (

@@ -109,7 +109,7 @@ def parse_call_request(data: object, flows: Mapping[str, Flow]) -> CallRequest:
             FieldError("to", "PARAMETER_REQUIRED", "give the number to call, with its country code, like +15551234567")
         )
     caller_id = ""
-    if data.get("caller_id"):
+    if data.get("caller_id") not in (None, ""):  # `{}` or `0` is a wrong caller_id, not an absent one
         caller_id = _number(data["caller_id"], "caller_id", errors)
     elif flow is not None and flow.caller_id:
         caller_id = digits_only(flow.caller_id)
