@@ -154,9 +154,9 @@ _RULES = [
         "error",
         "Meaning",
         "A message longer than Telesign speaks",
-        f"A message over {MAX_MESSAGE} characters, counted after `{{{{ variables }}}}` are filled in with their defaults.",
+        f"A message over {MAX_MESSAGE} characters, or a straight run of messages said as one text over it, counted after `{{{{ variables }}}}` are filled in with their defaults.",
         "Telesign refuses a longer message; callers also stop listening long before that.",
-        "Shorten the message or split it into several `tts_message` nodes.",
+        "Shorten the message, or split it in two with a `prompt` between the parts: a straight run of `tts_message` nodes is said as one text, so the limit holds for the run as a whole.",
     ),
     Rule(
         "unknown-target",

@@ -14,7 +14,7 @@ from ivrflow.language.branches import tested_vars
 from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
 from ivrflow.language.http_node import SECRET, Http, without_secrets
 from ivrflow.language.http_rules import HTTP_CHECKS
-from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Node, Prompt, Repeat
+from ivrflow.language.model import BUILTIN_VARS, Collect, Dial, Flow, Menu, Message, Node, Prompt, Repeat, message_run
 from ivrflow.language.presses import knows, mentioned_digits
 from ivrflow.language.rules_branches import BRANCH_CHECKS
 from ivrflow.language.rules_calls import CALL_CHECKS, WORD_CALL_CHECKS
@@ -264,25 +264,52 @@ def unused_variables(check: Checker) -> Iterator[Diagnostic]:
             )
 
 
-def message_length(check: Checker) -> Iterator[Diagnostic]:
-    # An entry is as long as the longest the node takes.
+def _as_long_as_it_gets(check: Checker) -> Callable[[str], str]:
+    """A text with each variable filled in as long as it can be: an entry as the longest the node
+    takes, a built-in as the longest phone number, a declared one as its default (a looked-up
+    value's length is the service's, so it stays as written)."""
     saved = {
         name: "0" * node.max_length if isinstance(node, Collect) else "" for name, node in check.flow.saved().items()
-    }  # a looked-up value's length is the service's
+    }
     values = {**dict.fromkeys(BUILTIN_VARS, _BUILTIN_SAMPLE), **saved, **check.flow.vars}
+    return lambda text: VARIABLE.sub(
+        lambda m: filtered(values[m.group(1)], m.group(2)) if m.group(1) in values else m.group(0), text
+    )
+
+
+def message_length(check: Checker) -> Iterator[Diagnostic]:
+    filled_in = _as_long_as_it_gets(check)
     for node, key, text in _texts(check):
         if key == "to" or len(text) > MAX_MESSAGE:  # over the limit as written: the schema said so
             continue
-        filled = VARIABLE.sub(
-            lambda m: filtered(values[m.group(1)], m.group(2)) if m.group(1) in values else m.group(0), text
-        )
+        filled = filled_in(text)
         if len(filled) > MAX_MESSAGE:
             message = f"{key} of node `{node.name}` is {len(filled)} characters long once its variables are filled in; Telesign speaks at most {MAX_MESSAGE}"
             yield Diagnostic(
                 "message-too-long",
                 node.value_span(key),
                 message,
-                "shorten it, or split it into several `tts_message` nodes",
+                "shorten it, or split it in two with a `prompt` between the parts",
+            )
+
+
+def message_run_length(check: Checker) -> Iterator[Diagnostic]:
+    """A straight run of messages is said as one text (message_run): the limit holds for the whole."""
+    filled_in = _as_long_as_it_gets(check)
+    messages = [node for node in check.flow.nodes.values() if isinstance(node, Message)]
+    continued = {node.next for node in messages}
+    for first in messages:
+        run = message_run(check.flow, first.name)
+        if first.name in continued or run.broken or run.last is None or len(run.texts) < 2:
+            continue  # the longest run through a node starts where no message leads to it
+        length = len(" ".join(filled_in(text) for text in run.texts))
+        if length > MAX_MESSAGE and all(len(filled_in(text)) <= MAX_MESSAGE for text in run.texts):
+            message = f"the messages from `{first.name}` to `{run.last.name}` are said as one text of {length} characters once their variables are filled in; Telesign speaks at most {MAX_MESSAGE}"
+            yield Diagnostic(
+                "message-too-long",
+                first.value_span("message"),
+                message,
+                "shorten them, or put a `prompt` between them: a straight run of messages is one spoken text",
             )
 
 
@@ -297,6 +324,7 @@ WORD_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     variables,
     single_braces,
     message_length,
+    message_run_length,
     *WORD_CALL_CHECKS,
 )
 RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
@@ -312,6 +340,7 @@ RULE_CHECKS: tuple[Callable[[Checker], Iterator[Diagnostic]], ...] = (
     single_braces,
     unused_variables,
     message_length,
+    message_run_length,
     translation_outdated,
     *CALL_CHECKS,
     *HTTP_CHECKS,

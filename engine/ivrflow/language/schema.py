@@ -223,7 +223,7 @@ class _Translator:
             rule,
             path,
             f"{where(path, self.data)} is {len(value)} characters long; Telesign speaks at most {limit}",
-            "shorten it, or split it into several `tts_message` nodes",
+            "shorten it, or split it in two with a `prompt` between the parts (a straight run of `tts_message` nodes is said as one text)",
         )
 
     def on_minProperties(
