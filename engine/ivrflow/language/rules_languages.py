@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ivrflow.language.branches import Branch
-from ivrflow.language.diagnostics import Diagnostic, suggestion
+from ivrflow.language.diagnostics import Diagnostic, Span, suggestion
 from ivrflow.language.language_menu import LanguageMenu
 from ivrflow.language.presses import knows, mentioned_digits
 from ivrflow.language.texts import used_names
@@ -24,6 +24,16 @@ def _listed(check: Checker) -> str:
 def _add_hint(check: Checker, language: str) -> str:
     return suggestion(language, check.flow.languages) + (
         f"Add it to the flow's languages (`languages: [{_listed(check)}, {language}]`), or use one of: {_listed(check)}."
+    )
+
+
+def _not_listed(check: Checker, span: Span, what: str, language: str) -> Diagnostic:
+    """`what` (a text, a choice, a number) is in `language`, which the flow does not list."""
+    return Diagnostic(
+        "translation-not-listed",
+        span,
+        f"{what} {language}, which is not one of the flow's languages ({_listed(check)})",
+        _add_hint(check, language),
     )
 
 
@@ -62,12 +72,7 @@ def missing_translation(check: Checker) -> Iterator[Diagnostic]:
                 )
         for language, span in wording.spans.items():
             if language not in check.flow.languages:
-                yield Diagnostic(
-                    "translation-not-listed",
-                    span,
-                    f"{where} has a text in {language}, but {language} is not one of the flow's languages ({_listed(check)})",
-                    _add_hint(check, language),
-                )
+                yield _not_listed(check, span, f"{where} has a text in", language)
 
 
 def translation_variables(check: Checker) -> Iterator[Diagnostic]:
@@ -101,12 +106,8 @@ def language_choices(check: Checker) -> Iterator[Diagnostic]:
         assert isinstance(node, LanguageMenu)
         for key, language in node.choices.items():
             if language not in check.flow.languages:
-                yield Diagnostic(
-                    "translation-not-listed",
-                    node.language_spans.get(key, node.key_span("choices")),
-                    f"key `{key}` of `{node.name}` chooses {language}, which is not one of the flow's languages ({_listed(check)})",
-                    _add_hint(check, language),
-                )
+                span = node.language_spans.get(key, node.key_span("choices"))
+                yield _not_listed(check, span, f"key `{key}` of `{node.name}` chooses", language)
             elif language not in node.lines:
                 yield Diagnostic(
                     "missing-translation",
@@ -116,12 +117,7 @@ def language_choices(check: Checker) -> Iterator[Diagnostic]:
                 )
         for language, line in node.lines.items():
             if language not in check.flow.languages:
-                yield Diagnostic(
-                    "translation-not-listed",
-                    node.line_span(language),
-                    f"`{node.name}` has a line in {language}, but {language} is not one of the flow's languages ({_listed(check)})",
-                    _add_hint(check, language),
-                )
+                yield _not_listed(check, node.line_span(language), f"`{node.name}` has a line in", language)
                 continue
             yield from _line_keys(check, node, language, line)
 
@@ -155,12 +151,7 @@ def number_languages(check: Checker) -> Iterator[Diagnostic]:
     for number, span in zip(check.flow.numbers, check.flow.number_spans, strict=True):
         language = check.flow.number_languages.get(number)
         if language is not None and language not in check.flow.languages:
-            yield Diagnostic(
-                "translation-not-listed",
-                span,
-                f"calls to {number} start in {language}, which is not one of the flow's languages ({_listed(check)})",
-                _add_hint(check, language),
-            )
+            yield _not_listed(check, span, f"calls to {number} start in", language)
 
 
 def language_tests(check: Checker) -> Iterator[Diagnostic]:
