@@ -210,8 +210,15 @@ class Webhook:
     def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
         """On the writer thread: the call's key, and the event applied to it. A call we placed is
         known by our id, its `external_id`; Telesign's id finds it too."""
-        key = event.external_id or self.store.find(event.reference_id) or event.reference_id
-        return key, self.store.update(key, lambda record: self.apply(record, event, digest, time.time()))
+        key = event.external_id or event.reference_id
+
+        def change(record: CallRecord | None) -> tuple[CallRecord | None, list[Step], Applied]:
+            nonlocal key
+            key = record.reference_id if record is not None else key
+            return self.apply(record, event, digest, time.time())
+
+        applied = self.store.update(key, change, telesign_id="" if event.external_id else event.reference_id)
+        return key, applied
 
     def apply(
         self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float

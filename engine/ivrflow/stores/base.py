@@ -25,10 +25,13 @@ Update = Callable[[CallRecord | None], tuple[CallRecord | None, list[Step], T]]
 
 
 class Store(Protocol):
-    def update(self, reference_id: str, change: Update[T]) -> T:
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         """Apply `change` to the call's record atomically: store the record and the steps it
-        returns, and give back its result. Raises StoreUnavailable, having changed nothing,
-        when the store does not answer."""
+        returns, and give back its result. The call is the one Telesign knows as `telesign_id`
+        when that is given and known, else the one whose id is `reference_id`: found in the same
+        read as its record (an event names a call by Telesign's id, which for a call we placed
+        is not ours). Raises StoreUnavailable, having changed nothing, when the store does not
+        answer."""
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """Updates inside the block may share one transaction, stored together when it ends (a

@@ -49,10 +49,10 @@ class RedisStore:
         except self._redis.RedisError as error:  # down, restarting, timed out
             raise StoreUnavailable(f"Redis store {self.url}: {error}") from None
 
-    def update(self, reference_id: str, change: Update[T]) -> T:
-        key = self._key("call", reference_id)
-
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         def attempt() -> T:
+            found = self.client.get(self._key("alias", telesign_id)) if telesign_id else None
+            key = self._key("call", found or reference_id)
             deadline = time.monotonic() + self.timeout
             pause = self.BACKOFF_FIRST
             tries = 0
