@@ -5,12 +5,12 @@ An `http` node's lookup runs between two such transactions (server/lookups.py sa
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
 from functools import partial
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -46,7 +46,9 @@ GAVE_UP_AFTER = 0.5
 
 
 def _answer(action: Action) -> str:
-    return json.dumps(action_json(action), ensure_ascii=False)
+    # orjson: what json.dumps wrote less its spaces, several times faster. A redelivered event
+    # is answered with the stored text of its first answer, so its bytes never change.
+    return orjson.dumps(action_json(action)).decode()
 
 
 def _answer_of(action: Action) -> tuple[str, Lookup | None, str]:

@@ -4,9 +4,10 @@ and what the backends share: how a transcript step is kept with its time."""
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Protocol, TypeVar
+
+import orjson
 
 from ivrflow.calls.record import CallRecord
 from ivrflow.calls.transcripts import Step
@@ -65,7 +66,7 @@ class Store(Protocol):
 
 def timed(steps: list[Step], now: float) -> list[str]:
     """Transcript steps as the backends keep them: each a JSON object with `at`, when it was stored."""
-    return [json.dumps({"at": now, **step}, ensure_ascii=False) for step in steps]
+    return [orjson.dumps({"at": now, **step}).decode() for step in steps]
 
 
 def lookup(store: Store, reference_id: str) -> CallRecord | None:
