@@ -35,11 +35,11 @@ class FailingStore(MemoryStore):
         super().__init__()
         self.fail_at, self.updates = fail_at, 0
 
-    def update(self, reference_id: str, change: Update[T]) -> T:
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         self.updates += 1
         if self.updates in self.fail_at:
             raise StoreUnavailable("the store is locked")
-        return super().update(reference_id, change)
+        return super().update(reference_id, change, telesign_id=telesign_id)
 
 
 def new_record(call_id: str = "CALL1") -> CallRecord:

@@ -237,6 +237,25 @@ def test_a_call_is_found_by_telesigns_reference_id(store: Store) -> None:
     assert store.find("TS-1") == "ours"
 
 
+def test_an_update_by_telesigns_reference_id_changes_the_call_it_names(store: Store) -> None:
+    store.update("ours", lambda old: (replace(_record("ours"), telesign_id="TS-1"), [], None))
+    store.update("TS-1", lambda old: (_record("TS-1"), [], None))  # calls whose own ids these are
+    store.update("TS-2", lambda old: (_record("TS-2"), [], None))
+
+    def seen(old: CallRecord | None) -> tuple[CallRecord | None, list[Step], str]:
+        assert old is not None
+        return replace(old, state=replace(old.state, tries=old.state.tries + 1)), [{"press": "1"}], old.reference_id
+
+    assert store.update("TS-1", seen, telesign_id="TS-1") == "ours"  # Telesign's name for a call comes first
+    assert store.update("TS-2", seen, telesign_id="TS-2") == "TS-2"  # none Telesign knows so: the call's own id
+    assert store.update("TS-1", seen) == "TS-1"
+    ours, theirs = store.get("ours"), store.get("TS-1")
+    assert ours is not None and theirs is not None
+    assert (ours.state.tries, theirs.state.tries) == (1, 1)
+    assert [step["press"] for step in store.transcript("ours")] == ["1"]
+    assert [step["press"] for step in store.transcript("TS-2")] == ["1"]
+
+
 def test_a_nonce_is_refused_when_used_again_until_it_expires(store: Store) -> None:
     assert store.use_nonce("n1", keep=0.3)
     assert not store.use_nonce("n1", keep=0.3)

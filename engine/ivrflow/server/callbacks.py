@@ -10,6 +10,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from ivrflow import strictjson
+from ivrflow.calls.record import CallRecord
+from ivrflow.calls.transcripts import Step
 from ivrflow.errors import BadEvent, BadJson, StoreUnavailable
 from ivrflow.server.http import Refused, refuse, signed_body
 from ivrflow.server.logs import event_handled
@@ -88,11 +90,15 @@ class V1Callbacks:
         """On the writer thread, as for events: find the call (by its external_id when
         that is one of our v1 calls, else by Telesign's id) and apply the report to it."""
         ours = self.store.get(report.external_id) if report.external_id else None
-        if ours is not None and ours.v1 is not None:
-            key = ours.reference_id
-        else:
-            key = self.store.find(report.reference_id) or report.reference_id
-        reported = self.store.update(key, lambda record: apply_report(record, report, time.time()))
+        mine = ours.reference_id if ours is not None and ours.v1 is not None else ""
+        key = mine or report.reference_id
+
+        def change(record: CallRecord | None) -> tuple[CallRecord | None, list[Step], Reported]:
+            nonlocal key
+            key = record.reference_id if record is not None else key
+            return apply_report(record, report, time.time())
+
+        reported = self.store.update(key, change, telesign_id="" if mine else report.reference_id)
         if reported.ended and self.notices is not None:  # in the same batch: kept with the call's end
             self.notices.ended(key)
         return reported

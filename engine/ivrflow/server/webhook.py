@@ -5,12 +5,12 @@ An `http` node's lookup runs between two such transactions (server/lookups.py sa
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, replace
 from functools import partial
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -46,7 +46,9 @@ GAVE_UP_AFTER = 0.5
 
 
 def _answer(action: Action) -> str:
-    return json.dumps(action_json(action), ensure_ascii=False)
+    # orjson: what json.dumps wrote less its spaces, several times faster. A redelivered event
+    # is answered with the stored text of its first answer, so its bytes never change.
+    return orjson.dumps(action_json(action)).decode()
 
 
 def _answer_of(action: Action) -> tuple[str, Lookup | None, str]:
@@ -210,8 +212,15 @@ class Webhook:
     def locate_and_apply(self, event: WebhookEvent, digest: str) -> tuple[str, Applied]:
         """On the writer thread: the call's key, and the event applied to it. A call we placed is
         known by our id, its `external_id`; Telesign's id finds it too."""
-        key = event.external_id or self.store.find(event.reference_id) or event.reference_id
-        return key, self.store.update(key, lambda record: self.apply(record, event, digest, time.time()))
+        key = event.external_id or event.reference_id
+
+        def change(record: CallRecord | None) -> tuple[CallRecord | None, list[Step], Applied]:
+            nonlocal key
+            key = record.reference_id if record is not None else key
+            return self.apply(record, event, digest, time.time())
+
+        applied = self.store.update(key, change, telesign_id="" if event.external_id else event.reference_id)
+        return key, applied
 
     def apply(
         self, record: CallRecord | None, event: WebhookEvent, digest: str, now: float

@@ -3,7 +3,8 @@
 A store applies a function to one call's record atomically (`update`), so that the events of a
 call are applied one at a time even when they arrive at once on several workers. SQLite does it
 with `BEGIN IMMEDIATE` (a write lock that holds across processes); Redis with an optimistic
-transaction (WATCH, MULTI/EXEC), which holds across hosts; the memory store, for tests, with a lock.
+transaction (read the record, write it back only if it is still what was read: a Lua script
+each), which holds across hosts; the memory store, for tests, with a lock.
 
 Besides the record (the small state the next event needs), a store keeps each call's transcript
 as an append-only list of timed steps, so that the record stays small however long the call,

@@ -4,9 +4,10 @@ and what the backends share: how a transcript step is kept with its time."""
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Protocol, TypeVar
+
+import orjson
 
 from ivrflow.calls.record import CallRecord
 from ivrflow.calls.transcripts import Step
@@ -25,10 +26,13 @@ Update = Callable[[CallRecord | None], tuple[CallRecord | None, list[Step], T]]
 
 
 class Store(Protocol):
-    def update(self, reference_id: str, change: Update[T]) -> T:
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         """Apply `change` to the call's record atomically: store the record and the steps it
-        returns, and give back its result. Raises StoreUnavailable, having changed nothing,
-        when the store does not answer."""
+        returns, and give back its result. The call is the one Telesign knows as `telesign_id`
+        when that is given and known, else the one whose id is `reference_id`: found in the same
+        read as its record (an event names a call by Telesign's id, which for a call we placed
+        is not ours). Raises StoreUnavailable, having changed nothing, when the store does not
+        answer."""
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """Updates inside the block may share one transaction, stored together when it ends (a
@@ -62,7 +66,7 @@ class Store(Protocol):
 
 def timed(steps: list[Step], now: float) -> list[str]:
     """Transcript steps as the backends keep them: each a JSON object with `at`, when it was stored."""
-    return [json.dumps({"at": now, **step}, ensure_ascii=False) for step in steps]
+    return [orjson.dumps({"at": now, **step}).decode() for step in steps]
 
 
 def lookup(store: Store, reference_id: str) -> CallRecord | None:

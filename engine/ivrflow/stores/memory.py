@@ -23,8 +23,9 @@ class MemoryStore:
         self._counts: dict[str, dict[str, int]] = {}  # flow → its outcome counts
         self._lock = threading.Lock()
 
-    def update(self, reference_id: str, change: Update[T]) -> T:
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         with self._lock:
+            reference_id = self._aliases.get(telesign_id, reference_id) if telesign_id else reference_id
             text = self._records.get(reference_id)
             old = CallRecord.from_json(text) if text else None
             record, steps, result = change(old)

@@ -1,5 +1,5 @@
-"""Calls in Redis, shared by every worker and host: each update is an optimistic transaction
-(WATCH, MULTI/EXEC), which holds across hosts."""
+"""Calls in Redis, shared by every worker and host: each update is an optimistic transaction (read
+the record, write it back only if it is still what was read), which holds across hosts."""
 
 from __future__ import annotations
 
@@ -16,12 +16,47 @@ from ivrflow.errors import StoreUnavailable
 from ivrflow.stores.base import T, Update, timed
 from ivrflow.stores.counting import added
 
+# An update's read, one round trip: the id of the call Telesign knows by KEYS[1]'s alias (when
+# ARGV[1] is "1" and there is one), else ARGV[2]; and that call's record (nil: none). The call's key
+# is found here, so it cannot be declared: a single Redis server, not a cluster.
+_READ = """
+local ref = ARGV[2]
+if ARGV[1] == '1' then ref = redis.call('GET', KEYS[1]) or ref end
+return {ref, redis.call('GET', ARGV[3] .. ref)}
+"""
+
+# An update's write, one round trip and atomic: only if the call's record (KEYS[1]) is still what
+# was read (ARGV[1]; "": none), store the new one (ARGV[2]) and everything kept beside it, as
+# `RedisStore._write` says; 0 when another writer got in between (nothing written), else 1.
+# KEYS: record, steps, created index, flow index, active set, counts, alias ("": none).
+# ARGV: old, new, ref, created, on the line ("1"/"0"), ttl, how many steps, the steps, then the
+# counts as name, n pairs.
+_WRITE = """
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+local ref, on_line, ttl, steps = ARGV[3], ARGV[5] == '1', ARGV[6], tonumber(ARGV[7])
+redis.call('SET', KEYS[1], ARGV[2])
+if steps > 0 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 8, 7 + steps)) end
+for _, key in ipairs({KEYS[1], KEYS[2]}) do
+  if on_line then redis.call('PERSIST', key) else redis.call('EXPIRE', key, ttl) end
+end
+if KEYS[7] ~= '' then
+  if on_line then redis.call('SET', KEYS[7], ref) else redis.call('SET', KEYS[7], ref, 'EX', ttl) end
+end
+redis.call('ZADD', KEYS[3], ARGV[4], ref)
+redis.call('ZADD', KEYS[4], ARGV[4], ref)
+if on_line then redis.call('SADD', KEYS[5], ref) else redis.call('SREM', KEYS[5], ref) end
+for i = 8 + steps, #ARGV, 2 do redis.call('HINCRBY', KEYS[6], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
 
 class RedisStore:
-    """Calls in Redis, shared by every worker and host. Each update runs in an optimistic
-    transaction (WATCH the call's key, read, MULTI/EXEC the write, start over if another writer
-    got in between), so a call's events apply one at a time across hosts with no lock held by any
-    process. A call's keys expire `ttl` seconds after it ends; until then they are kept."""
+    """Calls in Redis, shared by every worker and host. Each update is an optimistic transaction
+    in two round trips, each a Lua script Redis runs atomically: read the call's record, apply the
+    change here, then write the result only if the record is still what was read (start over if
+    another writer got in between). So a call's events apply one at a time across hosts with no
+    lock held by any process. A call's keys expire `ttl` seconds after it ends; until then they
+    are kept."""
 
     # An update that keeps losing the race backs off for a random, growing pause (so that writers
     # of one call spread out instead of colliding again in step) and gives up after `timeout`.
@@ -39,6 +74,9 @@ class RedisStore:
         self.client: Any = redis.Redis.from_url(
             url, socket_timeout=timeout, socket_connect_timeout=timeout, decode_responses=True
         )
+        # EVALSHA, loading the script again when Redis has forgotten it (a restart).
+        self._read = self.client.register_script(_READ)
+        self._cas = self.client.register_script(_WRITE)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -49,32 +87,22 @@ class RedisStore:
         except self._redis.RedisError as error:  # down, restarting, timed out
             raise StoreUnavailable(f"Redis store {self.url}: {error}") from None
 
-    def update(self, reference_id: str, change: Update[T]) -> T:
-        key = self._key("call", reference_id)
-
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         def attempt() -> T:
             deadline = time.monotonic() + self.timeout
             pause = self.BACKOFF_FIRST
             tries = 0
             while True:
                 tries += 1
-                with self.client.pipeline() as pipe:
-                    try:
-                        pipe.watch(key)
-                        text = pipe.get(key)
-                        old = CallRecord.from_json(text) if text else None
-                        record, steps, result = change(old)
-                        if record is None:
-                            pipe.unwatch()
-                            return result
-                        pipe.multi()
-                        self._write(pipe, record, steps)
-                        for name, n in added(old, record).items():
-                            pipe.hincrby(self._key("counts", record.state.flow), name, n)
-                        pipe.execute()
-                        return result
-                    except self._redis.WatchError:
-                        pass  # another writer changed the call first: apply the change to its record
+                key, text = self._read(
+                    keys=[self._key("alias", telesign_id)],
+                    args=["1" if telesign_id else "0", reference_id, self._key("call", "")],
+                )
+                old = CallRecord.from_json(text) if text else None
+                record, steps, result = change(old)
+                if record is None or self._write(key, text or "", old, record, steps):
+                    return result
+                # another writer changed the call first: apply the change to its record
                 if time.monotonic() + pause > deadline:
                     raise StoreUnavailable(
                         f"Redis store {self.url}: call {reference_id} changed {tries} times while one update was tried"
@@ -87,20 +115,33 @@ class RedisStore:
     def batch(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()  # each update is its own transaction
 
-    def _write(self, pipe: Any, record: CallRecord, steps: list[Step]) -> None:
-        ref = record.reference_id
-        on_line = record.status in ACTIVE
-        call, history = self._key("call", ref), self._key("steps", ref)
-        pipe.set(call, record.to_json())
-        if steps:
-            pipe.rpush(history, *timed(steps, record.updated))
-        for key in (call, history):  # kept while the call is on the line, then for ttl
-            pipe.persist(key) if on_line else pipe.expire(key, self.ttl)
-        if record.telesign_id:
-            pipe.set(self._key("alias", record.telesign_id), ref, ex=None if on_line else self.ttl)
-        pipe.zadd(self._key("created"), {ref: record.created})
-        pipe.zadd(self._key("flow", record.state.flow), {ref: record.created})
-        pipe.sadd(self._key("active"), ref) if on_line else pipe.srem(self._key("active"), ref)
+    def _write(self, ref: str, was: str, old: CallRecord | None, record: CallRecord, steps: list[Step]) -> bool:
+        """Store `record` over the call's record if that is still `was`: with its steps, kept
+        while the call is on the line and then for ttl, in the indexes of calls, and its counts."""
+        stored = timed(steps, record.updated)
+        counts = [str(part) for name, n in added(old, record).items() for part in (name, n)]
+        keys = [
+            self._key("call", ref),
+            self._key("steps", ref),
+            self._key("created"),
+            self._key("flow", record.state.flow),
+            self._key("active"),
+            self._key("counts", record.state.flow),
+            self._key("alias", record.telesign_id) if record.telesign_id else "",
+        ]
+        on_line = "1" if record.status in ACTIVE else "0"
+        args: list[str | int] = [
+            was,
+            record.to_json(),
+            ref,
+            repr(record.created),
+            on_line,
+            self.ttl,
+            len(stored),
+            *stored,
+            *counts,
+        ]
+        return bool(self._cas(keys=keys, args=args))
 
     def get(self, reference_id: str) -> CallRecord | None:
         text = self._call(lambda: self.client.get(self._key("call", reference_id)))

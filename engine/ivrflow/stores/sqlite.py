@@ -18,6 +18,12 @@ from ivrflow.errors import StoreUnavailable
 from ivrflow.stores.base import T, Update, timed
 from ivrflow.stores.counting import added
 
+# The call Telesign knows by ?1, else the call whose id is ?2, in one statement: each half by its index.
+_BY_TELESIGN_ID_FIRST = (
+    "SELECT reference_id, record FROM calls WHERE telesign_id = ?1 "
+    "UNION ALL SELECT reference_id, record FROM calls WHERE reference_id = ?2 LIMIT 1"
+)
+
 
 class SqliteStore:
     """Calls in one SQLite file (WAL), created on first use; one connection per thread."""
@@ -65,10 +71,15 @@ class SqliteStore:
             self._local.db = db
         return db
 
-    def update(self, reference_id: str, change: Update[T]) -> T:
+    def update(self, reference_id: str, change: Update[T], *, telesign_id: str = "") -> T:
         def write(db: sqlite3.Connection) -> T:
-            row = db.execute("SELECT record FROM calls WHERE reference_id = ?", (reference_id,)).fetchone()
-            old = CallRecord.from_json(row[0]) if row else None
+            row = (
+                db.execute(_BY_TELESIGN_ID_FIRST, (telesign_id, reference_id))
+                if telesign_id
+                else db.execute("SELECT reference_id, record FROM calls WHERE reference_id = ?", (reference_id,))
+            ).fetchone()
+            key = row[0] if row else reference_id
+            old = CallRecord.from_json(row[1]) if row else None
             record, steps, result = change(old)
             if record is not None:
                 db.executemany(
@@ -79,7 +90,7 @@ class SqliteStore:
                     "INSERT INTO calls (reference_id, record, updated, flow, status, created, telesign_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (reference_id) DO UPDATE SET record = excluded.record, updated = excluded.updated, status = excluded.status, telesign_id = excluded.telesign_id",
                     (
-                        reference_id,
+                        key,
                         record.to_json(),
                         record.updated,
                         record.state.flow,
@@ -90,7 +101,7 @@ class SqliteStore:
                 )
                 db.executemany(
                     "INSERT INTO steps (reference_id, step) VALUES (?, ?)",
-                    [(reference_id, step) for step in timed(steps, record.updated)],
+                    [(key, step) for step in timed(steps, record.updated)],
                 )
             return result
 
