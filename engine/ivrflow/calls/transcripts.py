@@ -79,11 +79,11 @@ def walk(
     language: str = "",
 ) -> Iterator[Step]:
     """The steps of a call, one at a time, as the caller presses `keys` (None: lets a question
-        time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
-        only when a question has been asked, after its steps are given, so that `keys` can be a
-        person at a terminal answering what they just heard. `on_step(before, event, after)` sees
-        every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
-        that cannot be reached). The call takes place at `at` (seconds since the epoch) and starts in
+    time out); when the keys run out, the caller presses nothing more. A key is taken from `keys`
+    only when a question has been asked, after its steps are given, so that `keys` can be a
+    person at a terminal answering what they just heard. `on_step(before, event, after)` sees
+    every step (for coverage); `answer(request)` is what each lookup comes to (default: a service
+    that cannot be reached). The call takes place at `at` (seconds since the epoch) and starts in
     `language` ("": the flow's first)."""
     presses = Script(keys)
     state = new_call(flow, language=language)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS
+from ivrflow.cli.common import EXIT_OK, EXIT_PROBLEMS, server_arguments
 from ivrflow.errors import ApiError, ServerProblem, UsageError
 from ivrflow.telesign.auth import Credentials
 
@@ -41,18 +40,7 @@ def check_parser(commands: Commands) -> None:
         metavar="NUMBER",
         help="a second phone of yours: the call is transferred to it after a menu (Telesign's documents and its demo disagree on whether that works)",
     )
-    check.add_argument(
-        "--server",
-        default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"),
-        metavar="URL",
-        help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)",
-    )
-    check.add_argument(
-        "--auth",
-        choices=["basic", "hmac"],
-        default="hmac",
-        help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials",
-    )
+    server_arguments(check)
     check.add_argument(
         "--out", type=Path, metavar="FILE", help="where to write the record (default: telesign-check-<check id>.json)"
     )

@@ -150,6 +150,22 @@ def telesign_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
+def server_arguments(command: argparse.ArgumentParser) -> None:
+    """--server and --auth of a command that asks a running `ivrflow serve` (its calls API)."""
+    command.add_argument(
+        "--server",
+        default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"),
+        metavar="URL",
+        help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)",
+    )
+    command.add_argument(
+        "--auth",
+        choices=["basic", "hmac"],
+        default="hmac",
+        help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials",
+    )
+
+
 def store_argument(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--store",

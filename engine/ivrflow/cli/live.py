@@ -14,7 +14,9 @@ from ivrflow.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
     auth_advice,
+    language_argument,
     opened_store,
+    server_arguments,
     store_argument,
     var_argument,
     variables,
@@ -153,23 +155,8 @@ def call_parser(commands: Commands) -> None:
     call.add_argument("--flow", required=True, metavar="NAME", help="the id of the flow to run (see GET /flows)")
     var_argument(call)
     call.add_argument("--caller-id", metavar="NUMBER", help="the number to call from (default: the flow's caller_id)")
-    call.add_argument(
-        "--language",
-        metavar="TAG",
-        help="the language the call starts in, one of the flow's `languages` such as es-MX (default: its first)",
-    )
-    call.add_argument(
-        "--server",
-        default=os.environ.get("IVRFLOW_SERVER", "http://127.0.0.1:8080"),
-        metavar="URL",
-        help="the server (default: IVRFLOW_SERVER, else http://127.0.0.1:8080)",
-    )
-    call.add_argument(
-        "--auth",
-        choices=["basic", "hmac"],
-        default="hmac",
-        help="sign with Telesign's TSA HMAC-SHA256 scheme (default) or send Basic credentials",
-    )
+    language_argument(call, "start the call")
+    server_arguments(call)
     call.set_defaults(run=_call)
 
 
