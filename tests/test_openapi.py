@@ -190,3 +190,8 @@ def test_a_check_is_started_and_read_as_the_document_says(tmp_path: Path) -> Non
         refused = app.request("POST", "/checks", json={"to": f"+{operator}"}, headers=BASIC)
         assert refused.status_code == 400 and refused.json()["ResponseStatus"]["Errors"][0]["FieldName"] == "caller_id"
         assert app.request("POST", "/checks", json={}).status_code == 401
+        # read as strictly as POST /calls: NaN is no JSON number
+        nan = app.request(
+            "POST", "/checks", content=b'{"to": NaN}', headers={**BASIC, "Content-Type": "application/json"}
+        )
+        assert nan.status_code == 400 and "not JSON" in nan.json()["ResponseStatus"]["Message"]

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ivrflow.calls.record import CallRecord, language_of
 from ivrflow.calls.transcripts import Step
@@ -77,19 +78,22 @@ def _number(value: object, name: str, errors: list[FieldError]) -> str:
     return digits_only(value.strip())
 
 
+def request_object(data: object, fields: tuple[str, ...], example: str) -> tuple[dict[str, Any], list[FieldError]]:
+    """A request body that must be a JSON object of `fields` (ApiError when it is no object, like
+    `example`), and an error for each field it has that is not one of them."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "PARAMETER_INVALID", f"the body must be a JSON object like {example}")
+    unknown = [
+        FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(fields)}")
+        for name in data
+        if name not in fields
+    ]
+    return data, unknown
+
+
 def parse_call_request(data: object, flows: Mapping[str, Flow]) -> CallRequest:
     """The call asked for, or an ApiError naming every field that is wrong and how to fix it."""
-    if not isinstance(data, dict):
-        raise ApiError(
-            400,
-            "PARAMETER_INVALID",
-            'the body must be a JSON object like {"flow": "appointment-reminder", "to": "+15551234567"}',
-        )
-    errors = [
-        FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CALL_FIELDS)}")
-        for name in data
-        if name not in CALL_FIELDS
-    ]
+    data, errors = request_object(data, CALL_FIELDS, '{"flow": "appointment-reminder", "to": "+15551234567"}')
     flow_id = data.get("flow")
     if not flow_id:
         errors.append(

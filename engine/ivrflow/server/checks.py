@@ -30,11 +30,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ivrflow.errors import ApiError, FieldError
+from ivrflow import strictjson
+from ivrflow.errors import ApiError, BadJson, FieldError
 from ivrflow.language.loader import check_bytes
 from ivrflow.language.model import Flow, digits_only
 from ivrflow.server.calls_api import Api
-from ivrflow.server.calls_shapes import NUMBER, call_summary, parse_call_request, timed_step
+from ivrflow.server.calls_shapes import NUMBER, call_summary, parse_call_request, request_object, timed_step
 from ivrflow.server.check_report import as_json, verdicts
 from ivrflow.server.flows import Flows
 from ivrflow.server.webhook_auth import WebhookAuth
@@ -201,20 +202,10 @@ class Checks:
 
     async def start(self, request: Request, body: bytes) -> Response:
         try:
-            data = json.loads(body)
-        except ValueError:
-            raise ApiError(400, "PARAMETER_INVALID", "the body is not JSON") from None
-        if not isinstance(data, dict):
-            raise ApiError(
-                400,
-                "PARAMETER_INVALID",
-                'the body must be a JSON object like {"to": "+15551234567", "caller_id": "+15554441313"}',
-            )
-        unknown = [
-            FieldError(name, "PARAMETER_INVALID", f"unknown field; the fields are {', '.join(CHECK_FIELDS)}")
-            for name in data
-            if name not in CHECK_FIELDS
-        ]
+            read = strictjson.loads(body)
+        except BadJson as problem:
+            raise ApiError(400, "PARAMETER_INVALID", str(problem)) from None
+        data, unknown = request_object(read, CHECK_FIELDS, '{"to": "+15551234567", "caller_id": "+15554441313"}')
         if unknown:
             raise ApiError.of_fields(400, unknown)
         transfer = data.get("transfer_to")
