@@ -137,7 +137,8 @@ def build_flow(data: dict[str, Any], source: SourceMap, *, path: str, version: s
     languages = tuple(data.get("languages") or (data.get("language", DEFAULT_LANGUAGE),))
     plain, wordings = read_wordings(data["nodes"], source, languages[0])
     built = {name: _build_node(name, node, source) for name, node in plain.items()}
-    nodes = speak_in(built, tuple(wordings), languages[0])  # each text's place: its first language's
+    # A text written per language is found at its first language's line (a plain one already is).
+    nodes = speak_in(built, tuple(w for w in wordings if w.per_language), languages[0])
     numbers, number_spans, number_languages = _numbers(data, source)
     variables = {name: _var_default(data, name, source) for name in data.get("vars", {})}
     sensitive = {

@@ -44,10 +44,14 @@ class Checker:
         found: list[Diagnostic] = []
         for rule in RULE_CHECKS:
             found.extend(rule(self))
+        seen = set(found)
         for language in self.flow.languages[1:]:  # the rules that read words, again in each other language
             other = Checker(self.flow.speaking(language), self.lines, self.hosts)
             for rule in WORD_CHECKS:
-                found.extend(found_new for found_new in rule(other) if found_new not in found)
+                for diagnostic in rule(other):
+                    if diagnostic not in seen:  # the same problem in every language is said once
+                        seen.add(diagnostic)
+                        found.append(diagnostic)
         return found
 
     def said(self, text: str) -> set[str]:
